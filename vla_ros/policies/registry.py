@@ -1,0 +1,36 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""Family name -> loader module, imported lazily so torch loads only when a policy does."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vla_ros.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from vla_ros.policies.base import Policy
+
+__all__ = ['FAMILIES', 'load_policy']
+
+#: Registered family -> module with ``load(checkpoint_dir: Path, device: str) -> Policy``.
+FAMILIES: dict[str, str] = {
+    'flow': 'vla_ros.policies.flow.model',
+}
+
+
+def load_policy(family: str, checkpoint_dir: Path | str, *, device: str = 'cpu') -> Policy:
+    """Load the checkpoint in ``checkpoint_dir`` with the loader of ``family``.
+
+    Raises:
+        ConfigError: unknown family, or a checkpoint the family's loader refuses.
+    """
+    if family not in FAMILIES:
+        raise ConfigError(f'policy.family: {family!r} is not registered; known: {sorted(FAMILIES)}')
+    checkpoint_dir = Path(checkpoint_dir)
+    if not checkpoint_dir.is_dir():
+        raise ConfigError(f'policy.checkpoint: {str(checkpoint_dir)!r} is not a directory')
+    module = importlib.import_module(FAMILIES[family])
+    return module.load(checkpoint_dir, device)
