@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""`vla-ros demo`: the main job, end to end.
+
+Brings up the simulated arm and the policy node in this process (real rclpy over DDS), sends
+an instruction as an action goal, records the joint states and the front camera while it
+runs, then prints what happened and writes a PNG (camera frames and joint trajectories).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+import threading
+import time
+
+import numpy as np
+
+from vla_ros.cli.config_path import add_config_argument, default_config_path
+
+__all__ = ['add_arguments', 'run']
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the verb's options."""
+    add_config_argument(parser)
+    parser.add_argument('--instruction', default='touch the red cube')
+    parser.add_argument('--duration', type=float, default=8.0, help='seconds of execution')
+    parser.add_argument('--seed', type=int, default=0, help='object placement seed')
+    parser.add_argument('--out', type=Path, default=Path('out/demo.png'), help='PNG to write')
+
+
+class _Recorder:
+    """Collects joint states, camera frames and status messages from a spinning node."""
+
+    def __init__(self, node, camera_topic: str) -> None:  # rclpy Node
+        from sensor_msgs.msg import Image, JointState
+
+        from vla_ros.ros.qos import SENSOR_QOS
+
+        self.lock = threading.Lock()
+        self.times_s: list[float] = []
+        self.positions: list[list[float]] = []
+        self.names: list[str] = []
+        self.frames: list[np.ndarray] = []
+        self._node = node
+        node.create_subscription(JointState, 'joint_states', self._on_joints, SENSOR_QOS)
+        node.create_subscription(Image, camera_topic, self._on_image, SENSOR_QOS)
+
+    def _on_joints(self, msg) -> None:
+        with self.lock:
+            self.names = list(msg.name)
+            self.times_s.append(time.monotonic())
+            self.positions.append(list(msg.position))
+
+    def _on_image(self, msg) -> None:
+        from vla_ros.ros.convert import image_from_msg
+
+        with self.lock:
+            self.frames.append(image_from_msg(msg, where='demo camera'))
+            del self.frames[1:-1]  # keep the first and the newest
+
+
+def _plot(recorder: _Recorder, path: Path, instruction: str) -> None:
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    times = np.array(recorder.times_s) - recorder.times_s[0]
+    positions = np.array(recorder.positions)
+    figure, axes = plt.subplots(1, 3, figsize=(15, 4.2),
+                                gridspec_kw={'width_ratios': [1, 1, 2.2]})
+    for axis, frame, title in zip(axes[:2], (recorder.frames[0], recorder.frames[-1]),
+                                  ('front camera, start', 'front camera, end')):
+        axis.imshow(frame)
+        axis.set_title(title)
+        axis.axis('off')
+    for column, name in enumerate(recorder.names):
+        axes[2].plot(times, positions[:, column], label=name)
+    axes[2].set_xlabel('time [s]')
+    axes[2].set_ylabel('position [rad | m]')
+    axes[2].set_title(f'joint states while executing "{instruction}"')
+    axes[2].legend(loc='upper right', fontsize='small', ncol=2)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the demo; exit 0 when the goal succeeded and the arm moved."""
+    from rclpy.node import Node
+    from rclpy.parameter import Parameter
+
+    from vla_ros.core.config import load_config
+    from vla_ros.ros.clients import execute_instruction
+    from vla_ros.ros.in_process import InProcessGraph
+    from vla_ros.ros.nodes.policy_node import PolicyNode
+    from vla_ros.ros.nodes.sim_node import SimNode
+
+    config_path = args.config or default_config_path()
+    camera_topic = load_config(config_path).embodiment.cameras[0].topic
+    latencies_ms: list[float] = []
+    with InProcessGraph() as graph:
+        print(f'vla-ros demo: starting the simulated arm and the policy ({config_path})')
+        config_param = Parameter('config_file', value=str(config_path))
+        graph.add(SimNode, parameter_overrides=[config_param, Parameter('seed', value=args.seed)])
+        graph.add(PolicyNode, parameter_overrides=[config_param])
+        client = graph.add(Node, node_name='vla_demo')
+        recorder = _Recorder(client, camera_topic)
+
+        def show(feedback) -> None:  # ExecuteInstruction.Feedback
+            latencies_ms.append(feedback.last_inference_latency_ms)
+            print(f'  t={feedback.elapsed_s:4.1f} s  chunks={feedback.chunks_executed:3d}  '
+                  f'inference={feedback.last_inference_latency_ms:6.1f} ms', flush=True)
+
+        print(f'vla-ros demo: goal "{args.instruction}" for {args.duration:.0f} s')
+        accepted, result = execute_instruction(client, args.instruction,
+                                               duration_s=args.duration, on_feedback=show)
+    if not accepted or result is None:
+        print('vla-ros demo: the goal was rejected')
+        return 1
+    with recorder.lock:
+        positions = np.array(recorder.positions)
+    moved = np.abs(positions - positions[0]).max(axis=0) if len(positions) else np.zeros(0)
+    _plot(recorder, args.out, args.instruction)
+    print(f'vla-ros demo: result success={result.success} message={result.message!r}')
+    print(f'  chunks executed: {result.chunks_executed}')
+    print(f'  inference latency: median {np.median(latencies_ms or [0]):.1f} ms')
+    print('  largest joint excursion: ' + ', '.join(
+        f'{name} {value:.3f}' for name, value in zip(recorder.names, moved)))
+    print(f'  plot: {args.out.resolve()}')
+    return 0 if result.success and moved.max(initial=0.0) > 1e-3 else 1

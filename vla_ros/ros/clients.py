@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""Client calls to a policy node, each with a deadline: the instruction service and the action.
+
+The node passed in must be spinning on some executor (these functions only wait on futures).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import threading
+from typing import Any
+
+from rclpy.action import ActionClient
+from rclpy.node import Node
+from rclpy.task import Future
+
+from vla_ros.action import ExecuteInstruction
+from vla_ros.srv import SetInstruction
+
+__all__ = ['ClientTimeout', 'call_service', 'execute_instruction', 'set_instruction']
+
+
+class ClientTimeout(TimeoutError):
+    """A service or action did not answer before its deadline."""
+
+
+def _wait(future: Future, timeout_s: float, what: str) -> Any:
+    done = threading.Event()
+    future.add_done_callback(lambda _future: done.set())
+    if not done.wait(timeout=timeout_s):
+        raise ClientTimeout(f'{what}: no answer within {timeout_s:.1f} s')
+    return future.result()
+
+
+def call_service(node: Node, srv_type: type, service: str, request: object, *,
+                 timeout_s: float = 10.0) -> Any:
+    """Call ``service`` once and return its response, waiting at most ``timeout_s`` twice."""
+    client = node.create_client(srv_type, service)
+    try:
+        if not client.wait_for_service(timeout_sec=timeout_s):
+            raise ClientTimeout(f'service {service!r} not available within {timeout_s:.1f} s')
+        return _wait(client.call_async(request), timeout_s, service)
+    finally:
+        node.destroy_client(client)
+
+
+def set_instruction(node: Node, instruction: str, *, service: str = 'vla/set_instruction',
+                    timeout_s: float = 10.0) -> SetInstruction.Response:
+    """Call the instruction service and return its response."""
+    return call_service(node, SetInstruction, service,
+                        SetInstruction.Request(instruction=instruction), timeout_s=timeout_s)
+
+
+def execute_instruction(node: Node, instruction: str, *, duration_s: float,
+                        action: str = 'vla/execute', server_timeout_s: float = 10.0,
+                        on_feedback: Callable[[ExecuteInstruction.Feedback], None] | None = None,
+                        ) -> tuple[bool, ExecuteInstruction.Result | None]:
+    """Send an ExecuteInstruction goal and wait for its result.
+
+    Returns:
+        (accepted, result); result is None when the goal was rejected.
+    """
+    client = ActionClient(node, ExecuteInstruction, action)
+    try:
+        if not client.wait_for_server(timeout_sec=server_timeout_s):
+            raise ClientTimeout(f'action {action!r} not available within {server_timeout_s:.1f} s')
+        goal = ExecuteInstruction.Goal(instruction=instruction, timeout_s=duration_s)
+        callback = None if on_feedback is None else (lambda msg: on_feedback(msg.feedback))
+        handle = _wait(client.send_goal_async(goal, feedback_callback=callback),
+                       server_timeout_s, f'{action} goal')
+        if not handle.accepted:
+            return False, None
+        response = _wait(handle.get_result_async(),
+                         duration_s + server_timeout_s, f'{action} result')
+        return True, response.result
+    finally:
+        client.destroy()

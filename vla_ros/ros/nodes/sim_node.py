@@ -1,0 +1,181 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""The simulated robot: MuJoCo tabletop arm behind the ROS interfaces of a ros2_control robot.
+
+Interfaces (names relative to the node's namespace, except /clock):
+    subscriptions: ``<controller>/joint_trajectory`` (trajectory_msgs/JointTrajectory) per
+        configured controller, with joint_trajectory_controller semantics (zero stamp = now,
+        interpolation between points, a new message replaces the running trajectory, hold at
+        the end; joints matched by name, partial or unknown joints rejected).
+    publishers: the joint-state topic (sensor_msgs/JointState), each configured camera topic
+        (sensor_msgs/Image, rgb8), ``/clock`` (rosgraph_msgs/Clock, simulated time).
+    services: ``sim/reset`` (std_srvs/Trigger) re-randomises the objects with the next seed.
+
+Physics, rendering and publishing run on one thread (MuJoCo's GL context is per thread),
+paced to real time; executor callbacks only hand trajectories over under a lock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from builtin_interfaces.msg import Time
+import numpy as np
+from rcl_interfaces.msg import ParameterDescriptor
+import rclpy
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import Image, JointState
+from std_srvs.srv import Trigger
+from trajectory_msgs.msg import JointTrajectory
+
+from vla_ros.core.config import load_config, SimConfig
+from vla_ros.core.errors import ConfigError, InputError
+from vla_ros.ros.convert import image_to_msg, joint_state_to_msg, trajectory_from_msg
+from vla_ros.ros.qos import COMMAND_QOS
+from vla_ros.sim.scene import TabletopSim
+from vla_ros.sim.trajectory_follower import TrajectoryFollower
+
+__all__ = ['SimNode', 'main']
+
+
+class SimNode(Node):
+    """Steps a MuJoCo scene in real time and speaks ros2_control's topics."""
+
+    def __init__(self, node_name: str = 'vla_mujoco_sim', **kwargs) -> None:
+        super().__init__(node_name, **kwargs)
+        read_only = ParameterDescriptor(read_only=True)
+        path = self.declare_parameter('config_file', '', read_only).value
+        seed = self.declare_parameter('seed', -1, ParameterDescriptor(
+            read_only=True, description='object placement seed; -1 takes sim.seed')).value
+        if not path:
+            raise ConfigError('parameter config_file is not set; pass -p config_file:=FILE.yaml')
+        self._config = load_config(str(path))
+        if self._config.sim is None:
+            raise ConfigError(f'{path}: no sim section; the simulator needs sim.mjcf')
+        sim_config: SimConfig = self._config.sim
+        self._seed = int(str(seed)) if int(str(seed)) >= 0 else sim_config.seed
+        self._sim = TabletopSim(sim_config.mjcf, seed=self._seed)
+        self._period_s = 1.0 / sim_config.publish_rate_hz
+        self._camera_period_s = 1.0 / sim_config.camera_rate_hz
+        self._lock = threading.Lock()
+        positions = dict(zip(self._sim.joint_names, self._sim.joint_positions()))
+        self._followers: dict[str, TrajectoryFollower] = {}
+        for controller, joints in self._config.embodiment.controllers.items():
+            unknown = [joint for joint in joints if joint not in positions]
+            if unknown:
+                raise ConfigError(f'controller {controller!r}: joints {unknown} not in the scene')
+            self._followers[controller] = TrajectoryFollower(
+                joints, [positions[joint] for joint in joints])
+            self.create_subscription(
+                JointTrajectory, f'{controller}/joint_trajectory',
+                lambda msg, name=controller: self._on_trajectory(name, msg), COMMAND_QOS)
+        self._joint_state_pub = self.create_publisher(
+            JointState, self._config.embodiment.joint_state_topic, 10)
+        self._clock_pub = self.create_publisher(Clock, '/clock', 10)
+        self._camera_pubs = {camera.name: (camera, self.create_publisher(Image, camera.topic, 10))
+                             for camera in self._config.embodiment.cameras}
+        self._reset_srv = self.create_service(Trigger, 'sim/reset', self._on_reset)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name='mujoco_sim', daemon=True)
+        self._thread.start()
+        self.get_logger().info(f'simulating {sim_config.mjcf.name} with seed {self._seed}')
+
+    @property
+    def sim(self) -> TabletopSim:
+        """The simulation; read it only while the node is stopped or under ``lock``."""
+        return self._sim
+
+    @property
+    def lock(self) -> threading.Lock:
+        """Held while the physics thread steps the simulation."""
+        return self._lock
+
+    def _on_trajectory(self, controller: str, msg: JointTrajectory) -> None:
+        try:
+            command = trajectory_from_msg(msg)
+            with self._lock:
+                self._followers[controller].accept(command, now_s=self._sim.time_s)
+        except InputError as err:
+            self.get_logger().error(f'{controller}: trajectory rejected: {err}')
+
+    def _on_reset(self, _request: Trigger.Request, response: Trigger.Response
+                  ) -> Trigger.Response:
+        with self._lock:
+            self._seed += 1
+            self._sim.reset(self._seed)
+            positions = dict(zip(self._sim.joint_names, self._sim.joint_positions()))
+            for follower in self._followers.values():
+                follower.hold([positions[joint] for joint in follower.joint_names])
+        response.success, response.message = True, f'reset with seed {self._seed}'
+        return response
+
+    def _loop(self) -> None:
+        next_tick = time.monotonic()
+        next_camera_s = 0.0
+        while not self._stop.is_set():
+            with self._lock:
+                now_s = self._sim.time_s
+                targets = dict(zip(self._sim.joint_names, self._sim.position_targets()))
+                for follower in self._followers.values():
+                    targets.update(zip(follower.joint_names, follower.sample(now_s)))
+                self._sim.set_position_targets(np.array([targets[j] for j in self._sim.joint_names]))
+                self._sim.step(self._period_s)
+                self._publish_state()
+                if self._sim.time_s >= next_camera_s:
+                    next_camera_s = self._sim.time_s + self._camera_period_s
+                    self._publish_cameras()
+            next_tick += self._period_s
+            self._stop.wait(timeout=max(0.0, next_tick - time.monotonic()))
+            next_tick = max(next_tick, time.monotonic() - self._period_s)  # no catch-up bursts
+
+    def _sim_stamp(self) -> Time:
+        nanoseconds = int(self._sim.time_s * 1e9)
+        return rclpy.time.Time(nanoseconds=nanoseconds).to_msg()
+
+    def _publish_state(self) -> None:
+        stamp = self._sim_stamp()
+        self._clock_pub.publish(Clock(clock=stamp))
+        self._joint_state_pub.publish(joint_state_to_msg(
+            self._sim.joint_names, self._sim.joint_positions(), self._sim.joint_velocities(),
+            stamp=stamp))
+
+    def _publish_cameras(self) -> None:
+        stamp = self._sim_stamp()
+        for name, (camera, publisher) in self._camera_pubs.items():
+            image = self._sim.render(name, camera.width, camera.height)
+            publisher.publish(image_to_msg(image, stamp=stamp, frame_id=f'{name}_optical_frame'))
+
+    def destroy_node(self) -> None:
+        """Stop the physics thread and free the renderer before the node goes away."""
+        self._stop.set()
+        self._thread.join(timeout=5.0)
+        self._sim.close()
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> int:
+    """Entry point of ``ros2 run vla_ros vla_mujoco_sim``."""
+    try:
+        with rclpy.init(args=args):
+            try:
+                node = SimNode()
+            except ConfigError as err:
+                print(f'vla_mujoco_sim: {err}')
+                return 1
+            executor = MultiThreadedExecutor()
+            executor.add_node(node)
+            try:
+                executor.spin()
+            finally:
+                executor.shutdown()
+                node.destroy_node()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
