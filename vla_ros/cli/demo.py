@@ -13,10 +13,17 @@ import argparse
 from pathlib import Path
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vla_ros.cli.config_path import add_config_argument, default_config_path
+
+if TYPE_CHECKING:
+    from rclpy.node import Node
+    from sensor_msgs.msg import Image, JointState
+
+    from vla_ros.action import ExecuteInstruction
 
 __all__ = ['add_arguments', 'run']
 
@@ -33,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 class _Recorder:
     """Collects joint states, camera frames and status messages from a spinning node."""
 
-    def __init__(self, node, camera_topic: str) -> None:  # rclpy Node
+    def __init__(self, node: Node, camera_topic: str) -> None:
         from sensor_msgs.msg import Image, JointState
 
         from vla_ros.ros.qos import SENSOR_QOS
@@ -47,13 +54,13 @@ class _Recorder:
         node.create_subscription(JointState, 'joint_states', self._on_joints, SENSOR_QOS)
         node.create_subscription(Image, camera_topic, self._on_image, SENSOR_QOS)
 
-    def _on_joints(self, msg) -> None:
+    def _on_joints(self, msg: JointState) -> None:
         with self.lock:
             self.names = list(msg.name)
             self.times_s.append(time.monotonic())
             self.positions.append(list(msg.position))
 
-    def _on_image(self, msg) -> None:
+    def _on_image(self, msg: Image) -> None:
         from vla_ros.ros.convert import image_from_msg
 
         with self.lock:
@@ -110,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         client = graph.add(Node, node_name='vla_demo')
         recorder = _Recorder(client, camera_topic)
 
-        def show(feedback) -> None:  # ExecuteInstruction.Feedback
+        def show(feedback: ExecuteInstruction.Feedback) -> None:
             latencies_ms.append(feedback.last_inference_latency_ms)
             print(f'  t={feedback.elapsed_s:4.1f} s  chunks={feedback.chunks_executed:3d}  '
                   f'inference={feedback.last_inference_latency_ms:6.1f} ms', flush=True)

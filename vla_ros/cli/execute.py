@@ -5,6 +5,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vla_ros.action import ExecuteInstruction
 
 __all__ = ['add_arguments', 'run']
 
@@ -23,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from vla_ros.ros.clients import execute_instruction
     from vla_ros.ros.in_process import InProcessGraph
 
-    def show(feedback) -> None:  # ExecuteInstruction.Feedback
+    def show(feedback: ExecuteInstruction.Feedback) -> None:
         print(f'  t={feedback.elapsed_s:5.1f} s  chunks={feedback.chunks_executed:3d}  '
               f'latency={feedback.last_inference_latency_ms:6.1f} ms  state={feedback.state}',
               flush=True)

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 The vla_ros authors
-"""`vla-ros instruct TEXT`: `ros2 service call /vla/set_instruction` for machines without ros2cli."""
+"""`vla-ros instruct TEXT`: `ros2 service call /vla/set_instruction`, without ros2cli."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Call the service; exit 0 when the instruction was accepted."""
+    from rclpy.node import Node
+
     from vla_ros.ros.clients import set_instruction
     from vla_ros.ros.in_process import InProcessGraph
-    from rclpy.node import Node
 
     with InProcessGraph() as graph:
         node = graph.add(Node, node_name='vla_ros_instruct')

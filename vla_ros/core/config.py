@@ -100,8 +100,8 @@ class SafetyConfig:
     def __post_init__(self) -> None:
         if self.stale_after_s <= 0.0 or self.max_step_rad <= 0.0:
             raise ConfigError(
-                f'safety: stale_after_s={self.stale_after_s!r}, max_step_rad={self.max_step_rad!r}; '
-                'both must be > 0')
+                f'safety: stale_after_s={self.stale_after_s!r}, '
+                f'max_step_rad={self.max_step_rad!r}; both must be > 0')
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +127,8 @@ class VlaConfig:
     source: Path | None = None
 
 
-def _section(raw: Mapping[str, Any], key: str, allowed: set[str], *, required: bool) -> dict:
+def _section(raw: Mapping[str, Any], key: str, allowed: set[str], *,
+             required: bool) -> dict[str, Any]:
     value = raw.get(key)
     if value is None:
         if required:

@@ -61,7 +61,8 @@ def decode_image(*, encoding: str, height: int, width: int, step: int,
     return np.ascontiguousarray(pixels[:, :, list(rgb_index)])
 
 
-def decode_compressed_image(data: bytes | memoryview, *, where: str = 'image') -> NDArray[np.uint8]:
+def decode_compressed_image(data: bytes | memoryview, *,
+                            where: str = 'image') -> NDArray[np.uint8]:
     """Decode JPEG or PNG bytes (`sensor_msgs/CompressedImage`) into (H, W, 3) uint8 RGB.
 
     Raises:

@@ -95,7 +95,8 @@ class ActionChunk:
     def __post_init__(self) -> None:
         _check_names(self.joint_names, 'ActionChunk.joint_names')
         positions = np.asarray(self.positions, dtype=np.float64)
-        if positions.ndim != 2 or positions.shape[1] != len(self.joint_names) or not len(positions):
+        width = len(self.joint_names)
+        if positions.ndim != 2 or positions.shape[1] != width or not len(positions):
             raise PolicyOutputError(
                 f'ActionChunk.positions: shape {positions.shape!r}, '
                 f'expected (T >= 1, {len(self.joint_names)})')

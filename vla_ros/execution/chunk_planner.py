@@ -59,9 +59,10 @@ def plan_trajectory(chunk: ActionChunk, *, measured: NDArray[np.float64], limits
         corrections += int(np.count_nonzero(delta != target - previous))
         previous = previous + delta
         positions[step] = previous
-    times = chunk.dt_s * np.arange(1, len(positions) + 1)
-    velocities = np.gradient(positions, chunk.dt_s, axis=0) if len(positions) > 1 else None
-    if velocities is not None:
+    times = np.asarray(chunk.dt_s * np.arange(1, len(positions) + 1), dtype=np.float64)
+    velocities = None
+    if len(positions) > 1:
+        velocities = np.asarray(np.gradient(positions, chunk.dt_s, axis=0), dtype=np.float64)
         velocities[-1] = 0.0  # the controller holds the last point at rest
     command = JointTrajectoryCommand(chunk.joint_names, times, positions, velocities)
     return PlannedTrajectory(command=command, corrections=corrections)

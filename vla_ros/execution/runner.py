@@ -41,7 +41,9 @@ RETRY_PERIOD_S = 0.2
 class TrajectorySink(Protocol):
     """Sends one controller's trajectory (the node publishes it)."""
 
-    def __call__(self, controller: str, command: JointTrajectoryCommand) -> None: ...
+    def __call__(self, controller: str, command: JointTrajectoryCommand) -> None:
+        """Send ``command`` to ``controller``; must not block for long."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,7 @@ class PolicyRunner:
         self._wake = threading.Event()
         self._generation = 0
         self._running = False
+        self._holding = True  # no chunk sent since the last hold (or ever)
         self._closed = False
         self._status = RunnerStatus()
         self._latency_sum_ms = 0.0
@@ -127,6 +130,9 @@ class PolicyRunner:
         self._thread.join(timeout=10.0)
 
     def _send_hold_locked(self) -> None:
+        """Hold the measured position, once: re-sending it would creep as the arm sags."""
+        if self._holding:
+            return
         try:
             measured = self._buffer.joint_positions(self._joint_names)
         except InputError:
@@ -134,6 +140,7 @@ class PolicyRunner:
         hold = hold_trajectory(self._joint_names, measured)
         for controller, command in split_by_controller(hold, self._controllers).items():
             self._sink(controller, command)
+        self._holding = True
 
     def _loop(self) -> None:
         while True:
@@ -177,6 +184,7 @@ class PolicyRunner:
             for controller, command in split_by_controller(planned.command,
                                                            self._controllers).items():
                 self._sink(controller, command)
+            self._holding = False
             self._latency_sum_ms += latency_ms
             chunks = self._status.chunks + 1
             self._status = replace(

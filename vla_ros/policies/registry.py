@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,9 +29,11 @@ def load_policy(family: str, checkpoint_dir: Path | str, *, device: str = 'cpu')
         ConfigError: unknown family, or a checkpoint the family's loader refuses.
     """
     if family not in FAMILIES:
-        raise ConfigError(f'policy.family: {family!r} is not registered; known: {sorted(FAMILIES)}')
+        raise ConfigError(
+            f'policy.family: {family!r} is not registered; known: {sorted(FAMILIES)}')
     checkpoint_dir = Path(checkpoint_dir)
     if not checkpoint_dir.is_dir():
         raise ConfigError(f'policy.checkpoint: {str(checkpoint_dir)!r} is not a directory')
     module = importlib.import_module(FAMILIES[family])
-    return module.load(checkpoint_dir, device)
+    loader: Callable[[Path, str], Policy] = module.load
+    return loader(checkpoint_dir, device)

@@ -11,35 +11,36 @@ from collections.abc import Callable
 import threading
 from typing import Any
 
-from rclpy.action import ActionClient
+from rclpy.action.client import ActionClient
+from rclpy.client import Client
 from rclpy.node import Node
 from rclpy.task import Future
 
 from vla_ros.action import ExecuteInstruction
 from vla_ros.srv import SetInstruction
 
-__all__ = ['ClientTimeout', 'call_service', 'execute_instruction', 'set_instruction']
+__all__ = ['ClientTimeoutError', 'call_service', 'execute_instruction', 'set_instruction']
 
 
-class ClientTimeout(TimeoutError):
+class ClientTimeoutError(TimeoutError):
     """A service or action did not answer before its deadline."""
 
 
-def _wait(future: Future, timeout_s: float, what: str) -> Any:
+def _wait(future: Future[Any], timeout_s: float, what: str) -> Any:
     done = threading.Event()
     future.add_done_callback(lambda _future: done.set())
     if not done.wait(timeout=timeout_s):
-        raise ClientTimeout(f'{what}: no answer within {timeout_s:.1f} s')
+        raise ClientTimeoutError(f'{what}: no answer within {timeout_s:.1f} s')
     return future.result()
 
 
-def call_service(node: Node, srv_type: type, service: str, request: object, *,
+def call_service(node: Node, srv_type: type[Any], service: str, request: object, *,
                  timeout_s: float = 10.0) -> Any:
     """Call ``service`` once and return its response, waiting at most ``timeout_s`` twice."""
-    client = node.create_client(srv_type, service)
+    client: Client[Any, Any] = node.create_client(srv_type, service)
     try:
         if not client.wait_for_service(timeout_sec=timeout_s):
-            raise ClientTimeout(f'service {service!r} not available within {timeout_s:.1f} s')
+            raise ClientTimeoutError(f'service {service!r} not available within {timeout_s:.1f} s')
         return _wait(client.call_async(request), timeout_s, service)
     finally:
         node.destroy_client(client)
@@ -61,10 +62,11 @@ def execute_instruction(node: Node, instruction: str, *, duration_s: float,
     Returns:
         (accepted, result); result is None when the goal was rejected.
     """
-    client = ActionClient(node, ExecuteInstruction, action)
+    client: ActionClient[Any, Any, Any] = ActionClient(node, ExecuteInstruction, action)
     try:
         if not client.wait_for_server(timeout_sec=server_timeout_s):
-            raise ClientTimeout(f'action {action!r} not available within {server_timeout_s:.1f} s')
+            raise ClientTimeoutError(
+                f'action {action!r} not available within {server_timeout_s:.1f} s')
         goal = ExecuteInstruction.Goal(instruction=instruction, timeout_s=duration_s)
         callback = None if on_feedback is None else (lambda msg: on_feedback(msg.feedback))
         handle = _wait(client.send_goal_async(goal, feedback_callback=callback),

@@ -27,8 +27,7 @@ class InProcessGraph:
 
     def __init__(self, *, domain_id: int | None = None, args: list[str] | None = None) -> None:
         self.context = Context()
-        init_kwargs = {} if domain_id is None else {'domain_id': domain_id}
-        rclpy.init(args=args, context=self.context, **init_kwargs)
+        rclpy.init(args=args, context=self.context, domain_id=domain_id)
         self._executor = MultiThreadedExecutor(num_threads=4, context=self.context)
         self._nodes: list[Node] = []
         self._thread = threading.Thread(target=self._spin, name='executor', daemon=True)

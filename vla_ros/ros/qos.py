@@ -4,8 +4,13 @@
 
 from __future__ import annotations
 
-from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data, QoSProfile,
-                       ReliabilityPolicy)
+from rclpy.qos import (
+                       DurabilityPolicy,
+                       HistoryPolicy,
+                       qos_profile_sensor_data,
+                       QoSProfile,
+                       ReliabilityPolicy,
+)
 
 __all__ = ['COMMAND_QOS', 'SENSOR_QOS', 'STATUS_QOS']
 

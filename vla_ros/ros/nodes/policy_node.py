@@ -21,11 +21,11 @@ import dataclasses
 from pathlib import Path
 import threading
 import time
+from typing import Any
 
 from rcl_interfaces.msg import ParameterDescriptor
 import rclpy
-from rclpy.action import ActionServer, CancelResponse, GoalResponse
-from rclpy.action.server import ServerGoalHandle
+from rclpy.action.server import ActionServer, CancelResponse, GoalResponse, ServerGoalHandle
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
@@ -33,6 +33,7 @@ from sensor_msgs.msg import CompressedImage, Image, JointState
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
 
+from vla_ros.action import ExecuteInstruction
 from vla_ros.core.config import ExecutionConfig, load_config, PolicyConfig, VlaConfig
 from vla_ros.core.errors import ConfigError, InputError
 from vla_ros.core.instructions import normalize_instruction
@@ -40,7 +41,6 @@ from vla_ros.core.observation_buffer import ObservationBuffer
 from vla_ros.core.types import JointTrajectoryCommand, NodeState
 from vla_ros.execution.joint_limits import load_urdf_limits
 from vla_ros.execution.runner import PolicyRunner, RunnerStatus
-from vla_ros.action import ExecuteInstruction
 from vla_ros.msg import PolicyStatus
 from vla_ros.policies.registry import load_policy
 from vla_ros.ros.convert import image_from_msg, status_to_msg, trajectory_to_msg
@@ -49,6 +49,9 @@ from vla_ros.srv import SetInstruction
 
 __all__ = ['PolicyNode', 'main']
 
+#: The action's goal handle; the generated message types carry no static types.
+GoalHandle = ServerGoalHandle[Any, Any, Any]
+
 #: Period of action feedback and of the status heartbeat, seconds.
 FEEDBACK_PERIOD_S = 0.2
 
@@ -56,7 +59,7 @@ FEEDBACK_PERIOD_S = 0.2
 class PolicyNode(Node):
     """Runs a VLA policy on live observations and commands ros2_control trajectory controllers."""
 
-    def __init__(self, node_name: str = 'vla_policy_node', **kwargs) -> None:
+    def __init__(self, node_name: str = 'vla_policy_node', **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
         self._config = self._load_config()
         config = self._config
@@ -77,7 +80,7 @@ class PolicyNode(Node):
             horizon=config.execution.horizon, sink=self._send_trajectory,
             on_status=self._publish_status)
         self._goal_lock = threading.Lock()
-        self._active_goal: tuple[ServerGoalHandle, threading.Event] | None = None
+        self._active_goal: tuple[GoalHandle, threading.Event] | None = None
         group = ReentrantCallbackGroup()
         for camera in config.embodiment.cameras:
             msg_type = CompressedImage if camera.topic.endswith('/compressed') else Image
@@ -182,7 +185,7 @@ class PolicyNode(Node):
             return GoalResponse.REJECT
         return GoalResponse.ACCEPT
 
-    def _on_goal_accepted(self, goal_handle: ServerGoalHandle) -> None:
+    def _on_goal_accepted(self, goal_handle: GoalHandle) -> None:
         self._preempt_active_goal()
         with self._goal_lock:
             self._active_goal = (goal_handle, threading.Event())
@@ -194,7 +197,7 @@ class PolicyNode(Node):
                 self._active_goal[1].set()
                 self._active_goal = None
 
-    def _on_execute(self, goal_handle: ServerGoalHandle) -> ExecuteInstruction.Result:
+    def _on_execute(self, goal_handle: GoalHandle) -> ExecuteInstruction.Result:
         with self._goal_lock:
             active = self._active_goal
         if active is None or active[0] is not goal_handle:
@@ -221,7 +224,7 @@ class PolicyNode(Node):
                 self._active_goal = None
         return result
 
-    def _follow_goal(self, goal_handle: ServerGoalHandle, preempted: threading.Event,
+    def _follow_goal(self, goal_handle: GoalHandle, preempted: threading.Event,
                      started: float, timeout_s: float, chunks_at_start: int) -> str:
         """Publish feedback until the goal ends; returns the outcome as the result message."""
         while True:

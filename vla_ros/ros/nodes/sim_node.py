@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 from builtin_interfaces.msg import Time
 import numpy as np
@@ -44,19 +45,19 @@ __all__ = ['SimNode', 'main']
 class SimNode(Node):
     """Steps a MuJoCo scene in real time and speaks ros2_control's topics."""
 
-    def __init__(self, node_name: str = 'vla_mujoco_sim', **kwargs) -> None:
+    def __init__(self, node_name: str = 'vla_mujoco_sim', **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
         read_only = ParameterDescriptor(read_only=True)
-        path = self.declare_parameter('config_file', '', read_only).value
-        seed = self.declare_parameter('seed', -1, ParameterDescriptor(
-            read_only=True, description='object placement seed; -1 takes sim.seed')).value
+        path = str(self.declare_parameter('config_file', '', read_only).value)
+        seed = int(str(self.declare_parameter('seed', -1, ParameterDescriptor(
+            read_only=True, description='object placement seed; -1 takes sim.seed')).value))
         if not path:
             raise ConfigError('parameter config_file is not set; pass -p config_file:=FILE.yaml')
         self._config = load_config(str(path))
         if self._config.sim is None:
             raise ConfigError(f'{path}: no sim section; the simulator needs sim.mjcf')
         sim_config: SimConfig = self._config.sim
-        self._seed = int(str(seed)) if int(str(seed)) >= 0 else sim_config.seed
+        self._seed = seed if seed >= 0 else sim_config.seed
         self._sim = TabletopSim(sim_config.mjcf, seed=self._seed)
         self._period_s = 1.0 / sim_config.publish_rate_hz
         self._camera_period_s = 1.0 / sim_config.camera_rate_hz
@@ -121,7 +122,8 @@ class SimNode(Node):
                 targets = dict(zip(self._sim.joint_names, self._sim.position_targets()))
                 for follower in self._followers.values():
                     targets.update(zip(follower.joint_names, follower.sample(now_s)))
-                self._sim.set_position_targets(np.array([targets[j] for j in self._sim.joint_names]))
+                self._sim.set_position_targets(
+                    np.array([targets[joint] for joint in self._sim.joint_names]))
                 self._sim.step(self._period_s)
                 self._publish_state()
                 if self._sim.time_s >= next_camera_s:

@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""The installed `vla-ros` command as a user runs it: a subprocess on its own DDS domain."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+import subprocess
+
+import numpy as np
+from PIL import Image
+
+
+def _run(repo_root: Path, *args: str, timeout_s: float = 180.0) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, ROS_DOMAIN_ID=str(int(os.environ['ROS_DOMAIN_ID']) + 100))
+    return subprocess.run(['vla-ros', *args], cwd=repo_root, env=env, capture_output=True,
+                          text=True, timeout=timeout_s, check=False)
+
+
+def test_help_lists_every_verb(repo_root):
+    done = _run(repo_root, '--help')
+
+    assert done.returncode == 0
+    for verb in ('sim', 'instruct', 'execute', 'stop', 'demo'):
+        assert verb in done.stdout
+
+
+def test_instruct_without_a_policy_node_fails_in_one_line(repo_root):
+    done = _run(repo_root, 'instruct', 'touch the red cube', '--timeout', '1')
+
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "vla-ros instruct: service 'vla/set_instruction' not available within 1.0 s")
+
+
+def test_demo_moves_the_arm_and_writes_a_plot(repo_root, tmp_path):
+    plot = tmp_path / 'demo.png'
+
+    done = _run(repo_root, 'demo', '--duration', '3', '--out', str(plot))
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "result success=True message='succeeded'" in done.stdout
+    assert 'chunks executed:' in done.stdout
+    with Image.open(plot) as image:
+        pixels = np.asarray(image.convert('RGB'))
+    assert pixels.shape[1] > pixels.shape[0] > 200 and pixels.std() > 20.0
