@@ -12,7 +12,8 @@ import numpy as np
 from PIL import Image
 
 
-def _run(repo_root: Path, *args: str, timeout_s: float = 180.0) -> subprocess.CompletedProcess[str]:
+def _run(repo_root: Path, *args: str,
+         timeout_s: float = 180.0) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, ROS_DOMAIN_ID=str(int(os.environ['ROS_DOMAIN_ID']) + 100))
     return subprocess.run(['vla-ros', *args], cwd=repo_root, env=env, capture_output=True,
                           text=True, timeout=timeout_s, check=False)

@@ -10,11 +10,12 @@ from conftest import ARM_JOINTS, WAIT_S
 import numpy as np
 from rclpy.action import ActionClient
 from sensor_msgs.msg import Image, JointState
+from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
 
 from vla_ros.action import ExecuteInstruction
 from vla_ros.msg import PolicyStatus
-from vla_ros.ros.clients import set_instruction
+from vla_ros.ros.clients import call_service, set_instruction
 from vla_ros.ros.qos import COMMAND_QOS, SENSOR_QOS, STATUS_QOS
 
 
@@ -156,3 +157,17 @@ def test_unknown_encoding_and_wrong_size_are_reported_and_node_stays_up(start_no
     stop.set()
 
     assert set_instruction(probe, 'touch the red cube', timeout_s=WAIT_S).accepted
+
+
+def test_stop_refuses_motion_until_resume(start_nodes):
+    probe = start_nodes('policy')
+    assert set_instruction(probe, 'touch the red cube', timeout_s=WAIT_S).accepted
+
+    stopped = call_service(probe, Trigger, 'vla/stop', Trigger.Request(), timeout_s=WAIT_S)
+    refused = set_instruction(probe, 'touch the red cube', timeout_s=WAIT_S)
+    resumed = call_service(probe, Trigger, 'vla/resume', Trigger.Request(), timeout_s=WAIT_S)
+    accepted = set_instruction(probe, 'touch the red cube', timeout_s=WAIT_S)
+
+    assert stopped.success and resumed.success
+    assert not refused.accepted and 'call vla/resume first' in refused.message
+    assert accepted.accepted, accepted.message

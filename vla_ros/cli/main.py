@@ -21,7 +21,8 @@ VERBS: dict[str, tuple[str, str]] = {
     'sim': ('vla_ros.cli.sim', 'run the simulated robot and the policy node until Ctrl-C'),
     'instruct': ('vla_ros.cli.instruct', 'set the instruction (service vla/set_instruction)'),
     'execute': ('vla_ros.cli.execute', 'run an instruction as an action goal (vla/execute)'),
-    'stop': ('vla_ros.cli.stop', 'hold position now (service vla/stop)'),
+    'stop': ('vla_ros.cli.stop', 'hold now and refuse motion until resume (vla/stop)'),
+    'resume': ('vla_ros.cli.stop', 'allow motion again after stop (vla/resume)'),
     'demo': ('vla_ros.cli.demo', 'end-to-end demo: sim + policy + an instruction, then a plot'),
 }
 

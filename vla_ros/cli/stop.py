@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 The vla_ros authors
-"""`vla-ros stop`: `ros2 service call /vla/stop std_srvs/srv/Trigger` without ros2cli."""
+"""`vla-ros stop` / `vla-ros resume`: the vla/stop and vla/resume Trigger services, no ros2cli."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ __all__ = ['add_arguments', 'run']
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the verb's options."""
-    parser.add_argument('--service', default='vla/stop')
+    parser.add_argument('--service', default=None, help='default: vla/<verb>')
     parser.add_argument('--timeout', type=float, default=10.0, help='seconds to wait')
 
 
 def run(args: argparse.Namespace) -> int:
-    """Call the stop service; exit 0 when the node confirmed the hold."""
+    """Call the verb's Trigger service; exit 0 when the node confirmed it."""
     from rclpy.node import Node
     from std_srvs.srv import Trigger
 
@@ -24,8 +24,9 @@ def run(args: argparse.Namespace) -> int:
     from vla_ros.ros.in_process import InProcessGraph
 
     with InProcessGraph() as graph:
-        node = graph.add(Node, node_name='vla_ros_stop')
-        response = call_service(node, Trigger, args.service, Trigger.Request(),
+        node = graph.add(Node, node_name=f'vla_ros_{args.verb}')
+        response = call_service(node, Trigger, args.service or f'vla/{args.verb}',
+                                Trigger.Request(),
                                 timeout_s=args.timeout)
     print(f'success={response.success} message={response.message!r}')
     return 0 if response.success else 1

@@ -23,7 +23,7 @@ import time
 from typing import Protocol
 
 from vla_ros.core.config import SafetyConfig
-from vla_ros.core.errors import InputError, PolicyOutputError
+from vla_ros.core.errors import InputError, PolicyOutputError, SafetyViolation
 from vla_ros.core.observation_buffer import ObservationBuffer
 from vla_ros.core.types import JointTrajectoryCommand, NodeState
 from vla_ros.execution.chunk_planner import hold_trajectory, plan_trajectory, split_by_controller
@@ -82,6 +82,7 @@ class PolicyRunner:
         self._running = False
         self._holding = True  # no chunk sent since the last hold (or ever)
         self._closed = False
+        self._stopped = False  # latched by stop(), cleared by resume()
         self._status = RunnerStatus()
         self._latency_sum_ms = 0.0
         self._thread = threading.Thread(target=self._loop, name='vla_inference', daemon=True)
@@ -93,9 +94,21 @@ class PolicyRunner:
         with self._lock:
             return self._status
 
-    def start(self, instruction: str) -> None:
-        """Start (or switch to) executing ``instruction``; it must already be validated."""
+    @property
+    def stopped(self) -> bool:
+        """True between ``stop`` and ``resume``."""
         with self._lock:
+            return self._stopped
+
+    def start(self, instruction: str) -> None:
+        """Start (or switch to) executing ``instruction``; it must already be validated.
+
+        Raises:
+            SafetyViolation: the runner is stopped; ``resume`` first.
+        """
+        with self._lock:
+            if self._stopped:
+                raise SafetyViolation('motion is stopped (vla/stop); call vla/resume first')
             self._generation += 1
             self._running = True
             self._status = replace(self._status, state=NodeState.RUNNING, instruction=instruction,
@@ -112,6 +125,19 @@ class PolicyRunner:
             self._status = replace(self._status, state=state, last_error=reason or
                                    self._status.last_error)
         self._wake.set()
+        self._on_status(self.status)
+
+    def stop(self) -> None:
+        """Hold now and refuse ``start`` until ``resume`` (an emergency-stop latch)."""
+        with self._lock:
+            self._stopped = True
+        self.hold('stopped by vla/stop')
+
+    def resume(self) -> None:
+        """Clear the stop latch; the robot keeps holding until the next ``start``."""
+        with self._lock:
+            self._stopped = False
+            self._status = replace(self._status, state=NodeState.IDLE, last_error='')
         self._on_status(self.status)
 
     def report_input_error(self, message: str) -> None:

@@ -35,7 +35,7 @@ from trajectory_msgs.msg import JointTrajectory
 
 from vla_ros.action import ExecuteInstruction
 from vla_ros.core.config import ExecutionConfig, load_config, PolicyConfig, VlaConfig
-from vla_ros.core.errors import ConfigError, InputError
+from vla_ros.core.errors import ConfigError, InputError, SafetyViolation
 from vla_ros.core.instructions import normalize_instruction
 from vla_ros.core.observation_buffer import ObservationBuffer
 from vla_ros.core.types import JointTrajectoryCommand, NodeState
@@ -93,6 +93,8 @@ class PolicyNode(Node):
             SetInstruction, 'vla/set_instruction', self._on_set_instruction, callback_group=group)
         self._stop_srv = self.create_service(Trigger, 'vla/stop', self._on_stop,
                                              callback_group=group)
+        self._resume_srv = self.create_service(Trigger, 'vla/resume', self._on_resume,
+                                               callback_group=group)
         self._execute_action = ActionServer(
             self, ExecuteInstruction, 'vla/execute', execute_callback=self._on_execute,
             goal_callback=self._on_goal, handle_accepted_callback=self._on_goal_accepted,
@@ -164,14 +166,25 @@ class PolicyNode(Node):
             response.accepted, response.message = False, str(err)
             return response
         self._preempt_active_goal()
-        self._runner.start(instruction)
+        try:
+            self._runner.start(instruction)
+        except SafetyViolation as err:
+            response.accepted, response.message = False, str(err)
+            return response
         response.accepted, response.message = True, f'executing {instruction!r}'
         return response
 
     def _on_stop(self, _request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         self._preempt_active_goal()
-        self._runner.hold('stopped by vla/stop')
-        response.success, response.message = True, 'holding position'
+        self._runner.stop()
+        response.success = True
+        response.message = 'holding position; new motion is refused until vla/resume'
+        return response
+
+    def _on_resume(self, _request: Trigger.Request,
+                   response: Trigger.Response) -> Trigger.Response:
+        self._runner.resume()
+        response.success, response.message = True, 'resumed; send an instruction to move'
         return response
 
     def _on_goal(self, goal: ExecuteInstruction.Goal) -> GoalResponse:
@@ -179,7 +192,9 @@ class PolicyNode(Node):
             normalize_instruction(goal.instruction)
             if not goal.timeout_s > 0.0:
                 raise InputError(f'timeout_s is {goal.timeout_s!r}, expected > 0')
-        except InputError as err:
+            if self._runner.stopped:
+                raise SafetyViolation('motion is stopped (vla/stop); call vla/resume first')
+        except (InputError, SafetyViolation) as err:
             self.get_logger().warning(f'rejecting goal: {err}')
             self._runner.report_input_error(f'goal rejected: {err}')
             return GoalResponse.REJECT
@@ -205,7 +220,11 @@ class PolicyNode(Node):
             return ExecuteInstruction.Result(success=False, message='pre-empted')
         preempted = active[1]
         goal = goal_handle.request
-        self._runner.start(normalize_instruction(goal.instruction))
+        try:
+            self._runner.start(normalize_instruction(goal.instruction))
+        except SafetyViolation as err:  # stopped between acceptance and execution
+            goal_handle.abort()
+            return ExecuteInstruction.Result(success=False, message=f'aborted: {err}')
         started = time.monotonic()
         chunks_at_start = self._runner.status.chunks
         outcome = self._follow_goal(goal_handle, preempted, started, goal.timeout_s,
