@@ -14,13 +14,14 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 import yaml
 
-from vla_ros.policies.flow.checkpoint import create_random_checkpoint, DEFAULT_SPEC
+from vla_ros.policies.flow.checkpoint import (create_random_checkpoint, DEFAULT_HOME_POSITIONS,
+                                              DEFAULT_MOTION_STD, DEFAULT_SPEC)
 from vla_ros.ros.in_process import InProcessGraph
 from vla_ros.ros.nodes.policy_node import PolicyNode
 from vla_ros.ros.nodes.sim_node import SimNode
 
 #: The simulated arm's home keyframe (urdf/tabletop_scene.xml), where the random policy acts.
-SIM_HOME = (0.0, 0.4, 1.7, 0.0, 1.04, 0.0, 0.04)
+SIM_HOME = DEFAULT_HOME_POSITIONS
 ARM_JOINTS = ('joint1', 'joint2', 'joint3', 'joint4', 'joint5', 'joint6')
 WAIT_S = 30.0
 
@@ -29,7 +30,8 @@ WAIT_S = 30.0
 def checkpoint_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random flow checkpoint whose actions stay near the sim's home pose."""
     return create_random_checkpoint(tmp_path_factory.mktemp('ckpt') / 'flow', DEFAULT_SPEC,
-                                    seed=0, home_positions=SIM_HOME)
+                                    seed=0, home_positions=SIM_HOME,
+                                    motion_std=DEFAULT_MOTION_STD)
 
 
 @pytest.fixture(scope='session')
@@ -55,13 +57,18 @@ def graph() -> Iterator[InProcessGraph]:
 
 @pytest.fixture
 def start_nodes(graph: InProcessGraph, config_file: Path) -> Callable[..., Node]:
-    """Start 'sim' and/or 'policy' nodes from the test config; returns a probe node."""
-    def start(*which: str) -> Node:
+    """Start 'sim' and/or 'policy' nodes from the test config; returns a probe node.
+
+    Keyword arguments become extra parameters of the policy node (dots as '__').
+    """
+    def start(*which: str, **policy_params: object) -> Node:
         param = [Parameter('config_file', value=str(config_file))]
         if 'sim' in which:
             graph.add(SimNode, parameter_overrides=param)
         if 'policy' in which:
-            graph.add(PolicyNode, parameter_overrides=param)
+            extra = [Parameter(name.replace('__', '.'), value=value)
+                     for name, value in policy_params.items()]
+            graph.add(PolicyNode, parameter_overrides=param + extra)
         return graph.add(Node, node_name='probe')
     return start
 

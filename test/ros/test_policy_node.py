@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 from conftest import ARM_JOINTS, WAIT_S
+from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 from rclpy.action import ActionClient
 from sensor_msgs.msg import Image, JointState
@@ -171,3 +172,34 @@ def test_stop_refuses_motion_until_resume(start_nodes):
     assert stopped.success and resumed.success
     assert not refused.accepted and 'call vla/resume first' in refused.message
     assert accepted.accepted, accepted.message
+
+
+def test_dry_run_previews_trajectories_and_commands_nothing(start_nodes, collect):
+    probe = start_nodes('sim', 'policy', execution__dry_run=True)
+    preview, command, status = collect(), collect(), collect()
+    probe.create_subscription(JointTrajectory, 'vla/preview/arm_controller/joint_trajectory',
+                              preview, COMMAND_QOS)
+    probe.create_subscription(JointTrajectory, 'arm_controller/joint_trajectory', command,
+                              COMMAND_QOS)
+    probe.create_subscription(PolicyStatus, 'vla/status', status, STATUS_QOS)
+
+    assert set_instruction(probe, 'touch the red cube', timeout_s=WAIT_S).accepted
+
+    preview.wait_for(lambda msgs: any(len(m.points) == 3 for m in msgs))
+    assert command.messages == []
+    assert status.wait_for(lambda msgs: len(msgs) > 0)[-1].dry_run
+
+
+def test_status_and_diagnostics_report_the_node(start_nodes, collect):
+    probe = start_nodes('policy')
+    diagnostics = collect()
+    probe.create_subscription(DiagnosticArray, '/diagnostics', diagnostics, STATUS_QOS)
+    stopped = call_service(probe, Trigger, 'vla/stop', Trigger.Request(), timeout_s=WAIT_S)
+
+    latest = diagnostics.wait_for(lambda msgs: any(
+        dict((kv.key, kv.value) for kv in m.status[0].values)['stopped'] == 'True'
+        for m in msgs))[-1].status[0]
+
+    assert stopped.success
+    assert latest.name == '/vla_policy_node'
+    assert latest.message == 'stopped by vla/stop'

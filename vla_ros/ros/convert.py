@@ -7,6 +7,7 @@ from __future__ import annotations
 import array
 
 from builtin_interfaces.msg import Duration, Time
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 import numpy as np
 from numpy.typing import NDArray
 from sensor_msgs.msg import CompressedImage, Image, JointState
@@ -14,11 +15,12 @@ from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
 from vla_ros.core.errors import InputError
 from vla_ros.core.images import decode_compressed_image, decode_image, encode_rgb8
-from vla_ros.core.types import JointTrajectoryCommand
+from vla_ros.core.types import JointTrajectoryCommand, NodeState
 from vla_ros.execution.runner import RunnerStatus
 from vla_ros.msg import PolicyStatus
 
-__all__ = ['image_from_msg', 'image_to_msg', 'joint_state_to_msg', 'status_to_msg',
+__all__ = ['image_from_msg', 'image_to_msg', 'joint_state_to_msg', 'status_to_diagnostics',
+           'status_to_msg',
            'trajectory_from_msg', 'trajectory_to_msg']
 
 
@@ -83,12 +85,31 @@ def trajectory_from_msg(msg: JointTrajectory) -> JointTrajectoryCommand:
         None if velocities is None else np.array(velocities, dtype=np.float64))
 
 
-def status_to_msg(status: RunnerStatus, *, stamp: Time) -> PolicyStatus:
+def status_to_msg(status: RunnerStatus, *, stamp: Time, stopped: bool,
+                  dry_run: bool) -> PolicyStatus:
     """The PolicyStatus message of a runner status."""
     msg = PolicyStatus(state=status.state.value, instruction=status.instruction,
                        last_error=status.last_error,
                        last_inference_latency_ms=status.last_latency_ms,
                        mean_inference_latency_ms=status.mean_latency_ms,
-                       chunks_published=status.chunks, errors=status.errors)
+                       chunks_published=status.chunks, errors=status.errors,
+                       safety_corrections=status.corrections, stopped=stopped, dry_run=dry_run)
     msg.header.stamp = stamp
     return msg
+
+
+def status_to_diagnostics(status: RunnerStatus, *, name: str, stamp: Time,
+                          stopped: bool) -> DiagnosticArray:
+    """A /diagnostics array with one entry for the policy node."""
+    level = {NodeState.ERROR: DiagnosticStatus.ERROR, NodeState.HOLDING: DiagnosticStatus.WARN
+             }.get(status.state, DiagnosticStatus.OK)
+    values = {'state': status.state.name, 'instruction': status.instruction,
+              'chunks_published': str(status.chunks), 'errors': str(status.errors),
+              'safety_corrections': str(status.corrections), 'stopped': str(stopped),
+              'mean_inference_latency_ms': f'{status.mean_latency_ms:.1f}'}
+    entry = DiagnosticStatus(level=level, name=name, hardware_id='vla_ros',
+                             message=status.last_error or status.state.name.lower(),
+                             values=[KeyValue(key=k, value=v) for k, v in values.items()])
+    array_msg = DiagnosticArray(status=[entry])
+    array_msg.header.stamp = stamp
+    return array_msg

@@ -23,6 +23,7 @@ import threading
 import time
 from typing import Any
 
+from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import ParameterDescriptor
 import rclpy
 from rclpy.action.server import ActionServer, CancelResponse, GoalResponse, ServerGoalHandle
@@ -43,7 +44,12 @@ from vla_ros.execution.joint_limits import load_urdf_limits
 from vla_ros.execution.runner import PolicyRunner, RunnerStatus
 from vla_ros.msg import PolicyStatus
 from vla_ros.policies.registry import load_policy
-from vla_ros.ros.convert import image_from_msg, status_to_msg, trajectory_to_msg
+from vla_ros.ros.convert import (
+    image_from_msg,
+    status_to_diagnostics,
+    status_to_msg,
+    trajectory_to_msg,
+)
 from vla_ros.ros.qos import COMMAND_QOS, SENSOR_QOS, STATUS_QOS
 from vla_ros.srv import SetInstruction
 
@@ -69,10 +75,13 @@ class PolicyNode(Node):
         self._buffer = ObservationBuffer(config.embodiment.cameras,
                                          stale_after_s=config.safety.stale_after_s,
                                          clock=time.monotonic)
+        prefix = 'vla/preview/' if self._dry_run else ''
         self._trajectory_pubs = {
-            controller: self.create_publisher(JointTrajectory, f'{controller}/joint_trajectory',
-                                              COMMAND_QOS)
+            controller: self.create_publisher(
+                JointTrajectory, f'{prefix}{controller}/joint_trajectory', COMMAND_QOS)
             for controller in config.embodiment.controllers}
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics',
+                                                      STATUS_QOS)
         self._status_pub = self.create_publisher(PolicyStatus, 'vla/status', STATUS_QOS)
         self._runner = PolicyRunner(
             policy=policy, buffer=self._buffer, controllers=config.embodiment.controllers,
@@ -115,6 +124,8 @@ class PolicyNode(Node):
         checkpoint = declare('policy.checkpoint', '', 'overrides policy.checkpoint')
         device = declare('policy.device', '', 'overrides policy.device (cpu, cuda, cuda:1)')
         horizon = declare('execution.horizon', 0, 'chunk steps executed per inference; 0: all')
+        self._dry_run = bool(declare('execution.dry_run', False,
+                                     'publish trajectories on vla/preview/... only'))
         if not path:
             raise ConfigError('parameter config_file is not set; pass -p config_file:=FILE.yaml')
         config = load_config(str(path))
@@ -142,7 +153,12 @@ class PolicyNode(Node):
         self._trajectory_pubs[controller].publish(trajectory_to_msg(command))
 
     def _publish_status(self, status: RunnerStatus) -> None:
-        self._status_pub.publish(status_to_msg(status, stamp=self.get_clock().now().to_msg()))
+        stamp = self.get_clock().now().to_msg()
+        stopped = self._runner.stopped
+        self._status_pub.publish(status_to_msg(status, stamp=stamp, stopped=stopped,
+                                               dry_run=self._dry_run))
+        self._diagnostics_pub.publish(status_to_diagnostics(
+            status, name=self.get_fully_qualified_name(), stamp=stamp, stopped=stopped))
 
     def _on_image(self, camera: str, msg: Image | CompressedImage) -> None:
         try:

@@ -1,0 +1,229 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""Make a tiny flow checkpoint with random weights, for tests, simulation and set-up scripts.
+
+The model is a real ``PI0ForConditionalGeneration`` shrunk to a few hundred thousand parameters
+(tiny SigLIP tower, tiny Gemma language model and action expert); the tokenizer is a byte-level
+BPE trained here on a short built-in corpus of robot instructions. Nothing is downloaded, and the
+same arguments write the same files. With the default statistics the model's ~N(0, 1) output
+becomes small motions around a home pose, so a random policy commands positions near home.
+
+Run ``python -m vla_ros.policies.flow.checkpoint --out DIR --seed 0`` for the default robot.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+import logging
+from pathlib import Path
+
+from tokenizers import decoders, models, pre_tokenizers, Tokenizer, trainers
+import torch
+from transformers import (
+    PI0Config,
+    PI0ForConditionalGeneration,
+    PI0Processor,
+    PreTrainedTokenizerFast,
+    SiglipImageProcessorPil,
+)
+
+from vla_ros.core.errors import ConfigError
+from vla_ros.policies.base import PolicySpec
+from vla_ros.policies.flow.config import FeatureStats, FlowPolicyConfig, Normalization
+
+__all__ = [
+    'DEFAULT_HOME_POSITIONS', 'DEFAULT_MOTION_STD', 'DEFAULT_SPEC', 'create_random_checkpoint',
+    'home_pose_normalization', 'main',
+]
+
+logger = logging.getLogger(__name__)
+
+#: The default robot: a six-joint arm with a prismatic gripper and two cameras.
+DEFAULT_SPEC = PolicySpec(
+    joint_names=('joint1', 'joint2', 'joint3', 'joint4', 'joint5', 'joint6', 'gripper_joint'),
+    camera_names=('front', 'wrist'), image_height=64, image_width=64, chunk_length=10, dt_s=0.1)
+#: Home pose of the default robot, rad (the gripper, last, in m).
+DEFAULT_HOME_POSITIONS = (0.0, 0.4, 1.7, 0.0, 1.04, 0.0, 0.04)
+#: Action standard deviation of the default robot: 0.05 rad per arm joint, 2 mm for the gripper.
+DEFAULT_MOTION_STD = (0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.002)
+
+#: State and action widths of the model (pi0's 32); shorter vectors are zero-padded.
+_MAX_DIM = 32
+_TOKENIZER_VOCAB_SIZE = 400
+_SPECIAL_TOKENS = ('<pad>', '<eos>', '<bos>', '<unk>')
+_CORPUS = (
+    'pick up the red cube', 'pick up the blue block and place it in the bowl',
+    'touch the green cube', 'push the yellow block to the left', 'open the gripper',
+    'close the gripper', 'move the arm to the home pose', 'stack the red cube on the blue cube',
+    'put the cup on the plate', 'open the drawer', 'close the drawer', 'wave',
+    'move left', 'move right', 'move up', 'move down', 'stop',
+)
+
+
+def home_pose_normalization(home_positions: Sequence[float],
+                            motion_std: float | Sequence[float] = 0.05) -> Normalization:
+    """Statistics that turn a ~N(0, 1) model output into small motions around a home pose.
+
+    Actions get mean = home and std = ``motion_std``; the state gets mean = home and a ten
+    times wider std, since the arm roams further than one chunk moves.
+
+    Args:
+        home_positions: (J,) home pose, rad (m for prismatic joints).
+        motion_std: action standard deviation, one value for all joints or one per joint.
+
+    Raises:
+        ConfigError: ``motion_std`` has the wrong length or a value <= 0.
+    """
+    home = tuple(float(value) for value in home_positions)
+    if isinstance(motion_std, (int, float)):
+        std = (float(motion_std),) * len(home)
+    else:
+        std = tuple(float(value) for value in motion_std)
+    if len(std) != len(home) or min(std, default=0.0) <= 0.0:
+        raise ConfigError(
+            f'motion_std: {motion_std!r}, expected one value > 0 or {len(home)} of them')
+    return Normalization(
+        state=FeatureStats(mean=home, std=tuple(10.0 * value for value in std)),
+        actions=FeatureStats(mean=home, std=std))
+
+
+def _build_tokenizer() -> PreTrainedTokenizerFast:
+    tokenizer = Tokenizer(models.BPE(unk_token='<unk>'))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=_TOKENIZER_VOCAB_SIZE, special_tokens=list(_SPECIAL_TOKENS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tokenizer.train_from_iterator(_CORPUS, trainer)
+    return PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
+        tokenizer_object=tokenizer, pad_token='<pad>', eos_token='<eos>', bos_token='<bos>',
+        unk_token='<unk>')
+
+
+def _patch_size_px(image_size_px: int) -> int:
+    for patch_px in (16, 8, 4):
+        if image_size_px % patch_px == 0:
+            return patch_px
+    raise ConfigError(f'spec.image_height: {image_size_px}, expected a multiple of 4 pixels')
+
+
+def _tiny_model_config(spec: PolicySpec, *, vocab_size: int, image_token_id: int,
+                       patch_px: int, num_denoising_steps: int) -> PI0Config:
+    text = {'model_type': 'gemma', 'hidden_size': 64, 'num_hidden_layers': 2,
+            'intermediate_size': 128, 'num_attention_heads': 2, 'num_key_value_heads': 1,
+            'head_dim': 32, 'vocab_size': vocab_size}
+    vision = {'model_type': 'siglip_vision_model', 'hidden_size': 64, 'num_hidden_layers': 2,
+              'intermediate_size': 128, 'num_attention_heads': 2, 'patch_size': patch_px,
+              'image_size': spec.image_height, 'vision_use_head': False}
+    # The action expert shares the language model's attention (depth, heads, head size) and
+    # reads its cache, so only its width and MLP may differ.
+    expert = {'model_type': 'gemma', 'hidden_size': 32, 'num_hidden_layers': 2,
+              'intermediate_size': 64, 'num_attention_heads': 2, 'num_key_value_heads': 1,
+              'head_dim': 32}
+    return PI0Config(
+        vlm_config={'model_type': 'paligemma', 'text_config': text, 'vision_config': vision,
+                    'projection_dim': text['hidden_size'], 'image_token_id': image_token_id},
+        dit_config=expert, chunk_size=spec.chunk_length, max_state_dim=_MAX_DIM,
+        max_action_dim=_MAX_DIM, num_inference_steps=num_denoising_steps)
+
+
+def create_random_checkpoint(out_dir: Path, spec: PolicySpec, *, seed: int = 0,
+                             normalization: Normalization | None = None,
+                             home_positions: Sequence[float] | None = None,
+                             motion_std: float | Sequence[float] = 0.05,
+                             num_denoising_steps: int = 10) -> Path:
+    """Write a tiny random-weight flow checkpoint for ``spec`` into ``out_dir``.
+
+    Args:
+        out_dir: directory to write; created if missing, existing files of the same name
+            are replaced.
+        spec: the contract; images must be square, with a side that is a multiple of 4.
+        seed: seeds the weights and the stored noise seed; the same seed writes the same files.
+        normalization: statistics to store; by default ``home_pose_normalization``.
+        home_positions: (J,) home pose for the default statistics; zeros when None.
+        motion_std: action std for the default statistics, rad or m (see above).
+        num_denoising_steps: Euler steps of the sampler.
+
+    Returns:
+        ``out_dir``.
+
+    Raises:
+        ConfigError: an invalid spec, statistics that do not fit it, or both ``normalization``
+            and ``home_positions`` given.
+    """
+    if normalization is not None and home_positions is not None:
+        raise ConfigError('create_random_checkpoint: give normalization or home_positions, '
+                          'not both')
+    if normalization is None:
+        home = home_positions if home_positions is not None else (0.0,) * len(spec.joint_names)
+        normalization = home_pose_normalization(home, motion_std)
+    config = FlowPolicyConfig(spec=spec, normalization=normalization,
+                              num_denoising_steps=num_denoising_steps, noise_seed=seed)
+    if spec.image_height != spec.image_width:
+        raise ConfigError(
+            f'spec: image {spec.image_width}x{spec.image_height} (WxH); the tiny model needs '
+            'square images')
+    patch_px = _patch_size_px(spec.image_height)
+    image_processor = SiglipImageProcessorPil(
+        size={'height': spec.image_height, 'width': spec.image_width},
+        image_seq_length=(spec.image_height // patch_px) ** 2)
+    # PI0Processor adds its <image>, <locNNNN> and <segNNN> tokens to the tokenizer.
+    hf_processor = PI0Processor(image_processor=image_processor, tokenizer=_build_tokenizer(),
+                                max_state_dim=_MAX_DIM, chunk_size=spec.chunk_length)
+    model_config = _tiny_model_config(
+        spec, vocab_size=len(hf_processor.tokenizer), image_token_id=hf_processor.image_token_id,
+        patch_px=patch_px, num_denoising_steps=num_denoising_steps)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = PI0ForConditionalGeneration(model_config)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    hf_processor.save_pretrained(out_dir)
+    config.save(out_dir)
+    return out_dir
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog='python -m vla_ros.policies.flow.checkpoint',
+        description='Write a tiny flow-matching checkpoint with random weights.')
+    parser.add_argument('--out', type=Path, required=True, help='directory to write')
+    parser.add_argument('--seed', type=int, default=0, help='weights and noise seed')
+    parser.add_argument('--joints', nargs='+', default=list(DEFAULT_SPEC.joint_names))
+    parser.add_argument('--cameras', nargs='+', default=list(DEFAULT_SPEC.camera_names))
+    parser.add_argument('--image-size', type=int, default=DEFAULT_SPEC.image_height,
+                        help='side of the square camera images, pixels')
+    parser.add_argument('--chunk-length', type=int, default=DEFAULT_SPEC.chunk_length)
+    parser.add_argument('--dt-s', type=float, default=DEFAULT_SPEC.dt_s,
+                        help='time between chunk steps, seconds')
+    parser.add_argument('--home', type=float, nargs='+', default=list(DEFAULT_HOME_POSITIONS),
+                        help='home pose, rad (m for prismatic joints), one per joint')
+    parser.add_argument('--motion-std', type=float, nargs='+', default=list(DEFAULT_MOTION_STD),
+                        help='action std around home: one value, or one per joint')
+    parser.add_argument('--denoising-steps', type=int, default=10)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry: parse flags, write the checkpoint; returns the exit code."""
+    logging.basicConfig(level=logging.INFO, format='%(message)s')
+    args = _parser().parse_args(argv)
+    spec = PolicySpec(
+        joint_names=tuple(args.joints), camera_names=tuple(args.cameras),
+        image_height=args.image_size, image_width=args.image_size,
+        chunk_length=args.chunk_length, dt_s=args.dt_s)
+    motion_std = args.motion_std[0] if len(args.motion_std) == 1 else args.motion_std
+    try:
+        create_random_checkpoint(args.out, spec, seed=args.seed, home_positions=args.home,
+                                 motion_std=motion_std, num_denoising_steps=args.denoising_steps)
+    except ConfigError as err:
+        logger.error('error: %s', err)
+        return 2
+    logger.info('wrote a random flow checkpoint to %s', args.out)
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -1,0 +1,294 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""What a flow checkpoint stores next to its Hugging Face weights: ``vla_ros_policy.json``.
+
+The file holds the policy's contract (``PolicySpec``), the number of denoising steps, the seed of
+the sampling noise and the normalization statistics of state and actions. It is the one source
+of truth for those values; the ``processor_config.json`` that transformers writes carries no
+statistics. Everything is checked on load and messages name the field path. numpy only: this
+module imports neither torch nor transformers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+import enum
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from vla_ros.core.errors import ConfigError
+from vla_ros.policies.base import PolicySpec
+
+__all__ = [
+    'CONFIG_FILENAME', 'FeatureStats', 'FlowPolicyConfig', 'NORM_EPS', 'NormMode',
+    'Normalization', 'SCHEMA_VERSION',
+]
+
+CONFIG_FILENAME = 'vla_ros_policy.json'
+SCHEMA_VERSION = 1
+#: Added to the standard deviation, as transformers' ``PI0Processor`` does, so the two agree.
+NORM_EPS = 1e-8
+
+
+class NormMode(enum.Enum):
+    """How state and actions are mapped to and from the model's space.
+
+    Only z-scores exist today; quantile normalization (q01/q99 -> [-1, 1], as pi0.5 uses) is
+    the planned second member, which is why ``FeatureStats`` can already carry q01 and q99.
+    """
+
+    MEAN_STD = 'mean_std'
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureStats:
+    """Per-dimension statistics of one feature (state or actions), in robot units.
+
+    Attributes:
+        mean: (J,) mean, rad (m for prismatic joints).
+        std: (J,) standard deviation, same units, > 0.
+        q01: (J,) 1st percentile, or None; stored for quantile normalization, unused today.
+        q99: (J,) 99th percentile, or None; as ``q01``.
+    """
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    q01: tuple[float, ...] | None = None
+    q99: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        for key in ('mean', 'std', 'q01', 'q99'):
+            values = getattr(self, key)
+            if values is None:
+                continue
+            try:
+                object.__setattr__(self, key, tuple(float(value) for value in values))
+            except (TypeError, ValueError) as err:
+                raise ConfigError(f'FeatureStats.{key}: {values!r}, expected numbers') from err
+
+    def normalize(self, values: NDArray[np.floating]) -> NDArray[np.float64]:
+        """Map robot-unit values (..., J) to z-scores."""
+        normalized: NDArray[np.float64] = (
+            np.asarray(values, dtype=np.float64) - np.asarray(self.mean)) / (
+            np.asarray(self.std) + NORM_EPS)
+        return normalized
+
+    def unnormalize(self, values: NDArray[np.floating]) -> NDArray[np.float64]:
+        """Map z-scores (..., J) back to robot units; the exact inverse of ``normalize``."""
+        positions: NDArray[np.float64] = np.asarray(values, dtype=np.float64) * (
+            np.asarray(self.std) + NORM_EPS) + np.asarray(self.mean)
+        return positions
+
+
+@dataclass(frozen=True, slots=True)
+class Normalization:
+    """Statistics for the model's state input and action output."""
+
+    state: FeatureStats
+    actions: FeatureStats
+    mode: NormMode = NormMode.MEAN_STD
+
+
+@dataclass(frozen=True, slots=True)
+class FlowPolicyConfig:
+    """Everything vla_ros needs about a flow checkpoint besides the transformers files.
+
+    Attributes:
+        spec: the policy's input and output contract.
+        normalization: statistics of state and actions, one entry per joint of ``spec``.
+        num_denoising_steps: Euler steps of the flow-matching sampler per chunk.
+        noise_seed: seed of the generator that draws the sampling noise, so runs repeat.
+    """
+
+    spec: PolicySpec
+    normalization: Normalization
+    num_denoising_steps: int = 10
+    noise_seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check_spec(self.spec)
+        if not _is_int(self.num_denoising_steps) or self.num_denoising_steps < 1:
+            raise ConfigError(
+                f'num_denoising_steps: {self.num_denoising_steps!r}, expected an integer >= 1')
+        if not _is_int(self.noise_seed) or self.noise_seed < 0:
+            raise ConfigError(f'noise_seed: {self.noise_seed!r}, expected an integer >= 0')
+        n_joints = len(self.spec.joint_names)
+        _check_stats(self.normalization.state, 'normalization.state', n_joints)
+        _check_stats(self.normalization.actions, 'normalization.actions', n_joints)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Return the plain mapping written to ``vla_ros_policy.json``."""
+        spec = self.spec
+        return {
+            'schema_version': SCHEMA_VERSION,
+            'spec': {
+                'joint_names': list(spec.joint_names),
+                'camera_names': list(spec.camera_names),
+                'image_height': spec.image_height,
+                'image_width': spec.image_width,
+                'chunk_length': spec.chunk_length,
+                'dt_s': spec.dt_s,
+            },
+            'num_denoising_steps': self.num_denoising_steps,
+            'noise_seed': self.noise_seed,
+            'normalization': {
+                'mode': self.normalization.mode.value,
+                'state': _stats_to_dict(self.normalization.state),
+                'actions': _stats_to_dict(self.normalization.actions),
+            },
+        }
+
+    @classmethod
+    def from_json_dict(cls, raw: Any) -> FlowPolicyConfig:
+        """Build and validate a config from the parsed JSON mapping.
+
+        Raises:
+            ConfigError: a missing, unknown or invalid field; the message gives its path.
+        """
+        top = _fields(raw, '', required={'schema_version', 'spec', 'normalization'},
+                      optional={'num_denoising_steps', 'noise_seed'})
+        if top['schema_version'] != SCHEMA_VERSION:
+            raise ConfigError(
+                f'schema_version: {top["schema_version"]!r}, expected {SCHEMA_VERSION}')
+        norm = _fields(top['normalization'], 'normalization', required={'state', 'actions'},
+                       optional={'mode'})
+        try:
+            mode = NormMode(norm.get('mode', NormMode.MEAN_STD.value))
+        except ValueError as err:
+            raise ConfigError(
+                f'normalization.mode: {norm.get("mode")!r}, expected one of '
+                f'{[m.value for m in NormMode]}') from err
+        return cls(
+            spec=_parse_spec(top['spec']),
+            normalization=Normalization(
+                state=_parse_stats(norm['state'], 'normalization.state'),
+                actions=_parse_stats(norm['actions'], 'normalization.actions'), mode=mode),
+            num_denoising_steps=top.get('num_denoising_steps', 10),
+            noise_seed=top.get('noise_seed', 0))
+
+    def save(self, checkpoint_dir: Path) -> Path:
+        """Write ``vla_ros_policy.json`` into ``checkpoint_dir``; returns the file's path."""
+        path = Path(checkpoint_dir) / CONFIG_FILENAME
+        path.write_text(json.dumps(self.to_json_dict(), indent=2) + '\n')
+        return path
+
+    @classmethod
+    def load(cls, checkpoint_dir: Path) -> FlowPolicyConfig:
+        """Read and validate ``vla_ros_policy.json`` from ``checkpoint_dir``.
+
+        Raises:
+            ConfigError: the file is missing, not JSON, or holds an invalid field.
+        """
+        path = Path(checkpoint_dir) / CONFIG_FILENAME
+        try:
+            text = path.read_text()
+        except OSError as err:
+            raise ConfigError(
+                f'{path}: cannot read the flow policy config ({err.strerror}); every flow '
+                'checkpoint needs one') from err
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f'{path}: not valid JSON: {err}') from err
+        try:
+            return cls.from_json_dict(raw)
+        except ConfigError as err:
+            raise ConfigError(f'{path}: {err}') from err
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _fields(raw: Any, where: str, *, required: set[str], optional: set[str]) -> dict[str, Any]:
+    label = where or 'top level'
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f'{label}: expected a mapping, got {raw!r}')
+    unknown = sorted(set(raw) - required - optional)
+    if unknown:
+        raise ConfigError(
+            f'{label}: unknown keys {unknown!r}; allowed {sorted(required | optional)!r}')
+    missing = sorted(required - set(raw))
+    if missing:
+        prefix = f'{where}.' if where else ''
+        raise ConfigError(f'{prefix}{missing[0]}: missing required key')
+    return dict(raw)
+
+
+def _names(raw: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(raw, Sequence) or isinstance(raw, str) or not raw:
+        raise ConfigError(f'{where}: {raw!r}, expected a non-empty list of names')
+    if not all(isinstance(name, str) and name for name in raw):
+        raise ConfigError(f'{where}: {raw!r}, expected non-empty strings')
+    return tuple(raw)
+
+
+def _floats(raw: Any, where: str) -> tuple[float, ...]:
+    if not isinstance(raw, Sequence) or isinstance(raw, str):
+        raise ConfigError(f'{where}: {raw!r}, expected a list of numbers')
+    for index, value in enumerate(raw):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f'{where}[{index}]: {value!r}, expected a number')
+    return tuple(float(value) for value in raw)
+
+
+def _parse_spec(raw: Any) -> PolicySpec:
+    keys = {'joint_names', 'camera_names', 'image_height', 'image_width', 'chunk_length', 'dt_s'}
+    spec = _fields(raw, 'spec', required=keys, optional=set())
+    dt_s = spec['dt_s']
+    if isinstance(dt_s, bool) or not isinstance(dt_s, (int, float)):
+        raise ConfigError(f'spec.dt_s: {dt_s!r}, expected a number of seconds > 0')
+    return PolicySpec(
+        joint_names=_names(spec['joint_names'], 'spec.joint_names'),
+        camera_names=_names(spec['camera_names'], 'spec.camera_names'),
+        image_height=spec['image_height'], image_width=spec['image_width'],
+        chunk_length=spec['chunk_length'], dt_s=float(dt_s))
+
+
+def _parse_stats(raw: Any, where: str) -> FeatureStats:
+    stats = _fields(raw, where, required={'mean', 'std'}, optional={'q01', 'q99'})
+    quantiles = {key: None if stats.get(key) is None else _floats(stats[key], f'{where}.{key}')
+                 for key in ('q01', 'q99')}
+    return FeatureStats(mean=_floats(stats['mean'], f'{where}.mean'),
+                        std=_floats(stats['std'], f'{where}.std'), **quantiles)
+
+
+def _stats_to_dict(stats: FeatureStats) -> dict[str, Any]:
+    raw: dict[str, Any] = {'mean': list(stats.mean), 'std': list(stats.std)}
+    for key in ('q01', 'q99'):
+        if getattr(stats, key) is not None:
+            raw[key] = list(getattr(stats, key))
+    return raw
+
+
+def _check_spec(spec: PolicySpec) -> None:
+    for field, names in (('joint_names', spec.joint_names), ('camera_names', spec.camera_names)):
+        if not names or len(set(names)) != len(names):
+            raise ConfigError(
+                f'spec.{field}: {list(names)!r}, expected unique names, at least one')
+    for field in ('image_height', 'image_width', 'chunk_length'):
+        value = getattr(spec, field)
+        if not _is_int(value) or value < 1:
+            raise ConfigError(f'spec.{field}: {value!r}, expected an integer >= 1')
+    if not (isinstance(spec.dt_s, (int, float)) and math.isfinite(spec.dt_s) and spec.dt_s > 0):
+        raise ConfigError(f'spec.dt_s: {spec.dt_s!r}, expected a finite number of seconds > 0')
+
+
+def _check_stats(stats: FeatureStats, where: str, n_joints: int) -> None:
+    for key in ('mean', 'std', 'q01', 'q99'):
+        values = getattr(stats, key)
+        if values is None:
+            continue
+        if len(values) != n_joints:
+            raise ConfigError(
+                f'{where}.{key}: {len(values)} values, expected {n_joints} (one per joint)')
+        for index, value in enumerate(values):
+            if not math.isfinite(value) or (key == 'std' and value <= 0.0):
+                expected = 'finite and > 0' if key == 'std' else 'finite'
+                raise ConfigError(f'{where}.{key}[{index}]: {value!r}, expected {expected}')

@@ -1,0 +1,195 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""Flow-matching policy (pi0) on transformers' ``PI0ForConditionalGeneration``.
+
+A checkpoint directory holds the transformers files (``config.json``, ``model.safetensors``,
+tokenizer and processor files) plus ``vla_ros_policy.json`` (see ``config.py``). Everything is
+read from that directory; nothing is ever downloaded. The sampling noise comes from a torch
+generator seeded from the config, so a freshly loaded policy repeats its outputs exactly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+import threading
+from typing import TYPE_CHECKING
+
+from safetensors import SafetensorError
+import torch
+from transformers import PI0ForConditionalGeneration, PreTrainedConfig
+
+from vla_ros.core.errors import ConfigError
+from vla_ros.policies.flow.config import FlowPolicyConfig
+from vla_ros.policies.flow.processor import FlowProcessor
+
+if TYPE_CHECKING:
+    from vla_ros.core.types import ActionChunk, Observation
+    from vla_ros.policies.base import PolicySpec
+
+__all__ = ['FlowPolicy', 'load', 'resolve_device']
+
+
+def resolve_device(device: str) -> torch.device:
+    """Parse ``device`` ('cpu', 'cuda', 'cuda:N') and check that it exists.
+
+    Raises:
+        ConfigError: not a torch device, not CPU or CUDA, or CUDA that is not there. A missing
+            GPU is an error rather than a quiet fallback to the CPU.
+    """
+    try:
+        torch_device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ConfigError(f'policy.device: {device!r} is not a torch device') from err
+    if torch_device.type == 'cpu':
+        return torch_device
+    if torch_device.type != 'cuda':
+        raise ConfigError(f'policy.device: {device!r}, expected cpu, cuda or cuda:N')
+    if not torch.cuda.is_available():
+        raise ConfigError(
+            f'policy.device: {device!r} but CUDA is not available (torch {torch.__version__}, '
+            f'built for CUDA {torch.version.cuda}); set device to cpu to run on the CPU')
+    count = torch.cuda.device_count()
+    if torch_device.index is not None and torch_device.index >= count:
+        raise ConfigError(f'policy.device: {device!r} but only {count} CUDA devices exist')
+    return torch_device
+
+
+class FlowPolicy:
+    """A pi0-style flow-matching policy; implements ``vla_ros.policies.base.Policy``.
+
+    Each ``infer`` draws the initial noise, shape (1, chunk_size, max_action_dim) float32, on the
+    CPU from a ``torch.Generator`` seeded with ``noise_seed`` at construction, then runs
+    ``sample_actions`` for ``num_denoising_steps`` Euler steps. Two policies built from the same
+    checkpoint therefore return identical chunk sequences for identical observations, on any
+    device up to kernel differences.
+
+    Args:
+        model: the transformers model, already on ``device``.
+        processor: input and output conversion for the model.
+        config: the checkpoint's vla_ros config.
+        device: where the model lives.
+    """
+
+    def __init__(self, model: PI0ForConditionalGeneration, processor: FlowProcessor,
+                 config: FlowPolicyConfig, *, device: torch.device) -> None:
+        model.eval()  # type: ignore[no-untyped-call]
+        self._model = model
+        self._processor = processor
+        self._config = config
+        self._device = device
+        self._dtype = next(model.parameters()).dtype
+        self._noise_shape = (1, model.config.chunk_size, model.config.max_action_dim)
+        self._generator = torch.Generator(device='cpu').manual_seed(config.noise_seed)
+        self._lock = threading.Lock()
+
+    @property
+    def spec(self) -> PolicySpec:
+        """The policy's fixed input and output contract."""
+        return self._config.spec
+
+    @property
+    def config(self) -> FlowPolicyConfig:
+        """The checkpoint's vla_ros config."""
+        return self._config
+
+    @property
+    def model(self) -> PI0ForConditionalGeneration:
+        """The underlying transformers model (for parity checks and benchmarks)."""
+        return self._model
+
+    @property
+    def processor(self) -> FlowProcessor:
+        """The observation and action conversion in use."""
+        return self._processor
+
+    def infer(self, observation: Observation) -> ActionChunk:
+        """Compute the next action chunk (absolute joint positions) for ``observation``.
+
+        Raises:
+            InputError: the observation does not fit the spec (camera, size, joint, instruction).
+            PolicyOutputError: the model produced no valid chunk.
+        """
+        inputs = self._processor.prepare(observation).to(self._device, self._dtype)
+        with self._lock, torch.inference_mode():
+            noise = torch.randn(self._noise_shape, generator=self._generator, dtype=torch.float32)
+            # transformers annotates these as the legacy LongTensor / BoolTensor types.
+            actions = self._model.sample_actions(
+                state=inputs.state, pixel_values=inputs.pixel_values,
+                input_ids=inputs.input_ids,  # type: ignore[arg-type]
+                pixel_attention_mask=inputs.pixel_attention_mask,  # type: ignore[arg-type]
+                noise=noise.to(self._device, self._dtype), attention_mask=inputs.attention_mask,
+                num_steps=self._config.num_denoising_steps)
+        return self._processor.to_action_chunk(actions)
+
+    def save(self, checkpoint_dir: Path) -> None:
+        """Write a complete checkpoint (weights, processor files, vla_ros config) into a folder."""
+        checkpoint_dir = Path(checkpoint_dir)
+        checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        self._model.save_pretrained(checkpoint_dir)
+        self._processor.save(checkpoint_dir)
+        self._config.save(checkpoint_dir)
+
+
+def _load_model(checkpoint_dir: Path, device: torch.device) -> PI0ForConditionalGeneration:
+    try:
+        model = PI0ForConditionalGeneration.from_pretrained(
+            checkpoint_dir, local_files_only=True, dtype=torch.float32)
+    except (OSError, ValueError, KeyError, SafetensorError) as err:
+        raise ConfigError(f'{checkpoint_dir}: cannot load the PI0 model: {err}') from err
+    model.to(device)  # type: ignore[arg-type]  # transformers' wrapper hides nn.Module.to
+    model.eval()  # type: ignore[no-untyped-call]
+    return model
+
+
+def _check_compatible(config: FlowPolicyConfig, model: PI0ForConditionalGeneration,
+                      processor: FlowProcessor, checkpoint_dir: Path) -> None:
+    spec = config.spec
+    model_config = model.config
+    vlm_config = model_config.vlm_config
+    if not isinstance(vlm_config, PreTrainedConfig):
+        raise ConfigError(f'{checkpoint_dir}/config.json: vlm_config: {vlm_config!r}, expected '
+                          'a PaliGemma config')
+    vision = vlm_config.vision_config
+    hf_processor = processor.hf_processor
+    problems = []
+    if spec.chunk_length != model_config.chunk_size:
+        problems.append(
+            f'spec.chunk_length is {spec.chunk_length}, '
+            f'the model predicts {model_config.chunk_size}')
+    if (spec.image_height, spec.image_width) != (vision.image_size, vision.image_size):
+        problems.append(
+            f'spec image size is {spec.image_width}x{spec.image_height} (WxH), the vision tower '
+            f'takes {vision.image_size}x{vision.image_size}')
+    tokens_per_image = (vision.image_size // vision.patch_size) ** 2
+    if hf_processor.image_seq_length != tokens_per_image:
+        problems.append(
+            f'the processor writes {hf_processor.image_seq_length} image tokens per camera, the '
+            f'vision tower makes {tokens_per_image}')
+    if hf_processor.image_token_id != vlm_config.image_token_id:
+        problems.append(
+            f'the tokenizer image token is {hf_processor.image_token_id}, the model expects '
+            f'{vlm_config.image_token_id}')
+    if len(hf_processor.tokenizer) > vlm_config.text_config.vocab_size:
+        problems.append(
+            f'the tokenizer has {len(hf_processor.tokenizer)} tokens, the language model embeds '
+            f'{vlm_config.text_config.vocab_size}')
+    if problems:
+        raise ConfigError(f'{checkpoint_dir}: checkpoint files disagree: ' + '; '.join(problems))
+
+
+def load(checkpoint_dir: Path, device: str) -> FlowPolicy:
+    """Load a flow checkpoint from a local directory onto ``device`` (the registry's entry point).
+
+    Raises:
+        ConfigError: a missing or invalid file, files that disagree with each other, or a
+            device that is not available.
+    """
+    checkpoint_dir = Path(checkpoint_dir)
+    torch_device = resolve_device(device)
+    config = FlowPolicyConfig.load(checkpoint_dir)
+    model = _load_model(checkpoint_dir, torch_device)
+    processor = FlowProcessor.from_checkpoint(
+        checkpoint_dir, config, max_state_dim=model.config.max_state_dim,
+        max_action_dim=model.config.max_action_dim)
+    _check_compatible(config, model, processor, checkpoint_dir)
+    return FlowPolicy(model, processor, config, device=torch_device)
