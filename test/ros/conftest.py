@@ -14,8 +14,12 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 import yaml
 
-from vla_ros.policies.flow.checkpoint import (create_random_checkpoint, DEFAULT_HOME_POSITIONS,
-                                              DEFAULT_MOTION_STD, DEFAULT_SPEC)
+from vla_ros.policies.flow.checkpoint import (
+    create_random_checkpoint,
+    DEFAULT_HOME_POSITIONS,
+    DEFAULT_MOTION_STD,
+    DEFAULT_SPEC,
+)
 from vla_ros.ros.in_process import InProcessGraph
 from vla_ros.ros.nodes.policy_node import PolicyNode
 from vla_ros.ros.nodes.sim_node import SimNode
