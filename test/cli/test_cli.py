@@ -38,7 +38,7 @@ def test_instruct_without_a_policy_node_fails_in_one_line(repo_root):
 def test_demo_moves_the_arm_and_writes_a_plot(repo_root, tmp_path):
     plot = tmp_path / 'demo.png'
 
-    done = _run(repo_root, 'demo', '--duration', '3', '--out', str(plot))
+    done = _run(repo_root, 'demo', '--duration', '6', '--out', str(plot))
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "result success=True message='succeeded'" in done.stdout

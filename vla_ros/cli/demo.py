@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 __all__ = ['add_arguments', 'run']
 
+#: How long to wait for the simulated robot's first camera image and joint state, seconds.
+SENSOR_TIMEOUT_S = 60.0
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the verb's options."""
@@ -53,6 +56,16 @@ class _Recorder:
         self._node = node
         node.create_subscription(JointState, 'joint_states', self._on_joints, SENSOR_QOS)
         node.create_subscription(Image, camera_topic, self._on_image, SENSOR_QOS)
+
+    def wait_for_sensors(self, timeout_s: float) -> bool:
+        """Wait until a joint state and a camera frame have arrived; False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self.lock:
+                if self.positions and self.frames:
+                    return True
+            time.sleep(0.05)
+        return False
 
     def _on_joints(self, msg: JointState) -> None:
         with self.lock:
@@ -122,6 +135,9 @@ def run(args: argparse.Namespace) -> int:
             print(f'  t={feedback.elapsed_s:4.1f} s  chunks={feedback.chunks_executed:3d}  '
                   f'inference={feedback.last_inference_latency_ms:6.1f} ms', flush=True)
 
+        if not recorder.wait_for_sensors(timeout_s=SENSOR_TIMEOUT_S):
+            print(f'vla-ros demo: no camera image or joint state within {SENSOR_TIMEOUT_S} s')
+            return 1
         print(f'vla-ros demo: goal "{args.instruction}" for {args.duration:.0f} s')
         accepted, result = execute_instruction(client, args.instruction,
                                                duration_s=args.duration, on_feedback=show)

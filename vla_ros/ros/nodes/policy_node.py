@@ -44,6 +44,7 @@ from vla_ros.execution.joint_limits import load_urdf_limits
 from vla_ros.execution.runner import PolicyRunner, RunnerStatus
 from vla_ros.msg import PolicyStatus
 from vla_ros.policies.registry import load_policy
+from vla_ros.policies.warm_up import warm_up
 from vla_ros.ros.convert import (
     image_from_msg,
     status_to_diagnostics,
@@ -72,6 +73,7 @@ class PolicyNode(Node):
         policy = load_policy(config.policy.family, config.policy.checkpoint,
                              device=config.policy.device)
         self._check_policy_fits(config, policy.spec.joint_names, policy.spec.camera_names)
+        warm_up_ms = warm_up(policy)
         self._buffer = ObservationBuffer(config.embodiment.cameras,
                                          stale_after_s=config.safety.stale_after_s,
                                          clock=time.monotonic)
@@ -111,7 +113,8 @@ class PolicyNode(Node):
         self._heartbeat_timer = self.create_timer(
             1.0, lambda: self._publish_status(self._runner.status))
         self.get_logger().info(
-            f'policy {config.policy.family!r} from {config.policy.checkpoint} ready; '
+            f'policy {config.policy.family!r} from {config.policy.checkpoint} ready '
+            f'(warm-up inference {warm_up_ms:.0f} ms); '
             f'controllers {sorted(config.embodiment.controllers)}')
 
     def _load_config(self) -> VlaConfig:
