@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 import threading
 
+from node_test_constants import SIM_HOME, WAIT_S
 import pytest
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -16,18 +17,12 @@ import yaml
 
 from vla_ros.policies.flow.checkpoint import (
     create_random_checkpoint,
-    DEFAULT_HOME_POSITIONS,
     DEFAULT_MOTION_STD,
     DEFAULT_SPEC,
 )
 from vla_ros.ros.in_process import InProcessGraph
 from vla_ros.ros.nodes.policy_node import PolicyNode
 from vla_ros.ros.nodes.sim_node import SimNode
-
-#: The simulated arm's home keyframe (urdf/tabletop_scene.xml), where the random policy acts.
-SIM_HOME = DEFAULT_HOME_POSITIONS
-ARM_JOINTS = ('joint1', 'joint2', 'joint3', 'joint4', 'joint5', 'joint6')
-WAIT_S = 30.0
 
 
 @pytest.fixture(scope='session')

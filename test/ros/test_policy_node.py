@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import threading
 
-from conftest import ARM_JOINTS, WAIT_S
 from diagnostic_msgs.msg import DiagnosticArray
+from node_test_constants import ARM_JOINTS, WAIT_S
 import numpy as np
 from rclpy.action import ActionClient
 from sensor_msgs.msg import Image, JointState

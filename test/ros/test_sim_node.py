@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from conftest import SIM_HOME
+from node_test_constants import SIM_HOME
 import numpy as np
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image, JointState

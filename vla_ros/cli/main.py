@@ -24,6 +24,8 @@ VERBS: dict[str, tuple[str, str]] = {
     'stop': ('vla_ros.cli.stop', 'hold now and refuse motion until resume (vla/stop)'),
     'resume': ('vla_ros.cli.stop', 'allow motion again after stop (vla/resume)'),
     'demo': ('vla_ros.cli.demo', 'end-to-end demo: sim + policy + an instruction, then a plot'),
+    'demos': ('vla_ros.cli.demos', 'record scripted-expert demonstrations of a sim task'),
+    'eval': ('vla_ros.cli.eval', 'closed-loop success rate of a checkpoint on a sim task'),
 }
 
 

@@ -41,6 +41,13 @@ class CameraConfig:
     height: int
     encoding: str = 'rgb8'
 
+    def __post_init__(self) -> None:
+        for field_name in ('width', 'height'):
+            value = getattr(self, field_name)
+            if not _is_int(value) or value < 1:
+                raise ConfigError(f'embodiment.cameras.{self.name}.{field_name}: {value!r}, '
+                                  'expected an integer >= 1 (pixels)')
+
 
 @dataclass(frozen=True, slots=True)
 class EmbodimentConfig:
@@ -86,8 +93,9 @@ class ExecutionConfig:
     horizon: int | None = None
 
     def __post_init__(self) -> None:
-        if self.horizon is not None and self.horizon < 1:
-            raise ConfigError(f'execution.horizon: {self.horizon!r}, expected >= 1 or unset')
+        if self.horizon is not None and (not _is_int(self.horizon) or self.horizon < 1):
+            raise ConfigError(
+                f'execution.horizon: {self.horizon!r}, expected an integer >= 1 or unset')
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +106,7 @@ class SafetyConfig:
     max_step_rad: float = 0.5
 
     def __post_init__(self) -> None:
-        if self.stale_after_s <= 0.0 or self.max_step_rad <= 0.0:
+        if not (_is_positive(self.stale_after_s) and _is_positive(self.max_step_rad)):
             raise ConfigError(
                 f'safety: stale_after_s={self.stale_after_s!r}, '
                 f'max_step_rad={self.max_step_rad!r}; both must be > 0')
@@ -125,6 +133,31 @@ class VlaConfig:
     safety: SafetyConfig
     sim: SimConfig | None
     source: Path | None = None
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_positive(value: object) -> bool:
+    """A number > 0 (NaN and bool are not)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and value > 0.0)
+
+
+def _require(section: Mapping[str, Any], name: str, keys: tuple[str, ...]) -> None:
+    missing = [key for key in keys if key not in section]
+    if missing:
+        raise ConfigError(f'{name}.{missing[0]}: missing required key')
+
+
+def _strategy(value: Any) -> ExecutionStrategy:
+    try:
+        return ExecutionStrategy(value)
+    except ValueError as err:
+        raise ConfigError(
+            f'execution.strategy: {value!r}, expected one of '
+            f'{[strategy.value for strategy in ExecutionStrategy]!r}') from err
 
 
 def _section(raw: Mapping[str, Any], key: str, allowed: set[str], *,
@@ -180,6 +213,8 @@ def parse_config(raw: Mapping[str, Any], *, root: Path) -> VlaConfig:
     saf = _section(raw, 'safety', {'stale_after_s', 'max_step_rad'}, required=False)
     sim = _section(raw, 'sim', {'mjcf', 'seed', 'physics_rate_hz', 'publish_rate_hz',
                                 'camera_rate_hz'}, required=False)
+    _require(emb, 'embodiment', ('name', 'urdf', 'joints', 'controllers', 'cameras'))
+    _require(pol, 'policy', ('family', 'checkpoint'))
     try:
         embodiment = EmbodimentConfig(
             name=str(emb['name']), urdf=_path(emb['urdf'], root, 'embodiment.urdf'),
@@ -191,7 +226,7 @@ def parse_config(raw: Mapping[str, Any], *, root: Path) -> VlaConfig:
             family=str(pol['family']), device=str(pol.get('device', 'cpu')),
             checkpoint=_path(pol['checkpoint'], root, 'policy.checkpoint'))
         execution = ExecutionConfig(
-            strategy=ExecutionStrategy(exe.get('strategy', 'sync')), horizon=exe.get('horizon'))
+            strategy=_strategy(exe.get('strategy', 'sync')), horizon=exe.get('horizon'))
         safety = SafetyConfig(**saf)
         sim_config = None
         if sim:

@@ -8,7 +8,8 @@ Core code raises these; the ROS boundary (``vla_ros.ros``) decides what to do
 
 from __future__ import annotations
 
-__all__ = ['ConfigError', 'InputError', 'PolicyOutputError', 'SafetyViolation', 'VlaRosError']
+__all__ = ['ConfigError', 'DataError', 'InputError', 'PolicyOutputError', 'SafetyViolation',
+           'VlaRosError']
 
 
 class VlaRosError(Exception):
@@ -29,3 +30,7 @@ class PolicyOutputError(VlaRosError):
 
 class SafetyViolation(VlaRosError):
     """A command would leave the robot's limits and was refused."""
+
+
+class DataError(VlaRosError):
+    """A bag cannot be written or read: existing or unwritable path, corrupt file, unknown type."""

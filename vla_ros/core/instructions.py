@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from vla_ros.core.errors import InputError
 
 __all__ = ['MAX_INSTRUCTION_CHARS', 'normalize_instruction']
@@ -23,6 +25,6 @@ def normalize_instruction(instruction: str) -> str:
     if len(text) > MAX_INSTRUCTION_CHARS:
         raise InputError(
             f'instruction has {len(text)} characters, more than {MAX_INSTRUCTION_CHARS}')
-    if any(ord(char) < 32 and char not in '\t\n' for char in text):
+    if any(unicodedata.category(char) == 'Cc' and char not in '\t\n' for char in text):
         raise InputError(f'instruction contains control characters: {text!r}')
     return text

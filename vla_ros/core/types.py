@@ -132,14 +132,14 @@ class JointTrajectoryCommand:
         _check_names(self.joint_names, 'JointTrajectoryCommand.joint_names')
         times = np.asarray(self.times_from_start_s, dtype=np.float64)
         positions = np.asarray(self.positions, dtype=np.float64)
-        n_points, n_joints = len(times), len(self.joint_names)
+        n_points, n_joints = times.size, len(self.joint_names)
         if times.ndim != 1 or n_points == 0 or positions.shape != (n_points, n_joints):
             raise InputError(
                 f'JointTrajectoryCommand: {n_points} times and positions {positions.shape!r}, '
                 f'expected (N >= 1,) and (N, {n_joints})')
-        if times[0] <= 0.0 or np.any(np.diff(times) <= 0.0):
+        if not np.all(np.isfinite(times)) or times[0] <= 0.0 or np.any(np.diff(times) <= 0.0):
             raise InputError(
-                f'JointTrajectoryCommand.times_from_start_s: {times!r} must be > 0 '
+                f'JointTrajectoryCommand.times_from_start_s: {times!r} must be finite, > 0 '
                 'and strictly increasing')
         if not np.all(np.isfinite(positions)):
             raise InputError('JointTrajectoryCommand.positions: contains NaN or Inf')

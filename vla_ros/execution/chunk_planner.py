@@ -57,7 +57,8 @@ def plan_trajectory(chunk: ActionChunk, *, measured: NDArray[np.float64], limits
     for step, target in enumerate(clipped):
         delta = np.clip(target - previous, -max_delta, max_delta)
         corrections += int(np.count_nonzero(delta != target - previous))
-        previous = previous + delta
+        # Clip again: previous + (target - previous) can round one ulp past the limit.
+        previous = np.clip(previous + delta, limits.lower, limits.upper)
         positions[step] = previous
     times = np.asarray(chunk.dt_s * np.arange(1, len(positions) + 1), dtype=np.float64)
     velocities = None

@@ -16,6 +16,7 @@ import rclpy
 from rclpy.context import Context
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
 
 __all__ = ['InProcessGraph']
 
@@ -27,7 +28,10 @@ class InProcessGraph:
 
     def __init__(self, *, domain_id: int | None = None, args: list[str] | None = None) -> None:
         self.context = Context()
-        rclpy.init(args=args, context=self.context, domain_id=domain_id)
+        # No rclpy signal handler: Ctrl-C reaches the caller as KeyboardInterrupt while the
+        # context is still valid, so closing the graph can command holds before it ends.
+        rclpy.init(args=args, context=self.context, domain_id=domain_id,
+                   signal_handler_options=SignalHandlerOptions.NO)
         self._executor = MultiThreadedExecutor(num_threads=4, context=self.context)
         self._nodes: list[Node] = []
         self._thread = threading.Thread(target=self._spin, name='executor', daemon=True)

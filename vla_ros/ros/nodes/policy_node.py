@@ -25,10 +25,8 @@ from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import ParameterDescriptor
-import rclpy
 from rclpy.action.server import ActionServer, CancelResponse, GoalResponse, ServerGoalHandle
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import CompressedImage, Image, JointState
 from std_srvs.srv import Trigger
@@ -51,6 +49,7 @@ from vla_ros.ros.convert import (
     status_to_msg,
     trajectory_to_msg,
 )
+from vla_ros.ros.node_main import run_node
 from vla_ros.ros.qos import COMMAND_QOS, SENSOR_QOS, STATUS_QOS
 from vla_ros.srv import SetInstruction
 
@@ -295,23 +294,7 @@ class PolicyNode(Node):
 
 def main(args: list[str] | None = None) -> int:
     """Entry point of ``ros2 run vla_ros vla_policy_node``."""
-    try:
-        with rclpy.init(args=args):
-            try:
-                node = PolicyNode()
-            except ConfigError as err:
-                print(f'vla_policy_node: {err}')
-                return 1
-            executor = MultiThreadedExecutor()
-            executor.add_node(node)
-            try:
-                executor.spin()
-            finally:
-                executor.shutdown()
-                node.destroy_node()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    return 0
+    return run_node(PolicyNode, name='vla_policy_node', args=args)
 
 
 if __name__ == '__main__':

@@ -25,7 +25,6 @@ from builtin_interfaces.msg import Time
 import numpy as np
 from rcl_interfaces.msg import ParameterDescriptor
 import rclpy
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image, JointState
@@ -35,6 +34,7 @@ from trajectory_msgs.msg import JointTrajectory
 from vla_ros.core.config import load_config, SimConfig
 from vla_ros.core.errors import ConfigError, InputError
 from vla_ros.ros.convert import image_to_msg, joint_state_to_msg, trajectory_from_msg
+from vla_ros.ros.node_main import run_node
 from vla_ros.ros.qos import COMMAND_QOS
 from vla_ros.sim.scene import TabletopSim
 from vla_ros.sim.trajectory_follower import TrajectoryFollower
@@ -62,6 +62,7 @@ class SimNode(Node):
         self._period_s = 1.0 / sim_config.publish_rate_hz
         self._camera_period_s = 1.0 / sim_config.camera_rate_hz
         self._lock = threading.Lock()
+        self._next_camera_s = 0.0  # sim time of the next camera frames; a reset rewinds it
         positions = dict(zip(self._sim.joint_names, self._sim.joint_positions()))
         self._followers: dict[str, TrajectoryFollower] = {}
         for controller, joints in self._config.embodiment.controllers.items():
@@ -107,6 +108,7 @@ class SimNode(Node):
         with self._lock:
             self._seed += 1
             self._sim.reset(self._seed)
+            self._next_camera_s = 0.0  # sim time restarts at 0: frames resume at once
             positions = dict(zip(self._sim.joint_names, self._sim.joint_positions()))
             for follower in self._followers.values():
                 follower.hold([positions[joint] for joint in follower.joint_names])
@@ -115,7 +117,6 @@ class SimNode(Node):
 
     def _loop(self) -> None:
         next_tick = time.monotonic()
-        next_camera_s = 0.0
         while not self._stop.is_set():
             with self._lock:
                 now_s = self._sim.time_s
@@ -126,8 +127,8 @@ class SimNode(Node):
                     np.array([targets[joint] for joint in self._sim.joint_names]))
                 self._sim.step(self._period_s)
                 self._publish_state()
-                if self._sim.time_s >= next_camera_s:
-                    next_camera_s = self._sim.time_s + self._camera_period_s
+                if self._sim.time_s >= self._next_camera_s:
+                    self._next_camera_s = self._sim.time_s + self._camera_period_s
                     self._publish_cameras()
             next_tick += self._period_s
             self._stop.wait(timeout=max(0.0, next_tick - time.monotonic()))
@@ -160,23 +161,7 @@ class SimNode(Node):
 
 def main(args: list[str] | None = None) -> int:
     """Entry point of ``ros2 run vla_ros vla_mujoco_sim``."""
-    try:
-        with rclpy.init(args=args):
-            try:
-                node = SimNode()
-            except ConfigError as err:
-                print(f'vla_mujoco_sim: {err}')
-                return 1
-            executor = MultiThreadedExecutor()
-            executor.add_node(node)
-            try:
-                executor.spin()
-            finally:
-                executor.shutdown()
-                node.destroy_node()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    return 0
+    return run_node(SimNode, name='vla_mujoco_sim', args=args)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,29 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""`vla-ros demos` as a user runs it: one recorded episode, read back by the loader."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+import subprocess
+
+from vla_ros.sim.demonstrations import load_demonstration
+from vla_ros.sim.tasks import make_episode, TaskKind
+
+
+def test_demos_records_an_episode_per_seed(repo_root: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / 'demos'
+    env = dict(os.environ, ROS_DOMAIN_ID=str(int(os.environ['ROS_DOMAIN_ID']) + 100))
+
+    done = subprocess.run(
+        ['vla-ros', 'demos', '--task', 'lift', '--episodes', '1', '--seed', '9',
+         '--out', str(out_dir)], cwd=repo_root, env=env, capture_output=True, text=True,
+        timeout=120, check=False)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert '1/1 episodes, 1 successful' in done.stdout
+    assert 'expert success 1/1' in done.stdout
+    demo = load_demonstration(out_dir / 'episode_000000.npz')
+    assert demo.episode == make_episode(TaskKind.LIFT, 9) and demo.success
+    assert demo.images['front'].shape == (demo.length, 64, 64, 3)

@@ -1,0 +1,177 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""The observation buffer: a snapshot only from complete, fresh, finite inputs, joints in order.
+
+Ages are judged on an injected clock: ``ManualClock`` is a clock source whose time moves only
+when the test advances it, so "stale" is decided by the test, not by the machine's speed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.testing import assert_array_equal
+import pytest
+
+from vla_ros.core.config import CameraConfig
+from vla_ros.core.errors import InputError
+from vla_ros.core.observation_buffer import ObservationBuffer
+
+CAMERAS = (CameraConfig(name='front', topic='camera/front/image_raw', width=4, height=3),
+           CameraConfig(name='wrist', topic='camera/wrist/image_raw', width=2, height=2))
+JOINTS = ('joint1', 'joint2', 'gripper_joint')
+POSITIONS = (0.1, -0.2, 0.03)
+STALE_AFTER_S = 1.0
+
+
+class ManualClock:
+    """Seconds on a clock that only the test moves."""
+
+    def __init__(self, now_s: float = 1000.0) -> None:
+        self.now_s = now_s
+
+    def __call__(self) -> float:
+        """The current time, seconds."""
+        return self.now_s
+
+    def advance(self, seconds: float) -> None:
+        """Move the time forward."""
+        self.now_s += seconds
+
+
+def _image(camera: CameraConfig, value: int) -> np.ndarray:
+    return np.full((camera.height, camera.width, 3), value, dtype=np.uint8)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def buffer(clock: ManualClock) -> ObservationBuffer:
+    return ObservationBuffer(CAMERAS, stale_after_s=STALE_AFTER_S, clock=clock)
+
+
+def _fill(buffer: ObservationBuffer) -> None:
+    for value, camera in enumerate(CAMERAS, start=1):
+        buffer.put_image(camera.name, _image(camera, value))
+    buffer.put_joint_state(JOINTS, POSITIONS)
+
+
+def test_snapshot_holds_every_image_and_the_joints_in_the_requested_order(
+        buffer: ObservationBuffer, clock: ManualClock) -> None:
+    _fill(buffer)
+    clock.advance(0.5)
+    observation = buffer.snapshot(('gripper_joint', 'joint1'), 'touch the cube')
+    assert observation.joint_names == ('gripper_joint', 'joint1')
+    assert_array_equal(observation.joint_positions, [0.03, 0.1])
+    assert observation.instruction == 'touch the cube'
+    assert observation.stamp_s == clock.now_s
+    assert sorted(observation.images) == ['front', 'wrist']
+    assert_array_equal(observation.images['front'], _image(CAMERAS[0], 1))
+    assert_array_equal(observation.images['wrist'], _image(CAMERAS[1], 2))
+
+
+def test_newer_inputs_replace_older_ones_by_name(buffer: ObservationBuffer) -> None:
+    _fill(buffer)
+    buffer.put_joint_state(('joint2',), (0.7,))
+    buffer.put_image('front', _image(CAMERAS[0], 9))
+    observation = buffer.snapshot(JOINTS, 'go')
+    assert_array_equal(observation.joint_positions, [0.1, 0.7, 0.03])
+    assert_array_equal(observation.images['front'], _image(CAMERAS[0], 9))
+
+
+def test_input_exactly_at_the_age_limit_is_still_fresh(
+        buffer: ObservationBuffer, clock: ManualClock) -> None:
+    _fill(buffer)
+    clock.advance(STALE_AFTER_S)
+    assert_array_equal(buffer.snapshot(JOINTS, 'go').joint_positions, POSITIONS)
+
+
+def test_missing_camera_fails_the_snapshot(buffer: ObservationBuffer) -> None:
+    buffer.put_image('front', _image(CAMERAS[0], 1))
+    buffer.put_joint_state(JOINTS, POSITIONS)
+    match = r"no image received yet from camera 'wrist' \(camera/wrist/image_raw\)"
+    with pytest.raises(InputError, match=match):
+        buffer.snapshot(JOINTS, 'go')
+
+
+@pytest.mark.parametrize(('shape', 'match'), [
+    ((3, 5, 3), r"camera 'front' \(camera/front/image_raw\): image is 5x3 \(WxH\), expected 4x3"),
+    ((4, 4, 3), r'image is 4x4 \(WxH\), expected 4x3'),
+], ids=['too-wide', 'too-tall'])
+def test_image_of_the_wrong_size_is_refused_and_never_reaches_a_snapshot(
+        buffer: ObservationBuffer, shape: tuple[int, int, int], match: str) -> None:
+    _fill(buffer)
+    with pytest.raises(InputError, match=match):
+        buffer.put_image('front', np.zeros(shape, dtype=np.uint8))
+    assert_array_equal(buffer.snapshot(JOINTS, 'go').images['front'], _image(CAMERAS[0], 1))
+
+
+def test_image_from_an_unconfigured_camera_is_refused(buffer: ObservationBuffer) -> None:
+    with pytest.raises(InputError,
+                       match=r"unknown camera 'side'; configured: \['front', 'wrist'\]"):
+        buffer.put_image('side', _image(CAMERAS[0], 1))
+
+
+@pytest.mark.parametrize(('refresh_joints', 'refresh_camera', 'match'), [
+    (True, 'wrist', r"camera 'front' \(camera/front/image_raw\) is stale: last image 1\.50 s ago, "
+                    r'limit 1\.00 s'),
+    (True, 'front', r"camera 'wrist' .* is stale"),
+    (False, None, r'camera .* is stale'),
+], ids=['front-camera-stale', 'wrist-camera-stale', 'everything-stale'])
+def test_stale_image_fails_the_snapshot(
+        buffer: ObservationBuffer, clock: ManualClock, refresh_joints: bool,
+        refresh_camera: str | None, match: str) -> None:
+    _fill(buffer)
+    clock.advance(1.5)
+    if refresh_joints:
+        buffer.put_joint_state(JOINTS, POSITIONS)
+    if refresh_camera is not None:
+        camera = next(camera for camera in CAMERAS if camera.name == refresh_camera)
+        buffer.put_image(camera.name, _image(camera, 5))
+    with pytest.raises(InputError, match=match):
+        buffer.snapshot(JOINTS, 'go')
+
+
+def test_stale_joint_state_fails_the_snapshot(
+        buffer: ObservationBuffer, clock: ManualClock) -> None:
+    _fill(buffer)
+    clock.advance(1.25)
+    for value, camera in enumerate(CAMERAS):
+        buffer.put_image(camera.name, _image(camera, value))
+    buffer.put_joint_state(('joint1', 'joint2'), (0.0, 0.0))  # gripper_joint not refreshed
+    with pytest.raises(InputError, match=r'joint state is stale: 1\.25 s old, limit 1\.00 s'):
+        buffer.snapshot(JOINTS, 'go')
+    # The joints that were refreshed are fresh on their own.
+    assert_array_equal(buffer.snapshot(('joint1', 'joint2'), 'go').joint_positions, [0.0, 0.0])
+
+
+def test_missing_joint_fails_the_snapshot(buffer: ObservationBuffer) -> None:
+    _fill(buffer)
+    with pytest.raises(InputError, match=r"no joint state received yet for \['joint7'\]"):
+        buffer.snapshot((*JOINTS, 'joint7'), 'go')
+
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf'), float('-inf')],
+                         ids=['nan', 'inf', 'minus-inf'])
+def test_non_finite_joint_state_is_refused_and_keeps_the_last_good_one(
+        buffer: ObservationBuffer, bad: float) -> None:
+    _fill(buffer)
+    with pytest.raises(InputError, match=r"non-finite positions for \['joint2'\]"):
+        buffer.put_joint_state(JOINTS, (0.5, bad, 0.0))
+    assert_array_equal(buffer.snapshot(JOINTS, 'go').joint_positions, POSITIONS)
+
+
+def test_joint_state_with_mismatched_lengths_is_refused(buffer: ObservationBuffer) -> None:
+    with pytest.raises(InputError, match=r'joint state has 3 names and 2 positions'):
+        buffer.put_joint_state(JOINTS, (0.1, 0.2))
+
+
+def test_joint_positions_returns_the_latest_values_of_any_age(
+        buffer: ObservationBuffer, clock: ManualClock) -> None:
+    buffer.put_joint_state(JOINTS, POSITIONS)
+    clock.advance(60.0)
+    assert_array_equal(buffer.joint_positions(('joint2', 'joint1')), [-0.2, 0.1])
+    with pytest.raises(InputError, match=r"no joint state received yet for \['joint9'\]"):
+        buffer.joint_positions(('joint1', 'joint9'))

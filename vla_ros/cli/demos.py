@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""`vla-ros demos`: record scripted-expert demonstrations of a task to a dataset directory.
+
+Runs in this process, without ROS: the MuJoCo scene of the config's ``sim.mjcf``, the cameras
+of ``embodiment.cameras`` at their configured sizes. See ``vla_ros.sim.demonstrations`` for
+the files written.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+import time
+
+from vla_ros.cli.config_path import add_config_argument, default_config_path
+from vla_ros.core.errors import ConfigError
+
+__all__ = ['add_arguments', 'run']
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the verb's options."""
+    add_config_argument(parser)
+    parser.add_argument('--task', choices=('reach', 'lift'), required=True)
+    parser.add_argument('--episodes', type=int, default=10, help='how many episodes')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='scene seed of the first episode; episode i uses seed + i')
+    parser.add_argument('--out', type=Path, required=True, help='dataset directory to write')
+
+
+def run(args: argparse.Namespace) -> int:
+    """Record the episodes; exit 0 when the expert succeeded in every one."""
+    from vla_ros.core.config import load_config
+    from vla_ros.sim.demonstrations import Demonstration, record_demonstrations
+    from vla_ros.sim.tasks import TaskKind
+
+    if args.episodes < 1 or args.seed < 0:
+        raise ConfigError(f'--episodes {args.episodes} --seed {args.seed}: expected episodes '
+                          '>= 1 and seed >= 0')
+    config = load_config(args.config or default_config_path())
+    if config.sim is None:
+        raise ConfigError('the config has no sim section; demonstrations need sim.mjcf')
+    successes = 0
+    steps = 0
+    started = time.monotonic()
+
+    def progress(index: int, demonstration: Demonstration) -> None:
+        nonlocal successes, steps
+        successes += int(demonstration.success)
+        steps += demonstration.length
+        print(f'\rvla-ros demos: {index + 1}/{args.episodes} episodes, {successes} successful, '
+              f'{steps} steps, {time.monotonic() - started:.0f} s', end='', flush=True)
+
+    paths = record_demonstrations(
+        mjcf_path=config.sim.mjcf, task=TaskKind(args.task), count=args.episodes,
+        seed=args.seed, cameras=config.embodiment.cameras, out_dir=args.out,
+        on_episode=progress)
+    print()
+    print(f'vla-ros demos: wrote {len(paths)} episodes ({steps} steps) to {args.out.resolve()}; '
+          f'expert success {successes}/{len(paths)}')
+    return 0 if successes == len(paths) else 1

@@ -1,0 +1,307 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""Closed-loop evaluation of a policy on the simulated arm, through the whole ROS stack.
+
+``evaluate`` starts, in this process (``InProcessGraph``), the sim node and either the policy
+node (the checkpoint under test) or, in expert mode, a driver that runs the scripted expert
+and publishes its targets as ``JointTrajectory`` messages, as the policy node would. For each
+episode it:
+
+1. puts the scene in the episode's state. The sim node starts with ``seed`` = the first
+   episode's seed, so episode 0 is its initial scene; each later episode calls ``sim/reset``,
+   which re-randomises with the next seed (first seed + index), and the answer's seed is
+   checked. ``sim/reset`` thus keeps its increment-the-seed behaviour and needs no new srv.
+   It then waits until the sim has run ``SETTLE_S`` since the reset, so the cameras have
+   published the new scene;
+2. policy mode: sends the instruction as a ``vla/execute`` goal (ExecuteInstruction) that
+   outlasts the episode; expert mode: starts the expert on the episode;
+3. polls the task's success predicate on the sim object, under the sim node's ``lock``,
+   every ``POLL_PERIOD_S``, until success or ``timeout_s`` of simulated time;
+4. cancels the goal (the policy node then holds) or stops the expert.
+
+Time to success is simulated time from the goal's acceptance (the sim runs in real time).
+Inference latencies come from ``vla/status``: one sample per chunk published; in expert mode
+they are the expert's compute times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+import threading
+import time
+from typing import Any
+
+import numpy as np
+from rclpy.action.client import ActionClient
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.task import Future
+from std_srvs.srv import Trigger
+from trajectory_msgs.msg import JointTrajectory
+
+from vla_ros.action import ExecuteInstruction
+from vla_ros.core.config import load_config
+from vla_ros.core.errors import ConfigError
+from vla_ros.core.types import JointTrajectoryCommand
+from vla_ros.execution.chunk_planner import split_by_controller
+from vla_ros.msg import PolicyStatus
+from vla_ros.ros.clients import call_service, ClientTimeoutError
+from vla_ros.ros.convert import trajectory_to_msg
+from vla_ros.ros.in_process import InProcessGraph
+from vla_ros.ros.nodes.policy_node import PolicyNode
+from vla_ros.ros.nodes.sim_node import SimNode
+from vla_ros.ros.qos import COMMAND_QOS, STATUS_QOS
+from vla_ros.sim.expert import POLICY_DT_S, ScriptedExpert
+from vla_ros.sim.tasks import Episode
+
+__all__ = ['EpisodeRecord', 'EvaluationRun', 'PolicyUnderTest', 'evaluate']
+
+#: Period of the success check, wall-clock seconds.
+POLL_PERIOD_S = 0.05
+#: Simulated time after a reset before an episode starts (two camera frames at 10 Hz), s.
+SETTLE_S = 0.25
+#: Deadline of each service and action call, seconds (the policy node may load a model first).
+CALL_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyUnderTest:
+    """The checkpoint the policy node loads (its ``policy.*`` parameters)."""
+
+    checkpoint: Path
+    family: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeRecord:
+    """How one closed-loop episode went.
+
+    Attributes:
+        index: position in the run, from 0.
+        episode: the task, cube, instruction and scene seed.
+        success: whether the task's predicate held before the timeout.
+        time_to_success_s: simulated time from the start to the first success, or None.
+        duration_s: simulated time the episode ran, seconds.
+        outcome: the goal's result message (policy mode) or 'expert'.
+    """
+
+    index: int
+    episode: Episode
+    success: bool
+    time_to_success_s: float | None
+    duration_s: float
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationRun:
+    """Every episode's record and the inference latencies seen, ms, in arrival order."""
+
+    records: tuple[EpisodeRecord, ...]
+    latencies_ms: tuple[float, ...]
+
+
+def _wait_for(future: Future[Any], timeout_s: float, what: str) -> Any:
+    done = threading.Event()
+    future.add_done_callback(lambda _future: done.set())
+    if not done.wait(timeout=timeout_s):
+        raise ClientTimeoutError(f'{what}: no answer within {timeout_s:.1f} s')
+    return future.result()
+
+
+class _LatencyLog:
+    """One latency sample per chunk the policy node reports on ``vla/status``."""
+
+    def __init__(self, node: Node) -> None:
+        self._lock = threading.Lock()
+        self._chunks = 0
+        self.samples_ms: list[float] = []
+        node.create_subscription(PolicyStatus, 'vla/status', self._on_status, STATUS_QOS)
+
+    def _on_status(self, msg: PolicyStatus) -> None:
+        with self._lock:
+            if msg.chunks_published > self._chunks:
+                self._chunks = msg.chunks_published
+                self.samples_ms.append(float(msg.last_inference_latency_ms))
+
+    def add(self, latency_ms: float) -> None:
+        with self._lock:
+            self.samples_ms.append(latency_ms)
+
+
+class _ExpertDriver:
+    """Runs a ``ScriptedExpert`` on the sim node's scene and publishes its targets."""
+
+    def __init__(self, node: Node, sim_node: SimNode, mjcf_path: Path,
+                 controllers: Mapping[str, tuple[str, ...]], latencies: _LatencyLog) -> None:
+        self._sim_node = sim_node
+        self._mjcf_path = mjcf_path
+        self._controllers = dict(controllers)
+        self._latencies = latencies
+        self._pubs = {name: node.create_publisher(JointTrajectory, f'{name}/joint_trajectory',
+                                                  COMMAND_QOS) for name in controllers}
+        self._expert: ScriptedExpert | None = None
+        self._next_action_s = 0.0
+
+    def start(self, episode: Episode, now_s: float) -> None:
+        self._expert = ScriptedExpert(self._mjcf_path, episode)
+        self._next_action_s = now_s
+
+    def act(self, now_s: float) -> JointTrajectoryCommand | None:
+        """The expert's next targets when a policy step is due; call under the sim's lock."""
+        if self._expert is None or now_s < self._next_action_s:
+            return None
+        started = time.perf_counter()
+        sim = self._sim_node.sim
+        action = self._expert.act(sim)
+        self._latencies.add(1e3 * (time.perf_counter() - started))
+        self._next_action_s += POLICY_DT_S
+        return JointTrajectoryCommand(sim.joint_names, np.array([POLICY_DT_S]),
+                                      action[np.newaxis, :])
+
+    def publish(self, command: JointTrajectoryCommand) -> None:
+        """Send ``command`` to the controllers (one-point trajectories, due in one step)."""
+        for controller, part in split_by_controller(command, self._controllers).items():
+            self._pubs[controller].publish(trajectory_to_msg(part))
+
+    def stop(self) -> None:
+        self._expert = None
+
+
+class _Harness:
+    """Runs the episodes on a started graph (see the module docstring)."""
+
+    def __init__(self, *, client: Node, sim_node: SimNode, expert: _ExpertDriver | None,
+                 timeout_s: float) -> None:
+        self._client = client
+        self._sim_node = sim_node
+        self._expert = expert
+        self._timeout_s = timeout_s
+        self._action: ActionClient[Any, Any, Any] | None = None
+        if expert is None:
+            self._action = ActionClient(client, ExecuteInstruction, 'vla/execute')
+
+    def prepare(self, index: int, episode: Episode) -> None:
+        """Bring the scene to ``episode``'s seed and let it settle."""
+        if index > 0:
+            response = call_service(self._client, Trigger, 'sim/reset', Trigger.Request(),
+                                    timeout_s=CALL_TIMEOUT_S)
+            if response.message != f'reset with seed {episode.seed}':
+                raise ConfigError(f'sim/reset answered {response.message!r}, expected seed '
+                                  f'{episode.seed}: another client reset the sim')
+        deadline = time.monotonic() + CALL_TIMEOUT_S
+        while self._sim_time_s() < SETTLE_S:
+            if time.monotonic() > deadline:
+                raise ClientTimeoutError('the sim did not advance after sim/reset')
+            time.sleep(POLL_PERIOD_S)
+
+    def _sim_time_s(self) -> float:
+        with self._sim_node.lock:
+            return self._sim_node.sim.time_s
+
+    def run(self, index: int, episode: Episode) -> EpisodeRecord:
+        """Run ``episode`` until success or the timeout; the arm holds afterwards."""
+        self.prepare(index, episode)
+        handle = None
+        if self._action is not None:
+            handle = self._send_goal(episode)
+            if handle is None:
+                return EpisodeRecord(index=index, episode=episode, success=False,
+                                     time_to_success_s=None, duration_s=0.0,
+                                     outcome='goal rejected')
+        time_to_success_s, elapsed_s = self._watch(episode)
+        outcome = 'expert'
+        if handle is not None:
+            _wait_for(handle.cancel_goal_async(), CALL_TIMEOUT_S, 'vla/execute cancel')
+            result = _wait_for(handle.get_result_async(), CALL_TIMEOUT_S, 'vla/execute result')
+            outcome = str(result.result.message)
+        elif self._expert is not None:
+            self._expert.stop()
+        return EpisodeRecord(index=index, episode=episode,
+                             success=time_to_success_s is not None,
+                             time_to_success_s=time_to_success_s, duration_s=elapsed_s,
+                             outcome=outcome)
+
+    def _send_goal(self, episode: Episode) -> Any:
+        assert self._action is not None
+        if not self._action.wait_for_server(timeout_sec=CALL_TIMEOUT_S):
+            raise ClientTimeoutError(
+                f'action vla/execute not available within {CALL_TIMEOUT_S:.0f} s')
+        goal = ExecuteInstruction.Goal(instruction=episode.instruction,
+                                       timeout_s=self._timeout_s + CALL_TIMEOUT_S)
+        handle = _wait_for(self._action.send_goal_async(goal), CALL_TIMEOUT_S,
+                           'vla/execute goal')
+        return handle if handle.accepted else None
+
+    def _watch(self, episode: Episode) -> tuple[float | None, float]:
+        """Poll success; returns (time to success or None, elapsed), simulated seconds."""
+        with self._sim_node.lock:
+            started_s = self._sim_node.sim.time_s
+            if self._expert is not None:
+                self._expert.start(episode, started_s)
+        wall_deadline = time.monotonic() + 2 * self._timeout_s + CALL_TIMEOUT_S
+        while True:
+            command = None
+            with self._sim_node.lock:
+                elapsed_s = self._sim_node.sim.time_s - started_s
+                succeeded = episode.is_success(self._sim_node.sim)
+                if self._expert is not None and not succeeded:
+                    command = self._expert.act(elapsed_s + started_s)
+            if command is not None and self._expert is not None:
+                self._expert.publish(command)
+            if succeeded:
+                return elapsed_s, elapsed_s
+            if elapsed_s >= self._timeout_s or time.monotonic() > wall_deadline:
+                return None, elapsed_s
+            time.sleep(POLL_PERIOD_S)
+
+    def close(self) -> None:
+        if self._action is not None:
+            self._action.destroy()
+
+
+def evaluate(*, config_path: Path, episodes: list[Episode], timeout_s: float,
+             policy: PolicyUnderTest | None,
+             on_episode: Callable[[EpisodeRecord], None] | None = None) -> EvaluationRun:
+    """Run ``episodes`` in closed loop; ``policy`` None runs the scripted expert instead.
+
+    The episodes' seeds must be consecutive (``sample_episodes`` makes them so).
+
+    Raises:
+        ConfigError: a config without a sim section, or non-consecutive seeds.
+        ClientTimeoutError: a node did not answer in time.
+    """
+    config = load_config(config_path)
+    if config.sim is None:
+        raise ConfigError(f'{config_path}: no sim section; the evaluation needs sim.mjcf')
+    seeds = [episode.seed for episode in episodes]
+    if not seeds or seeds != list(range(seeds[0], seeds[0] + len(seeds))):
+        raise ConfigError(f'episode seeds {seeds!r}: expected consecutive seeds')
+    config_param = Parameter('config_file', value=str(config_path))
+    records = []
+    with InProcessGraph() as graph:
+        sim_node = graph.add(SimNode, parameter_overrides=[
+            config_param, Parameter('seed', value=seeds[0])])
+        if policy is not None:
+            overrides = [config_param,
+                         Parameter('policy.checkpoint', value=str(policy.checkpoint))]
+            if policy.family:
+                overrides.append(Parameter('policy.family', value=policy.family))
+            graph.add(PolicyNode, parameter_overrides=overrides)
+        client = graph.add(Node, node_name='vla_eval')
+        latencies = _LatencyLog(client)
+        expert = None if policy is not None else _ExpertDriver(
+            client, sim_node, config.sim.mjcf, config.embodiment.controllers, latencies)
+        harness = _Harness(client=client, sim_node=sim_node, expert=expert, timeout_s=timeout_s)
+        try:
+            for index, episode in enumerate(episodes):
+                record = harness.run(index, episode)
+                records.append(record)
+                if on_episode is not None:
+                    on_episode(record)
+        finally:
+            harness.close()
+        samples = tuple(latencies.samples_ms)
+    return EvaluationRun(records=tuple(records), latencies_ms=samples)

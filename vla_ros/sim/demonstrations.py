@@ -1,0 +1,270 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""Expert demonstrations on disk: record them in the sim, load them as training samples.
+
+A dataset is a directory of ``episode_NNNNNN.npz`` files (numpy's zip of arrays, compressed,
+no pickles), one per episode, numbered in recording order. Each file holds:
+
+- ``format_version`` (int), ``task``, ``colour``, ``instruction`` (str), ``seed`` (int: the
+  scene seed), ``success`` (bool), ``dt_s`` (float: time between steps, 0.1 s);
+- ``joint_names`` (J,) str and ``camera_names`` (C,) str;
+- ``images_<camera>`` (T, H, W, 3) uint8 RGB per camera, at the config's camera size;
+- ``joint_positions`` (T, J) float64, rad (gripper m), measured when the images were taken;
+- ``actions`` (T, J) float64: the absolute joint targets commanded from step t's observation,
+  due one step (``dt_s``) later, rad (gripper m).
+
+Step t's observation is taken, the expert computes ``actions[t]`` from the same state, and the
+sim runs ``dt_s`` towards it; the episode ends a few steps after the task's first success (or
+at the step budget). A training sample pairs step t's observation with ``actions[t:t + L]``,
+``L`` the chunk length, the last action repeated past the episode's end (``is_padding``
+marks those rows): the layout of ``ActionChunk``, whose row k is due (k + 1) * dt_s after the
+observation. The same seed records the same files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+import logging
+from pathlib import Path
+from typing import Any, TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from vla_ros.core.errors import ConfigError
+from vla_ros.core.types import Observation
+from vla_ros.sim.expert import max_steps_for, POLICY_DT_S, run_expert_episode, ScriptedExpert
+from vla_ros.sim.scene import TabletopSim
+from vla_ros.sim.tasks import Colour, Episode, sample_episodes, TaskKind
+
+if TYPE_CHECKING:
+    from vla_ros.core.config import CameraConfig
+
+__all__ = [
+    'DemonstrationDataset', 'Demonstration', 'FORMAT_VERSION', 'TrainingSample',
+    'load_demonstration', 'record_demonstrations', 'record_episode', 'save_demonstration',
+]
+
+_LOG = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+_IMAGE_PREFIX = 'images_'
+
+
+@dataclass(frozen=True, slots=True)
+class Demonstration:
+    """One recorded episode (see the module docstring for the arrays' meaning).
+
+    Attributes:
+        episode: the task, cube, instruction and scene seed.
+        joint_names: the columns of ``joint_positions`` and ``actions``.
+        images: camera name -> (T, H, W, 3) uint8 RGB.
+        joint_positions: (T, J) float64 measured at each step, rad (gripper m).
+        actions: (T, J) float64 targets commanded at each step, due ``dt_s`` later.
+        success: whether the task succeeded during the episode.
+        dt_s: time between steps, seconds.
+    """
+
+    episode: Episode
+    joint_names: tuple[str, ...]
+    images: Mapping[str, NDArray[np.uint8]]
+    joint_positions: NDArray[np.float64]
+    actions: NDArray[np.float64]
+    success: bool
+    dt_s: float
+
+    def __post_init__(self) -> None:
+        steps, width = len(self.actions), len(self.joint_names)
+        if self.actions.shape != (steps, width) or self.joint_positions.shape != (steps, width):
+            raise ConfigError(
+                f'demonstration of seed {self.episode.seed}: actions {self.actions.shape!r} '
+                f'and joint_positions {self.joint_positions.shape!r}, expected (T, {width})')
+        for camera, frames in self.images.items():
+            if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[0] != steps:
+                raise ConfigError(
+                    f'demonstration of seed {self.episode.seed}: images {camera!r} '
+                    f'{frames.dtype} {frames.shape!r}, expected uint8 ({steps}, H, W, 3)')
+
+    @property
+    def length(self) -> int:
+        """Number of steps T."""
+        return len(self.actions)
+
+    def observation(self, step: int) -> Observation:
+        """The observation of ``step``, stamped ``step * dt_s`` after the start."""
+        return Observation(images={name: frames[step] for name, frames in self.images.items()},
+                           joint_names=self.joint_names,
+                           joint_positions=self.joint_positions[step],
+                           instruction=self.episode.instruction, stamp_s=step * self.dt_s)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingSample:
+    """An observation and the action chunk an imitating policy should output for it.
+
+    Attributes:
+        observation: step t's images, joint positions and instruction.
+        actions: (L, J) float64 absolute targets; row k is due (k + 1) * dt_s after t.
+        is_padding: (L,) bool, true for rows past the episode's end (copies of the last).
+    """
+
+    observation: Observation
+    actions: NDArray[np.float64]
+    is_padding: NDArray[np.bool_]
+
+
+def record_episode(sim: TabletopSim, mjcf_path: Path, episode: Episode,
+                   cameras: Sequence[CameraConfig]) -> Demonstration:
+    """Run the scripted expert on ``episode`` in ``sim`` and keep what it saw and did."""
+    frames: dict[str, list[NDArray[np.uint8]]] = {camera.name: [] for camera in cameras}
+    positions: list[NDArray[np.float64]] = []
+    actions: list[NDArray[np.float64]] = []
+
+    def keep(scene: TabletopSim, measured: NDArray[np.float64],
+             action: NDArray[np.float64]) -> None:
+        for camera in cameras:
+            frames[camera.name].append(scene.render(camera.name, camera.width, camera.height))
+        positions.append(measured)
+        actions.append(action)
+
+    result = run_expert_episode(sim, ScriptedExpert(mjcf_path, episode), episode,
+                                max_steps=max_steps_for(episode.task), on_step=keep)
+    return Demonstration(
+        episode=episode, joint_names=sim.joint_names,
+        images={name: np.stack(images) for name, images in frames.items()},
+        joint_positions=np.stack(positions), actions=np.stack(actions),
+        success=result.success, dt_s=POLICY_DT_S)
+
+
+def save_demonstration(demonstration: Demonstration, path: Path) -> None:
+    """Write ``demonstration`` to ``path`` (a ``.npz``), in the format of the module doc."""
+    episode = demonstration.episode
+    arrays: dict[str, NDArray[Any]] = {
+        'format_version': np.array(FORMAT_VERSION), 'task': np.array(episode.task.value),
+        'colour': np.array(episode.colour.value), 'instruction': np.array(episode.instruction),
+        'seed': np.array(episode.seed), 'success': np.array(demonstration.success),
+        'dt_s': np.array(demonstration.dt_s), 'joint_names': np.array(demonstration.joint_names),
+        'camera_names': np.array(list(demonstration.images)),
+        'joint_positions': demonstration.joint_positions, 'actions': demonstration.actions}
+    for camera, frames in demonstration.images.items():
+        arrays[f'{_IMAGE_PREFIX}{camera}'] = frames
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # numpy's stub types **kwds as if one of them could be its allow_pickle flag.
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
+
+
+def load_demonstration(path: Path) -> Demonstration:
+    """Read one episode file.
+
+    Raises:
+        ConfigError: unreadable, another format version, or a field missing or malformed.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            version = int(arrays['format_version'])
+            if version != FORMAT_VERSION:
+                raise ConfigError(f'{path}: format_version {version}, expected {FORMAT_VERSION}')
+            episode = Episode(task=TaskKind(str(arrays['task'])),
+                              colour=Colour(str(arrays['colour'])),
+                              instruction=str(arrays['instruction']), seed=int(arrays['seed']))
+            cameras = [str(name) for name in arrays['camera_names']]
+            return Demonstration(
+                episode=episode, joint_names=tuple(str(n) for n in arrays['joint_names']),
+                images={camera: arrays[f'{_IMAGE_PREFIX}{camera}'] for camera in cameras},
+                joint_positions=np.asarray(arrays['joint_positions'], dtype=np.float64),
+                actions=np.asarray(arrays['actions'], dtype=np.float64),
+                success=bool(arrays['success']), dt_s=float(arrays['dt_s']))
+    except (OSError, KeyError, ValueError) as err:
+        raise ConfigError(f'{path}: not a demonstration file: {err}') from err
+
+
+def record_demonstrations(*, mjcf_path: Path, task: TaskKind, count: int, seed: int,
+                          cameras: Sequence[CameraConfig], out_dir: Path,
+                          on_episode: Callable[[int, Demonstration], None] | None = None,
+                          ) -> list[Path]:
+    """Record ``count`` expert episodes with scene seeds ``seed``, ``seed + 1``, ...
+
+    Args:
+        mjcf_path: the scene file.
+        task: the task of every episode.
+        count: how many episodes.
+        seed: the first scene seed.
+        cameras: the cameras to render, at their configured sizes.
+        out_dir: where ``episode_NNNNNN.npz`` go (created; existing files are replaced).
+        on_episode: called with (index, demonstration) after each episode is written.
+
+    Returns:
+        The files written, in order.
+    """
+    paths = []
+    with TabletopSim(mjcf_path, seed=seed) as sim:
+        for index, episode in enumerate(sample_episodes(task, count, seed)):
+            demonstration = record_episode(sim, mjcf_path, episode, cameras)
+            path = out_dir / f'episode_{index:06d}.npz'
+            save_demonstration(demonstration, path)
+            if not demonstration.success:
+                _LOG.warning('episode seed %d: the expert failed', episode.seed)
+            if on_episode is not None:
+                on_episode(index, demonstration)
+            paths.append(path)
+    return paths
+
+
+class DemonstrationDataset:
+    """Every step of every episode in a directory, as training samples.
+
+    Episodes are loaded into memory once (64x64 images keep that small).
+
+    Args:
+        directory: a dataset directory written by ``record_demonstrations``.
+        chunk_length: actions per sample (the policy's ``chunk_length``).
+        successful_only: skip episodes in which the expert failed.
+
+    Raises:
+        ConfigError: no episode files, an unreadable one, or a chunk length < 1.
+    """
+
+    def __init__(self, directory: Path, *, chunk_length: int,
+                 successful_only: bool = True) -> None:
+        if chunk_length < 1:
+            raise ConfigError(f'chunk_length: {chunk_length!r}, expected >= 1')
+        paths = sorted(Path(directory).glob('episode_*.npz'))
+        if not paths:
+            raise ConfigError(f'{directory}: no episode_*.npz files')
+        loaded = [load_demonstration(path) for path in paths]
+        layouts = {(demo.joint_names, tuple(demo.images), demo.dt_s) for demo in loaded}
+        if len(layouts) != 1:
+            raise ConfigError(f'{directory}: episodes differ in joints, cameras or dt_s: '
+                              f'{sorted(layouts)!r}')
+        self._episodes = [demo for demo in loaded if demo.success or not successful_only]
+        self._dt_s = loaded[0].dt_s
+        self._chunk_length = chunk_length
+        self._index = [(e, step) for e, demo in enumerate(self._episodes)
+                       for step in range(demo.length)]
+
+    @property
+    def dt_s(self) -> float:
+        """Time between steps (and between a sample's action rows), seconds."""
+        return self._dt_s
+
+    @property
+    def episodes(self) -> list[Demonstration]:
+        """The episodes in use, in file order."""
+        return list(self._episodes)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __getitem__(self, index: int) -> TrainingSample:
+        episode_index, step = self._index[index]
+        demonstration = self._episodes[episode_index]
+        rows = np.arange(step, step + self._chunk_length)
+        is_padding = rows >= demonstration.length
+        actions = demonstration.actions[np.minimum(rows, demonstration.length - 1)]
+        return TrainingSample(observation=demonstration.observation(step), actions=actions,
+                              is_padding=is_padding)
+
+    def __iter__(self) -> Iterator[TrainingSample]:
+        for index in range(len(self)):
+            yield self[index]
