@@ -26,6 +26,8 @@ VERBS: dict[str, tuple[str, str]] = {
     'demo': ('vla_ros.cli.demo', 'end-to-end demo: sim + policy + an instruction, then a plot'),
     'demos': ('vla_ros.cli.demos', 'record scripted-expert demonstrations of a sim task'),
     'eval': ('vla_ros.cli.eval', 'closed-loop success rate of a checkpoint on a sim task'),
+    'record': ('vla_ros.cli.record', 'record topics into a rosbag2 bag (sqlite3 or mcap)'),
+    'play': ('vla_ros.cli.play', 'publish a recorded bag again, with its timing'),
 }
 
 

@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""`vla-ros record -o OUT [TOPIC...]`: topics into a rosbag2 bag until Ctrl-C or --duration.
+
+A TOPIC is ``NAME`` (type from the graph), ``NAME:pkg/msg/Type`` or a ``*`` pattern; with none,
+the policy node's topics are recorded. Prints per-topic counts at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+
+__all__ = ['add_arguments', 'run']
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the verb's options."""
+    parser.add_argument('topics', nargs='*', metavar='TOPIC',
+                        help='NAME, NAME:pkg/msg/Type or pattern (default: the policy topics)')
+    parser.add_argument('-o', '--output', required=True, help='bag directory to create')
+    parser.add_argument('--storage', choices=('sqlite3', 'mcap'), default='sqlite3')
+    parser.add_argument('--bag-version', type=int, choices=(8, 9), default=8,
+                        help='rosbag2 metadata version (8: readable by Humble and later)')
+    parser.add_argument('--duration', type=float, default=None,
+                        help='seconds to record (default: until Ctrl-C)')
+    parser.add_argument('--wait', type=float, default=10.0,
+                        help='seconds to wait for named topics to appear in the graph')
+
+
+def run(args: argparse.Namespace) -> int:
+    """Record, then print what was received and written per topic."""
+    from rclpy.parameter import Parameter
+
+    from vla_ros.ros.in_process import InProcessGraph
+    from vla_ros.ros.nodes.recorder_node import RecorderNode
+
+    with InProcessGraph() as graph:
+        overrides = [Parameter('output', value=args.output),
+                     Parameter('storage', value=args.storage),
+                     Parameter('bag_version', value=args.bag_version)]
+        if args.topics:  # rclpy types an empty list as bytes; unset means the policy topics
+            overrides.append(Parameter('topics', value=list(args.topics)))
+        recorder = graph.add(RecorderNode, parameter_overrides=overrides)
+        try:
+            recorder.wait_for_topics(args.wait)
+            until = f'for {args.duration} s' if args.duration else 'until Ctrl-C'
+            print(f'vla-ros record: recording into {recorder.bag_path} {until}', flush=True)
+            threading.Event().wait(args.duration)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            counts = recorder.close()
+    for topic in counts:
+        print(f'{topic.topic} ({topic.type_name}): {topic.written} written of '
+              f'{topic.received} received')
+    print(f'bag: {args.output}')
+    return 0

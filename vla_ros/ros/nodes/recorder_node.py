@@ -1,0 +1,267 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""The recorder: topics -> a rosbag2 bag, as the serialized bytes that arrived.
+
+Subscriptions are raw (``raw=True``): a message is never deserialized, only stamped with its
+receive time (the node's clock under ``use_sim_time``) and handed to
+:class:`~vla_ros.data.BagWriter`, whose own thread does the disk work. A topic is given as
+``NAME`` (its type is looked up in the graph, which is polled until it appears),
+``NAME:pkg/msg/Type`` (subscribed at once, before any publisher exists) or a pattern with ``*``
+(every matching topic, now or later). With no topics, the node records what a policy node reads
+and writes: :data:`POLICY_TOPICS`. Names are relative to the node's namespace unless they start
+with ``/``. Per-topic counts of messages received and written show what was lost, if anything.
+
+Parameters (read-only): ``output`` (bag directory to create; default
+``rosbag2_<date>-<time>``), ``storage`` (``sqlite3`` or ``mcap``), ``bag_version`` (8 or 9),
+``topics``, ``discovery_timeout_s`` (warn about topics still missing after this long).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from fnmatch import fnmatchcase
+import functools
+import threading
+import time
+from typing import Any, Literal
+
+from rcl_interfaces.msg import ParameterDescriptor
+import rclpy
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.subscription import MessageInfo, Subscription
+from rclpy.timer import Timer
+
+from vla_ros.core.errors import ConfigError, DataError
+from vla_ros.data.bag_writer import BagWriter, StorageFormat, TopicCounts
+from vla_ros.ros.bag_topics import bag_qos, message_class, recording_qos
+
+__all__ = ['POLICY_TOPICS', 'RecorderNode', 'TopicRequest', 'main']
+
+#: What a policy node reads and writes, recorded when no topics are given.
+POLICY_TOPICS = ('joint_states', '*/image_raw', '*/image_raw/compressed', 'vla/status',
+                 '*/joint_trajectory', 'vla/execute/_action/status',
+                 'vla/execute/_action/feedback')
+#: How often the graph is polled for requested topics that have not appeared yet.
+DISCOVERY_PERIOD_S = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRequest:
+    """One requested topic: a fully qualified name or ``*`` pattern, and maybe its type."""
+
+    pattern: str
+    type_name: str | None
+    #: Whether recording waits for it (a named topic the user asked for).
+    required: bool
+
+    @property
+    def is_pattern(self) -> bool:
+        """Whether this matches any number of topics."""
+        return '*' in self.pattern
+
+    @classmethod
+    def parse(cls, spec: str, namespace: str, *, required: bool = True) -> TopicRequest:
+        """Read ``NAME``, ``NAME:pkg/msg/Type`` or a pattern, relative to ``namespace``.
+
+        Raises:
+            ConfigError: an empty name, or a type that is not ``pkg/kind/Name``.
+        """
+        name, _, type_name = spec.partition(':')
+        if not name or (type_name and type_name.count('/') != 2):
+            raise ConfigError(f'topic {spec!r}: expected NAME or NAME:pkg/msg/Type')
+        if not name.startswith('/'):
+            name = f'{namespace.rstrip("/")}/{name}'
+        return cls(name, type_name or None, required and '*' not in name)
+
+
+class RecorderNode(Node):
+    """Writes every message of the requested topics into a new bag until closed."""
+
+    def __init__(self, node_name: str = 'vla_recorder', **kwargs: Any) -> None:
+        super().__init__(node_name, **kwargs)
+        # destroy_node runs even when __init__ fails half-way.
+        self._writer: BagWriter | None = None
+        self._discovery_timer: Timer | None = None
+        output = self._declare('output', '', 'bag directory to create; it must not exist')
+        storage = self._declare('storage', 'sqlite3', 'storage plugin: sqlite3 or mcap')
+        version = self._declare('bag_version', 8, 'rosbag2 metadata version: 8 or 9')
+        specs = self._declare('topics', Parameter.Type.STRING_ARRAY,
+                              'NAME, NAME:pkg/msg/Type or pattern; none: the policy topics')
+        self._discovery_timeout_s = float(self._declare(
+            'discovery_timeout_s', 5.0, 'warn about topics still missing after this long'))
+        self._use_sim_time = bool(self.get_parameter('use_sim_time').value)
+        namespace = self.get_namespace()
+        self._requests = ([TopicRequest.parse(spec, namespace) for spec in specs] if specs else
+                          [TopicRequest.parse(spec, namespace, required=False)
+                           for spec in POLICY_TOPICS])
+        self._writer = BagWriter(
+            str(output) or datetime.now().strftime('rosbag2_%Y_%m_%d-%H_%M_%S'),
+            storage=_storage(str(storage)), version=_bag_version(version))
+        self._changed = threading.Condition()
+        self._closing = False
+        self._record_subs: list[Subscription[Any]] = []
+        self._recorded_types: dict[str, str] = {}  # topic -> type
+        self._declared: set[str] = set()
+        self._skipped: set[str] = set()
+        self._started_s = time.monotonic()
+        self._warned = False
+        for request in self._requests:
+            if request.type_name is not None and not request.is_pattern:
+                self._subscribe(request.pattern, request.type_name)
+        self._discovery_timer = self.create_timer(
+            DISCOVERY_PERIOD_S, self._on_discovery,
+            callback_group=MutuallyExclusiveCallbackGroup())
+        self._on_discovery()
+        self.get_logger().info(f'recording into {self.bag_path}')
+
+    @property
+    def bag_path(self) -> str:
+        """The bag directory being written."""
+        return str(self._bag.path)
+
+    @property
+    def _bag(self) -> BagWriter:
+        assert self._writer is not None, 'used after a failed __init__'
+        return self._writer
+
+    def counts(self) -> tuple[TopicCounts, ...]:
+        """Messages received and written so far, per topic."""
+        return self._bag.counts()
+
+    def missing_topics(self) -> list[str]:
+        """Named topics the user asked for that are not subscribed yet."""
+        with self._changed:
+            return [request.pattern for request in self._requests if request.required
+                    and request.pattern not in self._recorded_types
+                    and request.pattern not in self._skipped]
+
+    def wait_for_topics(self, timeout_s: float) -> None:
+        """Block until every requested topic name is subscribed (the node must be spinning).
+
+        Raises:
+            TimeoutError: some topics did not appear in the graph within ``timeout_s``.
+        """
+        with self._changed:
+            if self._changed.wait_for(lambda: not self.missing_topics(), timeout=timeout_s):
+                return
+        raise TimeoutError(f'topics not in the graph within {timeout_s} s: '
+                           f'{", ".join(self.missing_topics())}; give NAME:pkg/msg/Type to '
+                           'record a topic before its publisher starts')
+
+    def close(self) -> tuple[TopicCounts, ...]:
+        """Unsubscribe and finish the bag; messages still in flight are counted, not written."""
+        with self._changed:
+            self._closing = True
+            subscriptions, self._record_subs = self._record_subs, []
+        if self._discovery_timer is not None:
+            self._discovery_timer.cancel()
+        for subscription in subscriptions:
+            self.destroy_subscription(subscription)
+        return self._bag.close()
+
+    def destroy_node(self) -> None:
+        """Finish the bag, then go away."""
+        if self._writer is not None:
+            self.close()
+        super().destroy_node()
+
+    def _on_discovery(self) -> None:
+        for name, types in self.get_topic_names_and_types():
+            if name in self._recorded_types or name in self._skipped:
+                continue
+            if any(fnmatchcase(name, request.pattern) for request in self._requests):
+                if len(types) > 1:
+                    self.get_logger().warning(f'{name}: several types {types}; recording '
+                                              f'{types[0]}')
+                self._subscribe(name, types[0])
+        missing = self.missing_topics()
+        if (missing and not self._warned
+                and time.monotonic() - self._started_s > self._discovery_timeout_s):
+            self._warned = True
+            self.get_logger().warning(f'still waiting for topics: {", ".join(missing)}')
+
+    def _subscribe(self, topic: str, type_name: str) -> None:
+        try:
+            msg_type = message_class(type_name)
+        except ConfigError as err:
+            self.get_logger().error(f'{topic}: not recorded: {err}')
+            with self._changed:
+                self._skipped.add(topic)
+                self._changed.notify_all()
+            return
+        offers = [bag_qos(info.qos_profile) for info in self.get_publishers_info_by_topic(topic)]
+        with self._changed:
+            if self._closing:
+                return
+            self._record_subs.append(self.create_subscription(
+                msg_type, topic, functools.partial(self._on_message, topic, type_name),
+                recording_qos(type_name, offers), raw=True,
+                # One group per topic: its messages are written in order, topics in parallel.
+                callback_group=MutuallyExclusiveCallbackGroup()))
+            self._recorded_types[topic] = type_name
+            self._changed.notify_all()
+        self.get_logger().info(f'recording {topic} ({type_name})')
+
+    def _on_message(self, topic: str, type_name: str, data: bytes, info: MessageInfo) -> None:
+        # The middleware's receive time (system clock); the node's clock under use_sim_time.
+        stamp_ns = (0 if self._use_sim_time else info['received_timestamp']
+                    ) or self.get_clock().now().nanoseconds
+        try:
+            if topic not in self._declared:
+                self._declared.add(topic)
+                self._bag.add_topic(topic, type_name, offered_qos=[
+                    bag_qos(pub.qos_profile)
+                    for pub in self.get_publishers_info_by_topic(topic)])
+            self._bag.write(topic, type_name, stamp_ns, data)
+        except DataError as err:
+            self.get_logger().error(str(err), throttle_duration_sec=5.0)
+
+    def _declare(self, name: str, default: Any, description: str) -> Any:
+        """Declare a read-only parameter; its value, or None when a typed one is unset."""
+        descriptor = ParameterDescriptor(description=description, read_only=True)
+        return self.declare_parameter(name, default, descriptor).value
+
+
+def _storage(value: str) -> StorageFormat:
+    try:
+        return StorageFormat(value)
+    except ValueError:
+        choices = ', '.join(storage.value for storage in StorageFormat)
+        raise ConfigError(f'parameter storage: {value!r} is not one of {choices}') from None
+
+
+def _bag_version(value: object) -> Literal[8, 9]:
+    if value == 8:
+        return 8
+    if value == 9:
+        return 9
+    raise ConfigError(f'parameter bag_version: {value!r}; expected 8 (Humble and later) or 9')
+
+
+def main(args: list[str] | None = None) -> int:
+    """Entry point: record until Ctrl-C."""
+    try:
+        with rclpy.init(args=args):
+            try:
+                node = RecorderNode()
+            except (ConfigError, DataError) as err:
+                print(f'vla_recorder: {err}')
+                return 1
+            executor = MultiThreadedExecutor()
+            executor.add_node(node)
+            try:
+                executor.spin()
+            finally:
+                executor.shutdown()
+                node.destroy_node()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
