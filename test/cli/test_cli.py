@@ -23,7 +23,8 @@ def test_help_lists_every_verb(repo_root):
     done = _run(repo_root, '--help')
 
     assert done.returncode == 0
-    for verb in ('sim', 'instruct', 'execute', 'stop', 'demo'):
+    for verb in ('sim', 'instruct', 'execute', 'stop', 'resume', 'demo', 'demos', 'eval',
+                 'record', 'play'):
         assert verb in done.stdout
 
 
