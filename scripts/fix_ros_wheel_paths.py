@@ -20,7 +20,8 @@ import sys
 import sysconfig
 
 BUILD_PREFIX = '/opt/python/cp311-cp311'
-NUMPY_INCLUDE = re.compile(r'[^;"\s]*/site-packages/numpy/_?core/include')
+#: numpy's header directory as the wheels name it, or as an earlier run of this script did.
+NUMPY_INCLUDE = re.compile(r'[^;"\s]*(/site-packages/numpy/_?core/include|/numpy_include)')
 
 
 def rewrite_text(text: str, numpy_include: str) -> str:
