@@ -19,14 +19,16 @@ from rclpy.task import Future
 from vla_ros.action import ExecuteInstruction
 from vla_ros.srv import SetInstruction
 
-__all__ = ['ClientTimeoutError', 'call_service', 'execute_instruction', 'set_instruction']
+__all__ = ['ClientTimeoutError', 'call_service', 'execute_instruction', 'set_instruction',
+           'wait_for_future']
 
 
 class ClientTimeoutError(TimeoutError):
     """A service or action did not answer before its deadline."""
 
 
-def _wait(future: Future[Any], timeout_s: float, what: str) -> Any:
+def wait_for_future(future: Future[Any], timeout_s: float, what: str) -> Any:
+    """The future's result; ClientTimeoutError naming ``what`` after ``timeout_s``."""
     done = threading.Event()
     future.add_done_callback(lambda _future: done.set())
     if not done.wait(timeout=timeout_s):
@@ -41,7 +43,7 @@ def call_service(node: Node, srv_type: type[Any], service: str, request: object,
     try:
         if not client.wait_for_service(timeout_sec=timeout_s):
             raise ClientTimeoutError(f'service {service!r} not available within {timeout_s:.1f} s')
-        return _wait(client.call_async(request), timeout_s, service)
+        return wait_for_future(client.call_async(request), timeout_s, service)
     finally:
         node.destroy_client(client)
 
@@ -69,11 +71,11 @@ def execute_instruction(node: Node, instruction: str, *, duration_s: float,
                 f'action {action!r} not available within {server_timeout_s:.1f} s')
         goal = ExecuteInstruction.Goal(instruction=instruction, timeout_s=duration_s)
         callback = None if on_feedback is None else (lambda msg: on_feedback(msg.feedback))
-        handle = _wait(client.send_goal_async(goal, feedback_callback=callback),
+        handle = wait_for_future(client.send_goal_async(goal, feedback_callback=callback),
                        server_timeout_s, f'{action} goal')
         if not handle.accepted:
             return False, None
-        response = _wait(handle.get_result_async(),
+        response = wait_for_future(handle.get_result_async(),
                          duration_s + server_timeout_s, f'{action} result')
         return True, response.result
     finally:

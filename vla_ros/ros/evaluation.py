@@ -37,7 +37,6 @@ import numpy as np
 from rclpy.action.client import ActionClient
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.task import Future
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
 
@@ -47,7 +46,7 @@ from vla_ros.core.errors import ConfigError
 from vla_ros.core.types import JointTrajectoryCommand
 from vla_ros.execution.chunk_planner import split_by_controller
 from vla_ros.msg import PolicyStatus
-from vla_ros.ros.clients import call_service, ClientTimeoutError
+from vla_ros.ros.clients import call_service, ClientTimeoutError, wait_for_future
 from vla_ros.ros.convert import trajectory_to_msg
 from vla_ros.ros.in_process import InProcessGraph
 from vla_ros.ros.nodes.policy_node import PolicyNode
@@ -101,14 +100,6 @@ class EvaluationRun:
 
     records: tuple[EpisodeRecord, ...]
     latencies_ms: tuple[float, ...]
-
-
-def _wait_for(future: Future[Any], timeout_s: float, what: str) -> Any:
-    done = threading.Event()
-    future.add_done_callback(lambda _future: done.set())
-    if not done.wait(timeout=timeout_s):
-        raise ClientTimeoutError(f'{what}: no answer within {timeout_s:.1f} s')
-    return future.result()
 
 
 class _LatencyLog:
@@ -214,8 +205,9 @@ class _Harness:
         time_to_success_s, elapsed_s = self._watch(episode)
         outcome = 'expert'
         if handle is not None:
-            _wait_for(handle.cancel_goal_async(), CALL_TIMEOUT_S, 'vla/execute cancel')
-            result = _wait_for(handle.get_result_async(), CALL_TIMEOUT_S, 'vla/execute result')
+            wait_for_future(handle.cancel_goal_async(), CALL_TIMEOUT_S, 'vla/execute cancel')
+            result = wait_for_future(handle.get_result_async(), CALL_TIMEOUT_S,
+                                     'vla/execute result')
             outcome = str(result.result.message)
         elif self._expert is not None:
             self._expert.stop()
@@ -231,7 +223,7 @@ class _Harness:
                 f'action vla/execute not available within {CALL_TIMEOUT_S:.0f} s')
         goal = ExecuteInstruction.Goal(instruction=episode.instruction,
                                        timeout_s=self._timeout_s + CALL_TIMEOUT_S)
-        handle = _wait_for(self._action.send_goal_async(goal), CALL_TIMEOUT_S,
+        handle = wait_for_future(self._action.send_goal_async(goal), CALL_TIMEOUT_S,
                            'vla/execute goal')
         return handle if handle.accepted else None
 

@@ -11,7 +11,7 @@ from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
-from vla_ros.core.errors import ConfigError
+from vla_ros.core.errors import VlaRosError
 
 __all__ = ['run_node']
 
@@ -24,13 +24,14 @@ def run_node(factory: Callable[[], Node], *, name: str, args: list[str] | None =
 
     rclpy's own signal handler is off: Ctrl-C raises KeyboardInterrupt while the context is
     still valid, so ``destroy_node`` can command a hold and stop its threads before the end.
-    A ConfigError while constructing prints one line and returns 1.
+    A VlaRosError (bad config, unwritable bag, ...) while constructing prints one line and
+    returns 1.
     """
     try:
         with rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO):
             try:
                 node = factory()
-            except ConfigError as err:
+            except VlaRosError as err:
                 print(f'{name}: {err}')
                 return 1
             executor = MultiThreadedExecutor()

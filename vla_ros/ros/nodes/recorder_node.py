@@ -27,9 +27,7 @@ import time
 from typing import Any, Literal
 
 from rcl_interfaces.msg import ParameterDescriptor
-import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.subscription import MessageInfo, Subscription
@@ -38,6 +36,7 @@ from rclpy.timer import Timer
 from vla_ros.core.errors import ConfigError, DataError
 from vla_ros.data.bag_writer import BagWriter, StorageFormat, TopicCounts
 from vla_ros.ros.bag_topics import bag_qos, message_class, recording_qos
+from vla_ros.ros.node_main import run_node
 
 __all__ = ['POLICY_TOPICS', 'RecorderNode', 'TopicRequest', 'main']
 
@@ -244,23 +243,7 @@ def _bag_version(value: object) -> Literal[8, 9]:
 
 def main(args: list[str] | None = None) -> int:
     """Entry point: record until Ctrl-C."""
-    try:
-        with rclpy.init(args=args):
-            try:
-                node = RecorderNode()
-            except (ConfigError, DataError) as err:
-                print(f'vla_recorder: {err}')
-                return 1
-            executor = MultiThreadedExecutor()
-            executor.add_node(node)
-            try:
-                executor.spin()
-            finally:
-                executor.shutdown()
-                node.destroy_node()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    return 0
+    return run_node(RecorderNode, name='vla_recorder', args=args)
 
 
 if __name__ == '__main__':
