@@ -130,7 +130,8 @@ BROKEN = [
     ('text-stale-after', _set('safety.stale_after_s', 'soon'), r"stale_after_s='soon'"),
     ('zero-max-step', _set('safety.max_step_rad', 0.0), r'max_step_rad=0\.0'),
     ('bad-strategy', _set('execution.strategy', 'teleport'),
-     r"^execution\.strategy: 'teleport', expected one of \['sync'\]"),
+     r"^execution\.strategy: 'teleport', expected one of "
+     r"\['sync', 'async', 'ensemble', 'rtc'\]"),
     ('zero-horizon', _set('execution.horizon', 0),
      r'^execution\.horizon: 0, expected an integer >= 1'),
     ('text-horizon', _set('execution.horizon', 'five'), r"^execution\.horizon: 'five'"),

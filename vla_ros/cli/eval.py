@@ -6,14 +6,18 @@ Starts the simulated arm and the policy node in this process and runs seeded epi
 task (see ``vla_ros.ros.evaluation``); ``--expert`` runs the scripted expert through the same
 sim node and trajectory topics instead, which checks the harness itself. Writes a JSON report:
 
-    {"task", "mode" ('policy' | 'expert'), "checkpoint", "family", "seed",
-     "episode_timeout_s", "episodes" (count), "successes", "success_rate",
+    {"task", "mode" ('policy' | 'expert'), "checkpoint", "family", "strategy" (null: the
+     config's), "seed", "episode_timeout_s", "episodes" (count), "successes", "success_rate",
      "mean_time_to_success_s" (over successful episodes; null if none),
      "inference_latency_ms": {"p50", "p95", "count"} (null values without samples),
+     "max_boundary_jump_rad", "max_jerk" (rad/s^3), "idle_fraction",
      "per_episode": [{"index", "seed", "colour", "instruction", "success",
-                      "time_to_success_s", "duration_s", "outcome"}, ...]}
+                      "time_to_success_s", "duration_s", "outcome", "max_boundary_jump_rad",
+                      "max_jerk", "idle_fraction", "boundaries"}, ...]}
 
-Times are simulated seconds (the sim runs in real time).
+Times are simulated seconds (the sim runs in real time). The smoothness metrics are those of
+``vla_ros.execution.smoothness`` on the arm joints: the largest jump and jerk over all
+episodes, and the idle time over the summed episode time.
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ from pathlib import Path
 from typing import Any, TYPE_CHECKING
 
 from vla_ros.cli.config_path import add_config_argument, default_config_path
+from vla_ros.core.config import ExecutionStrategy
 from vla_ros.core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from vla_ros.execution.smoothness import SmoothnessMetrics
     from vla_ros.ros.evaluation import EpisodeRecord, EvaluationRun
 
 __all__ = ['add_arguments', 'report', 'run']
@@ -42,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='run the scripted expert instead, to check the harness')
     parser.add_argument('--family', default=None,
                         help='policy family (policy.family; default: the config)')
+    parser.add_argument('--strategy', choices=[strategy.value for strategy in ExecutionStrategy],
+                        default=None,
+                        help='chunk execution strategy (execution.strategy; default: the config)')
     parser.add_argument('--task', choices=('reach', 'lift'), required=True)
     parser.add_argument('--episodes', type=int, default=10, help='how many episodes')
     parser.add_argument('--seed', type=int, default=1000,
@@ -67,7 +76,21 @@ def _record(record: EpisodeRecord) -> dict[str, Any]:
     return {'index': record.index, 'seed': record.episode.seed,
             'colour': record.episode.colour.value, 'instruction': record.episode.instruction,
             'success': record.success, 'time_to_success_s': _seconds(record.time_to_success_s),
-            'duration_s': _seconds(record.duration_s), 'outcome': record.outcome}
+            'duration_s': _seconds(record.duration_s), 'outcome': record.outcome,
+            **_smoothness(None if record.smoothness is None else [record.smoothness])}
+
+
+def _smoothness(metrics: list[SmoothnessMetrics] | None) -> dict[str, Any]:
+    """The smoothness keys: largest jump and jerk, idle time over total time."""
+    if not metrics:
+        return {'max_boundary_jump_rad': None, 'max_jerk': None, 'idle_fraction': None,
+                'boundaries': 0}
+    window_s = sum(m.window_s for m in metrics)
+    return {'max_boundary_jump_rad': round(max(m.max_boundary_jump_rad for m in metrics), 6),
+            'max_jerk': round(max(m.max_jerk_rad_s3 for m in metrics), 3),
+            'idle_fraction': round(sum(m.idle_s for m in metrics) / window_s, 4)
+            if window_s > 0.0 else 0.0,
+            'boundaries': sum(m.boundaries for m in metrics)}
 
 
 def report(run: EvaluationRun, args: argparse.Namespace) -> dict[str, Any]:
@@ -75,9 +98,12 @@ def report(run: EvaluationRun, args: argparse.Namespace) -> dict[str, Any]:
     records = run.records
     times = [r.time_to_success_s for r in records if r.time_to_success_s is not None]
     successes = sum(record.success for record in records)
+    smoothness = _smoothness([r.smoothness for r in records if r.smoothness is not None])
+    del smoothness['boundaries']
     return {
         'task': args.task, 'mode': 'expert' if args.expert else 'policy',
         'checkpoint': None if args.expert else str(args.policy), 'family': args.family,
+        'strategy': args.strategy,
         'seed': args.seed, 'episode_timeout_s': args.episode_timeout,
         'episodes': len(records), 'successes': successes,
         'success_rate': successes / len(records) if records else 0.0,
@@ -85,6 +111,7 @@ def report(run: EvaluationRun, args: argparse.Namespace) -> dict[str, Any]:
         'inference_latency_ms': {'p50': _percentile(run.latencies_ms, 50),
                                  'p95': _percentile(run.latencies_ms, 95),
                                  'count': len(run.latencies_ms)},
+        **smoothness,
         'per_episode': [_record(record) for record in records],
     }
 
@@ -97,8 +124,8 @@ def run(args: argparse.Namespace) -> int:
     if args.episodes < 1 or args.seed < 0 or not args.episode_timeout > 0.0:
         raise ConfigError(f'--episodes {args.episodes} --seed {args.seed} --episode-timeout '
                           f'{args.episode_timeout}: expected >= 1, >= 0 and > 0')
-    if args.expert and args.family:
-        raise ConfigError('--family applies to --policy, not to --expert')
+    if args.expert and (args.family or args.strategy):
+        raise ConfigError('--family and --strategy apply to --policy, not to --expert')
     config_path = args.config or default_config_path()
     episodes = sample_episodes(TaskKind(args.task), args.episodes, args.seed)
     policy = None if args.expert else PolicyUnderTest(args.policy, args.family)
@@ -113,13 +140,16 @@ def run(args: argparse.Namespace) -> int:
               f'"{record.episode.instruction}": {"success" if record.success else "failure"} '
               f'({took})', flush=True)
 
+    strategy = None if args.strategy is None else ExecutionStrategy(args.strategy)
     result = evaluate(config_path=Path(config_path), episodes=episodes,
-                      timeout_s=args.episode_timeout, policy=policy, on_episode=show)
+                      timeout_s=args.episode_timeout, policy=policy, on_episode=show,
+                      strategy=strategy)
     summary = report(result, args)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(summary, indent=2) + '\n')
     latency = summary['inference_latency_ms']
     print(f'vla-ros eval: success rate {summary["success_rate"]:.2f} '
-          f'({summary["successes"]}/{summary["episodes"]}), latency p50 {latency["p50"]} ms; '
-          f'report {args.json.resolve()}')
+          f'({summary["successes"]}/{summary["episodes"]}), latency p50 {latency["p50"]} ms, '
+          f'max boundary jump {summary["max_boundary_jump_rad"]} rad, idle fraction '
+          f'{summary["idle_fraction"]}; report {args.json.resolve()}')
     return 0

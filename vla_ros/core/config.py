@@ -12,23 +12,33 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 import enum
+import math
 from pathlib import Path
 from typing import Any
 
 from vla_ros.core.errors import ConfigError
 
 __all__ = [
-    'CameraConfig', 'EmbodimentConfig', 'ExecutionConfig', 'ExecutionStrategy', 'PolicyConfig',
-    'SafetyConfig', 'SimConfig', 'VlaConfig', 'load_config', 'parse_config',
+    'CameraConfig', 'CommandKind', 'EmbodimentConfig', 'ExecutionConfig', 'ExecutionStrategy',
+    'JointCommandConfig', 'PolicyConfig', 'SafetyConfig', 'SimConfig', 'VlaConfig', 'load_config',
+    'parse_config', 'parse_strategy',
 ]
 
 SCHEMA_VERSION = 1
 
 
 class ExecutionStrategy(enum.Enum):
-    """How action chunks are turned into a continuous command stream."""
+    """How action chunks become one command stream (docs/execution.md compares them).
+
+    SYNC: execute, then infer. ASYNC: infer while executing; the new chunk replaces the steps
+    not yet run. ENSEMBLE: ACT's exponentially weighted mean of every prediction of a step.
+    RTC: real-time chunking (freeze the steps run during inference, guide the rest).
+    """
 
     SYNC = 'sync'
+    ASYNC = 'async'
+    ENSEMBLE = 'ensemble'
+    RTC = 'rtc'
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +59,46 @@ class CameraConfig:
                                   'expected an integer >= 1 (pixels)')
 
 
+class CommandKind(enum.Enum):
+    """What the policy's action value for one joint means."""
+
+    ABSOLUTE = 'absolute'  # the target position, rad (m for prismatic joints)
+    DELTA = 'delta'  # an offset from the position measured with the observation
+    NORMALIZED_GRIPPER = 'normalized_gripper'  # 0 closed .. 1 open, mapped onto a range
+
+
+@dataclass(frozen=True, slots=True)
+class JointCommandConfig:
+    """How one joint's action value becomes an absolute target (unlisted joints: absolute).
+
+    Attributes:
+        joint: the joint's name.
+        kind: what the value means.
+        closed_position: the position a normalized value 0 maps to, rad or m (gripper only).
+        open_position: the position a normalized value 1 maps to, rad or m (gripper only).
+    """
+
+    joint: str
+    kind: CommandKind = CommandKind.ABSOLUTE
+    closed_position: float | None = None
+    open_position: float | None = None
+
+    def __post_init__(self) -> None:
+        where = f'embodiment.commands.{self.joint}'
+        ends = (self.closed_position, self.open_position)
+        if self.kind is not CommandKind.NORMALIZED_GRIPPER:
+            if ends != (None, None):
+                raise ConfigError(f'{where}: closed_position/open_position {ends!r} apply only '
+                                  f'to kind {CommandKind.NORMALIZED_GRIPPER.value!r}')
+            return
+        if not all(_is_number(end) for end in ends) or ends[0] == ends[1]:
+            raise ConfigError(f'{where}: closed_position/open_position {ends!r}, expected two '
+                              'different finite numbers (rad or m)')
+
+
 @dataclass(frozen=True, slots=True)
 class EmbodimentConfig:
-    """The robot: ordered joints, controller -> joints, cameras, URDF."""
+    """The robot: ordered joints, controller -> joints, cameras, URDF, per-joint semantics."""
 
     name: str
     urdf: Path
@@ -59,6 +106,7 @@ class EmbodimentConfig:
     controllers: Mapping[str, tuple[str, ...]]
     cameras: tuple[CameraConfig, ...]
     joint_state_topic: str = 'joint_states'
+    commands: tuple[JointCommandConfig, ...] = ()
 
     def __post_init__(self) -> None:
         if len(set(self.joints)) != len(self.joints):
@@ -74,6 +122,11 @@ class EmbodimentConfig:
         twice = sorted({j for j in claimed if claimed.count(j) > 1})
         if twice:
             raise ConfigError(f'embodiment.controllers: joints {twice!r} claimed twice')
+        commanded = [command.joint for command in self.commands]
+        unknown = [joint for joint in commanded if joint not in self.joints]
+        if unknown or len(set(commanded)) != len(commanded):
+            raise ConfigError(f'embodiment.commands: joints {commanded!r}, expected each at most '
+                              f'once and within embodiment.joints {list(self.joints)!r}')
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,29 +140,79 @@ class PolicyConfig:
 
 @dataclass(frozen=True, slots=True)
 class ExecutionConfig:
-    """How chunks are executed: strategy, and how many chunk steps run before re-inferring."""
+    """How chunks are executed: the strategy, and when the next inference starts.
+
+    Attributes:
+        strategy: how chunks become one command stream (see ``ExecutionStrategy``).
+        horizon: chunk steps that run before the next inference starts. SYNC executes only
+            these steps of each chunk; ASYNC, ENSEMBLE and RTC keep the whole chunk (the
+            overlap is what they merge) and start the next inference after these steps (RTC's
+            execution horizon s, kept within d <= s <= H - d). None: the whole chunk for SYNC,
+            half of it for the others.
+        async_threshold_steps: ASYNC starts the next inference when fewer than this many
+            planned steps remain; None: chunk length - horizon, i.e. after ``horizon`` steps.
+        ensemble_decay: m of ACT's temporal-ensemble weights exp(-m * i), i = 0 for the oldest
+            prediction of a step: > 0 favours older predictions, < 0 newer ones.
+        rtc_guidance_weight: largest weight of the inpainting guidance of flow-matching
+            policies (beta of real-time chunking).
+        latency_window: recent inference latencies the delay estimate d = ceil(max / dt) uses.
+    """
 
     strategy: ExecutionStrategy = ExecutionStrategy.SYNC
     horizon: int | None = None
+    async_threshold_steps: int | None = None
+    ensemble_decay: float = 0.01
+    rtc_guidance_weight: float = 5.0
+    latency_window: int = 10
 
     def __post_init__(self) -> None:
-        if self.horizon is not None and (not _is_int(self.horizon) or self.horizon < 1):
+        if not isinstance(self.strategy, ExecutionStrategy):
+            raise ConfigError(f'execution.strategy: {self.strategy!r}, expected an '
+                              'ExecutionStrategy')
+        for name in ('horizon', 'async_threshold_steps'):
+            value = getattr(self, name)
+            if value is not None and (not _is_int(value) or value < 1):
+                raise ConfigError(
+                    f'execution.{name}: {value!r}, expected an integer >= 1 or unset')
+        if not _is_int(self.latency_window) or self.latency_window < 1:
             raise ConfigError(
-                f'execution.horizon: {self.horizon!r}, expected an integer >= 1 or unset')
+                f'execution.latency_window: {self.latency_window!r}, expected an integer >= 1')
+        if not _is_number(self.ensemble_decay):
+            raise ConfigError(
+                f'execution.ensemble_decay: {self.ensemble_decay!r}, expected a finite number')
+        if not (_is_positive(self.rtc_guidance_weight) and _is_number(self.rtc_guidance_weight)):
+            raise ConfigError(f'execution.rtc_guidance_weight: {self.rtc_guidance_weight!r}, '
+                              'expected a finite number > 0')
 
 
 @dataclass(frozen=True, slots=True)
 class SafetyConfig:
-    """When inputs count as stale, and the largest commanded step from the measured position."""
+    """Stale inputs, and how far and how fast commands may move from where the robot is.
+
+    Attributes:
+        stale_after_s: hold when a camera image or the joint state is older than this.
+        max_step_rad: largest change of a joint between consecutive trajectory points.
+        max_acceleration_rad_s2: largest change of a joint's commanded speed per second
+            (URDF ``<limit>`` has no acceleration); None: no acceleration limit.
+        enable_ramp_s: after each start from a hold, the allowed speed ramps up linearly from
+            zero to its limit over this time; None: no ramp.
+    """
 
     stale_after_s: float = 1.0
     max_step_rad: float = 0.5
+    max_acceleration_rad_s2: float | None = None
+    enable_ramp_s: float | None = None
 
     def __post_init__(self) -> None:
         if not (_is_positive(self.stale_after_s) and _is_positive(self.max_step_rad)):
             raise ConfigError(
                 f'safety: stale_after_s={self.stale_after_s!r}, '
                 f'max_step_rad={self.max_step_rad!r}; both must be > 0')
+        for name in ('max_acceleration_rad_s2', 'enable_ramp_s'):
+            value = getattr(self, name)
+            if value is not None and not (_is_positive(value) and _is_number(value)):
+                raise ConfigError(
+                    f'safety.{name}: {value!r}, expected a finite number > 0 or unset')
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +242,12 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_number(value: object) -> bool:
+    """A finite int or float (bool is not)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
 def _is_positive(value: object) -> bool:
     """A number > 0 (NaN and bool are not)."""
     return (isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -151,7 +260,8 @@ def _require(section: Mapping[str, Any], name: str, keys: tuple[str, ...]) -> No
         raise ConfigError(f'{name}.{missing[0]}: missing required key')
 
 
-def _strategy(value: Any) -> ExecutionStrategy:
+def parse_strategy(value: Any) -> ExecutionStrategy:
+    """The ExecutionStrategy named ``value`` ('sync', ...); ConfigError naming the choices."""
     try:
         return ExecutionStrategy(value)
     except ValueError as err:
@@ -197,6 +307,28 @@ def _cameras(raw: Any) -> tuple[CameraConfig, ...]:
     return tuple(cameras)
 
 
+def _joint_commands(raw: Any) -> tuple[JointCommandConfig, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f'embodiment.commands: expected a mapping joint -> {{kind: ...}}, '
+                          f'got {raw!r}')
+    commands = []
+    kinds = [kind.value for kind in CommandKind]
+    for joint, spec in raw.items():
+        allowed = {'kind', 'closed_position', 'open_position'}
+        if not isinstance(spec, Mapping) or 'kind' not in spec or set(spec) - allowed:
+            raise ConfigError(f'embodiment.commands.{joint}: {spec!r}, expected a mapping with '
+                              f'kind and keys within {sorted(allowed)}')
+        if spec['kind'] not in kinds:
+            raise ConfigError(f'embodiment.commands.{joint}.kind: {spec["kind"]!r}, expected '
+                              f'one of {kinds!r}')
+        commands.append(JointCommandConfig(
+            joint=str(joint), kind=CommandKind(spec['kind']),
+            closed_position=spec.get('closed_position'), open_position=spec.get('open_position')))
+    return tuple(commands)
+
+
 def parse_config(raw: Mapping[str, Any], *, root: Path) -> VlaConfig:
     """Build a VlaConfig from a parsed YAML mapping; relative paths resolve against ``root``."""
     top = {'schema_version', 'embodiment', 'policy', 'execution', 'safety', 'sim'}
@@ -207,10 +339,13 @@ def parse_config(raw: Mapping[str, Any], *, root: Path) -> VlaConfig:
         raise ConfigError(
             f'schema_version: {raw.get("schema_version")!r}, expected {SCHEMA_VERSION}')
     emb = _section(raw, 'embodiment', {'name', 'urdf', 'joints', 'controllers', 'cameras',
-                                       'joint_state_topic'}, required=True)
+                                       'joint_state_topic', 'commands'}, required=True)
     pol = _section(raw, 'policy', {'family', 'checkpoint', 'device'}, required=True)
-    exe = _section(raw, 'execution', {'strategy', 'horizon'}, required=False)
-    saf = _section(raw, 'safety', {'stale_after_s', 'max_step_rad'}, required=False)
+    exe = _section(raw, 'execution', {'strategy', 'horizon', 'async_threshold_steps',
+                                      'ensemble_decay', 'rtc_guidance_weight',
+                                      'latency_window'}, required=False)
+    saf = _section(raw, 'safety', {'stale_after_s', 'max_step_rad', 'max_acceleration_rad_s2',
+                                   'enable_ramp_s'}, required=False)
     sim = _section(raw, 'sim', {'mjcf', 'seed', 'physics_rate_hz', 'publish_rate_hz',
                                 'camera_rate_hz'}, required=False)
     _require(emb, 'embodiment', ('name', 'urdf', 'joints', 'controllers', 'cameras'))
@@ -221,12 +356,12 @@ def parse_config(raw: Mapping[str, Any], *, root: Path) -> VlaConfig:
             joints=tuple(emb['joints']),
             controllers={str(k): tuple(v) for k, v in dict(emb['controllers']).items()},
             cameras=_cameras(emb['cameras']),
-            joint_state_topic=str(emb.get('joint_state_topic', 'joint_states')))
+            joint_state_topic=str(emb.get('joint_state_topic', 'joint_states')),
+            commands=_joint_commands(emb.get('commands')))
         policy = PolicyConfig(
             family=str(pol['family']), device=str(pol.get('device', 'cpu')),
             checkpoint=_path(pol['checkpoint'], root, 'policy.checkpoint'))
-        execution = ExecutionConfig(
-            strategy=_strategy(exe.get('strategy', 'sync')), horizon=exe.get('horizon'))
+        execution = ExecutionConfig(strategy=parse_strategy(exe.pop('strategy', 'sync')), **exe)
         safety = SafetyConfig(**saf)
         sim_config = None
         if sim:

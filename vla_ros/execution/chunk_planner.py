@@ -5,6 +5,8 @@
 The trajectory is what ros2_control's joint_trajectory_controller takes: times relative to a
 zero stamp (= start on arrival), first point one time step ahead, velocities from finite
 differences so the controller interpolates with cubic splines instead of straight lines.
+Safety limits applied on the way: URDF position and velocity limits, ``max_step_rad``, an
+optional acceleration limit (URDF ``<limit>`` has none) and an optional enable ramp.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from vla_ros.core.errors import ConfigError
 from vla_ros.core.types import ActionChunk, JointTrajectoryCommand
 from vla_ros.execution.joint_limits import JointLimits
 
-__all__ = ['PlannedTrajectory', 'hold_trajectory', 'plan_trajectory', 'split_by_controller']
+__all__ = ['PlannedTrajectory', 'hold_trajectory', 'plan_trajectory', 'ramp_scales',
+           'split_by_controller']
 
 #: Time given to the controller to reach a hold point, seconds.
 HOLD_TIME_S = 0.05
@@ -34,12 +37,17 @@ class PlannedTrajectory:
 
 
 def plan_trajectory(chunk: ActionChunk, *, measured: NDArray[np.float64], limits: JointLimits,
-                    max_step_rad: float, horizon: int | None = None) -> PlannedTrajectory:
+                    max_step_rad: float, horizon: int | None = None,
+                    max_acceleration_rad_s2: float | None = None,
+                    start_velocity: NDArray[np.float64] | None = None,
+                    speed_scales: NDArray[np.float64] | None = None) -> PlannedTrajectory:
     """Turn the first ``horizon`` steps of ``chunk`` into a trajectory within ``limits``.
 
     Positions are clipped to the position limits; each step (the first one measured from the
     robot's current position) is clipped to what the velocity limit allows in one time step,
-    and never more than ``max_step_rad``.
+    and never more than ``max_step_rad``. With an acceleration limit, a step also differs from
+    the one before by at most ``max_acceleration_rad_s2 * dt**2``, and slows down early enough
+    to stop at its target and at its position limits rather than overshoot them.
 
     Args:
         chunk: the policy's absolute joint targets.
@@ -47,26 +55,90 @@ def plan_trajectory(chunk: ActionChunk, *, measured: NDArray[np.float64], limits
         limits: limits of ``chunk.joint_names`` in that order.
         max_step_rad: largest change of any joint between consecutive points.
         horizon: steps to use, all when None.
+        max_acceleration_rad_s2: largest change of speed per second, None for none.
+        start_velocity: (J,) commanded speed at ``measured``, rad/s; None: at rest.
+        speed_scales: (T,) factors in [0, 1] on the velocity and step limits of each step
+            (an enable ramp, see ``ramp_scales``); None: 1.
     """
     targets = chunk.positions[:horizon] if horizon else chunk.positions
     clipped = np.clip(targets, limits.lower, limits.upper)
     corrections = int(np.count_nonzero(clipped != targets))
-    max_delta = np.minimum(limits.velocity * chunk.dt_s, max_step_rad)
+    dt_s = chunk.dt_s
+    max_delta = np.minimum(limits.velocity * dt_s, max_step_rad)
+    scales = np.ones(len(clipped)) if speed_scales is None else speed_scales[:len(clipped)]
+    accel_delta = None if max_acceleration_rad_s2 is None else max_acceleration_rad_s2 * dt_s ** 2
+    last_delta = np.zeros(len(measured)) if start_velocity is None else start_velocity * dt_s
     positions = np.empty_like(clipped)
     previous = np.clip(measured, limits.lower, limits.upper)
     for step, target in enumerate(clipped):
-        delta = np.clip(target - previous, -max_delta, max_delta)
-        corrections += int(np.count_nonzero(delta != target - previous))
+        wanted = target - previous
+        room = (limits.upper - previous, previous - limits.lower)
+        delta = _limited_step(wanted, last_delta, max_delta * scales[step], accel_delta, room)
+        corrections += int(np.count_nonzero(delta != wanted))
         # Clip again: previous + (target - previous) can round one ulp past the limit.
-        previous = np.clip(previous + delta, limits.lower, limits.upper)
-        positions[step] = previous
-    times = np.asarray(chunk.dt_s * np.arange(1, len(positions) + 1), dtype=np.float64)
+        current = np.clip(previous + delta, limits.lower, limits.upper)
+        last_delta, previous = current - previous, current
+        positions[step] = current
+    return PlannedTrajectory(command=_timed(chunk.joint_names, positions, dt_s),
+                             corrections=corrections)
+
+
+def _timed(joint_names: tuple[str, ...], positions: NDArray[np.float64],
+           dt_s: float) -> JointTrajectoryCommand:
+    """Points one ``dt_s`` apart from dt_s on, velocities from finite differences, last 0."""
+    times = np.asarray(dt_s * np.arange(1, len(positions) + 1), dtype=np.float64)
     velocities = None
     if len(positions) > 1:
-        velocities = np.asarray(np.gradient(positions, chunk.dt_s, axis=0), dtype=np.float64)
+        velocities = np.asarray(np.gradient(positions, dt_s, axis=0), dtype=np.float64)
         velocities[-1] = 0.0  # the controller holds the last point at rest
-    command = JointTrajectoryCommand(chunk.joint_names, times, positions, velocities)
-    return PlannedTrajectory(command=command, corrections=corrections)
+    return JointTrajectoryCommand(joint_names, times, positions, velocities)
+
+
+def _limited_step(wanted: NDArray[np.float64], last_delta: NDArray[np.float64],
+                  max_delta: NDArray[np.float64], accel_delta: float | None,
+                  room: tuple[NDArray[np.float64], NDArray[np.float64]]
+                  ) -> NDArray[np.float64]:
+    """One step towards ``wanted`` within the step bound and, if given, the acceleration bound.
+
+    With an acceleration bound A = a dt**2 the step is first capped at the largest one from
+    which the joint can still stop, decelerating by A per step, before its target and before
+    its position limits (``room``: distances to the upper and lower limit); then it is kept
+    within A of the previous step, then within the step bound again.
+    """
+    delta = np.clip(wanted, -max_delta, max_delta)
+    if accel_delta is None:
+        return delta
+    up = np.where(wanted > 0.0, np.minimum(wanted, room[0]), room[0])
+    down = np.where(wanted < 0.0, np.minimum(-wanted, room[1]), room[1])
+    delta = np.clip(delta, -_stoppable_step(down, accel_delta), _stoppable_step(up, accel_delta))
+    delta = np.clip(delta, last_delta - accel_delta, last_delta + accel_delta)
+    return np.clip(delta, -max_delta, max_delta)
+
+
+def _stoppable_step(distance: NDArray[np.float64], accel_delta: float) -> NDArray[np.float64]:
+    """Largest step after which the joint can still stop within ``distance``, slowing by A a step.
+
+    The steps d, d - A, d - 2A, ... cover at most d**2 / (2A) + d / 2 + A / 8, so
+    d = (sqrt(A**2 + 8 A (x - A / 8)) - A) / 2 is safe; a distance of at most A can also be
+    covered in one step, since stopping after it changes the step by no more than A.
+    """
+    braking = np.maximum(distance - accel_delta / 8.0, 0.0)
+    step = 0.5 * (np.sqrt(accel_delta ** 2 + 8.0 * accel_delta * braking) - accel_delta)
+    return np.asarray(np.maximum(step, np.minimum(np.maximum(distance, 0.0), accel_delta)),
+                      dtype=np.float64)
+
+
+def ramp_scales(times_since_enable_s: NDArray[np.float64], ramp_s: float | None
+                ) -> NDArray[np.float64] | None:
+    """Speed factors of an enable ramp: 0 when motion is enabled, 1 after ``ramp_s``.
+
+    Args:
+        times_since_enable_s: (T,) time of each step after the start from a hold, seconds.
+        ramp_s: ramp duration; None: no ramp (returns None).
+    """
+    if ramp_s is None:
+        return None
+    return np.asarray(np.clip(times_since_enable_s / ramp_s, 0.0, 1.0), dtype=np.float64)
 
 
 def hold_trajectory(joint_names: tuple[str, ...],

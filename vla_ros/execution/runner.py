@@ -6,8 +6,11 @@ ROS-free. The node feeds the ObservationBuffer from its callbacks, calls ``start
 from its service and action handlers, and gives a sink that publishes trajectories. Inference
 runs on this class's own thread, never on an executor thread.
 
-Execution is synchronous (openpi's behaviour): publish a chunk, let the controller execute
-its first ``horizon`` steps, then infer again from the new observation.
+When the next inference starts and how its chunk joins the commands already sent is the
+``ChunkScheduler``'s job (``execution.strategy``: sync, async, ensemble or rtc). Synchronous
+execution (openpi's behaviour, the default) publishes a chunk, lets the controller execute its
+first ``horizon`` steps, then infers again from the new observation. With RTC, a policy that
+implements ``GuidedPolicy.infer_guided`` gets the running plan as a prefix to continue.
 
 Every stop is a hold: ``hold`` bumps a generation counter under the publish lock, so a chunk
 whose inference began before the stop is dropped instead of published.
@@ -22,13 +25,16 @@ import threading
 import time
 from typing import Protocol
 
-from vla_ros.core.config import SafetyConfig
-from vla_ros.core.errors import InputError, PolicyOutputError, SafetyViolation
+from vla_ros.core.config import ExecutionConfig, ExecutionStrategy, SafetyConfig
+from vla_ros.core.errors import ConfigError, InputError, PolicyOutputError, SafetyViolation
 from vla_ros.core.observation_buffer import ObservationBuffer
-from vla_ros.core.types import JointTrajectoryCommand, NodeState
-from vla_ros.execution.chunk_planner import hold_trajectory, plan_trajectory, split_by_controller
+from vla_ros.core.types import ActionChunk, JointTrajectoryCommand, NodeState, Observation
+from vla_ros.execution.chunk_planner import hold_trajectory, split_by_controller
+from vla_ros.execution.chunk_scheduler import ChunkScheduler, MergeInput
 from vla_ros.execution.joint_limits import JointLimits
+from vla_ros.execution.rtc import RtcPrefix
 from vla_ros.policies.base import Policy
+from vla_ros.policies.guidance import as_guided
 
 __all__ = ['PolicyRunner', 'RunnerStatus', 'TrajectorySink']
 
@@ -36,6 +42,9 @@ _LOG = logging.getLogger(__name__)
 
 #: Pause after a failed cycle before the next try, seconds.
 RETRY_PERIOD_S = 0.2
+#: Longest sleep of the worker before it looks at the clock again, seconds (wall time; the
+#: runner's clock may be a simulator's, which runs slower than the wall under load).
+MAX_WAIT_S = 0.05
 
 
 class TrajectorySink(Protocol):
@@ -61,19 +70,40 @@ class RunnerStatus:
 
 
 class PolicyRunner:
-    """Runs a policy on the newest observation and sends its chunks, until told to hold."""
+    """Runs a policy on the newest observation and sends its chunks, until told to hold.
+
+    ``execution`` picks the strategy; ``horizon`` alone (the older form) means synchronous
+    execution with that horizon. Given both, they must agree. ``clock`` (seconds) times the
+    schedule and the trajectories; it must be the controllers' clock: the monotonic wall clock
+    for a real robot, the simulator's clock for a simulated one that may run slower.
+
+    Raises:
+        ConfigError: ``horizon`` and ``execution.horizon`` disagree.
+    """
 
     def __init__(self, *, policy: Policy, buffer: ObservationBuffer,
                  controllers: Mapping[str, tuple[str, ...]], limits: JointLimits,
-                 safety: SafetyConfig, horizon: int | None, sink: TrajectorySink,
-                 on_status: Callable[[RunnerStatus], None]) -> None:
+                 safety: SafetyConfig, sink: TrajectorySink,
+                 on_status: Callable[[RunnerStatus], None], horizon: int | None = None,
+                 execution: ExecutionConfig | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if execution is None:
+            execution = ExecutionConfig(horizon=horizon)
+        elif horizon is not None and horizon != execution.horizon:
+            raise ConfigError(f'execution.horizon: {execution.horizon!r}, but the runner was '
+                              f'also given horizon={horizon!r}')
         self._policy = policy
+        self._guided = as_guided(policy) if (
+            execution.strategy is ExecutionStrategy.RTC) else None
+        self._guidance_weight = execution.rtc_guidance_weight
+        self._clock = clock
         self._buffer = buffer
         self._controllers = dict(controllers)
         self._joint_names = policy.spec.joint_names
-        self._limits = limits.subset(self._joint_names)
-        self._safety = safety
-        self._horizon = min(horizon or policy.spec.chunk_length, policy.spec.chunk_length)
+        spec = policy.spec
+        self._scheduler = ChunkScheduler(
+            execution=execution, chunk_steps=spec.chunk_length, dt_s=spec.dt_s,
+            limits=limits.subset(self._joint_names), safety=safety)
         self._sink = sink
         self._on_status = on_status
         self._lock = threading.Lock()  # guards the fields below and every publish
@@ -156,7 +186,11 @@ class PolicyRunner:
         self._thread.join(timeout=10.0)
 
     def _send_hold_locked(self) -> None:
-        """Hold the measured position, once: re-sending it would creep as the arm sags."""
+        """Hold the measured position, once: re-sending it would creep as the arm sags.
+
+        The plan is forgotten too, so the next chunk starts from the held position.
+        """
+        self._scheduler.reset()
         if self._holding:
             return
         try:
@@ -169,6 +203,8 @@ class PolicyRunner:
         self._holding = True
 
     def _loop(self) -> None:
+        due_s, due_generation = 0.0, -1  # the next cycle's time, and for which instruction
+        seen_s = self._clock()
         while True:
             with self._lock:
                 if self._closed:
@@ -179,34 +215,74 @@ class PolicyRunner:
                 self._wake.wait(timeout=0.5)
                 self._wake.clear()
                 continue
-            pause_s = self._cycle(generation, instruction)
-            self._wake.wait(timeout=pause_s)
-            self._wake.clear()
+            now_s = self._clock()
+            if now_s < seen_s:  # the clock went back (a simulator reset): plan afresh
+                with self._lock:
+                    self._scheduler.reset()
+                due_s = now_s
+            seen_s = now_s
+            if generation == due_generation and due_s > now_s:  # a new instruction runs now
+                wait_s = due_s - now_s
+                self._wake.wait(timeout=min(wait_s, MAX_WAIT_S))
+                self._wake.clear()
+                continue
+            due_s, due_generation = self._cycle(generation, instruction), generation
 
     def _cycle(self, generation: int, instruction: str) -> float:
-        """One inference and publish; returns how long to wait before the next cycle."""
+        """One inference and publish; returns when the next cycle is due (runner clock)."""
         try:
             observation = self._buffer.snapshot(self._joint_names, instruction)
+            with self._lock:
+                observed_s = self._clock()
+                prefix = self._scheduler.prefix(observed_s)
             started = time.perf_counter()
-            chunk = self._policy.infer(observation)
+            chunk, guided = self._infer(observation, prefix)
             latency_ms = 1e3 * (time.perf_counter() - started)
-            if chunk.joint_names != self._joint_names:
-                raise PolicyOutputError(
-                    f'policy returned joints {chunk.joint_names!r}, '
-                    f'expected {self._joint_names!r}')
-            planned = plan_trajectory(
-                chunk, measured=observation.joint_positions, limits=self._limits,
-                max_step_rad=self._safety.max_step_rad, horizon=self._horizon)
         except (InputError, PolicyOutputError) as err:
             self._fail(generation, str(err))
-            return RETRY_PERIOD_S
+            return self._clock() + RETRY_PERIOD_S
         except Exception as err:  # a bug, not bad input: hold, stop and show it
             _LOG.exception('inference cycle failed unexpectedly')
             self.hold(f'internal error: {err!r}', state=NodeState.ERROR)
-            return RETRY_PERIOD_S
+            return self._clock() + RETRY_PERIOD_S
+        merge = MergeInput(chunk=chunk, observed_s=observed_s, now_s=0.0,
+                           measured=observation.joint_positions, prefix=prefix, guided=guided)
+        return self._publish(generation, merge, latency_ms)
+
+    def _infer(self, observation: Observation, prefix: RtcPrefix | None
+               ) -> tuple[ActionChunk, bool]:
+        """The policy's chunk (guided when it can follow ``prefix``) and whether it was guided.
+
+        Raises:
+            InputError: the observation does not fit the policy.
+            PolicyOutputError: the chunk is invalid or for other joints or another time step.
+        """
+        if prefix is not None and self._guided is not None:
+            chunk = self._guided.infer_guided(
+                observation, prefix_actions=prefix.actions, prefix_steps=prefix.prefix_steps,
+                weights=prefix.weights, max_guidance_weight=self._guidance_weight)
+        else:
+            chunk = self._policy.infer(observation)
+        spec = self._policy.spec
+        if chunk.joint_names != self._joint_names:
+            raise PolicyOutputError(
+                f'policy returned joints {chunk.joint_names!r}, '
+                f'expected {self._joint_names!r}')
+        if abs(chunk.dt_s - spec.dt_s) > 1e-9:
+            raise PolicyOutputError(f'policy returned a chunk with dt_s={chunk.dt_s!r}, '
+                                    f'expected {spec.dt_s!r} (its spec)')
+        return chunk, prefix is not None and self._guided is not None
+
+    def _publish(self, generation: int, merge: MergeInput, latency_ms: float) -> float:
+        """Merge the chunk and send the trajectory; returns when the next cycle is due."""
         with self._lock:
+            now_s = self._clock()
             if generation != self._generation:
-                return 0.0  # stopped or switched during inference: drop this chunk
+                return now_s  # stopped or switched during inference: drop this chunk
+            planned = self._scheduler.merge(replace(merge, now_s=now_s))
+            due_s = self._scheduler.next_inference_s(now_s)
+            if planned is None:
+                return due_s  # every step of the chunk was already in the past
             for controller, command in split_by_controller(planned.command,
                                                            self._controllers).items():
                 self._sink(controller, command)
@@ -218,7 +294,7 @@ class PolicyRunner:
                 mean_latency_ms=self._latency_sum_ms / chunks, chunks=chunks,
                 corrections=self._status.corrections + planned.corrections)
         self._on_status(self.status)
-        return float(planned.command.times_from_start_s[-1])
+        return due_s
 
     def _fail(self, generation: int, message: str) -> None:
         with self._lock:

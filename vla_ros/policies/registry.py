@@ -18,7 +18,7 @@ __all__ = ['FAMILIES', 'load_policy']
 
 #: Registered family -> module with ``load(checkpoint_dir: Path, device: str) -> Policy``.
 FAMILIES: dict[str, str] = {
-    'flow': 'vla_ros.policies.flow.model',
+    'flow': 'vla_ros.policies.flow.guidance',  # FlowPolicy + infer_guided (RTC)
 }
 
 

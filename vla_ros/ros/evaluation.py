@@ -21,7 +21,11 @@ episode it:
 
 Time to success is simulated time from the goal's acceptance (the sim runs in real time).
 Inference latencies come from ``vla/status``: one sample per chunk published; in expert mode
-they are the expert's compute times.
+they are the expert's compute times. A ``MotionLog`` records each episode's arm trajectories
+and joint states for the smoothness metrics (boundary jump, jerk, idle fraction). ``strategy``
+sets the policy node's ``execution.strategy`` parameter. The policy node runs on simulated time
+(``use_sim_time``), the controllers' clock, so that a loaded machine that slows the sim down
+does not desynchronise the chunks from the controllers.
 """
 
 from __future__ import annotations
@@ -41,18 +45,21 @@ from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
 
 from vla_ros.action import ExecuteInstruction
-from vla_ros.core.config import load_config
+from vla_ros.core.config import ExecutionStrategy, load_config
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.types import JointTrajectoryCommand
 from vla_ros.execution.chunk_planner import split_by_controller
+from vla_ros.execution.smoothness import SmoothnessMetrics
 from vla_ros.msg import PolicyStatus
 from vla_ros.ros.clients import call_service, ClientTimeoutError, wait_for_future
 from vla_ros.ros.convert import trajectory_to_msg
 from vla_ros.ros.in_process import InProcessGraph
+from vla_ros.ros.motion_log import MotionLog
 from vla_ros.ros.nodes.policy_node import PolicyNode
 from vla_ros.ros.nodes.sim_node import SimNode
 from vla_ros.ros.qos import COMMAND_QOS, STATUS_QOS
 from vla_ros.sim.expert import POLICY_DT_S, ScriptedExpert
+from vla_ros.sim.scene import ARM_JOINT_NAMES
 from vla_ros.sim.tasks import Episode
 
 __all__ = ['EpisodeRecord', 'EvaluationRun', 'PolicyUnderTest', 'evaluate']
@@ -84,6 +91,7 @@ class EpisodeRecord:
         time_to_success_s: simulated time from the start to the first success, or None.
         duration_s: simulated time the episode ran, seconds.
         outcome: the goal's result message (policy mode) or 'expert'.
+        smoothness: boundary jump, jerk and idle time of the arm over the episode.
     """
 
     index: int
@@ -92,6 +100,7 @@ class EpisodeRecord:
     time_to_success_s: float | None
     duration_s: float
     outcome: str
+    smoothness: SmoothnessMetrics | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +174,10 @@ class _Harness:
     """Runs the episodes on a started graph (see the module docstring)."""
 
     def __init__(self, *, client: Node, sim_node: SimNode, expert: _ExpertDriver | None,
-                 timeout_s: float) -> None:
+                 timeout_s: float, motion: MotionLog) -> None:
         self._client = client
         self._sim_node = sim_node
+        self._motion = motion
         self._expert = expert
         self._timeout_s = timeout_s
         self._action: ActionClient[Any, Any, Any] | None = None
@@ -195,6 +205,7 @@ class _Harness:
     def run(self, index: int, episode: Episode) -> EpisodeRecord:
         """Run ``episode`` until success or the timeout; the arm holds afterwards."""
         self.prepare(index, episode)
+        self._motion.begin()
         handle = None
         if self._action is not None:
             handle = self._send_goal(episode)
@@ -202,7 +213,8 @@ class _Harness:
                 return EpisodeRecord(index=index, episode=episode, success=False,
                                      time_to_success_s=None, duration_s=0.0,
                                      outcome='goal rejected')
-        time_to_success_s, elapsed_s = self._watch(episode)
+        time_to_success_s, elapsed_s, end_s = self._watch(episode)
+        smoothness = self._motion.finish(end_s)
         outcome = 'expert'
         if handle is not None:
             wait_for_future(handle.cancel_goal_async(), CALL_TIMEOUT_S, 'vla/execute cancel')
@@ -214,7 +226,7 @@ class _Harness:
         return EpisodeRecord(index=index, episode=episode,
                              success=time_to_success_s is not None,
                              time_to_success_s=time_to_success_s, duration_s=elapsed_s,
-                             outcome=outcome)
+                             outcome=outcome, smoothness=smoothness)
 
     def _send_goal(self, episode: Episode) -> Any:
         assert self._action is not None
@@ -227,8 +239,8 @@ class _Harness:
                            'vla/execute goal')
         return handle if handle.accepted else None
 
-    def _watch(self, episode: Episode) -> tuple[float | None, float]:
-        """Poll success; returns (time to success or None, elapsed), simulated seconds."""
+    def _watch(self, episode: Episode) -> tuple[float | None, float, float]:
+        """Poll success; returns (time to success or None, elapsed, end time), sim seconds."""
         with self._sim_node.lock:
             started_s = self._sim_node.sim.time_s
             if self._expert is not None:
@@ -244,9 +256,9 @@ class _Harness:
             if command is not None and self._expert is not None:
                 self._expert.publish(command)
             if succeeded:
-                return elapsed_s, elapsed_s
+                return elapsed_s, elapsed_s, started_s + elapsed_s
             if elapsed_s >= self._timeout_s or time.monotonic() > wall_deadline:
-                return None, elapsed_s
+                return None, elapsed_s, started_s + elapsed_s
             time.sleep(POLL_PERIOD_S)
 
     def close(self) -> None:
@@ -254,10 +266,25 @@ class _Harness:
             self._action.destroy()
 
 
+def _policy_parameters(config_param: Parameter[str], policy: PolicyUnderTest,
+                       strategy: ExecutionStrategy | None) -> list[Parameter[Any]]:
+    """The policy node's parameters: on simulated time, the checkpoint, family and strategy."""
+    overrides: list[Parameter[Any]] = [config_param, Parameter('use_sim_time', value=True),
+                 Parameter('policy.checkpoint', value=str(policy.checkpoint))]
+    if policy.family:
+        overrides.append(Parameter('policy.family', value=policy.family))
+    if strategy is not None:
+        overrides.append(Parameter('execution.strategy', value=strategy.value))
+    return overrides
+
+
 def evaluate(*, config_path: Path, episodes: list[Episode], timeout_s: float,
              policy: PolicyUnderTest | None,
-             on_episode: Callable[[EpisodeRecord], None] | None = None) -> EvaluationRun:
+             on_episode: Callable[[EpisodeRecord], None] | None = None,
+             strategy: ExecutionStrategy | None = None) -> EvaluationRun:
     """Run ``episodes`` in closed loop; ``policy`` None runs the scripted expert instead.
+
+    ``strategy`` overrides the config's ``execution.strategy`` for the policy node.
 
     The episodes' seeds must be consecutive (``sample_episodes`` makes them so).
 
@@ -277,16 +304,17 @@ def evaluate(*, config_path: Path, episodes: list[Episode], timeout_s: float,
         sim_node = graph.add(SimNode, parameter_overrides=[
             config_param, Parameter('seed', value=seeds[0])])
         if policy is not None:
-            overrides = [config_param,
-                         Parameter('policy.checkpoint', value=str(policy.checkpoint))]
-            if policy.family:
-                overrides.append(Parameter('policy.family', value=policy.family))
-            graph.add(PolicyNode, parameter_overrides=overrides)
+            graph.add(PolicyNode, parameter_overrides=_policy_parameters(
+                config_param, policy, strategy))
         client = graph.add(Node, node_name='vla_eval')
         latencies = _LatencyLog(client)
         expert = None if policy is not None else _ExpertDriver(
             client, sim_node, config.sim.mjcf, config.embodiment.controllers, latencies)
-        harness = _Harness(client=client, sim_node=sim_node, expert=expert, timeout_s=timeout_s)
+        motion = MotionLog(client, sim_node, controllers=config.embodiment.controllers,
+                           joint_state_topic=config.embodiment.joint_state_topic,
+                           joints=[j for j in config.embodiment.joints if j in ARM_JOINT_NAMES])
+        harness = _Harness(client=client, sim_node=sim_node, expert=expert, timeout_s=timeout_s,
+                           motion=motion)
         try:
             for index, episode in enumerate(episodes):
                 record = harness.run(index, episode)

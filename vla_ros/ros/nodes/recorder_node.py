@@ -11,6 +11,12 @@ receive time (the node's clock under ``use_sim_time``) and handed to
 and writes: :data:`POLICY_TOPICS`. Names are relative to the node's namespace unless they start
 with ``/``. Per-topic counts of messages received and written show what was lost, if anything.
 
+Episodes: the services ``~/start_episode`` (``vla_ros/srv/SetInstruction``: the instruction)
+and ``~/stop_episode`` (``std_srvs/srv/SetBool``: ``data`` is whether the task succeeded) write
+markers into the bag, ``std_msgs/msg/String`` messages on ``vla/episode/start`` (the
+instruction) and ``vla/episode/stop`` (the outcome), stamped like the recorded messages;
+``vla_ros.data.episodes`` splits the bag at them.
+
 Parameters (read-only): ``output`` (bag directory to create; default
 ``rosbag2_<date>-<time>``), ``storage`` (``sqlite3`` or ``mcap``), ``bag_version`` (8 or 9),
 ``topics``, ``discovery_timeout_s`` (warn about topics still missing after this long).
@@ -32,11 +38,20 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.subscription import MessageInfo, Subscription
 from rclpy.timer import Timer
+from std_srvs.srv import SetBool
 
 from vla_ros.core.errors import ConfigError, DataError
 from vla_ros.data.bag_writer import BagWriter, StorageFormat, TopicCounts
+from vla_ros.data.episodes import (
+    encode_marker,
+    EPISODE_START_TOPIC,
+    EPISODE_STOP_TOPIC,
+    EpisodeOutcome,
+    MARKER_TYPE,
+)
 from vla_ros.ros.bag_topics import bag_qos, message_class, recording_qos
 from vla_ros.ros.node_main import run_node
+from vla_ros.srv import SetInstruction
 
 __all__ = ['POLICY_TOPICS', 'RecorderNode', 'TopicRequest', 'main']
 
@@ -46,6 +61,8 @@ POLICY_TOPICS = ('joint_states', '*/image_raw', '*/image_raw/compressed', 'vla/s
                  'vla/execute/_action/feedback')
 #: How often the graph is polled for requested topics that have not appeared yet.
 DISCOVERY_PERIOD_S = 0.5
+#: How long close() waits for the callbacks under way to hand their messages to the bag.
+CLOSE_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +119,7 @@ class RecorderNode(Node):
             storage=_storage(str(storage)), version=_bag_version(version))
         self._changed = threading.Condition()
         self._closing = False
+        self._in_flight = 0  # messages inside _on_message
         self._record_subs: list[Subscription[Any]] = []
         self._recorded_types: dict[str, str] = {}  # topic -> type
         self._declared: set[str] = set()
@@ -111,6 +129,14 @@ class RecorderNode(Node):
         for request in self._requests:
             if request.type_name is not None and not request.is_pattern:
                 self._subscribe(request.pattern, request.type_name)
+        self._marker_topics = (f'{namespace.rstrip("/")}/{EPISODE_START_TOPIC}',
+                               f'{namespace.rstrip("/")}/{EPISODE_STOP_TOPIC}')
+        self._episode_instruction: str | None = None  # the open episode's, None: none open
+        self._episodes = 0
+        self._start_episode_srv = self.create_service(SetInstruction, '~/start_episode',
+                                                      self._on_start_episode)
+        self._stop_episode_srv = self.create_service(SetBool, '~/stop_episode',
+                                                     self._on_stop_episode)
         self._discovery_timer = self.create_timer(
             DISCOVERY_PERIOD_S, self._on_discovery,
             callback_group=MutuallyExclusiveCallbackGroup())
@@ -151,8 +177,16 @@ class RecorderNode(Node):
                            f'{", ".join(self.missing_topics())}; give NAME:pkg/msg/Type to '
                            'record a topic before its publisher starts')
 
+    def recorded_topics(self) -> dict[str, str]:
+        """The topics subscribed so far, with their types."""
+        with self._changed:
+            return dict(self._recorded_types)
+
     def close(self) -> tuple[TopicCounts, ...]:
-        """Unsubscribe and finish the bag; messages still in flight are counted, not written."""
+        """Unsubscribe, let the callbacks under way write their messages, finish the bag.
+
+        A message that reaches a callback after this is counted as received, not written.
+        """
         with self._changed:
             self._closing = True
             subscriptions, self._record_subs = self._record_subs, []
@@ -160,6 +194,11 @@ class RecorderNode(Node):
             self._discovery_timer.cancel()
         for subscription in subscriptions:
             self.destroy_subscription(subscription)
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._in_flight == 0,
+                                          timeout=CLOSE_TIMEOUT_S):
+                self.get_logger().warning(f'{self._in_flight} messages still being handled '
+                                          f'after {CLOSE_TIMEOUT_S} s; closing the bag anyway')
         return self._bag.close()
 
     def destroy_node(self) -> None:
@@ -167,6 +206,55 @@ class RecorderNode(Node):
         if self._writer is not None:
             self.close()
         super().destroy_node()
+
+    @property
+    def episodes_started(self) -> int:
+        """Episodes started so far with ``~/start_episode``."""
+        return self._episodes
+
+    def _on_start_episode(self, request: SetInstruction.Request,
+                          response: SetInstruction.Response) -> SetInstruction.Response:
+        instruction = request.instruction.strip()
+        if self._episode_instruction is not None:
+            response.message = (f'episode {self._episodes - 1} ({self._episode_instruction!r}) '
+                                'is still open; stop it first')
+        elif not instruction:
+            response.message = 'instruction is empty; say what the episode demonstrates'
+        elif self._write_marker(self._marker_topics[0], instruction):
+            self._episode_instruction = instruction
+            self._episodes += 1
+            response.accepted = True
+            response.message = f'episode {self._episodes - 1} started: {instruction!r}'
+        else:
+            response.message = 'the bag is closed or failed; no episode started'
+        self.get_logger().info(response.message)
+        return response
+
+    def _on_stop_episode(self, request: SetBool.Request,
+                         response: SetBool.Response) -> SetBool.Response:
+        outcome = EpisodeOutcome.SUCCEEDED if request.data else EpisodeOutcome.FAILED
+        if self._episode_instruction is None:
+            response.message = 'no episode is open; start one first'
+        elif self._write_marker(self._marker_topics[1], outcome.value):
+            self._episode_instruction = None
+            response.success = True
+            response.message = f'episode {self._episodes - 1} stopped: {outcome.value}'
+        else:
+            response.message = 'the bag is closed or failed; the episode stays open'
+        self.get_logger().info(response.message)
+        return response
+
+    def _write_marker(self, topic: str, text: str) -> bool:
+        """Write one episode marker, stamped now; whether the bag took it."""
+        if self._bag.closed:
+            return False
+        try:
+            self._bag.write(topic, MARKER_TYPE, self.get_clock().now().nanoseconds,
+                            encode_marker(text))
+        except DataError as err:
+            self.get_logger().error(str(err))
+            return False
+        return True
 
     def _on_discovery(self) -> None:
         for name, types in self.get_topic_names_and_types():
@@ -209,6 +297,8 @@ class RecorderNode(Node):
         # The middleware's receive time (system clock); the node's clock under use_sim_time.
         stamp_ns = (0 if self._use_sim_time else info['received_timestamp']
                     ) or self.get_clock().now().nanoseconds
+        with self._changed:  # close() waits for this message to be handed to the bag
+            self._in_flight += 1
         try:
             if topic not in self._declared:
                 self._declared.add(topic)
@@ -218,6 +308,10 @@ class RecorderNode(Node):
             self._bag.write(topic, type_name, stamp_ns, data)
         except DataError as err:
             self.get_logger().error(str(err), throttle_duration_sec=5.0)
+        finally:
+            with self._changed:
+                self._in_flight -= 1
+                self._changed.notify_all()
 
     def _declare(self, name: str, default: Any, description: str) -> Any:
         """Declare a read-only parameter; its value, or None when a typed one is unset."""

@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""`vla-ros eval --strategy`: the option, and the smoothness keys of the JSON report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from vla_ros.cli import eval as eval_verb
+from vla_ros.core.errors import ConfigError
+from vla_ros.execution.smoothness import SmoothnessMetrics
+from vla_ros.ros.evaluation import EpisodeRecord, EvaluationRun
+from vla_ros.sim.tasks import make_episode, TaskKind
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    eval_verb.add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def record(index: int, smoothness: SmoothnessMetrics | None) -> EpisodeRecord:
+    return EpisodeRecord(index=index, episode=make_episode(TaskKind.REACH, 40 + index),
+                         success=False, time_to_success_s=None, duration_s=2.0,
+                         outcome='canceled', smoothness=smoothness)
+
+
+def test_report_holds_the_strategy_and_the_smoothness_over_all_episodes() -> None:
+    args = parse('--policy', 'ckpt', '--task', 'reach', '--strategy', 'rtc',
+                 '--json', 'out.json')
+    run = EvaluationRun(records=(
+        record(0, SmoothnessMetrics(0.02, 150.0, idle_s=0.5, window_s=2.0, boundaries=5)),
+        record(1, SmoothnessMetrics(0.05, 90.0, idle_s=0.1, window_s=1.5, boundaries=4)),
+    ), latencies_ms=(100.0, 120.0))
+
+    report = eval_verb.report(run, args)
+
+    assert report['strategy'] == 'rtc'
+    assert report['max_boundary_jump_rad'] == 0.05
+    assert report['max_jerk'] == 150.0
+    assert report['idle_fraction'] == pytest.approx(0.6 / 3.5, abs=1e-4)
+    first = report['per_episode'][0]
+    assert (first['max_boundary_jump_rad'], first['max_jerk'], first['idle_fraction'],
+            first['boundaries']) == (0.02, 150.0, 0.25, 5)
+
+
+def test_report_without_measurements_has_null_smoothness() -> None:
+    args = parse('--expert', '--task', 'lift', '--json', 'out.json')
+
+    report = eval_verb.report(EvaluationRun(records=(record(0, None),), latencies_ms=()), args)
+
+    assert report['strategy'] is None
+    assert report['max_boundary_jump_rad'] is None and report['idle_fraction'] is None
+    assert report['per_episode'][0]['boundaries'] == 0
+
+
+def test_strategy_is_one_of_the_four_and_applies_to_a_policy_only(tmp_path: Path,
+                                                                   capsys) -> None:
+    with pytest.raises(SystemExit):
+        parse('--policy', 'ckpt', '--task', 'reach', '--strategy', 'teleport',
+              '--json', 'out.json')
+    assert "invalid choice: 'teleport'" in capsys.readouterr().err
+
+    args = parse('--expert', '--task', 'reach', '--strategy', 'sync',
+                 '--json', str(tmp_path / 'r.json'))
+    with pytest.raises(ConfigError, match='--strategy apply to --policy'):
+        eval_verb.run(args)
+    assert not (tmp_path / 'r.json').exists()

@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""Start-up checks of a policy node's configure step, before any model is loaded."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from vla_ros.core.config import load_config
+from vla_ros.core.errors import ConfigError
+from vla_ros.execution.policy_setup import check_policy_fits, prepare_policy
+from vla_ros.policies.base import PolicySpec
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TWO_ARM = load_config(REPO_ROOT / 'config' / 'two_arm.yaml')
+JOINTS = TWO_ARM.embodiment.joints
+
+
+def _spec(joints: tuple[str, ...] = JOINTS,
+          cameras: tuple[str, ...] = ('head', 'left_wrist')) -> PolicySpec:
+    return PolicySpec(joint_names=joints, camera_names=cameras, image_height=64, image_width=64,
+                      chunk_length=4, dt_s=0.1)
+
+
+def test_a_policy_in_any_joint_order_fits():
+    check_policy_fits(TWO_ARM.embodiment, _spec(tuple(reversed(JOINTS))))
+
+
+@pytest.mark.parametrize(('spec', 'message'), [
+    (_spec(cameras=('head', 'chest')), r"the policy reads cameras \['chest'\] that "
+                                       r'embodiment\.cameras does not define'),
+    (_spec(JOINTS[:-1]), r"the policy drives joints .* but the controllers take .*"
+                         r"'right_gripper_joint'"),
+    (_spec((*JOINTS, 'torso_joint')), r"the policy drives joints .*'torso_joint'"),
+], ids=['unknown-camera', 'joint-not-driven', 'extra-joint'])
+def test_policy_that_does_not_fit_is_a_config_error(spec, message):
+    with pytest.raises(ConfigError, match=message):
+        check_policy_fits(TWO_ARM.embodiment, spec)
+
+
+def test_joint_missing_from_the_urdf_fails_before_loading_the_policy(tmp_path):
+    renamed = tuple('left_elbow' if joint == 'left_joint3' else joint for joint in JOINTS)
+    controllers = {name: tuple('left_elbow' if j == 'left_joint3' else j for j in joints)
+                   for name, joints in TWO_ARM.embodiment.controllers.items()}
+    embodiment = dataclasses.replace(TWO_ARM.embodiment, joints=renamed, controllers=controllers)
+    policy = dataclasses.replace(TWO_ARM.policy, checkpoint=tmp_path / 'no_checkpoint')
+    config = dataclasses.replace(TWO_ARM, embodiment=embodiment, policy=policy)
+
+    with pytest.raises(ConfigError, match=r"embodiment\.joints: joints \['left_elbow'\] are "
+                                          r'not in the URDF'):
+        prepare_policy(config)

@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""Everything a policy node's ``configure`` does before ROS: limits, policy, checks, warm-up.
+
+ROS-free, so each start-up check has a plain test: joints that the URDF lacks, a policy whose
+joints or cameras do not match the embodiment, per-joint semantics for joints it does not drive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from vla_ros.core.errors import ConfigError
+from vla_ros.execution.joint_limits import JointLimits, load_urdf_limits
+from vla_ros.execution.joint_semantics import wrap_policy
+from vla_ros.policies.registry import load_policy
+from vla_ros.policies.warm_up import warm_up
+
+if TYPE_CHECKING:
+    from vla_ros.core.config import EmbodimentConfig, VlaConfig
+    from vla_ros.policies.base import Policy, PolicySpec
+
+__all__ = ['PreparedPolicy', 'check_policy_fits', 'prepare_policy']
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedPolicy:
+    """A loaded, checked and warmed-up policy with the robot's limits.
+
+    Attributes:
+        policy: the policy, wrapped so that its chunks are absolute joint targets.
+        limits: the URDF limits of every one-degree-of-freedom joint.
+        warm_up_ms: the time of the warm-up inference, milliseconds.
+    """
+
+    policy: Policy
+    limits: JointLimits
+    warm_up_ms: float
+
+
+def check_policy_fits(embodiment: EmbodimentConfig, spec: PolicySpec) -> None:
+    """Check that the policy reads configured cameras and drives exactly the controllers' joints.
+
+    Raises:
+        ConfigError: naming the cameras or joints that do not match.
+    """
+    configured = {camera.name for camera in embodiment.cameras}
+    if not set(spec.camera_names) <= configured:
+        raise ConfigError(
+            f'the policy reads cameras {sorted(set(spec.camera_names) - configured)} that '
+            'embodiment.cameras does not define')
+    commanded = {joint for joints in embodiment.controllers.values() for joint in joints}
+    if set(spec.joint_names) != commanded:
+        raise ConfigError(f'the policy drives joints {list(spec.joint_names)} but the '
+                          f'controllers take {sorted(commanded)}')
+
+
+def prepare_policy(config: VlaConfig) -> PreparedPolicy:
+    """Read the limits, load the policy, check it against the embodiment and warm it up.
+
+    Raises:
+        ConfigError: a joint missing from the URDF, an unloadable checkpoint, a policy that
+            does not fit the embodiment, or semantics for a joint it does not drive.
+        InputError, PolicyOutputError: the warm-up inference failed.
+    """
+    embodiment = config.embodiment
+    limits = load_urdf_limits(embodiment.urdf)
+    try:
+        limits.subset(embodiment.joints)
+    except ConfigError as err:
+        raise ConfigError(f'embodiment.joints: {err}') from err
+    loaded = load_policy(config.policy.family, config.policy.checkpoint,
+                         device=config.policy.device)
+    check_policy_fits(embodiment, loaded.spec)
+    policy = wrap_policy(loaded, embodiment.commands)
+    warm_up_ms = warm_up(policy)
+    return PreparedPolicy(policy=policy, limits=limits, warm_up_ms=warm_up_ms)

@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""An optional extension of ``Policy``: inference guided towards a given prefix of actions.
+
+Real-time chunking (``vla_ros.execution.rtc``) needs the new chunk to continue the running
+one: its first ``prefix_steps`` actions are fixed and the following ones are pulled towards
+``prefix_actions`` with ``weights``. A policy family that can do this inside its own sampling
+(inpainting guidance of a flow-matching sampler) implements ``infer_guided``; for every other
+policy the runner blends the plain chunk with the prefix instead. numpy only.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from vla_ros.core.types import ActionChunk, Observation
+    from vla_ros.policies.base import Policy, PolicySpec
+
+__all__ = ['GuidedPolicy', 'as_guided']
+
+
+@runtime_checkable
+class GuidedPolicy(Protocol):
+    """A ``Policy`` that can also sample a chunk that continues a given prefix."""
+
+    @property
+    def spec(self) -> PolicySpec:
+        """The policy's fixed input and output contract."""
+        ...
+
+    def infer(self, observation: Observation) -> ActionChunk:
+        """Compute the next action chunk, as ``Policy.infer``."""
+        ...
+
+    def infer_guided(self, observation: Observation, *, prefix_actions: NDArray[np.float64],
+                     prefix_steps: int, weights: NDArray[np.float64],
+                     max_guidance_weight: float) -> ActionChunk:
+        """Compute the next chunk so that it continues ``prefix_actions``.
+
+        Args:
+            observation: as for ``infer``.
+            prefix_actions: (chunk_length, J) absolute joint positions, rad: what the robot
+                runs at each step of the new chunk according to the current plan.
+            prefix_steps: the first steps, which the chunk must equal ``prefix_actions`` at.
+            weights: (chunk_length,) in [0, 1], how strongly each step is pulled towards
+                ``prefix_actions`` (1 for the first ``prefix_steps``, 0 where free).
+            max_guidance_weight: the largest guidance weight (beta), where the family's
+                guidance has one (``execution.rtc_guidance_weight``).
+
+        Raises:
+            InputError: as ``infer``, or prefix shapes that do not fit the spec.
+            PolicyOutputError: the model produced no valid chunk.
+        """
+        ...
+
+
+def as_guided(policy: Policy) -> GuidedPolicy | None:
+    """``policy`` as a GuidedPolicy when it implements ``infer_guided``, else None."""
+    return policy if isinstance(policy, GuidedPolicy) else None
