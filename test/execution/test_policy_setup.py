@@ -7,12 +7,20 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pytest
+import yaml
 
-from vla_ros.core.config import load_config
+from vla_ros.core.config import load_config, parse_config
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.types import Observation
 from vla_ros.execution.policy_setup import check_policy_fits, prepare_policy
 from vla_ros.policies.base import PolicySpec
+from vla_ros.policies.flow.checkpoint import (
+    create_random_checkpoint,
+    DEFAULT_HOME_POSITIONS,
+    DEFAULT_SPEC,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TWO_ARM = load_config(REPO_ROOT / 'config' / 'two_arm.yaml')
@@ -51,4 +59,39 @@ def test_joint_missing_from_the_urdf_fails_before_loading_the_policy(tmp_path):
 
     with pytest.raises(ConfigError, match=r"embodiment\.joints: joints \['left_elbow'\] are "
                                           r'not in the URDF'):
+        prepare_policy(config)
+
+
+def _tabletop_with_ee_actions(tmp_path: Path, *, commands: dict[str, object] | None = None):
+    raw = yaml.safe_load((REPO_ROOT / 'config' / 'tabletop_arm.yaml').read_text())
+    raw['action_space'] = {
+        'arm_controller': {'type': 'ee_delta', 'frame': 'ee_link', 'rotation': 'euler'},
+        'gripper_controller': {'type': 'gripper', 'joint': 'gripper_joint'}}
+    if commands is not None:
+        raw['embodiment']['commands'] = commands
+    raw['policy']['checkpoint'] = str(create_random_checkpoint(
+        tmp_path / 'flow', DEFAULT_SPEC, seed=0, home_positions=(0.0,) * 7,
+        motion_std=(0.01,) * 6 + (0.2,)))
+    return parse_config(raw, root=REPO_ROOT)
+
+
+def test_an_end_effector_policy_is_converted_to_joint_targets_within_limits(tmp_path):
+    prepared = prepare_policy(_tabletop_with_ee_actions(tmp_path))
+    home = np.array(DEFAULT_HOME_POSITIONS)
+    black = np.zeros((64, 64, 3), dtype=np.uint8)
+
+    chunk = prepared.policy.infer(Observation(
+        images={'front': black, 'wrist': black}, joint_names=DEFAULT_SPEC.joint_names,
+        joint_positions=home, instruction='touch the red cube'))
+
+    assert chunk.joint_names == DEFAULT_SPEC.joint_names  # joint space, not EE columns
+    limits = prepared.limits.subset(chunk.joint_names)
+    assert np.all(chunk.positions >= limits.lower) and np.all(chunk.positions <= limits.upper)
+    assert np.abs(chunk.positions[0, :6] - home[:6]).max() < 0.2  # small EE deltas, small moves
+
+
+def test_action_space_and_non_absolute_joint_commands_together_are_refused(tmp_path):
+    config = _tabletop_with_ee_actions(tmp_path, commands={'joint1': {'kind': 'delta'}})
+
+    with pytest.raises(ConfigError, match='embodiment.commands and action_space'):
         prepare_policy(config)

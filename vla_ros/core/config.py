@@ -10,12 +10,14 @@ root), so ``urdf/arm.urdf`` means the same thing from a source checkout and an i
 from __future__ import annotations
 
 from collections.abc import Mapping
+import dataclasses
 from dataclasses import dataclass
 import enum
 import math
 from pathlib import Path
 from typing import Any
 
+from vla_ros.core.action_space_config import ActionSpaceConfig, parse_action_space
 from vla_ros.core.errors import ConfigError
 
 __all__ = [
@@ -236,6 +238,7 @@ class VlaConfig:
     safety: SafetyConfig
     sim: SimConfig | None
     source: Path | None = None
+    action_space: ActionSpaceConfig | None = None
 
 
 def _is_int(value: object) -> bool:
@@ -331,7 +334,8 @@ def _joint_commands(raw: Any) -> tuple[JointCommandConfig, ...]:
 
 def parse_config(raw: Mapping[str, Any], *, root: Path) -> VlaConfig:
     """Build a VlaConfig from a parsed YAML mapping; relative paths resolve against ``root``."""
-    top = {'schema_version', 'embodiment', 'policy', 'execution', 'safety', 'sim'}
+    top = {'schema_version', 'embodiment', 'policy', 'execution', 'safety', 'sim',
+           'action_space'}
     unknown = sorted(set(raw) - top)
     if unknown:
         raise ConfigError(f'unknown top-level keys {unknown!r}; allowed {sorted(top)!r}')
@@ -370,8 +374,12 @@ def parse_config(raw: Mapping[str, Any], *, root: Path) -> VlaConfig:
         raise ConfigError(f'missing required key {err.args[0]!r}') from err
     except (TypeError, ValueError) as err:
         raise ConfigError(f'invalid value: {err}') from err
+    action_space = None
+    if raw.get('action_space') is not None:
+        action_space = parse_action_space(raw['action_space'],
+                                          controllers=embodiment.controllers)
     return VlaConfig(embodiment=embodiment, policy=policy, execution=execution, safety=safety,
-                     sim=sim_config)
+                     sim=sim_config, action_space=action_space)
 
 
 def load_config(path: Path | str) -> VlaConfig:
@@ -385,7 +393,4 @@ def load_config(path: Path | str) -> VlaConfig:
         raise ConfigError(f'{path}: cannot read config: {err}') from err
     if not isinstance(raw, Mapping):
         raise ConfigError(f'{path}: expected a YAML mapping at top level')
-    config = parse_config(raw, root=path.resolve().parent.parent)
-    return VlaConfig(embodiment=config.embodiment, policy=config.policy,
-                     execution=config.execution, safety=config.safety, sim=config.sim,
-                     source=path)
+    return dataclasses.replace(parse_config(raw, root=path.resolve().parent.parent), source=path)

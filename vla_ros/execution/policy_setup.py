@@ -11,7 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from vla_ros.core.config import CommandKind
 from vla_ros.core.errors import ConfigError
+from vla_ros.execution.action_space_policy import ActionSpacePolicy
+from vla_ros.execution.action_spaces import ActionSpaceConverter
 from vla_ros.execution.joint_limits import JointLimits, load_urdf_limits
 from vla_ros.execution.joint_semantics import wrap_policy
 from vla_ros.policies.registry import load_policy
@@ -72,7 +75,17 @@ def prepare_policy(config: VlaConfig) -> PreparedPolicy:
         raise ConfigError(f'embodiment.joints: {err}') from err
     loaded = load_policy(config.policy.family, config.policy.checkpoint,
                          device=config.policy.device)
-    check_policy_fits(embodiment, loaded.spec)
-    policy = wrap_policy(loaded, embodiment.commands)
+    if config.action_space is None:
+        check_policy_fits(embodiment, loaded.spec)
+        policy = wrap_policy(loaded, embodiment.commands)
+    else:
+        if any(command.kind is not CommandKind.ABSOLUTE
+               for command in embodiment.commands):
+            raise ConfigError('embodiment.commands and action_space both say what the policy '
+                              'outputs; declare one of them')
+        policy = ActionSpacePolicy(loaded, ActionSpaceConverter(
+            config.action_space, urdf_path=embodiment.urdf,
+            max_step_rad=config.safety.max_step_rad))
+        check_policy_fits(embodiment, policy.spec)
     warm_up_ms = warm_up(policy)
     return PreparedPolicy(policy=policy, limits=limits, warm_up_ms=warm_up_ms)
