@@ -19,6 +19,9 @@ __all__ = ['FAMILIES', 'load_policy']
 #: Registered family -> module with ``load(checkpoint_dir: Path, device: str) -> Policy``.
 FAMILIES: dict[str, str] = {
     'flow': 'vla_ros.policies.flow.guidance',  # FlowPolicy + infer_guided (RTC)
+    'tokens': 'vla_ros.policies.tokens.model',
+    'fast': 'vla_ros.policies.fast.model',
+    'diffusion': 'vla_ros.policies.diffusion.model',
 }
 
 

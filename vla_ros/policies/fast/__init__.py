@@ -2,12 +2,18 @@
 # Copyright 2026 The vla_ros authors
 """pi0-FAST policies: FAST action tokens (DCT, rounding, BPE) decoded by a language model.
 
-Today this package holds the tokenizer alone (numpy and ``tokenizers``, no torch); the model
-and processor modules come with the family's registration.
+``dct``, ``fast_tokenizer`` (numpy and ``tokenizers``) and ``config`` load eagerly; ``model``
+(the policy and the registry's ``load``), ``processor``, ``checkpoint`` and ``train`` import
+torch and transformers, so their names resolve lazily, on first access. The model, prompt and
+decoding are the ``tokens`` family's.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import Any, TYPE_CHECKING
+
+from vla_ros.policies.fast.config import FastPolicyConfig
 from vla_ros.policies.fast.dct import dct_ortho, idct_ortho, max_rounding_error
 from vla_ros.policies.fast.fast_tokenizer import (
     CONFIG_FILENAME,
@@ -17,7 +23,26 @@ from vla_ros.policies.fast.fast_tokenizer import (
     TOKENIZER_FILENAME,
 )
 
+if TYPE_CHECKING:
+    from vla_ros.policies.fast.checkpoint import create_random_checkpoint
+    from vla_ros.policies.fast.model import FastPolicy, load
+    from vla_ros.policies.fast.processor import FastProcessor
+    from vla_ros.policies.fast.train import train
+
 __all__ = [
-    'CONFIG_FILENAME', 'DEFAULT_SCALE', 'FastConfig', 'FastTokenizer', 'TOKENIZER_FILENAME',
-    'dct_ortho', 'idct_ortho', 'max_rounding_error',
+    'CONFIG_FILENAME', 'DEFAULT_SCALE', 'FastConfig', 'FastPolicy', 'FastPolicyConfig',
+    'FastProcessor', 'FastTokenizer', 'TOKENIZER_FILENAME', 'create_random_checkpoint',
+    'dct_ortho', 'idct_ortho', 'load', 'max_rounding_error', 'train',
 ]
+
+#: Public name -> submodule that defines it (the torch-importing ones).
+_HOMES = {
+    'FastPolicy': 'model', 'load': 'model', 'FastProcessor': 'processor',
+    'create_random_checkpoint': 'checkpoint', 'train': 'train',
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    return getattr(importlib.import_module(f'{__name__}.{_HOMES[name]}'), name)

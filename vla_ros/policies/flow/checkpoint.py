@@ -7,6 +7,7 @@ The model is a real ``PI0ForConditionalGeneration`` shrunk to a few hundred thou
 BPE trained here on a short built-in corpus of robot instructions. Nothing is downloaded, and the
 same arguments write the same files. With the default statistics the model's ~N(0, 1) output
 becomes small motions around a home pose, so a random policy commands positions near home.
+``build_model`` (with a ``ModelSize``) makes the same kind of model for ``train`` to fit.
 
 Run ``python -m vla_ros.policies.flow.checkpoint --out DIR --seed 0`` for the default robot.
 """
@@ -15,8 +16,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from dataclasses import dataclass
 import logging
+import math
 from pathlib import Path
+from typing import Any
 
 from tokenizers import decoders, models, pre_tokenizers, Tokenizer, trainers
 import torch
@@ -33,8 +37,8 @@ from vla_ros.policies.base import PolicySpec
 from vla_ros.policies.flow.config import FeatureStats, FlowPolicyConfig, Normalization
 
 __all__ = [
-    'DEFAULT_HOME_POSITIONS', 'DEFAULT_MOTION_STD', 'DEFAULT_SPEC', 'create_random_checkpoint',
-    'home_pose_normalization', 'main',
+    'DEFAULT_HOME_POSITIONS', 'DEFAULT_MOTION_STD', 'DEFAULT_SPEC', 'ModelSize', 'build_model',
+    'create_random_checkpoint', 'home_pose_normalization', 'main',
 ]
 
 logger = logging.getLogger(__name__)
@@ -101,31 +105,125 @@ def _build_tokenizer() -> PreTrainedTokenizerFast:
         unk_token='<unk>')
 
 
-def _patch_size_px(image_size_px: int) -> int:
-    for patch_px in (16, 8, 4):
-        if image_size_px % patch_px == 0:
-            return patch_px
-    raise ConfigError(f'spec.image_height: {image_size_px}, expected a multiple of 4 pixels')
+@dataclass(frozen=True, slots=True)
+class ModelSize:
+    """Widths and depths of the tiny PI0; the defaults make the ~0.3 M-parameter test model.
+
+    Attributes:
+        width: hidden size of the vision tower and the language model (MLP: twice as wide).
+        expert_width: hidden size of the action expert (MLP: twice as wide).
+        depth: layers of the vision tower, the language model and the action expert.
+        heads: attention heads (the language model and expert share one key/value head).
+        head_dim: size of each attention head; the expert reads the language model's cache,
+            so the two share depth, heads and head size and differ only in width.
+        patch_px: side of the vision tower's square patches, pixels; None takes the largest
+            of 16, 8 and 4 that divides the image side.
+        init_std: standard deviation of the initial weights of the language model, the
+            action expert and PI0's own projections; None keeps transformers' 0.02, which
+            is made for models a thousand wide. At a width of 64 it leaves the attention
+            logits near zero and attention slow to learn; about 1 / sqrt(width) trains well.
+    """
+
+    width: int = 64
+    expert_width: int = 32
+    depth: int = 2
+    heads: int = 2
+    head_dim: int = 32
+    patch_px: int | None = None
+    init_std: float | None = None
+
+    def __post_init__(self) -> None:
+        for field in ('width', 'expert_width', 'depth', 'heads', 'head_dim'):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f'ModelSize.{field}: {value!r}, expected an integer >= 1')
+        if self.expert_width % 2:
+            raise ConfigError(f'ModelSize.expert_width: {self.expert_width}, expected even '
+                              '(the sinusoidal time embedding splits it in halves)')
+        if self.init_std is not None and not (isinstance(self.init_std, int | float)
+                                              and 0.0 < self.init_std < math.inf):
+            raise ConfigError(f'ModelSize.init_std: {self.init_std!r}, expected a number > 0 '
+                              'or None')
+        if self.patch_px is not None and (isinstance(self.patch_px, bool)
+                                          or not isinstance(self.patch_px, int)
+                                          or self.patch_px < 1):
+            raise ConfigError(f'ModelSize.patch_px: {self.patch_px!r}, expected an integer '
+                              '>= 1 or None')
+
+    def patch_size_px(self, image_size_px: int) -> int:
+        """The patch side for square images of ``image_size_px``.
+
+        Raises:
+            ConfigError: no patch side divides the image side.
+        """
+        choices = (16, 8, 4) if self.patch_px is None else (self.patch_px,)
+        for patch_px in choices:
+            if image_size_px % patch_px == 0:
+                return patch_px
+        raise ConfigError(f'spec.image_height: {image_size_px}, expected a multiple of '
+                          f'{" or ".join(str(choice) for choice in choices)} pixels')
 
 
-def _tiny_model_config(spec: PolicySpec, *, vocab_size: int, image_token_id: int,
-                       patch_px: int, num_denoising_steps: int) -> PI0Config:
-    text = {'model_type': 'gemma', 'hidden_size': 64, 'num_hidden_layers': 2,
-            'intermediate_size': 128, 'num_attention_heads': 2, 'num_key_value_heads': 1,
-            'head_dim': 32, 'vocab_size': vocab_size}
-    vision = {'model_type': 'siglip_vision_model', 'hidden_size': 64, 'num_hidden_layers': 2,
-              'intermediate_size': 128, 'num_attention_heads': 2, 'patch_size': patch_px,
-              'image_size': spec.image_height, 'vision_use_head': False}
+def _tiny_model_config(spec: PolicySpec, size: ModelSize, *, vocab_size: int,
+                       image_token_id: int, num_denoising_steps: int) -> PI0Config:
+    attention: dict[str, Any] = {
+        'num_hidden_layers': size.depth, 'num_attention_heads': size.heads,
+        'num_key_value_heads': 1, 'head_dim': size.head_dim}
+    if size.init_std is not None:
+        attention['initializer_range'] = size.init_std
+    text = {'model_type': 'gemma', 'hidden_size': size.width,
+            'intermediate_size': 2 * size.width, **attention, 'vocab_size': vocab_size}
+    vision = {'model_type': 'siglip_vision_model', 'hidden_size': size.width,
+              'num_hidden_layers': size.depth, 'intermediate_size': 2 * size.width,
+              'num_attention_heads': size.heads, 'patch_size': size.patch_size_px(
+                  spec.image_height), 'image_size': spec.image_height,
+              'vision_use_head': False}
     # The action expert shares the language model's attention (depth, heads, head size) and
     # reads its cache, so only its width and MLP may differ.
-    expert = {'model_type': 'gemma', 'hidden_size': 32, 'num_hidden_layers': 2,
-              'intermediate_size': 64, 'num_attention_heads': 2, 'num_key_value_heads': 1,
-              'head_dim': 32}
+    expert = {'model_type': 'gemma', 'hidden_size': size.expert_width,
+              'intermediate_size': 2 * size.expert_width, **attention}
+    init = {} if size.init_std is None else {'initializer_range': size.init_std}
     return PI0Config(
         vlm_config={'model_type': 'paligemma', 'text_config': text, 'vision_config': vision,
-                    'projection_dim': text['hidden_size'], 'image_token_id': image_token_id},
+                    'projection_dim': text['hidden_size'], 'image_token_id': image_token_id,
+                    **init},
         dit_config=expert, chunk_size=spec.chunk_length, max_state_dim=_MAX_DIM,
-        max_action_dim=_MAX_DIM, num_inference_steps=num_denoising_steps)
+        max_action_dim=_MAX_DIM, num_inference_steps=num_denoising_steps, **init)
+
+
+def build_model(spec: PolicySpec, *, size: ModelSize | None = None, seed: int = 0,
+                num_denoising_steps: int = 10
+                ) -> tuple[PI0ForConditionalGeneration, PI0Processor]:
+    """A freshly initialised tiny PI0 for ``spec`` and its processor (tokenizer and images).
+
+    Args:
+        spec: the contract; images must be square, with a side the patch size divides.
+        size: widths and depths; the default ``ModelSize()`` when None.
+        seed: seeds the weights; the global torch generator is left as it was.
+        num_denoising_steps: Euler steps of the model's own sampler default.
+
+    Raises:
+        ConfigError: non-square images or a side that no patch size divides.
+    """
+    size = size or ModelSize()
+    if spec.image_height != spec.image_width:
+        raise ConfigError(
+            f'spec: image {spec.image_width}x{spec.image_height} (WxH); the tiny model needs '
+            'square images')
+    patch_px = size.patch_size_px(spec.image_height)
+    image_processor = SiglipImageProcessorPil(
+        size={'height': spec.image_height, 'width': spec.image_width},
+        image_seq_length=(spec.image_height // patch_px) ** 2)
+    # PI0Processor adds its <image>, <locNNNN> and <segNNN> tokens to the tokenizer.
+    hf_processor = PI0Processor(image_processor=image_processor, tokenizer=_build_tokenizer(),
+                                max_state_dim=_MAX_DIM, chunk_size=spec.chunk_length)
+    model_config = _tiny_model_config(
+        spec, size, vocab_size=len(hf_processor.tokenizer),
+        image_token_id=hf_processor.image_token_id, num_denoising_steps=num_denoising_steps)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = PI0ForConditionalGeneration(model_config)
+    return model, hf_processor
 
 
 def create_random_checkpoint(out_dir: Path, spec: PolicySpec, *, seed: int = 0,
@@ -160,23 +258,8 @@ def create_random_checkpoint(out_dir: Path, spec: PolicySpec, *, seed: int = 0,
         normalization = home_pose_normalization(home, motion_std)
     config = FlowPolicyConfig(spec=spec, normalization=normalization,
                               num_denoising_steps=num_denoising_steps, noise_seed=seed)
-    if spec.image_height != spec.image_width:
-        raise ConfigError(
-            f'spec: image {spec.image_width}x{spec.image_height} (WxH); the tiny model needs '
-            'square images')
-    patch_px = _patch_size_px(spec.image_height)
-    image_processor = SiglipImageProcessorPil(
-        size={'height': spec.image_height, 'width': spec.image_width},
-        image_seq_length=(spec.image_height // patch_px) ** 2)
-    # PI0Processor adds its <image>, <locNNNN> and <segNNN> tokens to the tokenizer.
-    hf_processor = PI0Processor(image_processor=image_processor, tokenizer=_build_tokenizer(),
-                                max_state_dim=_MAX_DIM, chunk_size=spec.chunk_length)
-    model_config = _tiny_model_config(
-        spec, vocab_size=len(hf_processor.tokenizer), image_token_id=hf_processor.image_token_id,
-        patch_px=patch_px, num_denoising_steps=num_denoising_steps)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = PI0ForConditionalGeneration(model_config)
+    model, hf_processor = build_model(spec, seed=seed,
+                                      num_denoising_steps=num_denoising_steps)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)

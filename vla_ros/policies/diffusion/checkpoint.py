@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""Make a small diffusion checkpoint with random weights, for tests, simulation and set-up.
+
+The network is the real one (``model.DiffusionNetwork``) at the given sizes, seeded; the
+tokenizer is built from ``processor.BASE_CORPUS``. Nothing is downloaded, and the same
+arguments write the same files. The default statistics map the model's clipped [-1, 1]
+action space onto home +- ``motion_rad``, so a random policy commands positions near home.
+
+Run ``python -m vla_ros.policies.diffusion.checkpoint --out DIR --seed 0`` for the default
+robot (the flow family's ``DEFAULT_SPEC``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import replace
+import logging
+from pathlib import Path
+
+from vla_ros.core.errors import ConfigError
+from vla_ros.policies.base import PolicySpec
+from vla_ros.policies.diffusion.config import (
+    Architecture,
+    DiffusionPolicyConfig,
+    FeatureNormalization,
+    NoiseSchedule,
+    Normalization,
+    NormMode,
+    Sampling,
+)
+from vla_ros.policies.diffusion.model import build_network, save_checkpoint
+from vla_ros.policies.diffusion.processor import build_tokenizer, DiffusionProcessor
+from vla_ros.policies.flow.checkpoint import DEFAULT_HOME_POSITIONS, DEFAULT_SPEC
+from vla_ros.policies.normalization import QuantileStats, ZScoreStats
+
+__all__ = ['DEFAULT_MOTION', 'create_random_checkpoint', 'home_pose_normalization', 'main']
+
+_LOG = logging.getLogger(__name__)
+
+#: Action band of the default robot: 0.1 rad per arm joint, 4 mm for the gripper.
+DEFAULT_MOTION = (0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.004)
+
+
+def home_pose_normalization(home_positions: Sequence[float],
+                            motion_rad: float | Sequence[float] = 0.1) -> Normalization:
+    """Statistics that keep a random policy within ``motion_rad`` of a home pose.
+
+    Actions: quantile statistics q01 = home - motion, q99 = home + motion, so the clipped
+    model space [-1, 1] spans that band. State: z-scores around home with std 5 * motion.
+
+    Args:
+        home_positions: (J,) home pose, rad (m for prismatic joints).
+        motion_rad: half-width of the band, one value for all joints or one per joint.
+
+    Raises:
+        ConfigError: ``motion_rad`` has the wrong length or a value <= 0.
+    """
+    home = tuple(float(value) for value in home_positions)
+    motion = ((float(motion_rad),) * len(home) if isinstance(motion_rad, int | float)
+              else tuple(float(value) for value in motion_rad))
+    if len(motion) != len(home) or not min(motion, default=0.0) > 0.0:
+        raise ConfigError(f'motion_rad: {motion_rad!r}, expected one value > 0 or '
+                          f'{len(home)} of them')
+    return Normalization(
+        state=FeatureNormalization(NormMode.ZSCORE, ZScoreStats(
+            mean=home, std=tuple(5.0 * value for value in motion))),
+        actions=FeatureNormalization(NormMode.QUANTILE, QuantileStats(
+            q01=tuple(value - width for value, width in zip(home, motion)),
+            q99=tuple(value + width for value, width in zip(home, motion)))))
+
+
+def create_random_checkpoint(out_dir: Path, spec: PolicySpec, *, seed: int = 0,
+                             home_positions: Sequence[float] | None = None,
+                             motion_rad: float | Sequence[float] = 0.1,
+                             architecture: Architecture | None = None,
+                             schedule: NoiseSchedule | None = None,
+                             sampling: Sampling | None = None) -> Path:
+    """Write a random-weight diffusion checkpoint for ``spec`` into ``out_dir``.
+
+    Args:
+        out_dir: directory to write; created if missing, files of the same name replaced.
+        spec: the contract; image sides must be multiples of 4.
+        seed: seeds the weights and the stored sampling-noise seed.
+        home_positions: (J,) home pose for the statistics; zeros when None.
+        motion_rad: half-width of the action band around home, rad (m for prismatic
+            joints): one value, or one per joint.
+        architecture: network sizes (``vocab_size`` is set from the tokenizer); the default
+            ``Architecture()`` when None.
+        schedule: the noise schedule; ``NoiseSchedule()`` when None.
+        sampling: the sampler; ``Sampling()`` when None (its seed becomes ``seed``).
+
+    Returns:
+        ``out_dir``.
+
+    Raises:
+        ConfigError: an invalid spec or setting.
+    """
+    architecture = architecture or Architecture()
+    home = home_positions if home_positions is not None else (0.0,) * len(spec.joint_names)
+    tokenizer = build_tokenizer((), max_tokens=architecture.max_text_tokens)
+    config = DiffusionPolicyConfig(
+        spec=spec, normalization=home_pose_normalization(home, motion_rad),
+        architecture=replace(architecture, vocab_size=tokenizer.get_vocab_size()),
+        schedule=schedule or NoiseSchedule(),
+        sampling=replace(sampling or Sampling(), noise_seed=seed))
+    network = build_network(config, seed=seed)
+    return save_checkpoint(Path(out_dir), config, DiffusionProcessor(config, tokenizer), network)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog='python -m vla_ros.policies.diffusion.checkpoint',
+        description='Write a small diffusion checkpoint with random weights.')
+    parser.add_argument('--out', type=Path, required=True, help='directory to write')
+    parser.add_argument('--seed', type=int, default=0, help='weights and noise seed')
+    parser.add_argument('--joints', nargs='+', default=list(DEFAULT_SPEC.joint_names))
+    parser.add_argument('--cameras', nargs='+', default=list(DEFAULT_SPEC.camera_names))
+    parser.add_argument('--image-size', type=int, default=DEFAULT_SPEC.image_height,
+                        help='side of the square camera images, pixels')
+    parser.add_argument('--chunk-length', type=int, default=DEFAULT_SPEC.chunk_length)
+    parser.add_argument('--dt-s', type=float, default=DEFAULT_SPEC.dt_s,
+                        help='time between chunk steps, seconds')
+    parser.add_argument('--home', type=float, nargs='+', default=list(DEFAULT_HOME_POSITIONS),
+                        help='home pose, rad (m for prismatic joints), one per joint')
+    parser.add_argument('--motion-rad', type=float, nargs='+', default=list(DEFAULT_MOTION),
+                        help='half-width of the action band around home: one value, or one '
+                        'per joint')
+    parser.add_argument('--denoising-steps', type=int, default=Sampling().steps)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry: parse flags, write the checkpoint; returns the exit code."""
+    logging.basicConfig(level=logging.INFO, format='%(message)s')
+    args = _parser().parse_args(argv)
+    try:
+        spec = PolicySpec(joint_names=tuple(args.joints), camera_names=tuple(args.cameras),
+                          image_height=args.image_size, image_width=args.image_size,
+                          chunk_length=args.chunk_length, dt_s=args.dt_s)
+        motion = args.motion_rad[0] if len(args.motion_rad) == 1 else args.motion_rad
+        create_random_checkpoint(args.out, spec, seed=args.seed, home_positions=args.home,
+                                 motion_rad=motion,
+                                 sampling=Sampling(steps=args.denoising_steps))
+    except ConfigError as err:
+        _LOG.error('error: %s', err)
+        return 2
+    _LOG.info('wrote a random diffusion checkpoint to %s', args.out)
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -1,0 +1,406 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""Train a small diffusion policy on demonstrations (DDPM, epsilon prediction) and save it.
+
+For a normalized chunk x0 of an observation, a step t ~ U{0, T - 1} and noise e ~ N(0, I),
+the network sees x_t = sqrt(ab_t) x0 + sqrt(1 - ab_t) e and the observation, and regresses e;
+the squared error is averaged over the loss mask (the robot's joints, not the padding up to
+the model's width). Each observation is encoded once per step and paired with
+``noise_draws`` (t, e) draws, which multiplies the denoising batch at little cost. Optional
+random image shifts (``shift_px``, edge pixels repeated) regularize the CNNs.
+
+The network is seeded by ``TrainingConfig.seed``, optimized with AdamW (linear warm-up,
+cosine decay to 10 %, gradient clipping); batches are drawn without replacement, epoch by
+epoch, from a torch generator of the same seed; the checkpoint gets an exponential moving
+average of the weights (``ema_decay``), as Diffusion Policy saves. The same seed, samples and
+thread count give the same losses and weights. The checkpoint (config with the training
+statistics, tokenizer, safetensors weights) loads with ``load_policy('diffusion', out_dir)``.
+
+Command line: ``python -m vla_ros.policies.diffusion.train --data DIR --out DIR`` (a dataset
+written by ``vla-ros demos``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterator, Sequence
+import copy
+from dataclasses import dataclass, field, replace
+import logging
+import math
+from pathlib import Path
+import time
+
+import torch
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from vla_ros.core.errors import ConfigError, InputError
+from vla_ros.policies.diffusion.config import (
+    Architecture,
+    DiffusionPolicyConfig,
+    NoiseSchedule,
+    NormMode,
+    Sampling,
+)
+from vla_ros.policies.diffusion.model import build_network, DiffusionNetwork, save_checkpoint
+from vla_ros.policies.diffusion.noise_schedule import DiffusionProcess
+from vla_ros.policies.diffusion.processor import build_tokenizer, DiffusionProcessor
+from vla_ros.policies.diffusion.training_data import (
+    ConcatenatedSamples,
+    dataset_normalization,
+    dataset_spec,
+    instructions_of,
+    make_tensors,
+    SampleSource,
+    TrainingTensors,
+)
+
+__all__ = [
+    'TrainingConfig', 'TrainingResult', 'WeightAverage', 'diffusion_loss', 'main', 'shift_images',
+    'train',
+]
+
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingConfig:
+    """What a training run does; the defaults train the default reach policy.
+
+    Attributes:
+        steps: optimizer steps.
+        batch_size: observations per step.
+        noise_draws: (step, noise) draws per observation and optimizer step.
+        learning_rate: peak AdamW learning rate.
+        weight_decay: AdamW decoupled weight decay.
+        warmup_steps: steps of linear warm-up; cosine decay to 10 % follows.
+        grad_clip_norm: largest global gradient norm.
+        seed: seeds the weights, batch order, diffusion steps and noise, and the checkpoint's
+            sampling-noise seed.
+        snr_gamma: Min-SNR loss weighting (Hang et al. 2023): each draw's squared error is
+            weighted by min(SNR_t, gamma) / SNR_t, so the nearly clean steps, which need no
+            observation to denoise, stop dominating and the conditioning learns sooner; None
+            weighs every draw 1.
+        shift_px: largest random image shift, pixels (0: none).
+        train_padding: count chunk rows past an episode's end in the loss (hold there).
+        state_norm: normalization of the joint state input.
+        action_norm: normalization of the actions (quantile: q01/q99 -> [-1, 1]).
+        architecture: network sizes; ``vocab_size`` is set from the tokenizer.
+        schedule: the DDPM noise schedule.
+        sampling: the checkpoint's sampler settings (its seed becomes ``seed``).
+        ema_decay: largest decay of the exponential moving average of the weights that is
+            saved (the decay warms up as (1 + step) / (10 + step)); None saves the raw weights.
+        log_every: steps between loss reports (the mean since the last one).
+        torch_threads: CPU threads during the run; results repeat only for the same count.
+    """
+
+    steps: int = 3000
+    batch_size: int = 64
+    noise_draws: int = 2
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 100
+    grad_clip_norm: float = 1.0
+    seed: int = 0
+    snr_gamma: float | None = 5.0
+    shift_px: int = 0
+    train_padding: bool = True
+    state_norm: NormMode = NormMode.ZSCORE
+    action_norm: NormMode = NormMode.QUANTILE
+    architecture: Architecture = field(default_factory=Architecture)
+    schedule: NoiseSchedule = field(default_factory=NoiseSchedule)
+    sampling: Sampling = field(default_factory=Sampling)
+    ema_decay: float | None = 0.995
+    log_every: int = 100
+    torch_threads: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ('steps', 'batch_size', 'noise_draws', 'log_every', 'torch_threads'):
+            _require_int(self, name, minimum=1)
+        for name in ('warmup_steps', 'seed', 'shift_px'):
+            _require_int(self, name, minimum=0)
+        for name in ('learning_rate', 'grad_clip_norm'):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise ConfigError(f'TrainingConfig.{name}: {value!r}, expected a number > 0')
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ConfigError(
+                f'TrainingConfig.weight_decay: {self.weight_decay!r}, expected a number >= 0')
+        if self.snr_gamma is not None and not (
+                math.isfinite(self.snr_gamma) and self.snr_gamma > 0.0):
+            raise ConfigError(
+                f'TrainingConfig.snr_gamma: {self.snr_gamma!r}, expected a number > 0 or None')
+        if self.ema_decay is not None and not 0.0 <= self.ema_decay < 1.0:
+            raise ConfigError(
+                f'TrainingConfig.ema_decay: {self.ema_decay!r}, expected 0 <= decay < 1 or None')
+
+
+def _require_int(config: TrainingConfig, name: str, *, minimum: int) -> None:
+    value = getattr(config, name)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f'TrainingConfig.{name}: {value!r}, expected an integer >= {minimum}')
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingResult:
+    """What a run produced.
+
+    Attributes:
+        checkpoint_dir: the directory written.
+        losses: the masked noise-prediction loss of every step's batch, in order.
+        samples: number of training samples.
+        parameters: number of network parameters.
+        elapsed_s: wall time of the optimization (without pre-processing and saving), s.
+    """
+
+    checkpoint_dir: Path
+    losses: tuple[float, ...]
+    samples: int
+    parameters: int
+    elapsed_s: float
+
+
+def diffusion_loss(network: DiffusionNetwork, process: DiffusionProcess,
+                   batch: TrainingTensors, *, timesteps: torch.Tensor, noise: torch.Tensor,
+                   images: torch.Tensor | None = None,
+                   snr_gamma: float | None = None) -> torch.Tensor:
+    """The masked mean squared noise-prediction error of ``batch``, optionally Min-SNR weighted.
+
+    Args:
+        network: the network being trained.
+        process: the forward noising of the checkpoint's schedule.
+        batch: B observations with their normalized chunks and loss masks.
+        timesteps: (B * K,) int64 diffusion steps; K draws per observation, draw-major.
+        noise: (B * K, L, max_action_dim) standard normal noise.
+        images: (B, C, 3, H, W) uint8 images to use instead of the batch's (augmented).
+        snr_gamma: weight each draw by min(SNR_t, gamma) / SNR_t (SNR_t = ab_t / (1 - ab_t));
+            None weighs all draws 1.
+    """
+    draws = timesteps.shape[0] // len(batch)
+    inputs = batch.inputs if images is None else replace(batch.inputs, images=images)
+    cond = network.encode(inputs).repeat(draws, 1)
+    clean = batch.actions.repeat(draws, 1, 1)
+    predicted = network.predict_noise(process.add_noise(clean, noise, timesteps), timesteps,
+                                      cond)
+    mask = batch.loss_mask.repeat(draws, 1, 1).to(predicted.dtype)
+    per_draw = (((predicted - noise) ** 2) * mask).sum(dim=(1, 2))
+    if snr_gamma is not None:
+        alpha_bar = process.alphas_cumprod[timesteps]
+        snr = alpha_bar / (1.0 - alpha_bar)
+        per_draw = per_draw * (snr.clamp(max=snr_gamma) / snr).to(per_draw.dtype)
+    loss: torch.Tensor = per_draw.sum() / mask.sum().clamp(min=1.0)
+    return loss
+
+
+def shift_images(images: torch.Tensor, max_shift_px: int,
+                 generator: torch.Generator) -> torch.Tensor:
+    """Shift each sample's images (B, C, 3, H, W) by a random whole-pixel offset.
+
+    Each sample gets one (dy, dx) in [-max_shift_px, max_shift_px] for all its cameras;
+    pixels shifted in from outside repeat the edge.
+    """
+    batch, height, width = images.shape[0], images.shape[3], images.shape[4]
+    offsets = torch.randint(-max_shift_px, max_shift_px + 1, (batch, 2), generator=generator)
+    rows = (torch.arange(height).unsqueeze(0) + offsets[:, :1]).clamp(0, height - 1)
+    cols = (torch.arange(width).unsqueeze(0) + offsets[:, 1:]).clamp(0, width - 1)
+    index = torch.arange(batch)[:, None, None]
+    shifted = images.permute(0, 3, 4, 1, 2)[index, rows[:, :, None], cols[:, None, :]]
+    return shifted.permute(0, 3, 4, 1, 2)
+
+
+def _batches(count: int, batch_size: int,
+             generator: torch.Generator) -> Iterator[torch.Tensor]:
+    """Endless batches of sample indices, each epoch a fresh permutation."""
+    order = torch.empty(0, dtype=torch.int64)
+    while True:
+        while len(order) < batch_size:
+            order = torch.cat([order, torch.randperm(count, generator=generator)])
+        yield order[:batch_size]
+        order = order[batch_size:]
+
+
+def _learning_rate_factor(config: TrainingConfig) -> Callable[[int], float]:
+    def factor(step: int) -> float:
+        if step < config.warmup_steps:
+            return (step + 1) / config.warmup_steps
+        progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+        return 0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    return factor
+
+
+class WeightAverage:
+    """Exponential moving average of a network's parameters (buffers are copied).
+
+    Args:
+        network: the network being trained; the average starts as a copy of it.
+        max_decay: the decay once warmed up; step s uses min(max_decay, (1 + s) / (10 + s)).
+    """
+
+    def __init__(self, network: DiffusionNetwork, max_decay: float) -> None:
+        self.network = copy.deepcopy(network).requires_grad_(False)
+        self._max_decay = max_decay
+
+    @torch.no_grad()
+    def update(self, network: DiffusionNetwork, step: int) -> None:
+        """Move the average towards ``network`` after optimizer step ``step`` (from 0)."""
+        decay = min(self._max_decay, (1 + step) / (10 + step))
+        for average, current in zip(self.network.parameters(), network.parameters()):
+            average.lerp_(current, 1.0 - decay)
+        for kept, buffer in zip(self.network.buffers(), network.buffers()):
+            kept.copy_(buffer)
+
+
+def _train_step(network: DiffusionNetwork, process: DiffusionProcess, batch: TrainingTensors,
+                config: TrainingConfig, optimizer: torch.optim.Optimizer,
+                generator: torch.Generator) -> float:
+    """One optimizer step on ``batch`` with fresh steps, noise and shifts; returns the loss."""
+    draws = len(batch) * config.noise_draws
+    timesteps = torch.randint(0, process.train_steps, (draws,), generator=generator)
+    noise = torch.randn((draws, *batch.actions.shape[1:]), generator=generator)
+    images = (shift_images(batch.inputs.images, config.shift_px, generator)
+              if config.shift_px else None)
+    loss = diffusion_loss(network, process, batch, timesteps=timesteps, noise=noise,
+                          images=images, snr_gamma=config.snr_gamma)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()  # type: ignore[no-untyped-call]
+    torch.nn.utils.clip_grad_norm_(network.parameters(), config.grad_clip_norm)
+    optimizer.step()
+    return float(loss.detach())
+
+
+def _optimize(network: DiffusionNetwork, process: DiffusionProcess, tensors: TrainingTensors,
+              config: TrainingConfig, *,
+              progress: bool) -> tuple[DiffusionNetwork, list[float]]:
+    """Run ``config.steps`` AdamW steps; returns the network to save and every step's loss.
+
+    The network to save is the weight average when ``config.ema_decay`` is set.
+    """
+    generator = torch.Generator().manual_seed(config.seed)
+    optimizer = torch.optim.AdamW(network.parameters(), lr=config.learning_rate,
+                                  weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _learning_rate_factor(config))
+    batches = _batches(len(tensors), min(config.batch_size, len(tensors)), generator)
+    average = None if config.ema_decay is None else WeightAverage(network, config.ema_decay)
+    losses: list[float] = []
+    network.train()
+    with logging_redirect_tqdm(), tqdm(range(config.steps), desc='train diffusion',
+                                       unit='step', disable=not progress,
+                                       dynamic_ncols=True) as bar:
+        for step in bar:
+            losses.append(_train_step(network, process, tensors.select(next(batches)), config,
+                                      optimizer, generator))
+            schedule.step()
+            if average is not None:
+                average.update(network, step)
+            bar.set_postfix(loss=f'{losses[-1]:.4f}', refresh=False)
+            if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
+                window = losses[-config.log_every:]
+                _LOG.info('step %d/%d: loss %.4f (mean of the last %d), lr %.2e', step + 1,
+                          config.steps, sum(window) / len(window), len(window),
+                          schedule.get_last_lr()[0])
+    network.eval()
+    return (network if average is None else average.network), losses
+
+
+def _policy_config(samples: SampleSource, config: TrainingConfig, *, dt_s: float,
+                   vocab_size: int) -> DiffusionPolicyConfig:
+    spec = dataset_spec(samples, dt_s=dt_s)
+    return DiffusionPolicyConfig(
+        spec=spec, normalization=dataset_normalization(
+            samples, spec, state_mode=config.state_norm, action_mode=config.action_norm),
+        architecture=replace(config.architecture, vocab_size=vocab_size),
+        schedule=config.schedule, sampling=replace(config.sampling, noise_seed=config.seed))
+
+
+def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
+          config: TrainingConfig | None = None, progress: bool = True) -> TrainingResult:
+    """Fit a diffusion policy to ``samples`` and write the checkpoint to ``out_dir``.
+
+    Args:
+        samples: demonstrations (a ``DemonstrationDataset``); every sample's action chunk has
+            the policy's chunk length.
+        out_dir: checkpoint directory; created if missing, files of the same name replaced.
+        dt_s: time between chunk rows (the demonstrations' step), seconds.
+        config: the run's settings; ``TrainingConfig()`` when None.
+        progress: show a tqdm progress bar on stderr.
+
+    Raises:
+        ConfigError: no samples, inconsistent samples or an invalid setting.
+        InputError: an observation the inference preprocessing refuses.
+    """
+    config = config or TrainingConfig()
+    tokenizer = build_tokenizer(instructions_of(samples),
+                                max_tokens=config.architecture.max_text_tokens)
+    policy_config = _policy_config(samples, config, dt_s=dt_s,
+                                   vocab_size=tokenizer.get_vocab_size())
+    processor = DiffusionProcessor(policy_config, tokenizer)
+    tensors = make_tensors(samples, processor, train_padding=config.train_padding)
+    network = build_network(policy_config, seed=config.seed)
+    parameters = sum(parameter.numel() for parameter in network.parameters())
+    _LOG.info('training a %d-parameter diffusion policy on %d samples', parameters,
+              len(tensors))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(config.torch_threads)
+    started = time.monotonic()
+    try:
+        trained, losses = _optimize(network, DiffusionProcess(config.schedule), tensors,
+                                    config, progress=progress)
+    finally:
+        torch.set_num_threads(threads)
+    elapsed_s = time.monotonic() - started
+    save_checkpoint(Path(out_dir), policy_config, processor, trained)
+    return TrainingResult(checkpoint_dir=Path(out_dir), losses=tuple(losses),
+                          samples=len(tensors), parameters=parameters, elapsed_s=elapsed_s)
+
+
+def _parser() -> argparse.ArgumentParser:
+    defaults = TrainingConfig()
+    parser = argparse.ArgumentParser(
+        prog='python -m vla_ros.policies.diffusion.train',
+        description='Train a diffusion policy on vla-ros demos and write its checkpoint.')
+    parser.add_argument('--data', type=Path, nargs='+', required=True, metavar='DIR',
+                        help='dataset directories written by vla-ros demos')
+    parser.add_argument('--out', type=Path, required=True, metavar='CHECKPOINT_DIR')
+    parser.add_argument('--chunk-length', type=int, default=10, help='actions per chunk')
+    for name in ('steps', 'batch_size', 'noise_draws', 'seed', 'shift_px', 'log_every'):
+        parser.add_argument(f'--{name.replace("_", "-")}', type=int,
+                            default=getattr(defaults, name))
+    parser.add_argument('--learning-rate', type=float, default=defaults.learning_rate)
+    parser.add_argument('--threads', type=int, default=defaults.torch_threads,
+                        help='torch CPU threads (results repeat for the same count)')
+    parser.add_argument('--no-progress', action='store_true', help='hide the progress bar')
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry: load the demos, train, write the checkpoint; returns the exit code."""
+    from vla_ros.sim.demonstrations import DemonstrationDataset  # the sim, only for the CLI
+
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format='%(message)s')
+    try:
+        config = TrainingConfig(
+            steps=args.steps, batch_size=args.batch_size, noise_draws=args.noise_draws,
+            learning_rate=args.learning_rate, seed=args.seed, shift_px=args.shift_px,
+            log_every=args.log_every, torch_threads=args.threads)
+        datasets = [DemonstrationDataset(path, chunk_length=args.chunk_length)
+                    for path in args.data]
+        if len({dataset.dt_s for dataset in datasets}) != 1:
+            raise ConfigError(f'--data: datasets with different time steps '
+                              f'{[dataset.dt_s for dataset in datasets]!r}')
+        samples = ConcatenatedSamples(datasets)
+        result = train(samples, args.out, dt_s=datasets[0].dt_s, config=config,
+                       progress=not args.no_progress)
+    except (ConfigError, InputError) as err:
+        _LOG.error('error: %s', err)
+        return 2
+    last = result.losses[-config.log_every:]
+    _LOG.info('%d parameters, %d samples, %d steps in %.0f s, loss %.4f over the last %d '
+              'steps; wrote %s', result.parameters, result.samples, len(result.losses),
+              result.elapsed_s, sum(last) / len(last), len(last), result.checkpoint_dir)
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -1,0 +1,162 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""pi0-FAST-style policy: FAST action tokens decoded by a transformers vision-language model.
+
+A ``fast`` checkpoint directory holds the PaliGemma files (``config.json``,
+``model.safetensors``), the text tokenizer (``tokenizer.json``, ``tokenizer_config.json``), the
+FAST tokenizer (``fast_config.json``, ``fast_tokenizer.json``) and ``vla_ros_policy.json``.
+``infer`` builds the prompt (the ``tokens`` family's), decodes greedily with a KV cache among
+the FAST ids and the end token until the end token or the budget (optionally only ids that
+keep the chunk at exactly chunk_length x joints coefficients, ``length_rule.py``), and decodes
+the FAST ids; a malformed sequence raises PolicyOutputError, so the policy node holds position
+instead of executing a guessed chunk. Everything is read locally; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+import threading
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+import torch
+from transformers import PaliGemmaForConditionalGeneration
+
+from vla_ros.core.errors import ConfigError
+from vla_ros.policies.fast.config import FastPolicyConfig
+from vla_ros.policies.fast.fast_tokenizer import FastTokenizer, TOKENIZER_FILENAME
+from vla_ros.policies.fast.length_rule import ChunkLengthRule, symbols_per_id
+from vla_ros.policies.fast.processor import FastProcessor
+from vla_ros.policies.flow.model import resolve_device
+from vla_ros.policies.tokens.greedy_decoding import allowed_ids_mask, greedy_decode
+from vla_ros.policies.tokens.model import check_vlm_fits
+from vla_ros.policies.tokens.prompt import PromptEncoder
+from vla_ros.policies.tokens.vlm import load_text_tokenizer, load_vlm, model_vocab_size
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
+
+    from vla_ros.core.types import ActionChunk, Observation
+    from vla_ros.policies.base import PolicySpec
+
+__all__ = ['FastPolicy', 'load', 'save_checkpoint']
+
+
+class FastPolicy:
+    """A FAST-token policy; implements ``vla_ros.policies.base.Policy``.
+
+    Args:
+        model: the vision-language model, on ``device``.
+        processor: prompt building and FAST decoding.
+        config: the checkpoint's vla_ros config.
+        symbols: (F,) coefficients per FAST id, for length-constrained decoding.
+        device: where the model lives.
+    """
+
+    def __init__(self, model: PaliGemmaForConditionalGeneration, processor: FastProcessor,
+                 config: FastPolicyConfig, *, symbols: NDArray[np.int64],
+                 device: torch.device) -> None:
+        model.eval()  # type: ignore[no-untyped-call]
+        self._model = model
+        self._processor = processor
+        self._config = config
+        self._device = device
+        vocab_size = model_vocab_size(model)
+        self._allowed: torch.Tensor | ChunkLengthRule = allowed_ids_mask(
+            vocab_size, processor.first_fast_id, processor.fast_tokenizer.vocab_size,
+            extra_ids=(processor.end_id,))
+        if config.length_constrained:
+            self._allowed = ChunkLengthRule(
+                symbols, coefficients=config.spec.chunk_length * len(config.spec.joint_names),
+                vocab_size=vocab_size, end_id=processor.end_id)
+        self._lock = threading.Lock()
+
+    @property
+    def spec(self) -> PolicySpec:
+        """The policy's fixed input and output contract."""
+        return self._config.spec
+
+    @property
+    def config(self) -> FastPolicyConfig:
+        """The checkpoint's vla_ros config."""
+        return self._config
+
+    @property
+    def model(self) -> PaliGemmaForConditionalGeneration:
+        """The underlying transformers model."""
+        return self._model
+
+    @property
+    def processor(self) -> FastProcessor:
+        """The observation and token conversion in use."""
+        return self._processor
+
+    def generate_ids(self, observation: Observation) -> NDArray[np.int64]:
+        """The raw generated ids for ``observation`` (FAST ids, then the end token if any).
+
+        Raises:
+            InputError: the observation does not fit the spec.
+        """
+        inputs = self._processor.prepare(observation).to(self._device)
+        with self._lock:
+            return greedy_decode(self._model, inputs, allowed=self._allowed,
+                                 max_new_tokens=self._config.max_new_tokens,
+                                 end_id=self._processor.end_id)
+
+    def infer(self, observation: Observation) -> ActionChunk:
+        """Compute the next action chunk (absolute joint positions) for ``observation``.
+
+        Raises:
+            InputError: the observation does not fit the spec (camera, size, joint, instruction).
+            PolicyOutputError: the generated tokens are no valid FAST chunk.
+        """
+        token_ids = self.generate_ids(observation)
+        positions = observation.positions_for(self.spec.joint_names)
+        return self._processor.to_action_chunk(token_ids, positions)
+
+    def save(self, checkpoint_dir: Path) -> None:
+        """Write a complete checkpoint (weights, tokenizers, vla_ros config) into a folder."""
+        save_checkpoint(checkpoint_dir, self._model, self._processor.prompt.tokenizer,
+                        self._processor.fast_tokenizer, self._config)
+
+
+def save_checkpoint(checkpoint_dir: Path, model: PaliGemmaForConditionalGeneration,
+                    tokenizer: PreTrainedTokenizerFast, fast_tokenizer: FastTokenizer,
+                    config: FastPolicyConfig) -> Path:
+    """Write the model, both tokenizers and ``config`` into ``checkpoint_dir`` (created)."""
+    checkpoint_dir = Path(checkpoint_dir)
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(checkpoint_dir)
+    tokenizer.save_pretrained(checkpoint_dir)
+    fast_tokenizer.save(checkpoint_dir)
+    config.save(checkpoint_dir)
+    return checkpoint_dir
+
+
+def load(checkpoint_dir: Path, device: str) -> FastPolicy:
+    """Load a ``fast`` checkpoint from a local directory onto ``device`` (the registry's entry).
+
+    Raises:
+        ConfigError: a missing or invalid file, files that disagree, or a device that is not
+            available.
+    """
+    checkpoint_dir = Path(checkpoint_dir)
+    torch_device = resolve_device(device)
+    config = FastPolicyConfig.load(checkpoint_dir)
+    fast_tokenizer = FastTokenizer.load(checkpoint_dir)
+    model = load_vlm(checkpoint_dir, torch_device)
+    tokenizer = load_text_tokenizer(checkpoint_dir)
+    tokens_per_image = check_vlm_fits(model, config.spec, text_vocab_size=len(tokenizer),
+                                      action_vocab_size=fast_tokenizer.vocab_size,
+                                      checkpoint_dir=checkpoint_dir)
+    prompt = PromptEncoder(config.spec, tokenizer, state_stats=config.normalization.state,
+                           state_bins=config.state_bins, tokens_per_image=tokens_per_image)
+    end_id = tokenizer.eos_token_id
+    if end_id is None:
+        raise ConfigError(f'{checkpoint_dir}: the tokenizer has no end token (eos_token)')
+    processor = FastProcessor(config, prompt, fast_tokenizer,
+                              vocab_size=model_vocab_size(model), end_id=end_id)
+    symbols = symbols_per_id(checkpoint_dir / TOKENIZER_FILENAME,
+                             vocab_size=fast_tokenizer.vocab_size)
+    return FastPolicy(model, processor, config, symbols=symbols, device=torch_device)

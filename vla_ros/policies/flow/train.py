@@ -1,0 +1,262 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""Train a tiny flow-matching (pi0) policy on demonstrations and write a loadable checkpoint.
+
+The objective is the one transformers' ``PI0ForConditionalGeneration.forward`` computes when
+given ``actions`` (openpi's convention, t = 1 is noise): for a normalized action chunk A and
+noise e ~ N(0, I) the model sees x_t = t * e + (1 - t) * A and regresses the velocity e - A,
+with t drawn from Beta(1.5, 1) scaled into [0.001, 1] (the model config's time sampling).
+Here t and e come from a numpy generator seeded by ``TrainingConfig.seed`` and are passed in,
+and the model returns the per-element squared error (``loss_reduction='none'``), which is
+averaged over the loss mask only: the robot's joints (not the zero padding up to the model's
+32 dims) in the chunk rows inside the episode (not the rows copied past its end, unless
+``TrainingConfig.mask_padding`` is off).
+
+The model is built by ``checkpoint.build_model`` (weights seeded by the same seed), optimized
+with AdamW, linear warm-up then cosine decay, and gradient clipping. Batches are drawn
+without replacement, epoch by epoch. The same seed, samples and torch thread count
+(``TrainingConfig.torch_threads``) give the same losses and weights. The checkpoint holds the
+transformers files and a ``vla_ros_policy.json`` with the statistics of the training samples,
+so ``load_policy('flow', out_dir)`` runs it through the normal inference path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+import logging
+import math
+from pathlib import Path
+import time
+
+import numpy as np
+import torch
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+from transformers import PI0ForConditionalGeneration
+
+from vla_ros.core.errors import ConfigError
+from vla_ros.policies.flow.checkpoint import build_model, ModelSize
+from vla_ros.policies.flow.config import FlowPolicyConfig
+from vla_ros.policies.flow.processor import FlowProcessor
+from vla_ros.policies.flow.training_data import (
+    dataset_normalization,
+    dataset_spec,
+    make_tensors,
+    SampleSource,
+    TrainingTensors,
+)
+
+__all__ = ['TrainingConfig', 'TrainingResult', 'flow_matching_loss', 'train']
+
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingConfig:
+    """What a training run does; the defaults train the default reach policy.
+
+    Attributes:
+        steps: optimizer steps.
+        batch_size: samples per step.
+        learning_rate: peak AdamW learning rate.
+        weight_decay: AdamW decoupled weight decay.
+        warmup_steps: steps of linear warm-up from 0 to the peak; cosine decay to 10 % follows.
+        grad_clip_norm: largest global gradient norm.
+        seed: seeds the weights, the batch order, the flow times and noise, and the stored
+            sampling-noise seed of the checkpoint.
+        num_denoising_steps: Euler steps of the checkpoint's sampler.
+        size: widths and depths of the model.
+        log_every: steps between loss reports (the mean since the last one).
+        torch_threads: CPU threads torch uses during the run; losses and weights repeat
+            exactly only for the same count. One thread is the fastest on a shared machine.
+        mask_padding: keep chunk rows past an episode's end out of the loss. False trains
+            them on the dataset's padding (the last target repeated), so the policy learns
+            to hold where a demonstration stopped instead of leaving those rows unconstrained.
+    """
+
+    steps: int = 3000
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-2
+    warmup_steps: int = 100
+    grad_clip_norm: float = 1.0
+    seed: int = 0
+    num_denoising_steps: int = 10
+    size: ModelSize = field(default_factory=ModelSize)
+    log_every: int = 100
+    torch_threads: int = 1
+    mask_padding: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ('steps', 'batch_size', 'num_denoising_steps', 'log_every',
+                     'torch_threads'):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f'TrainingConfig.{name}: {value!r}, expected an integer >= 1')
+        for name in ('warmup_steps', 'seed'):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f'TrainingConfig.{name}: {value!r}, expected an integer >= 0')
+        for name in ('learning_rate', 'grad_clip_norm'):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise ConfigError(f'TrainingConfig.{name}: {value!r}, expected a number > 0')
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ConfigError(
+                f'TrainingConfig.weight_decay: {self.weight_decay!r}, expected a number >= 0')
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingResult:
+    """What a run produced.
+
+    Attributes:
+        checkpoint_dir: the directory written.
+        losses: the masked flow-matching loss of every step's batch, in order.
+        samples: number of training samples.
+        parameters: number of model parameters.
+        elapsed_s: wall time of the optimization (without pre-processing and saving), seconds.
+    """
+
+    checkpoint_dir: Path
+    losses: tuple[float, ...]
+    samples: int
+    parameters: int
+    elapsed_s: float
+
+
+def _batches(count: int, batch_size: int, rng: np.random.Generator) -> Iterator[torch.Tensor]:
+    """Endless batches of sample indices, each epoch a fresh permutation (no replacement)."""
+    order = np.empty(0, dtype=np.int64)
+    while True:
+        while len(order) < batch_size:
+            order = np.concatenate([order, rng.permutation(count)])
+        yield torch.from_numpy(order[:batch_size].copy())
+        order = order[batch_size:]
+
+
+def _learning_rate_factor(config: TrainingConfig) -> Callable[[int], float]:
+    def factor(step: int) -> float:
+        if step < config.warmup_steps:
+            return (step + 1) / config.warmup_steps
+        progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+        return 0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    return factor
+
+
+def flow_matching_loss(model: PI0ForConditionalGeneration, batch: TrainingTensors, *,
+                       timestep: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """The masked mean squared velocity error of ``batch`` at flow times ``timestep``.
+
+    Args:
+        model: a PI0 whose config has ``loss_reduction='none'``.
+        batch: inputs, normalized actions and loss mask of B samples.
+        timestep: (B,) float32 flow times in (0, 1].
+        noise: (B, L, max_action_dim) float32 standard normal noise.
+    """
+    output = model(
+        state=batch.state, noise=noise, timestep=timestep, input_ids=batch.input_ids,
+        pixel_values=batch.pixel_values, pixel_attention_mask=batch.pixel_attention_mask,
+        attention_mask=batch.attention_mask, actions=batch.actions)
+    per_element = output.loss
+    assert per_element is not None and per_element.shape == batch.actions.shape
+    mask = batch.loss_mask.to(per_element.dtype)
+    loss: torch.Tensor = (per_element * mask).sum() / mask.sum().clamp(min=1.0)
+    return loss
+
+
+def _draw_flow(model: PI0ForConditionalGeneration, batch: TrainingTensors,
+               rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """(timestep (B,), noise (B, L, D)) from ``rng``, times as the model config samples them."""
+    model_config = model.config
+    size = len(batch)
+    beta = rng.beta(model_config.time_sampling_beta_alpha, model_config.time_sampling_beta_beta,
+                    size=size)
+    timestep = beta * model_config.time_sampling_scale + model_config.time_sampling_offset
+    noise = rng.standard_normal(tuple(batch.actions.shape))
+    return (torch.from_numpy(timestep.astype(np.float32)),
+            torch.from_numpy(noise.astype(np.float32)))
+
+
+def _optimize(model: PI0ForConditionalGeneration, tensors: TrainingTensors,
+              config: TrainingConfig, *, progress: bool) -> list[float]:
+    """Run ``config.steps`` AdamW steps on ``tensors``; returns every step's loss."""
+    rng = np.random.default_rng(config.seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
+                                  weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _learning_rate_factor(config))
+    batches = _batches(len(tensors), min(config.batch_size, len(tensors)), rng)
+    losses: list[float] = []
+    model.train()
+    with logging_redirect_tqdm(), tqdm(range(config.steps), desc='train flow', unit='step',
+                                       disable=not progress, dynamic_ncols=True) as bar:
+        for step in bar:
+            batch = tensors.select(next(batches))
+            timestep, noise = _draw_flow(model, batch, rng)
+            loss = flow_matching_loss(model, batch, timestep=timestep, noise=noise)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()  # type: ignore[no-untyped-call]
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip_norm)
+            optimizer.step()
+            schedule.step()
+            losses.append(float(loss.detach()))
+            bar.set_postfix(loss=f'{losses[-1]:.4f}', refresh=False)
+            if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
+                window = losses[-config.log_every:]
+                _LOG.info('step %d/%d: loss %.4f (mean of the last %d), lr %.2e', step + 1,
+                          config.steps, sum(window) / len(window), len(window),
+                          schedule.get_last_lr()[0])
+    model.eval()  # type: ignore[no-untyped-call]
+    return losses
+
+
+def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
+          config: TrainingConfig | None = None, progress: bool = True) -> TrainingResult:
+    """Fit a tiny PI0 to ``samples`` by flow matching and write the checkpoint to ``out_dir``.
+
+    Args:
+        samples: demonstrations (a ``DemonstrationDataset``); every sample's action chunk has
+            the policy's chunk length.
+        out_dir: checkpoint directory; created if missing, files of the same name replaced.
+        dt_s: time between chunk rows (the demonstrations' step), seconds.
+        config: the run's settings; ``TrainingConfig()`` when None.
+        progress: show a tqdm progress bar on stderr.
+
+    Raises:
+        ConfigError: no samples, inconsistent samples or an invalid setting.
+        InputError: an observation the inference preprocessing refuses.
+    """
+    config = config or TrainingConfig()
+    spec = dataset_spec(samples, dt_s=dt_s)
+    policy_config = FlowPolicyConfig(
+        spec=spec, normalization=dataset_normalization(samples, spec),
+        num_denoising_steps=config.num_denoising_steps, noise_seed=config.seed)
+    model, hf_processor = build_model(spec, size=config.size, seed=config.seed,
+                                      num_denoising_steps=config.num_denoising_steps)
+    model_config = model.config
+    processor = FlowProcessor(policy_config, hf_processor,
+                              max_state_dim=model_config.max_state_dim,
+                              max_action_dim=model_config.max_action_dim)
+    tensors = make_tensors(samples, processor, policy_config,
+                           max_action_dim=model_config.max_action_dim,
+                           mask_padding=config.mask_padding)
+    parameters = sum(parameter.numel() for parameter in model.parameters())
+    _LOG.info('training a %d-parameter flow policy on %d samples', parameters, len(tensors))
+    started = time.monotonic()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(config.torch_threads)
+    model_config.loss_reduction = 'none'
+    try:
+        losses = _optimize(model, tensors, config, progress=progress)
+    finally:
+        model_config.loss_reduction = 'mean'
+        torch.set_num_threads(threads)
+    elapsed_s = time.monotonic() - started
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    processor.save(out_dir)
+    policy_config.save(out_dir)
+    return TrainingResult(checkpoint_dir=out_dir, losses=tuple(losses), samples=len(tensors),
+                          parameters=parameters, elapsed_s=elapsed_s)

@@ -1,0 +1,210 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""Demonstration samples -> the contract, statistics and tensors a flow policy trains on.
+
+Any indexable collection of samples (observation, (L, J) absolute action chunk, (L,) padding
+flags) works; ``vla_ros.sim.demonstrations.DemonstrationDataset`` is the one vla_ros records.
+This module never imports the sim: the samples arrive from the caller.
+
+Every observation goes through ``FlowProcessor.prepare``, the inference path itself, so the
+model trains on exactly the pixels, tokens and normalized state it will see when deployed.
+Actions are z-scored with the statistics stored in the checkpoint and zero-padded to the
+model's width; the loss mask keeps the robot's real joints and drops the padded dimensions,
+and by default also the chunk rows past the episode's end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+import torch
+
+from vla_ros.core.errors import ConfigError
+from vla_ros.policies.base import PolicySpec
+from vla_ros.policies.flow.config import FeatureStats, Normalization
+from vla_ros.policies.normalization import compute_stats
+
+if TYPE_CHECKING:
+    from vla_ros.core.types import Observation
+    from vla_ros.policies.flow.config import FlowPolicyConfig
+    from vla_ros.policies.flow.processor import FlowProcessor
+
+__all__ = [
+    'MIN_STD', 'SampleSource', 'TrainingSampleLike', 'TrainingTensors', 'dataset_normalization',
+    'dataset_spec', 'make_tensors',
+]
+
+#: Floor of a stored standard deviation, robot units: a joint that never moves in the data
+#: (the reach task's wrist roll) must not turn measurement noise into huge z-scores.
+MIN_STD = 1e-3
+
+
+class TrainingSampleLike(Protocol):
+    """One supervised pair, as ``vla_ros.sim.demonstrations.TrainingSample`` holds it."""
+
+    @property
+    def observation(self) -> Observation:
+        """Images, joint positions and instruction at step t."""
+        ...
+
+    @property
+    def actions(self) -> NDArray[np.float64]:
+        """(L, J) absolute targets; row k is due (k + 1) * dt_s after the observation."""
+        ...
+
+    @property
+    def is_padding(self) -> NDArray[np.bool_]:
+        """(L,) True for rows past the episode's end."""
+        ...
+
+
+class SampleSource(Protocol):
+    """An indexable collection of training samples (``DemonstrationDataset`` is one)."""
+
+    def __len__(self) -> int:
+        """Number of samples."""
+        ...
+
+    def __getitem__(self, index: int) -> TrainingSampleLike:
+        """Sample ``index``, 0 <= index < len."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingTensors:
+    """Every sample's model inputs and targets, stacked along the first axis (N samples).
+
+    Attributes:
+        input_ids: (N, S) int64 prompt tokens, right-padded with the pad token.
+        attention_mask: (N, S) int64, 1 for real tokens, 0 for padding.
+        pixel_values: (N, C, 3, H, W) float32 images as the image processor scales them.
+        pixel_attention_mask: (N, C) bool, True for cameras present.
+        state: (N, max_state_dim) float32 normalized joint positions, zero-padded.
+        actions: (N, L, max_action_dim) float32 normalized absolute targets, zero-padded.
+        loss_mask: (N, L, max_action_dim) bool, True where the loss counts.
+    """
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    pixel_values: torch.Tensor
+    pixel_attention_mask: torch.Tensor
+    state: torch.Tensor
+    actions: torch.Tensor
+    loss_mask: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.actions.shape[0])
+
+    def select(self, indices: torch.Tensor) -> TrainingTensors:
+        """The rows ``indices`` (a 1-D int64 tensor) of every field: one batch."""
+        return TrainingTensors(
+            input_ids=self.input_ids[indices], attention_mask=self.attention_mask[indices],
+            pixel_values=self.pixel_values[indices],
+            pixel_attention_mask=self.pixel_attention_mask[indices],
+            state=self.state[indices], actions=self.actions[indices],
+            loss_mask=self.loss_mask[indices])
+
+
+def _check_not_empty(samples: SampleSource) -> None:
+    if len(samples) < 1:
+        raise ConfigError('training samples: none given; record demonstrations first')
+
+
+def dataset_spec(samples: SampleSource, *, dt_s: float) -> PolicySpec:
+    """The policy contract the samples define: their joints, cameras, image size and chunk.
+
+    Cameras keep the order of the first observation's images.
+
+    Raises:
+        ConfigError: no samples, or cameras of different sizes.
+    """
+    _check_not_empty(samples)
+    first = samples[0]
+    shapes = {name: image.shape[:2] for name, image in first.observation.images.items()}
+    if len(set(shapes.values())) != 1:
+        raise ConfigError(f'training samples: camera sizes {shapes!r}, expected one size')
+    height, width = next(iter(shapes.values()))
+    return PolicySpec(joint_names=first.observation.joint_names,
+                      camera_names=tuple(shapes), image_height=int(height),
+                      image_width=int(width), chunk_length=len(first.actions), dt_s=dt_s)
+
+
+def _feature_stats(values: Sequence[NDArray[np.float64]]) -> FeatureStats:
+    stats = compute_stats(np.stack(values))
+    return FeatureStats(mean=stats.mean, std=tuple(max(std, MIN_STD) for std in stats.std),
+                        q01=stats.q01, q99=stats.q99)
+
+
+def dataset_normalization(samples: SampleSource, spec: PolicySpec) -> Normalization:
+    """Mean, std (floored at ``MIN_STD``), q01 and q99 of the state and of the actions.
+
+    The state statistics cover every sample's joint positions; the action statistics cover
+    each sample's first row, that is every step's commanded target once.
+
+    Raises:
+        ConfigError: no samples.
+        InputError: a sample lacks one of ``spec``'s joints or holds NaN or Inf.
+    """
+    _check_not_empty(samples)
+    states, actions = [], []
+    for index in range(len(samples)):
+        sample = samples[index]
+        states.append(sample.observation.positions_for(spec.joint_names))
+        actions.append(np.asarray(sample.actions[0], dtype=np.float64))
+    return Normalization(state=_feature_stats(states), actions=_feature_stats(actions))
+
+
+def _padded(rows: list[torch.Tensor], pad_value: int) -> torch.Tensor:
+    """Stack (1, S_i) rows into (N, max S_i), right-padding with ``pad_value``."""
+    length = max(row.shape[1] for row in rows)
+    return torch.cat([torch.nn.functional.pad(row, (0, length - row.shape[1]), value=pad_value)
+                      for row in rows])
+
+
+def make_tensors(samples: SampleSource, processor: FlowProcessor, config: FlowPolicyConfig,
+                 *, max_action_dim: int, mask_padding: bool = True) -> TrainingTensors:
+    """Run every sample through the inference preprocessing and stack the results.
+
+    Args:
+        samples: the demonstrations.
+        processor: the processor built from ``config`` (it normalizes the state).
+        config: spec and statistics; the actions are normalized with its action statistics.
+        max_action_dim: width of the model's action space; actions are zero-padded to it.
+        mask_padding: keep the rows past the episode's end out of the loss; when False they
+            count, so the model learns to hold the episode's last target there.
+
+    Raises:
+        ConfigError: no samples, or a chunk that is not (chunk_length, J).
+        InputError: an observation the processor refuses (camera, size, joint, instruction).
+    """
+    _check_not_empty(samples)
+    spec = config.spec
+    actions_stats = config.normalization.actions
+    n_joints = len(spec.joint_names)
+    prepared, actions, masks = [], [], []
+    for index in range(len(samples)):
+        sample = samples[index]
+        if sample.actions.shape != (spec.chunk_length, n_joints):
+            raise ConfigError(f'training sample {index}: actions {sample.actions.shape!r}, '
+                              f'expected ({spec.chunk_length}, {n_joints})')
+        prepared.append(processor.prepare(sample.observation))
+        padded = np.zeros((spec.chunk_length, max_action_dim), dtype=np.float32)
+        padded[:, :n_joints] = actions_stats.normalize(sample.actions)
+        actions.append(padded)
+        mask = np.zeros((spec.chunk_length, max_action_dim), dtype=bool)
+        rows = ~np.asarray(sample.is_padding, dtype=bool) if mask_padding else slice(None)
+        mask[rows, :n_joints] = True
+        masks.append(mask)
+    pad_id = processor.hf_processor.tokenizer.pad_token_id
+    return TrainingTensors(
+        input_ids=_padded([inputs.input_ids for inputs in prepared], int(pad_id or 0)),
+        attention_mask=_padded([inputs.attention_mask for inputs in prepared], 0),
+        pixel_values=torch.cat([inputs.pixel_values for inputs in prepared]).float(),
+        pixel_attention_mask=torch.cat([inputs.pixel_attention_mask for inputs in prepared]),
+        state=torch.cat([inputs.state for inputs in prepared]).float(),
+        actions=torch.from_numpy(np.stack(actions)),
+        loss_mask=torch.from_numpy(np.stack(masks)))
