@@ -2,9 +2,10 @@
 # Copyright 2026 The vla_ros authors
 """`vla-ros train`: fit a policy to recorded demonstrations and write its checkpoint.
 
-Reads a dataset directory written by `vla-ros demos` (``vla_ros.sim.demonstrations``) and
-trains the family's model on this machine's CPU (``vla_ros.policies.flow.train`` for
-``flow``). The checkpoint loads with ``policy.family: flow`` and ``policy.checkpoint: OUT``.
+Reads a dataset directory written by `vla-ros demos` (``vla_ros.sim.demonstrations``) or a
+LeRobot dataset written by `vla-ros export` (``vla_ros.data.lerobot_dataset``) and trains
+the family's model on this machine's CPU (``vla_ros.policies.flow.train`` for ``flow``).
+The checkpoint loads with ``policy.family: flow`` and ``policy.checkpoint: OUT``.
 A progress bar goes to stderr and the mean loss is printed every ``--log-every`` steps.
 """
 
@@ -27,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--family', choices=TRAINABLE_FAMILIES, default='flow',
                         help='policy family to train')
     parser.add_argument('--data', type=Path, required=True, metavar='DIR',
-                        help='dataset directory written by vla-ros demos')
+                        help='dataset directory written by vla-ros demos or vla-ros export')
     parser.add_argument('--out', type=Path, required=True, metavar='CHECKPOINT_DIR',
                         help='checkpoint directory to write')
     parser.add_argument('--steps', type=int, default=3000, help='optimizer steps')
@@ -46,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train and write the checkpoint; exit 0 when it was written."""
+    from vla_ros.data.lerobot_dataset import LeRobotTrainingDataset
+    from vla_ros.data.lerobot_reader import is_lerobot_dataset
     from vla_ros.policies.flow.train import train, TrainingConfig
     from vla_ros.sim.demonstrations import DemonstrationDataset
 
@@ -54,7 +57,11 @@ def run(args: argparse.Namespace) -> int:
     config = TrainingConfig(
         steps=args.steps, batch_size=args.batch_size, learning_rate=args.learning_rate,
         seed=args.seed, log_every=args.log_every, torch_threads=args.threads)
-    dataset = DemonstrationDataset(args.data, chunk_length=args.chunk_length)
+    dataset: DemonstrationDataset | LeRobotTrainingDataset
+    if is_lerobot_dataset(args.data):  # recorded on a robot and exported (`vla-ros export`)
+        dataset = LeRobotTrainingDataset(args.data, chunk_length=args.chunk_length)
+    else:  # simulated demonstrations (`vla-ros demos`)
+        dataset = DemonstrationDataset(args.data, chunk_length=args.chunk_length)
     episodes = dataset.episodes
     if not episodes:
         raise ConfigError(f'{args.data}: no successful episode to learn from')
