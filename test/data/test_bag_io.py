@@ -265,3 +265,20 @@ def test_bag_api_imports_without_rclpy():
                             timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_mcap_library_reads_our_mcap_bag(tmp_path, types):
+    from mcap.reader import make_reader
+
+    written = _write(tmp_path / 'bag', types, StorageFormat.MCAP)
+    (mcap_file,) = (tmp_path / 'bag').glob('*.mcap')
+
+    with mcap_file.open('rb') as stream:
+        read = [(channel.topic, schema.name, message.log_time, message.data,
+                 schema.encoding, channel.message_encoding)
+                for schema, channel, message in make_reader(stream).iter_messages()]
+
+    assert [(topic, name, stamp, data) for topic, name, stamp, data, _, _ in read] == [
+        (topic, type_name, stamp, data) for topic, type_name, stamp, data in written]
+    assert {(schema_encoding, encoding) for *_, schema_encoding, encoding in read} == {
+        ('ros2msg', 'cdr')}
