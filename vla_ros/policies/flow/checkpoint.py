@@ -183,12 +183,15 @@ def _tiny_model_config(spec: PolicySpec, size: ModelSize, *, vocab_size: int,
     expert = {'model_type': 'gemma', 'hidden_size': size.expert_width,
               'intermediate_size': 2 * size.expert_width, **attention}
     init = {} if size.init_std is None else {'initializer_range': size.init_std}
-    return PI0Config(
+    config = PI0Config(
         vlm_config={'model_type': 'paligemma', 'text_config': text, 'vision_config': vision,
                     'projection_dim': text['hidden_size'], 'image_token_id': image_token_id,
                     **init},
         dit_config=expert, chunk_size=spec.chunk_length, max_state_dim=_MAX_DIM,
-        max_action_dim=_MAX_DIM, num_inference_steps=num_denoising_steps, **init)
+        max_action_dim=_MAX_DIM, num_inference_steps=num_denoising_steps)
+    if size.init_std is not None:
+        config.initializer_range = size.init_std
+    return config
 
 
 def build_model(spec: PolicySpec, *, size: ModelSize | None = None, seed: int = 0,
