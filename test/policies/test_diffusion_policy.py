@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 import dataclasses
 import json
 from pathlib import Path
@@ -66,6 +66,15 @@ SCHEDULE = NoiseSchedule(train_steps=20)
 TRAINING = TrainingConfig(steps=40, batch_size=32, learning_rate=1e-2, warmup_steps=0,
                           seed=3, architecture=TINY, schedule=SCHEDULE,
                           sampling=Sampling(steps=5), log_every=20)
+
+
+@pytest.fixture(autouse=True, scope='module')
+def one_torch_thread() -> Iterator[None]:
+    """Tiny networks run fastest on one thread; a second only contends on a shared CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def _load(checkpoint_dir: Path) -> DiffusionPolicy:
@@ -406,6 +415,20 @@ def test_weight_average_warms_up_then_moves_slowly(random_checkpoint: Path) -> N
     assert not any(parameter.requires_grad for parameter in average.network.parameters())
 
 
+def test_same_seed_trains_identically_and_another_seed_differently(
+        dataset: DemonstrationDataset, tmp_path: Path) -> None:
+    short = dataclasses.replace(TRAINING, steps=3, batch_size=4, shift_px=2)
+    first, again, other = (
+        train(dataset, tmp_path / name, dt_s=dataset.dt_s, config=config, progress=False)
+        for name, config in (('first', short), ('again', short),
+                             ('other', dataclasses.replace(short, seed=4))))
+
+    assert again.losses == first.losses
+    assert (again.checkpoint_dir / WEIGHTS_FILENAME).read_bytes() == (
+        first.checkpoint_dir / WEIGHTS_FILENAME).read_bytes()
+    assert other.losses != first.losses
+
+
 def test_image_shift_moves_whole_images_and_repeats_edges() -> None:
     images = torch.arange(2 * 2 * 3 * 5 * 5, dtype=torch.int64).reshape(2, 2, 3, 5, 5)
     generator = torch.Generator().manual_seed(0)
@@ -438,3 +461,13 @@ def test_package_and_config_import_without_torch() -> None:
                             timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+def test_package_names_resolve_lazily_to_their_modules() -> None:
+    import vla_ros.policies.diffusion as diffusion
+
+    for name in diffusion.__all__:
+        assert getattr(diffusion, name).__module__.startswith('vla_ros.policies.diffusion.')
+    assert diffusion.DiffusionPolicy is DiffusionPolicy
+    with pytest.raises(AttributeError, match='no_such_name'):
+        diffusion.no_such_name  # noqa: B018

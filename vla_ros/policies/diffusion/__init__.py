@@ -4,7 +4,9 @@
 
 ``config`` (what the checkpoint stores besides the weights) imports numpy only; the other
 modules import torch and transformers. The names below are therefore resolved lazily, on
-first access, so importing this package does not load torch.
+first access, so importing this package does not load torch. Training is
+``vla_ros.policies.diffusion.train.train`` (the module ``train`` is not re-exported, since
+its name is the function's).
 """
 
 from __future__ import annotations
@@ -25,12 +27,12 @@ if TYPE_CHECKING:
     )
     from vla_ros.policies.diffusion.model import DiffusionPolicy, load
     from vla_ros.policies.diffusion.processor import DiffusionProcessor
-    from vla_ros.policies.diffusion.train import train, TrainingConfig
+    from vla_ros.policies.diffusion.train import TrainingConfig
 
 __all__ = [
     'Architecture', 'BetaSchedule', 'DiffusionPolicy', 'DiffusionPolicyConfig',
     'DiffusionProcessor', 'NoiseSchedule', 'NormMode', 'Sampler', 'Sampling', 'TrainingConfig',
-    'create_random_checkpoint', 'load', 'train',
+    'create_random_checkpoint', 'load',
 ]
 
 #: Public name -> submodule that defines it.
@@ -38,7 +40,7 @@ _HOMES = {
     'Architecture': 'config', 'BetaSchedule': 'config', 'DiffusionPolicyConfig': 'config',
     'NoiseSchedule': 'config', 'NormMode': 'config', 'Sampler': 'config', 'Sampling': 'config',
     'DiffusionPolicy': 'model', 'load': 'model', 'DiffusionProcessor': 'processor',
-    'TrainingConfig': 'train', 'train': 'train', 'create_random_checkpoint': 'checkpoint',
+    'TrainingConfig': 'train', 'create_random_checkpoint': 'checkpoint',
 }
 
 

@@ -95,9 +95,9 @@ class TrainingConfig:
         torch_threads: CPU threads during the run; results repeat only for the same count.
     """
 
-    steps: int = 3000
+    steps: int = 4000
     batch_size: int = 64
-    noise_draws: int = 2
+    noise_draws: int = 4
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
     warmup_steps: int = 100
