@@ -48,6 +48,6 @@ def test_policy_episodes_run_to_their_timeout_and_are_cancelled(config_file: Pat
     assert [record.episode for record in run.records] == episodes
     for record in run.records:  # a random policy lifts nothing
         assert not record.success and record.time_to_success_s is None
-        assert 1.0 <= record.duration_s < 2.0
+        assert record.duration_s >= 1.0  # ran to its timeout (no upper bound: load varies)
         assert record.outcome == 'canceled'
     assert run.latencies_ms and min(run.latencies_ms) > 0.0
