@@ -14,7 +14,7 @@ from transformers import PI0ForConditionalGeneration
 
 from vla_ros.core.config import CameraConfig
 from vla_ros.core.errors import ConfigError
-from vla_ros.policies.flow.checkpoint import build_model, ModelSize
+from vla_ros.policies.flow.checkpoint import build_model, DEFAULT_SPEC, ModelSize
 from vla_ros.policies.flow.config import FlowPolicyConfig
 from vla_ros.policies.flow.model import FlowPolicy
 from vla_ros.policies.flow.processor import FlowProcessor
@@ -193,3 +193,12 @@ def test_invalid_settings_are_refused(dataset: DemonstrationDataset, tmp_path: P
         config = TrainingConfig(**{'steps': 1, **changes})  # type: ignore[arg-type]
         train(dataset, tmp_path / 'never', dt_s=DT_S, config=config, progress=False)
     assert not (tmp_path / 'never').exists()
+
+
+def test_key_value_heads_are_a_model_size_setting() -> None:
+    model, _ = build_model(DEFAULT_SPEC, size=ModelSize(heads=4, kv_heads=2, head_dim=16))
+
+    for tower in (model.config.vlm_config.text_config, model.config.dit_config):
+        assert (tower.num_attention_heads, tower.num_key_value_heads) == (4, 2)
+    with pytest.raises(ConfigError, match=r'kv_heads: 3, expected a divisor of heads \(4\)'):
+        ModelSize(heads=4, kv_heads=3)

@@ -49,9 +49,13 @@ def config_file(tmp_path_factory: pytest.TempPathFactory, repo_root: Path,
 
 @pytest.fixture
 def graph() -> Iterator[InProcessGraph]:
-    """A private context on this process's DDS domain, spinning; closed after the test."""
+    """A private context on this process's DDS domain, spinning; closed after the test.
+
+    A callback that raised during the test fails it, with the traceback.
+    """
     with InProcessGraph(domain_id=int(os.environ['ROS_DOMAIN_ID'])) as in_process:
         yield in_process
+    assert not in_process.callback_errors, '\n'.join(in_process.callback_errors)
 
 
 @pytest.fixture

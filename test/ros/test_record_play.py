@@ -138,6 +138,11 @@ def test_recorder_without_topics_records_the_policy_topics_only(graph, tmp_path)
         '/arm_controller/joint_trajectory', '/camera/wrist/image_raw', '/joint_states']
 
 
+def _span_s(stamped: list[tuple[int, bytes]]) -> float:
+    """Seconds from the first message's receive stamp to the last's."""
+    return (stamped[-1][0] - stamped[0][0]) * 1e-9
+
+
 def test_record_play_record_keeps_bytes_timing_and_latching(graph, tmp_path):
     talker = graph.add(Node, node_name='talker')
     joints_pub = talker.create_publisher(JointState, 'joint_states', SENSOR_QOS)
@@ -170,9 +175,11 @@ def test_record_play_record_keeps_bytes_timing_and_latching(graph, tmp_path):
     assert player.published() == {'/joint_states': 6, '/vla/status': 3}
     for topic in ('/joint_states', '/vla/status'):
         assert [data for _, data in after[topic]] == [data for _, data in before[topic]]
-    gaps_before = np.diff([stamp for stamp, _ in before['/joint_states']]) * 1e-9
-    gaps_after = np.diff([stamp for stamp, _ in after['/joint_states']]) * 1e-9
-    np.testing.assert_allclose(gaps_after, gaps_before, atol=0.1)
+    # Receive stamps: a loaded machine delays single callbacks by a few hundred ms, so the
+    # timing check is on the whole span (0.67 s), which a player ignoring time would collapse.
+    span_before = _span_s(before['/joint_states'])
+    assert span_before > 0.5
+    assert abs(_span_s(after['/joint_states']) - span_before) < 0.1
     with BagReader(tmp_path / 'second') as reader:
         status = next(t for t in reader.info.topics if t.topic == '/vla/status')
     assert [offer.durability for offer in status.offered_qos] == [QosDurability.TRANSIENT_LOCAL]

@@ -105,10 +105,15 @@ class EpisodeRecord:
 
 @dataclass(frozen=True, slots=True)
 class EvaluationRun:
-    """Every episode's record and the inference latencies seen, ms, in arrival order."""
+    """Every episode's record and the inference latencies seen, ms, in arrival order.
+
+    ``callback_errors`` holds the traceback of each node callback that raised during the run
+    (the graph kept spinning); a healthy run has none.
+    """
 
     records: tuple[EpisodeRecord, ...]
     latencies_ms: tuple[float, ...]
+    callback_errors: tuple[str, ...] = ()
 
 
 class _LatencyLog:
@@ -324,4 +329,5 @@ def evaluate(*, config_path: Path, episodes: list[Episode], timeout_s: float,
         finally:
             harness.close()
         samples = tuple(latencies.samples_ms)
-    return EvaluationRun(records=tuple(records), latencies_ms=samples)
+    return EvaluationRun(records=tuple(records), latencies_ms=samples,
+                         callback_errors=tuple(graph.callback_errors))

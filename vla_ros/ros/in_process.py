@@ -10,21 +10,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import threading
+import traceback
 from typing import TypeVar
 
 import rclpy
 from rclpy.context import Context
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.logging import get_logger
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
 __all__ = ['InProcessGraph']
 
 NodeT = TypeVar('NodeT', bound=Node)
+SPIN_PERIOD_S = 0.1  # how often the spin loop looks at the stop flag
 
 
 class InProcessGraph:
-    """Owns a context, a multi-threaded executor spinning in a thread, and the nodes added."""
+    """Owns a context, a multi-threaded executor spinning in a thread, and the nodes added.
+
+    A callback that raises does not stop the graph (rclpy's ``spin`` would end the thread
+    and with it every node): the traceback is logged and kept in ``callback_errors``, and
+    spinning goes on. Tests assert that list is empty.
+    """
 
     def __init__(self, *, domain_id: int | None = None, args: list[str] | None = None) -> None:
         self.context = Context()
@@ -34,6 +42,8 @@ class InProcessGraph:
                    signal_handler_options=SignalHandlerOptions.NO)
         self._executor = MultiThreadedExecutor(num_threads=4, context=self.context)
         self._nodes: list[Node] = []
+        self._stopping = threading.Event()
+        self.callback_errors: list[str] = []
         self._thread = threading.Thread(target=self._spin, name='executor', daemon=True)
         self._thread.start()
 
@@ -45,13 +55,22 @@ class InProcessGraph:
         return node
 
     def _spin(self) -> None:
-        try:
-            self._executor.spin()
-        except rclpy.executors.ExternalShutdownException:
-            pass
+        while self.context.ok() and not self._stopping.is_set():
+            try:
+                self._executor.spin_once(timeout_sec=SPIN_PERIOD_S)
+            except ExternalShutdownException:
+                return
+            except Exception:  # one failing callback must not stop the graph
+                if self._stopping.is_set():
+                    return
+                message = traceback.format_exc()
+                self.callback_errors.append(message)
+                get_logger('in_process_graph').error(
+                    f'a callback raised; the graph keeps spinning:\n{message}')
 
     def close(self) -> None:
         """Stop spinning, destroy the nodes (last added first) and shut the context down."""
+        self._stopping.set()
         self._executor.shutdown(timeout_sec=5.0)
         self._thread.join(timeout=5.0)
         for node in reversed(self._nodes):

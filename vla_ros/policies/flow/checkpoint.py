@@ -113,7 +113,9 @@ class ModelSize:
         width: hidden size of the vision tower and the language model (MLP: twice as wide).
         expert_width: hidden size of the action expert (MLP: twice as wide).
         depth: layers of the vision tower, the language model and the action expert.
-        heads: attention heads (the language model and expert share one key/value head).
+        heads: attention heads of every tower.
+        kv_heads: key/value heads of the language model and the expert (1: multi-query
+            attention, as PaliGemma; ``heads``: one per query head); divides ``heads``.
         head_dim: size of each attention head; the expert reads the language model's cache,
             so the two share depth, heads and head size and differ only in width.
         patch_px: side of the vision tower's square patches, pixels; None takes the largest
@@ -128,15 +130,19 @@ class ModelSize:
     expert_width: int = 32
     depth: int = 2
     heads: int = 2
+    kv_heads: int = 1
     head_dim: int = 32
     patch_px: int | None = None
     init_std: float | None = None
 
     def __post_init__(self) -> None:
-        for field in ('width', 'expert_width', 'depth', 'heads', 'head_dim'):
+        for field in ('width', 'expert_width', 'depth', 'heads', 'kv_heads', 'head_dim'):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f'ModelSize.{field}: {value!r}, expected an integer >= 1')
+        if self.heads % self.kv_heads:
+            raise ConfigError(f'ModelSize.kv_heads: {self.kv_heads}, expected a divisor of '
+                              f'heads ({self.heads})')
         if self.expert_width % 2:
             raise ConfigError(f'ModelSize.expert_width: {self.expert_width}, expected even '
                               '(the sinusoidal time embedding splits it in halves)')
@@ -168,7 +174,7 @@ def _tiny_model_config(spec: PolicySpec, size: ModelSize, *, vocab_size: int,
                        image_token_id: int, num_denoising_steps: int) -> PI0Config:
     attention: dict[str, Any] = {
         'num_hidden_layers': size.depth, 'num_attention_heads': size.heads,
-        'num_key_value_heads': 1, 'head_dim': size.head_dim}
+        'num_key_value_heads': size.kv_heads, 'head_dim': size.head_dim}
     if size.init_std is not None:
         attention['initializer_range'] = size.init_std
     text = {'model_type': 'gemma', 'hidden_size': size.width,
