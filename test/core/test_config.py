@@ -71,6 +71,7 @@ def test_shipped_config_loads_with_its_values() -> None:
     assert config.policy.family == 'flow'
     assert config.policy.checkpoint == REPO_ROOT / 'checkpoints' / 'flow' / 'random'
     assert config.policy.device == 'cpu'
+    assert config.policy.threads == 1
     assert config.execution.strategy is ExecutionStrategy.SYNC
     assert config.execution.horizon == 5
     assert (config.safety.stale_after_s, config.safety.max_step_rad) == (1.0, 0.2)
@@ -129,6 +130,8 @@ BROKEN = [
     ('nan-stale-after', _set('safety.stale_after_s', float('nan')), r'stale_after_s=nan'),
     ('text-stale-after', _set('safety.stale_after_s', 'soon'), r"stale_after_s='soon'"),
     ('zero-max-step', _set('safety.max_step_rad', 0.0), r'max_step_rad=0\.0'),
+    ('zero-threads', _set('policy.threads', 0), r'^policy\.threads: 0, expected an integer >= 1'),
+    ('text-threads', _set('policy.threads', 'two'), r"^policy\.threads: 'two'"),
     ('bad-strategy', _set('execution.strategy', 'teleport'),
      r"^execution\.strategy: 'teleport', expected one of "
      r"\['sync', 'async', 'ensemble', 'rtc'\]"),

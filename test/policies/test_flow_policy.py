@@ -167,6 +167,18 @@ def test_unavailable_device_is_config_error_not_a_cpu_fallback(
         load_policy('flow', flow_checkpoint, device=device)
 
 
+def test_threads_setting_sets_torch_threads_and_bad_counts_are_config_errors(
+        flow_checkpoint: Path) -> None:
+    before = torch.get_num_threads()
+    try:
+        load_policy('flow', flow_checkpoint, threads=before + 1)
+        assert torch.get_num_threads() == before + 1
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ConfigError, match=r'policy\.threads: 0, expected >= 1'):
+        load_policy('flow', flow_checkpoint, threads=0)
+
+
 def test_matches_transformers_sampling_called_directly(
         flow_checkpoint: Path, observation: Observation) -> None:
     chunk = _load(flow_checkpoint).infer(observation)

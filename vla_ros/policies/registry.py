@@ -25,12 +25,19 @@ FAMILIES: dict[str, str] = {
 }
 
 
-def load_policy(family: str, checkpoint_dir: Path | str, *, device: str = 'cpu') -> Policy:
+def load_policy(family: str, checkpoint_dir: Path | str, *, device: str = 'cpu',
+                threads: int | None = None) -> Policy:
     """Load the checkpoint in ``checkpoint_dir`` with the loader of ``family``.
 
+    ``threads``, when given, sets torch's CPU thread count for the whole process (every
+    registered family runs on torch); None leaves it as it is.
+
     Raises:
-        ConfigError: unknown family, or a checkpoint the family's loader refuses.
+        ConfigError: unknown family, a thread count below 1, or a checkpoint the family's
+            loader refuses.
     """
+    if threads is not None and threads < 1:
+        raise ConfigError(f'policy.threads: {threads}, expected >= 1')
     if family not in FAMILIES:
         raise ConfigError(
             f'policy.family: {family!r} is not registered; known: {sorted(FAMILIES)}')
@@ -38,5 +45,9 @@ def load_policy(family: str, checkpoint_dir: Path | str, *, device: str = 'cpu')
     if not checkpoint_dir.is_dir():
         raise ConfigError(f'policy.checkpoint: {str(checkpoint_dir)!r} is not a directory')
     module = importlib.import_module(FAMILIES[family])
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     loader: Callable[[Path, str], Policy] = module.load
     return loader(checkpoint_dir, device)

@@ -32,6 +32,7 @@ class PolicyNodeParameters:
         family: overrides ``policy.family``; empty: keep the file's.
         checkpoint: overrides ``policy.checkpoint``; empty: keep the file's.
         device: overrides ``policy.device``; empty: keep the file's.
+        threads: overrides ``policy.threads`` (torch CPU threads); 0: keep the file's.
         horizon: overrides ``execution.horizon``; 0: keep the file's.
         strategy: overrides ``execution.strategy`` (sync, async, ensemble, rtc); empty: keep
             the file's.
@@ -45,6 +46,7 @@ class PolicyNodeParameters:
     family: str
     checkpoint: str
     device: str
+    threads: int
     horizon: int
     strategy: str
     dry_run: bool
@@ -63,6 +65,9 @@ def declare_policy_parameters(node: Node) -> PolicyNodeParameters:
         family=str(declare('policy.family', '', 'overrides policy.family of the config file')),
         checkpoint=str(declare('policy.checkpoint', '', 'overrides policy.checkpoint')),
         device=str(declare('policy.device', '', 'overrides policy.device (cpu, cuda, cuda:1)')),
+        threads=int(str(declare(
+            'policy.threads', 0, 'torch CPU threads; 0: as in the config file',
+            integer_range=[IntegerRange(from_value=0, to_value=1024, step=1)]))),
         horizon=int(str(declare(
             'execution.horizon', 0, 'chunk steps executed per inference; 0: as in the config file',
             integer_range=[IntegerRange(from_value=0, to_value=10_000, step=1)]))),
@@ -94,7 +99,8 @@ def overlay_config(parameters: PolicyNodeParameters) -> VlaConfig:
         family=parameters.family or config.policy.family,
         checkpoint=Path(parameters.checkpoint) if parameters.checkpoint
         else config.policy.checkpoint,
-        device=parameters.device or config.policy.device)
+        device=parameters.device or config.policy.device,
+        threads=parameters.threads or config.policy.threads)
     execution = config.execution
     if parameters.horizon:
         execution = dataclasses.replace(execution, horizon=parameters.horizon)
