@@ -344,3 +344,32 @@ def test_input_stale_from_the_start_is_an_error_without_any_command(
     rig.runner.close()
     assert rig.recorder.commands == []  # nothing moved, so there is nothing to hold
     assert rig.policy.instructions == []
+
+
+def test_action_space_corrections_are_counted_and_summarized_in_the_status() -> None:
+    from vla_ros.core.action_space_config import parse_action_space
+    from vla_ros.execution.action_space_policy import ActionSpacePolicy
+    from vla_ros.execution.action_spaces import ActionSpaceConverter
+
+    class FarReachPolicy:  # asks the tool for 0.5 m in one step and the gripper for 2.0
+        spec = PolicySpec(joint_names=JOINTS, camera_names=(CAMERA.name,),
+                          image_height=CAMERA.height, image_width=CAMERA.width,
+                          chunk_length=2, dt_s=DT_S)
+
+        def infer(self, observation: Observation) -> ActionChunk:
+            return ActionChunk(JOINTS, np.array([[0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 2.0]] * 2), DT_S)
+
+    converter = ActionSpaceConverter(
+        parse_action_space({'arm_controller': {'type': 'ee_delta', 'frame': 'ee_link'},
+                            'gripper_controller': {'type': 'gripper'}}, controllers=CONTROLLERS),
+        urdf_path=URDF)
+    rig = Rig(ActionSpacePolicy(FarReachPolicy(), converter))  # type: ignore[arg-type]
+    try:
+        rig.runner.start('touch the red cube')
+        status = rig.recorder.wait_for_status(lambda s: s.chunks >= 1)
+    finally:
+        rig.runner.close()
+
+    assert status.conversion_corrections >= 2  # per chunk: the 0.5 m step and the gripper's 2.0
+    assert status.last_conversion.startswith('action conversion: ')
+    assert status.state is NodeState.RUNNING and status.last_error == ''

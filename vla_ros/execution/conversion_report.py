@@ -5,8 +5,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
-__all__ = ['ConversionReport']
+__all__ = ['ConversionReport', 'ReportsConversion']
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,3 +53,16 @@ class ConversionReport:
                 f'{self.unreachable_steps} end-effector steps unreachable (largest miss '
                 f'{self.max_position_error_m:.4f} m, {self.max_rotation_error_rad:.4f} rad), '
                 f'{self.singular_steps} near a singularity')
+
+
+@runtime_checkable
+class ReportsConversion(Protocol):
+    """A policy that converts its raw actions and reports what it corrected.
+
+    The runner counts these corrections into /vla/status; ``ActionSpacePolicy`` is one.
+    """
+
+    @property
+    def last_report(self) -> ConversionReport:
+        """What the conversion of the latest chunk corrected."""
+        ...

@@ -31,6 +31,7 @@ from vla_ros.core.observation_buffer import ObservationBuffer
 from vla_ros.core.types import ActionChunk, JointTrajectoryCommand, NodeState, Observation
 from vla_ros.execution.chunk_planner import hold_trajectory, split_by_controller
 from vla_ros.execution.chunk_scheduler import ChunkScheduler, MergeInput
+from vla_ros.execution.conversion_report import ConversionReport, ReportsConversion
 from vla_ros.execution.joint_limits import JointLimits
 from vla_ros.execution.rtc import RtcPrefix
 from vla_ros.policies.base import Policy
@@ -57,7 +58,13 @@ class TrajectorySink(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class RunnerStatus:
-    """A snapshot of what the runner is doing, for /vla/status and action feedback."""
+    """A snapshot of what the runner is doing, for /vla/status and action feedback.
+
+    ``corrections`` counts trajectory values the safety layer changed (URDF limits, max step);
+    ``conversion_corrections`` counts what a policy's action-space conversion changed
+    (values clamped, end-effector steps the IK could not reach), and ``last_conversion`` is
+    the summary of the latest chunk it corrected.
+    """
 
     state: NodeState = NodeState.IDLE
     instruction: str = ''
@@ -67,6 +74,8 @@ class RunnerStatus:
     chunks: int = 0
     errors: int = 0
     corrections: int = 0
+    conversion_corrections: int = 0
+    last_conversion: str = ''
 
 
 class PolicyRunner:
@@ -238,6 +247,8 @@ class PolicyRunner:
             started = time.perf_counter()
             chunk, guided = self._infer(observation, prefix)
             latency_ms = 1e3 * (time.perf_counter() - started)
+            report = (self._policy.last_report
+                      if isinstance(self._policy, ReportsConversion) else None)
         except (InputError, PolicyOutputError) as err:
             self._fail(generation, str(err))
             return self._clock() + RETRY_PERIOD_S
@@ -247,7 +258,7 @@ class PolicyRunner:
             return self._clock() + RETRY_PERIOD_S
         merge = MergeInput(chunk=chunk, observed_s=observed_s, now_s=0.0,
                            measured=observation.joint_positions, prefix=prefix, guided=guided)
-        return self._publish(generation, merge, latency_ms)
+        return self._publish(generation, merge, latency_ms, report)
 
     def _infer(self, observation: Observation, prefix: RtcPrefix | None
                ) -> tuple[ActionChunk, bool]:
@@ -273,8 +284,12 @@ class PolicyRunner:
                                     f'expected {spec.dt_s!r} (its spec)')
         return chunk, prefix is not None and self._guided is not None
 
-    def _publish(self, generation: int, merge: MergeInput, latency_ms: float) -> float:
-        """Merge the chunk and send the trajectory; returns when the next cycle is due."""
+    def _publish(self, generation: int, merge: MergeInput, latency_ms: float,
+                 report: ConversionReport | None) -> float:
+        """Merge the chunk and send the trajectory; returns when the next cycle is due.
+
+        ``report``: what the policy's action-space conversion corrected in this chunk.
+        """
         with self._lock:
             now_s = self._clock()
             if generation != self._generation:
@@ -293,6 +308,11 @@ class PolicyRunner:
                 self._status, state=NodeState.RUNNING, last_latency_ms=latency_ms,
                 mean_latency_ms=self._latency_sum_ms / chunks, chunks=chunks,
                 corrections=self._status.corrections + planned.corrections)
+            if report is not None and report.corrected:
+                self._status = replace(
+                    self._status, last_conversion=report.summary(),
+                    conversion_corrections=self._status.conversion_corrections
+                    + report.clamped_values + report.unreachable_steps)
         self._on_status(self.status)
         return due_s
 

@@ -93,7 +93,10 @@ def status_to_msg(status: RunnerStatus, *, stamp: Time, stopped: bool,
                        last_inference_latency_ms=status.last_latency_ms,
                        mean_inference_latency_ms=status.mean_latency_ms,
                        chunks_published=status.chunks, errors=status.errors,
-                       safety_corrections=status.corrections, stopped=stopped, dry_run=dry_run)
+                       safety_corrections=status.corrections,
+                       conversion_corrections=status.conversion_corrections,
+                       last_conversion=status.last_conversion, stopped=stopped,
+                       dry_run=dry_run)
     msg.header.stamp = stamp
     return msg
 
@@ -105,7 +108,9 @@ def status_to_diagnostics(status: RunnerStatus, *, name: str, stamp: Time,
              }.get(status.state, DiagnosticStatus.OK)
     values = {'state': status.state.name, 'instruction': status.instruction,
               'chunks_published': str(status.chunks), 'errors': str(status.errors),
-              'safety_corrections': str(status.corrections), 'stopped': str(stopped),
+              'safety_corrections': str(status.corrections),
+              'conversion_corrections': str(status.conversion_corrections),
+              'last_conversion': status.last_conversion, 'stopped': str(stopped),
               'mean_inference_latency_ms': f'{status.mean_latency_ms:.1f}'}
     entry = DiagnosticStatus(level=level, name=name, hardware_id='vla_ros',
                              message=status.last_error or status.state.name.lower(),
