@@ -1,0 +1,193 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""`vla-ros train` for every family: tiny real runs, defaults, options a family lacks.
+
+Each family trains on simulated demos and on an exported robot dataset, and its checkpoint
+loads and infers; unset options print the family's own defaults.
+
+The verb runs in this process (``vla_ros.cli.main.main``, the entry point's function), so
+torch is imported once; exit codes and the one-line errors are what a user sees.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vla_ros.cli.main import main
+from vla_ros.core.config import CameraConfig
+from vla_ros.data import BagWriter, MessageTypes
+from vla_ros.data.lerobot_dataset import LeRobotTrainingDataset
+from vla_ros.data.lerobot_export import export_lerobot, ExportOptions
+from vla_ros.data.lerobot_layout import ImageStorage
+from vla_ros.data.table_files import TableFormat
+from vla_ros.policies.base import PolicySpec
+from vla_ros.policies.diffusion.train import TrainingConfig as DiffusionConfig
+from vla_ros.policies.flow.train import TrainingConfig as FlowConfig
+from vla_ros.policies.registry import load_policy
+from vla_ros.policies.tokens.teacher_forcing import TrainingConfig as TokensConfig
+from vla_ros.sim.demonstrations import DemonstrationDataset, record_demonstrations
+from vla_ros.sim.tasks import TaskKind
+
+SCENE_PATH = Path(__file__).resolve().parents[2] / 'urdf' / 'tabletop_scene.xml'
+#: 64 px: the token families' tiny model needs square images, a multiple of 16 px.
+CAMERAS = (CameraConfig(name='front', topic='camera/front/image_raw', width=64, height=64),)
+SIM_JOINTS = ('joint1', 'joint2', 'joint3', 'joint4', 'joint5', 'joint6', 'gripper_joint')
+CHUNK = 4
+#: A run of two steps of four samples, quiet, with the loss logged every step.
+TINY_RUN = ('--steps', '2', '--batch-size', '4', '--chunk-length', str(CHUNK),
+            '--log-every', '1', '--no-progress')
+#: fast's untrained model rarely ends a chunk by itself; length-constrained decoding does.
+FAMILY_FLAGS = {'flow': (), 'tokens': (), 'fast': ('--length-constrained',), 'diffusion': ()}
+DEFAULTS = {'flow': FlowConfig(), 'tokens': TokensConfig(), 'fast': TokensConfig(),
+            'diffusion': DiffusionConfig()}
+T0_NS = 1_700_000_000_000_000_000
+STEP_NS = 50_000_000  # 20 Hz
+
+
+@pytest.fixture(scope='module')
+def demos_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two scripted reach episodes (scene seeds 7 and 8; 8 and 7 frames)."""
+    out_dir = tmp_path_factory.mktemp('demos')
+    record_demonstrations(mjcf_path=SCENE_PATH, task=TaskKind.REACH, count=2, seed=7,
+                          cameras=CAMERAS, out_dir=out_dir)
+    return out_dir
+
+
+def _write_bag(path: Path) -> None:
+    """One successful 1 s robot episode at 20 Hz: joint states, a 16x16 camera, commands."""
+    types = MessageTypes().typestore
+    store = types.types
+    empty = np.zeros(0)
+    joints = ['joint1', 'gripper_joint']
+
+    with BagWriter(path, message_types=MessageTypes()) as writer:
+        def write(topic: str, type_name: str, stamp_ns: int, **fields: object) -> None:
+            message = store[type_name](**fields)
+            writer.write(topic, type_name, stamp_ns,
+                         bytes(types.serialize_cdr(message, type_name)))
+
+        header = store['std_msgs/msg/Header'](
+            stamp=store['builtin_interfaces/msg/Time'](sec=0, nanosec=0), frame_id='')
+        write('/vla/episode/start', 'std_msgs/msg/String', T0_NS, data='reach the cube')
+        for step in range(21):
+            stamp_ns = T0_NS + step * STEP_NS
+            write('/joint_states', 'sensor_msgs/msg/JointState', stamp_ns, header=header,
+                  name=joints, position=np.array([0.1 * step, 0.01]), velocity=empty,
+                  effort=empty)
+            write('/camera/top/image_raw', 'sensor_msgs/msg/Image', stamp_ns, header=header,
+                  height=16, width=16, encoding='rgb8', is_bigendian=0, step=48,
+                  data=np.full(16 * 48, 10 * step, dtype=np.uint8))
+            point = store['trajectory_msgs/msg/JointTrajectoryPoint'](
+                positions=np.array([0.1 * step + 0.05, 0.02]), velocities=empty,
+                accelerations=empty, effort=empty,
+                time_from_start=store['builtin_interfaces/msg/Duration'](sec=0,
+                                                                         nanosec=STEP_NS))
+            write('/arm_controller/joint_trajectory', 'trajectory_msgs/msg/JointTrajectory',
+                  stamp_ns, header=header, joint_names=joints, points=[point])
+        write('/vla/episode/stop', 'std_msgs/msg/String', stamp_ns, data='succeeded')
+
+
+@pytest.fixture(scope='module')
+def lerobot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A LeRobot dataset exported from one recorded robot episode, 10 fps."""
+    root = tmp_path_factory.mktemp('robot')
+    _write_bag(root / 'bag')
+    export_lerobot([root / 'bag'], root / 'dataset', ExportOptions(
+        fps=10, image_storage=ImageStorage.IMAGE, table_format=TableFormat.NPZ))
+    return root / 'dataset'
+
+
+def _train(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run `vla-ros train ARGS`; returns the exit code, stdout and stderr."""
+    code = main(['train', *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize('family', list(FAMILY_FLAGS))
+def test_each_family_trains_on_demos_a_checkpoint_that_loads_and_infers(
+        family: str, demos_dir: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / 'checkpoint'
+
+    code, stdout, stderr = _train(capsys, '--family', family, '--data', str(demos_dir),
+                                  '--out', str(out), *TINY_RUN, *FAMILY_FLAGS[family])
+
+    assert code == 0, stderr
+    assert f'vla-ros train: {family}: steps 2, batch size 4, ' in stdout
+    assert f'{family} on 2 episodes (15 samples)' in stdout
+    assert ', 2 steps in ' in stdout and stdout.rstrip().endswith(f'wrote {out.resolve()}')
+    dataset = DemonstrationDataset(demos_dir, chunk_length=CHUNK)
+    policy = load_policy(family, out)
+    assert policy.spec == PolicySpec(joint_names=SIM_JOINTS, camera_names=('front',),
+                                     image_height=64, image_width=64, chunk_length=CHUNK,
+                                     dt_s=pytest.approx(dataset.dt_s))
+    chunk = policy.infer(dataset[3].observation)
+    assert chunk.positions.shape == (CHUNK, len(SIM_JOINTS))
+    assert np.all(np.isfinite(chunk.positions))
+
+
+@pytest.mark.parametrize('family', list(FAMILY_FLAGS))
+def test_each_family_trains_on_an_exported_robot_dataset(
+        family: str, lerobot_dir: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / 'checkpoint'
+
+    code, stdout, stderr = _train(capsys, '--family', family, '--data', str(lerobot_dir),
+                                  '--out', str(out), *TINY_RUN, *FAMILY_FLAGS[family])
+
+    assert code == 0, stderr
+    assert f'{family} on 1 episodes (11 samples)' in stdout
+    dataset = LeRobotTrainingDataset(lerobot_dir, chunk_length=CHUNK)
+    policy = load_policy(family, out)
+    assert policy.spec == PolicySpec(joint_names=('joint1', 'gripper_joint'),
+                                     camera_names=('top',), image_height=16, image_width=16,
+                                     chunk_length=CHUNK, dt_s=pytest.approx(0.1))
+    chunk = policy.infer(dataset[5].observation)
+    assert chunk.positions.shape == (CHUNK, 2) and np.all(np.isfinite(chunk.positions))
+
+
+@pytest.mark.parametrize('family', list(DEFAULTS))
+def test_unset_options_print_the_family_own_defaults(
+        family: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    defaults = DEFAULTS[family]
+    progress = 'on' if family in ('flow', 'diffusion') else 'off'
+
+    code, stdout, stderr = _train(capsys, '--family', family, '--data', str(tmp_path),
+                                  '--out', str(tmp_path / 'checkpoint'))
+
+    assert stdout.splitlines() == [
+        f'vla-ros train: {family}: steps {defaults.steps}, batch size {defaults.batch_size}, '
+        f'learning rate {defaults.learning_rate:g}, seed 0, chunk length 10, log every 100, '
+        f'threads 1, progress bar {progress}']
+    assert code == 1  # the settings come first; the empty directory is refused after them
+    assert stderr == f'vla-ros train: {tmp_path}: no episode_*.npz files\n'
+
+
+@pytest.mark.parametrize('family', ['flow', 'tokens', 'diffusion'])
+def test_an_option_the_family_lacks_is_refused_in_one_line(
+        family: str, demos_dir: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / 'checkpoint'
+
+    code, stdout, stderr = _train(capsys, '--family', family, '--data', str(demos_dir),
+                                  '--out', str(out), *TINY_RUN, '--length-constrained')
+
+    assert code == 1 and stdout == ''
+    assert stderr == (f'vla-ros train: --length-constrained: the {family} family has no such '
+                      'setting (families that take it: fast)\n')
+    assert not out.exists()
+
+
+@pytest.mark.parametrize('family', list(FAMILY_FLAGS))
+def test_a_value_the_family_config_refuses_names_the_field(
+        family: str, demos_dir: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, stderr = _train(capsys, '--family', family, '--data', str(demos_dir),
+                             '--out', str(tmp_path / 'checkpoint'), '--batch-size', '0')
+
+    assert code == 1
+    assert stderr == ('vla-ros train: TrainingConfig.batch_size: 0, expected an integer >= 1\n')

@@ -1,0 +1,225 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""The families `vla-ros train` trains: how the verb's options reach each family's trainer.
+
+Each family entry builds that family's own ``TrainingConfig`` (its defaults stand for every
+option left unset) and returns it with a function that runs the family's ``train`` on the
+samples, so the verb can print the effective settings before it reads any data. Options only
+some families have (``--length-constrained``: ``fast``) are refused for the others with a
+``ConfigError``, never ignored. Family modules (torch, transformers) are imported only when a
+run is prepared, so ``vla-ros --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol, TYPE_CHECKING, TypeVar
+
+from vla_ros.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+    from vla_ros.policies.flow.training_data import SampleSource
+
+__all__ = [
+    'FAMILIES', 'FAMILY_OPTIONS', 'FamilyEntry', 'PreparedRun', 'RunOptions', 'TrainingOutcome',
+    'TrainingSettings', 'prepare_run',
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """The verb's training options, as parsed.
+
+    Attributes:
+        steps: optimizer steps; None: the family's default.
+        batch_size: samples per step; None: the family's default.
+        learning_rate: peak AdamW rate; None: the family's default.
+        seed: seeds weights, batch order and noise.
+        log_every: steps between loss reports.
+        threads: torch CPU threads during the run.
+        progress: draw a progress bar on stderr (families that have one).
+        length_constrained: store length-constrained decoding in the checkpoint (``fast``).
+    """
+
+    steps: int | None
+    batch_size: int | None
+    learning_rate: float | None
+    seed: int
+    log_every: int
+    threads: int
+    progress: bool
+    length_constrained: bool = False
+
+
+class TrainingSettings(Protocol):
+    """The fields every family's ``TrainingConfig`` has and the verb prints."""
+
+    @property
+    def steps(self) -> int:
+        """Optimizer steps."""
+
+    @property
+    def batch_size(self) -> int:
+        """Samples per step."""
+
+    @property
+    def learning_rate(self) -> float:
+        """Peak AdamW learning rate."""
+
+    @property
+    def seed(self) -> int:
+        """Seed of weights, batch order and noise."""
+
+    @property
+    def log_every(self) -> int:
+        """Steps between loss reports."""
+
+    @property
+    def torch_threads(self) -> int:
+        """Torch CPU threads during the run."""
+
+
+class TrainingOutcome(Protocol):
+    """The fields every family's ``TrainingResult`` has."""
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        """The directory written."""
+
+    @property
+    def losses(self) -> tuple[float, ...]:
+        """Every step's loss, in order."""
+
+    @property
+    def samples(self) -> int:
+        """Number of training samples."""
+
+    @property
+    def parameters(self) -> int:
+        """Number of model parameters."""
+
+    @property
+    def elapsed_s(self) -> float:
+        """Wall time of the optimization, seconds."""
+
+
+#: Runs a prepared family's training: (samples, checkpoint directory, dt_s) -> outcome.
+Trainer = Callable[['SampleSource', Path, float], TrainingOutcome]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRun:
+    """A family's effective settings and the call that trains with them.
+
+    Attributes:
+        settings: the family's ``TrainingConfig``, options applied.
+        train: trains on samples and writes the checkpoint.
+        shows_progress: whether a progress bar will be drawn.
+    """
+
+    settings: TrainingSettings
+    train: Trainer
+    shows_progress: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyEntry:
+    """How the verb trains one family.
+
+    Attributes:
+        prepare: builds the family's config from the options and binds its ``train``.
+        draws_progress: the family's trainer draws a progress bar.
+        own_options: the ``FAMILY_OPTIONS`` this family takes.
+    """
+
+    prepare: Callable[[RunOptions], tuple[TrainingSettings, Trainer]]
+    draws_progress: bool
+    own_options: frozenset[str] = frozenset()
+
+
+#: Options only some families take: ``RunOptions`` field -> command-line flag.
+FAMILY_OPTIONS: Mapping[str, str] = {'length_constrained': '--length-constrained'}
+
+_Config = TypeVar('_Config', bound='DataclassInstance')
+
+
+def _configure(defaults: _Config, options: RunOptions) -> _Config:
+    """``defaults`` (a family's ``TrainingConfig()``) with the options applied.
+
+    Raises:
+        ConfigError: a value the family's config refuses.
+    """
+    sizing = {'steps': options.steps, 'batch_size': options.batch_size,
+              'learning_rate': options.learning_rate}
+    return replace(defaults, seed=options.seed, log_every=options.log_every,
+                   torch_threads=options.threads,
+                   **{name: value for name, value in sizing.items() if value is not None})
+
+
+def _flow(options: RunOptions) -> tuple[TrainingSettings, Trainer]:
+    from vla_ros.policies.flow.train import train, TrainingConfig
+
+    config = _configure(TrainingConfig(), options)
+    return config, lambda samples, out_dir, dt_s: train(
+        samples, out_dir, dt_s=dt_s, config=config, progress=options.progress)
+
+
+def _tokens(options: RunOptions) -> tuple[TrainingSettings, Trainer]:
+    from vla_ros.policies.tokens.teacher_forcing import TrainingConfig
+    from vla_ros.policies.tokens.train import train
+
+    config = _configure(TrainingConfig(), options)
+    return config, lambda samples, out_dir, dt_s: train(
+        samples, out_dir, dt_s=dt_s, config=config)
+
+
+def _fast(options: RunOptions) -> tuple[TrainingSettings, Trainer]:
+    from vla_ros.policies.fast.train import train
+    from vla_ros.policies.tokens.teacher_forcing import TrainingConfig
+
+    config = _configure(TrainingConfig(), options)
+    return config, lambda samples, out_dir, dt_s: train(
+        samples, out_dir, dt_s=dt_s, config=config,
+        length_constrained=options.length_constrained)
+
+
+def _diffusion(options: RunOptions) -> tuple[TrainingSettings, Trainer]:
+    from vla_ros.policies.diffusion.train import train, TrainingConfig
+
+    config = _configure(TrainingConfig(), options)
+    return config, lambda samples, out_dir, dt_s: train(
+        samples, out_dir, dt_s=dt_s, config=config, progress=options.progress)
+
+
+#: The trainable families, in the order `--help` lists them.
+FAMILIES: Mapping[str, FamilyEntry] = {
+    'flow': FamilyEntry(_flow, draws_progress=True),
+    'tokens': FamilyEntry(_tokens, draws_progress=False),
+    'fast': FamilyEntry(_fast, draws_progress=False,
+                        own_options=frozenset({'length_constrained'})),
+    'diffusion': FamilyEntry(_diffusion, draws_progress=True),
+}
+
+
+def prepare_run(family: str, options: RunOptions) -> PreparedRun:
+    """The effective settings of training ``family`` with ``options``, ready to run.
+
+    Raises:
+        ConfigError: an unknown family, an option the family does not take, or a value its
+            ``TrainingConfig`` refuses.
+    """
+    if family not in FAMILIES:
+        raise ConfigError(f'--family: {family!r}, expected one of {", ".join(FAMILIES)}')
+    entry = FAMILIES[family]
+    for name, flag in FAMILY_OPTIONS.items():
+        if getattr(options, name) and name not in entry.own_options:
+            takers = ', '.join(other for other, each in FAMILIES.items()
+                               if name in each.own_options)
+            raise ConfigError(f'{flag}: the {family} family has no such setting '
+                              f'(families that take it: {takers})')
+    settings, trainer = entry.prepare(options)
+    return PreparedRun(settings, trainer, shows_progress=options.progress and entry.draws_progress)
