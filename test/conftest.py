@@ -1,9 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 The vla_ros authors
-"""Session-wide guards: the tests run the colcon-installed vla_ros, on a private DDS domain."""
+"""Session-wide guards for every test.
+
+The tests run the colcon-installed vla_ros, on a private DDS domain, and no test leaves the
+process with real-time thread scheduling.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 import os
 from pathlib import Path
 
@@ -32,3 +37,18 @@ def pytest_configure(config: pytest.Config) -> None:
 def repo_root() -> Path:
     """The checkout's root directory."""
     return REPO_ROOT
+
+
+@pytest.fixture(autouse=True)
+def _normal_thread_scheduling() -> Iterator[None]:
+    """Fail a test that leaves the main thread with another scheduling policy, and undo it.
+
+    A library that switches its caller to SCHED_FIFO (SVT-AV1 does, as root) makes every
+    thread started later real-time, and DDS's busy threads then starve the whole run.
+    """
+    policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
+    yield
+    after = os.sched_getscheduler(0), os.sched_getparam(0)
+    if after != (policy, param):
+        os.sched_setscheduler(0, policy, param)
+        pytest.fail(f'the test left the thread scheduling at {after}, was {(policy, param)}')

@@ -8,12 +8,20 @@ a video is written or read, and :func:`video_available` says whether it is insta
 codec is the first of :data:`CODECS` the installed FFmpeg can encode (LeRobot's default,
 AV1 with SVT, first); pixels are stored as ``yuv420p``, so the sides must be even and the
 frames come back close to, not equal to, what went in.
+
+SVT-AV1, run as root, switches the thread that opens the encoder to real-time scheduling
+(SCHED_FIFO, priority 99), and every thread started from it afterwards inherits that: in a
+long-lived process (a node, the tests) DDS's busy threads then starve everything else on a
+small machine. Every encoder call here therefore restores the calling thread's policy.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+import contextlib
 import importlib
 import importlib.util
+import os
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +40,17 @@ PIXEL_FORMAT = 'yuv420p'
 def video_available() -> bool:
     """Whether PyAV is installed, so that MP4 files can be written and read."""
     return importlib.util.find_spec('av') is not None
+
+
+@contextlib.contextmanager
+def _scheduling_kept() -> Iterator[None]:
+    """Run the block, then put back the calling thread's scheduling policy and priority."""
+    policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
+    try:
+        yield
+    finally:
+        if (os.sched_getscheduler(0), os.sched_getparam(0)) != (policy, param):
+            os.sched_setscheduler(0, policy, param)
 
 
 def _av() -> Any:
@@ -80,8 +99,9 @@ class VideoWriter:
         av = _av()
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format='rgb24')
         try:
-            for packet in self._stream.encode(frame):
-                self._container.mux(packet)
+            with _scheduling_kept():
+                for packet in self._stream.encode(frame):
+                    self._container.mux(packet)
         except (ValueError, av.error.FFmpegError) as err:
             raise DataError(f'{self.path}: {self.codec} refused frame {self.frames}: {err}'
                             ) from err
@@ -95,9 +115,10 @@ class VideoWriter:
         """
         av = _av()
         try:
-            for packet in self._stream.encode():
-                self._container.mux(packet)
-            self._container.close()
+            with _scheduling_kept():
+                for packet in self._stream.encode():
+                    self._container.mux(packet)
+                self._container.close()
         except (OSError, ValueError, av.error.FFmpegError) as err:
             raise DataError(f'{self.path}: cannot finish the video: {err}') from err
 
