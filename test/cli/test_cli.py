@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+import re
 import subprocess
 
 import numpy as np
@@ -36,13 +37,16 @@ def test_instruct_without_a_policy_node_fails_in_one_line(repo_root):
         "vla-ros instruct: service 'vla/set_instruction' not available within 1.0 s")
 
 
-def test_demo_moves_the_arm_and_writes_a_plot(repo_root, tmp_path):
+def test_demo_reaches_the_instructed_cube_holds_there_and_writes_a_plot(repo_root, tmp_path):
     plot = tmp_path / 'demo.png'
 
-    done = _run(repo_root, 'demo', '--duration', '6', '--out', str(plot))
+    done = _run(repo_root, 'demo', '--instruction', 'touch the blue cube', '--seed', '1001',
+                '--duration', '8', '--out', str(plot))
 
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "result success=True message='succeeded'" in done.stdout
+    assert "result success=False message='canceled'" in done.stdout  # cancelled at the reach
+    assert 'reached the blue cube' in done.stdout
+    assert re.search(r'blue \d+\.\d cm \(reached\)', done.stdout), done.stdout  # and held
     assert 'chunks executed:' in done.stdout
     with Image.open(plot) as image:
         pixels = np.asarray(image.convert('RGB'))

@@ -69,6 +69,7 @@ def _tabletop_with_ee_actions(tmp_path: Path, *, commands: dict[str, object] | N
         'gripper_controller': {'type': 'gripper', 'joint': 'gripper_joint'}}
     if commands is not None:
         raw['embodiment']['commands'] = commands
+    raw['policy']['family'] = 'flow'
     raw['policy']['checkpoint'] = str(create_random_checkpoint(
         tmp_path / 'flow', DEFAULT_SPEC, seed=0, home_positions=(0.0,) * 7,
         motion_std=(0.01,) * 6 + (0.2,)))

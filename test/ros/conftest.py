@@ -36,11 +36,11 @@ def checkpoint_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope='session')
 def config_file(tmp_path_factory: pytest.TempPathFactory, repo_root: Path,
                 checkpoint_dir: Path) -> Path:
-    """The tabletop config with the test checkpoint; horizon 3 so chunks come often."""
+    """The tabletop config with the random flow test checkpoint; horizon 3 so chunks come often."""
     raw = yaml.safe_load((repo_root / 'config' / 'tabletop_arm.yaml').read_text())
     raw['embodiment']['urdf'] = str(repo_root / 'urdf' / 'tabletop_arm.urdf')
     raw['sim']['mjcf'] = str(repo_root / 'urdf' / 'tabletop_scene.xml')
-    raw['policy']['checkpoint'] = str(checkpoint_dir)
+    raw['policy'].update(family='flow', checkpoint=str(checkpoint_dir))
     raw['execution']['horizon'] = 3
     path = tmp_path_factory.mktemp('config') / 'tabletop_arm.yaml'
     path.write_text(yaml.safe_dump(raw))

@@ -5,6 +5,9 @@
 Brings up the simulated arm and the policy node in this process (real rclpy over DDS), sends
 an instruction as an action goal, records the joint states and the front camera while it
 runs, then prints what happened and writes a PNG (camera frames and joint trajectories).
+When the instruction names a cube and the fingertip reaches it (the simulator's check, as in
+`vla-ros eval`), the demo cancels the goal and the arm holds there: the policies are trained
+on reaches that end at the cube, not on what to do afterwards (``--keep-going`` runs on).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vla_ros.cli.config_path import add_config_argument, default_config_path
+from vla_ros.sim.tasks import Colour, reach_point, REACH_TOLERANCE_M, SceneReader
 
 if TYPE_CHECKING:
     from rclpy.node import Node
@@ -38,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--duration', type=float, default=8.0, help='seconds of execution')
     parser.add_argument('--seed', type=int, default=0, help='object placement seed')
     parser.add_argument('--out', type=Path, default=Path('out/demo.png'), help='PNG to write')
+    parser.add_argument('--keep-going', dest='stop_when_reached', action='store_false',
+                        help='run the whole duration even after the named cube is reached '
+                        '(by default the demo cancels the goal then, as the evaluation does)')
 
 
 class _Recorder:
@@ -108,8 +115,21 @@ def _plot(recorder: _Recorder, path: Path, instruction: str) -> None:
     plt.close(figure)
 
 
+def _named_colour(instruction: str) -> Colour | None:
+    """The cube colour the instruction names, if it names exactly one."""
+    named = [colour for colour in Colour if colour.value in instruction.lower().split()]
+    return named[0] if len(named) == 1 else None
+
+
+def _fingertip_distances(scene: SceneReader) -> dict[str, float]:
+    """Colour -> distance from the fingertip to the reach point of that cube, m."""
+    fingertip = scene.end_effector_position()
+    return {colour.value: float(np.linalg.norm(
+        fingertip - reach_point(scene, colour.cube_name))) for colour in Colour}
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run the demo; exit 0 when the goal succeeded and the arm moved."""
+    """Run the demo; exit 0 when the goal ran (to its end or to the reach) and the arm moved."""
     from rclpy.node import Node
     from rclpy.parameter import Parameter
 
@@ -125,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
     with InProcessGraph() as graph:
         print(f'vla-ros demo: starting the simulated arm and the policy ({config_path})')
         config_param = Parameter('config_file', value=str(config_path))
-        graph.add(SimNode, parameter_overrides=[config_param, Parameter('seed', value=args.seed)])
+        sim_node = graph.add(SimNode, parameter_overrides=[config_param,
+                                                           Parameter('seed', value=args.seed)])
         graph.add(PolicyNode, parameter_overrides=[config_param])
         client = graph.add(Node, node_name='vla_demo')
         recorder = _Recorder(client, camera_topic)
@@ -139,8 +160,24 @@ def run(args: argparse.Namespace) -> int:
             print(f'vla-ros demo: no camera image or joint state within {SENSOR_TIMEOUT_S} s')
             return 1
         print(f'vla-ros demo: goal "{args.instruction}" for {args.duration:.0f} s')
+        target = _named_colour(args.instruction)
+        reached_at_s: list[float] = []  # simulated seconds after the goal was sent
+        with sim_node.lock:
+            sent_s = sim_node.sim.time_s
+
+        def reached() -> bool:  # the simulator's view of a reach; the policy never sees it
+            with sim_node.lock:
+                done = target is not None and _fingertip_distances(
+                    sim_node.sim)[target.value] <= REACH_TOLERANCE_M
+                if done and not reached_at_s:
+                    reached_at_s.append(sim_node.sim.time_s - sent_s)
+            return done and args.stop_when_reached
+
         accepted, result = execute_instruction(client, args.instruction,
-                                               duration_s=args.duration, on_feedback=show)
+                                               duration_s=args.duration, on_feedback=show,
+                                               cancel_when=reached)
+        with sim_node.lock:
+            distances_m = _fingertip_distances(sim_node.sim)
     if not accepted or result is None:
         print('vla-ros demo: the goal was rejected')
         return 1
@@ -153,5 +190,14 @@ def run(args: argparse.Namespace) -> int:
     print(f'  inference latency: median {np.median(latencies_ms or [0]):.1f} ms')
     print('  largest joint excursion: ' + ', '.join(
         f'{name} {value:.3f}' for name, value in zip(recorder.names, moved)))
+    if reached_at_s:
+        print(f'  reached the {target.value if target else ""} cube {reached_at_s[0]:.1f} s '
+              'after the goal'
+              + (' and stopped there (the goal was cancelled: hold)' if args.stop_when_reached
+                 else ''))
+    print("  fingertip to each cube's top at the end: " + ', '.join(
+        f'{colour} {100 * distance:.1f} cm{" (reached)" if distance <= REACH_TOLERANCE_M else ""}'
+        for colour, distance in distances_m.items()))
     print(f'  plot: {args.out.resolve()}')
-    return 0 if result.success and moved.max(initial=0.0) > 1e-3 else 1
+    ran = result.success or bool(reached_at_s and args.stop_when_reached)
+    return 0 if ran and moved.max(initial=0.0) > 1e-3 else 1

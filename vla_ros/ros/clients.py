@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import threading
+import time
 from typing import Any
 
 from rclpy.action.client import ActionClient
@@ -55,11 +56,19 @@ def set_instruction(node: Node, instruction: str, *, service: str = 'vla/set_ins
                         SetInstruction.Request(instruction=instruction), timeout_s=timeout_s)
 
 
+#: How often ``execute_instruction`` asks its ``cancel_when``, seconds.
+CANCEL_POLL_S = 0.05
+
+
 def execute_instruction(node: Node, instruction: str, *, duration_s: float,
                         action: str = 'vla/execute', server_timeout_s: float = 10.0,
                         on_feedback: Callable[[ExecuteInstruction.Feedback], None] | None = None,
+                        cancel_when: Callable[[], bool] | None = None,
                         ) -> tuple[bool, ExecuteInstruction.Result | None]:
     """Send an ExecuteInstruction goal and wait for its result.
+
+    ``cancel_when``, asked every ``CANCEL_POLL_S`` while the goal runs, cancels the goal (the
+    robot holds) the first time it returns True; the result is then the canceled one.
 
     Returns:
         (accepted, result); result is None when the goal was rejected.
@@ -75,8 +84,18 @@ def execute_instruction(node: Node, instruction: str, *, duration_s: float,
                        server_timeout_s, f'{action} goal')
         if not handle.accepted:
             return False, None
-        response = wait_for_future(handle.get_result_async(),
-                         duration_s + server_timeout_s, f'{action} result')
+        result_future = handle.get_result_async()
+        deadline_s = time.monotonic() + duration_s + server_timeout_s
+        if cancel_when is not None:
+            finished = threading.Event()
+            result_future.add_done_callback(lambda _future: finished.set())
+            while not finished.wait(CANCEL_POLL_S) and time.monotonic() < deadline_s:
+                if cancel_when():
+                    wait_for_future(handle.cancel_goal_async(), server_timeout_s,
+                                    f'{action} cancel')
+                    break
+        response = wait_for_future(result_future, max(0.0, deadline_s - time.monotonic()),
+                                   f'{action} result')
         return True, response.result
     finally:
         client.destroy()
