@@ -5,11 +5,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-import os
 from pathlib import Path
 import threading
 
-from node_test_constants import SIM_HOME, WAIT_S
+from node_test_constants import fresh_domain_id, SIM_HOME, WAIT_S
 import pytest
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -49,11 +48,11 @@ def config_file(tmp_path_factory: pytest.TempPathFactory, repo_root: Path,
 
 @pytest.fixture
 def graph() -> Iterator[InProcessGraph]:
-    """A private context on this process's DDS domain, spinning; closed after the test.
+    """A private context on a DDS domain of this test alone, spinning; closed after the test.
 
     A callback that raised during the test fails it, with the traceback.
     """
-    with InProcessGraph(domain_id=int(os.environ['ROS_DOMAIN_ID'])) as in_process:
+    with InProcessGraph(domain_id=fresh_domain_id()) as in_process:
         yield in_process
     assert not in_process.callback_errors, '\n'.join(in_process.callback_errors)
 

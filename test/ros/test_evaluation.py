@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from node_test_constants import fresh_domain_id
 from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
 
@@ -42,7 +43,8 @@ def test_policy_episodes_run_to_their_timeout_and_are_cancelled(config_file: Pat
     seen = []
 
     run = evaluate(config_path=config_file, episodes=episodes, timeout_s=1.0,
-                   policy=PolicyUnderTest(checkpoint_dir, 'flow'), on_episode=seen.append)
+                   policy=PolicyUnderTest(checkpoint_dir, 'flow'), on_episode=seen.append,
+                   domain_id=fresh_domain_id())
 
     assert run.records == tuple(seen)
     assert [record.episode for record in run.records] == episodes

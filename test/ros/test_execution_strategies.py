@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from node_test_constants import fresh_domain_id
 import pytest
 
 from vla_ros.core.config import ExecutionStrategy
@@ -33,7 +34,7 @@ def episode_with(config_file: Path, checkpoint_dir: Path
             result = evaluate(config_path=config_file,
                               episodes=sample_episodes(TaskKind.REACH, 1, seed=11),
                               timeout_s=EPISODE_S, policy=PolicyUnderTest(checkpoint_dir, 'flow'),
-                              strategy=strategy)
+                              strategy=strategy, domain_id=fresh_domain_id())
             assert not result.callback_errors, '\n'.join(result.callback_errors)
             cache[strategy] = result.records[0]
         return cache[strategy]

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from node_test_constants import fresh_domain_id
+
 from vla_ros.ros.evaluation import evaluate, PolicyUnderTest
 from vla_ros.sim.tasks import sample_episodes, TaskKind
 
@@ -39,7 +41,8 @@ def test_trained_diffusion_policy_reaches_each_instructed_cube(repo_root: Path) 
     run = evaluate(config_path=repo_root / 'config' / 'tabletop_arm.yaml', episodes=episodes,
                    timeout_s=EPISODE_S,
                    policy=PolicyUnderTest(repo_root / 'checkpoints' / 'diffusion' / 'reach',
-                                          'diffusion'))
+                                          'diffusion'),
+                   domain_id=fresh_domain_id())
 
     assert not run.callback_errors, '\n'.join(run.callback_errors)
     for record in run.records:
@@ -54,7 +57,8 @@ def test_end_effector_delta_policy_reaches_cubes_through_the_ik_layer(repo_root:
     run = evaluate(config_path=repo_root / 'config' / 'tabletop_arm_ee.yaml', episodes=episodes,
                    timeout_s=EE_EPISODE_S,
                    policy=PolicyUnderTest(repo_root / 'checkpoints' / 'diffusion' / 'reach_ee',
-                                          'diffusion'))
+                                          'diffusion'),
+                   domain_id=fresh_domain_id())
 
     assert not run.callback_errors, '\n'.join(run.callback_errors)
     reached = [record.episode.cube_name for record in run.records if record.success]

@@ -286,10 +286,12 @@ def _policy_parameters(config_param: Parameter[str], policy: PolicyUnderTest,
 def evaluate(*, config_path: Path, episodes: list[Episode], timeout_s: float,
              policy: PolicyUnderTest | None,
              on_episode: Callable[[EpisodeRecord], None] | None = None,
-             strategy: ExecutionStrategy | None = None) -> EvaluationRun:
+             strategy: ExecutionStrategy | None = None,
+             domain_id: int | None = None) -> EvaluationRun:
     """Run ``episodes`` in closed loop; ``policy`` None runs the scripted expert instead.
 
     ``strategy`` overrides the config's ``execution.strategy`` for the policy node.
+    ``domain_id`` puts the run's nodes on that DDS domain (None: ``ROS_DOMAIN_ID``).
 
     The episodes' seeds must be consecutive (``sample_episodes`` makes them so).
 
@@ -305,7 +307,7 @@ def evaluate(*, config_path: Path, episodes: list[Episode], timeout_s: float,
         raise ConfigError(f'episode seeds {seeds!r}: expected consecutive seeds')
     config_param = Parameter('config_file', value=str(config_path))
     records = []
-    with InProcessGraph() as graph:
+    with InProcessGraph(domain_id=domain_id) as graph:
         sim_node = graph.add(SimNode, parameter_overrides=[
             config_param, Parameter('seed', value=seeds[0])])
         if policy is not None:
