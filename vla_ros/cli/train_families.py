@@ -23,9 +23,10 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
     from vla_ros.policies.flow.training_data import SampleSource
+    from vla_ros.policies.training_result import TrainingResult
 
 __all__ = [
-    'FAMILIES', 'FAMILY_OPTIONS', 'FamilyEntry', 'PreparedRun', 'RunOptions', 'TrainingOutcome',
+    'FAMILIES', 'FAMILY_OPTIONS', 'FamilyEntry', 'PreparedRun', 'RunOptions',
     'TrainingSettings', 'prepare_run',
 ]
 
@@ -83,32 +84,8 @@ class TrainingSettings(Protocol):
         """Torch CPU threads during the run."""
 
 
-class TrainingOutcome(Protocol):
-    """The fields every family's ``TrainingResult`` has."""
-
-    @property
-    def checkpoint_dir(self) -> Path:
-        """The directory written."""
-
-    @property
-    def losses(self) -> tuple[float, ...]:
-        """Every step's loss, in order."""
-
-    @property
-    def samples(self) -> int:
-        """Number of training samples."""
-
-    @property
-    def parameters(self) -> int:
-        """Number of model parameters."""
-
-    @property
-    def elapsed_s(self) -> float:
-        """Wall time of the optimization, seconds."""
-
-
 #: Runs a prepared family's training: (samples, checkpoint directory, dt_s) -> outcome.
-Trainer = Callable[['SampleSource', Path, float], TrainingOutcome]
+Trainer = Callable[['SampleSource', Path, float], 'TrainingResult']
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,7 @@ from vla_ros.policies.diffusion.training_data import (
     SampleSource,
     TrainingTensors,
 )
+from vla_ros.policies.training_result import TrainingResult
 
 __all__ = [
     'TrainingConfig', 'TrainingResult', 'WeightAverage', 'diffusion_loss', 'main', 'shift_images',
@@ -140,25 +141,6 @@ def _require_int(config: TrainingConfig, name: str, *, minimum: int) -> None:
     value = getattr(config, name)
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ConfigError(f'TrainingConfig.{name}: {value!r}, expected an integer >= {minimum}')
-
-
-@dataclass(frozen=True, slots=True)
-class TrainingResult:
-    """What a run produced.
-
-    Attributes:
-        checkpoint_dir: the directory written.
-        losses: the masked noise-prediction loss of every step's batch, in order.
-        samples: number of training samples.
-        parameters: number of network parameters.
-        elapsed_s: wall time of the optimization (without pre-processing and saving), s.
-    """
-
-    checkpoint_dir: Path
-    losses: tuple[float, ...]
-    samples: int
-    parameters: int
-    elapsed_s: float
 
 
 def diffusion_loss(network: DiffusionNetwork, process: DiffusionProcess,

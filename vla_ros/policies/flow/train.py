@@ -46,6 +46,7 @@ from vla_ros.policies.flow.training_data import (
     SampleSource,
     TrainingTensors,
 )
+from vla_ros.policies.training_result import TrainingResult
 
 __all__ = ['TrainingConfig', 'TrainingResult', 'flow_matching_loss', 'train']
 
@@ -105,25 +106,6 @@ class TrainingConfig:
         if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
             raise ConfigError(
                 f'TrainingConfig.weight_decay: {self.weight_decay!r}, expected a number >= 0')
-
-
-@dataclass(frozen=True, slots=True)
-class TrainingResult:
-    """What a run produced.
-
-    Attributes:
-        checkpoint_dir: the directory written.
-        losses: the masked flow-matching loss of every step's batch, in order.
-        samples: number of training samples.
-        parameters: number of model parameters.
-        elapsed_s: wall time of the optimization (without pre-processing and saving), seconds.
-    """
-
-    checkpoint_dir: Path
-    losses: tuple[float, ...]
-    samples: int
-    parameters: int
-    elapsed_s: float
 
 
 def _batches(count: int, batch_size: int, rng: np.random.Generator) -> Iterator[torch.Tensor]:

@@ -30,6 +30,7 @@ from vla_ros.policies.tokens.config import ActionSpace
 from vla_ros.policies.tokens.prompt import pixels_to_model
 from vla_ros.policies.tokens.sequences import IGNORE_INDEX, SequenceTensors
 from vla_ros.policies.tokens.vlm import VlmSize
+from vla_ros.policies.training_result import TrainingResult
 
 __all__ = [
     'TrainingConfig', 'TrainingResult', 'add_arguments', 'config_from_args', 'fit',
@@ -81,25 +82,6 @@ class TrainingConfig:
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0
                     and (value > 0 or key == 'weight_decay')):
                 raise ConfigError(f'TrainingConfig.{key}: {value!r}, expected a number > 0')
-
-
-@dataclass(frozen=True, slots=True)
-class TrainingResult:
-    """What a run produced.
-
-    Attributes:
-        checkpoint_dir: the directory written.
-        losses: the mean target cross-entropy of every step's batch, nats, in order.
-        samples: number of training sequences.
-        parameters: number of model parameters.
-        elapsed_s: wall time of the optimization, seconds.
-    """
-
-    checkpoint_dir: Path
-    losses: tuple[float, ...]
-    samples: int
-    parameters: int
-    elapsed_s: float
 
 
 def sequence_loss(model: PaliGemmaForConditionalGeneration,
