@@ -16,6 +16,7 @@ from typing import TypeVar
 import rclpy
 from rclpy.context import Context
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.logging import get_logger
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
@@ -60,6 +61,10 @@ class InProcessGraph:
                 self._executor.spin_once(timeout_sec=SPIN_PERIOD_S)
             except ExternalShutdownException:
                 return
+            except _rclpy.InvalidHandle:
+                # An entity destroyed while the executor built its wait set (a node closing
+                # its subscriptions while the graph spins): the next wait set is without it.
+                continue
             except Exception:  # one failing callback must not stop the graph
                 if self._stopping.is_set():
                     return
