@@ -160,6 +160,8 @@ class InstructionGoals:
                 return active.outcome
             elapsed_s = time.monotonic() - started
             status = self._runner.status
+            if active.preempted.is_set():  # pre-empted (then held) since the wait above
+                return active.outcome
             if goal_handle.is_cancel_requested:
                 self._runner.hold('goal cancelled')
                 return 'canceled'
