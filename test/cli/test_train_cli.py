@@ -191,3 +191,63 @@ def test_a_value_the_family_config_refuses_names_the_field(
 
     assert code == 1
     assert stderr == ('vla-ros train: TrainingConfig.batch_size: 0, expected an integer >= 1\n')
+
+
+def test_several_data_directories_are_read_as_one(
+        demos_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / 'checkpoint'
+
+    code, stdout, stderr = _train(capsys, '--family', 'diffusion', '--data', str(demos_dir),
+                                  str(demos_dir), '--out', str(out), *TINY_RUN)
+
+    assert code == 0, stderr
+    assert f'diffusion on 4 episodes (30 samples) from {demos_dir}, {demos_dir}' in stdout
+
+
+def test_flow_pretrains_on_pointing_scenes_written_by_the_pointing_verb(
+        demos_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scenes, config = tmp_path / 'scenes.npz', tmp_path / 'one_camera.yaml'
+    config.write_text(_one_camera_config())
+    out = tmp_path / 'checkpoint'
+
+    made = main(['pointing', '--config', str(config), '--scenes', '210', '--seed', '9',
+                 '--out', str(scenes)])
+    rendered = capsys.readouterr().out
+    code, stdout, stderr = _train(capsys, '--family', 'flow', '--data', str(demos_dir),
+                                  '--out', str(out), *TINY_RUN, '--pointing', str(scenes),
+                                  '--pointing-steps', '3')
+
+    assert made == 0 and rendered.rstrip().endswith(
+        f'wrote 210 scenes, 30 prompts, cameras front to {scenes.resolve()}')
+    assert code == 0, stderr
+    assert f'vla-ros train: pointing pre-training on {scenes}: held-out accuracy ' in stdout
+    assert load_policy('flow', out).infer(
+        DemonstrationDataset(demos_dir, chunk_length=CHUNK)[0].observation).positions.shape == (
+            CHUNK, len(SIM_JOINTS))
+
+
+@pytest.mark.parametrize(('flags', 'message'), [
+    (('--family', 'tokens', '--pointing', 'scenes.npz'),
+     '--pointing: the tokens family has no such setting (families that take it: flow)'),
+    (('--family', 'flow', '--pointing-steps', '5'),
+     '--pointing-steps: without --pointing there is no pre-training'),
+], ids=['other-family', 'steps-without-scenes'])
+def test_pointing_options_out_of_place_are_refused_in_one_line(
+        flags: tuple[str, ...], message: str, demos_dir: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, stdout, stderr = _train(capsys, *flags, '--data', str(demos_dir),
+                                  '--out', str(tmp_path / 'checkpoint'), *TINY_RUN)
+
+    assert (code, stdout, stderr) == (1, '', f'vla-ros train: {message}\n')
+
+
+def _one_camera_config() -> str:
+    """The default tabletop config with only its front camera (the demos' camera)."""
+    from vla_ros.cli.config_path import default_config_path
+
+    default = default_config_path()
+    root = default.resolve().parent.parent
+    text = default.read_text().replace(' urdf/', f' {root}/urdf/').replace(
+        ' checkpoints/', f' {root}/checkpoints/')
+    start = text.index('    wrist: {')
+    return text[:start] + text[text.index('\n', start) + 1:]

@@ -202,3 +202,27 @@ def test_key_value_heads_are_a_model_size_setting() -> None:
         assert (tower.num_attention_heads, tower.num_key_value_heads) == (4, 2)
     with pytest.raises(ConfigError, match=r'kv_heads: 3, expected a divisor of heads \(4\)'):
         ModelSize(heads=4, kv_heads=3)
+
+
+def test_pointing_pretrains_then_freezes_the_vision_tower(dataset: DemonstrationDataset,
+                                                          tmp_path: Path) -> None:
+    from vla_ros.policies.pointing import PointingConfig
+    from vla_ros.sim.pointing_scenes import render_pointing_scenes
+
+    scenes = render_pointing_scenes(mjcf_path=SCENE_PATH, cameras=CAMERAS, count=24, seed=70000)
+    weights = {}
+    for steps in (1, 4):
+        config = TrainingConfig(steps=steps, batch_size=8, warmup_steps=0, seed=2,
+                                pointing=PointingConfig(steps=3, batch_size=8, held_out=8))
+        result = train(dataset, tmp_path / f'steps{steps}', dt_s=DT_S, config=config,
+                       progress=False, pointing=scenes)
+        assert result.pointing is not None and len(result.pointing.losses) == 3
+        weights[steps] = load_policy('flow', tmp_path / f'steps{steps}').model.state_dict()
+    untouched = build_model(dataset_spec(dataset, dt_s=DT_S), size=TrainingConfig().size,
+                            seed=2)[0].state_dict()
+
+    vision = [name for name in weights[1] if '.vision_tower.' in name]
+    others = [name for name in weights[1] if '.vision_tower.' not in name]
+    assert vision and all(torch.equal(weights[1][name], weights[4][name]) for name in vision)
+    assert not all(torch.equal(weights[1][name], weights[4][name]) for name in others)
+    assert not all(torch.equal(weights[1][name], untouched[name]) for name in vision)

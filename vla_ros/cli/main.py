@@ -25,6 +25,7 @@ VERBS: dict[str, tuple[str, str]] = {
     'resume': ('vla_ros.cli.stop', 'allow motion again after stop (vla/resume)'),
     'demo': ('vla_ros.cli.demo', 'end-to-end demo: sim + policy + an instruction, then a plot'),
     'demos': ('vla_ros.cli.demos', 'record scripted-expert demonstrations of a sim task'),
+    'pointing': ('vla_ros.cli.pointing', 'render sim scenes labelled for pointing pre-training'),
     'eval': ('vla_ros.cli.eval', 'closed-loop success rate of a checkpoint on a sim task'),
     'record': ('vla_ros.cli.record', 'record topics into a rosbag2 bag (sqlite3 or mcap)'),
     'play': ('vla_ros.cli.play', 'publish a recorded bag again, with its timing'),

@@ -24,8 +24,11 @@ from vla_ros.cli.train_families import FAMILIES, prepare_run, RunOptions
 from vla_ros.core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from vla_ros.cli.train_families import PreparedRun
     from vla_ros.data.lerobot_dataset import LeRobotTrainingDataset
+    from vla_ros.policies.flow.training_data import SampleSource
     from vla_ros.sim.demonstrations import DemonstrationDataset
 
 __all__ = ['TRAINABLE_FAMILIES', 'add_arguments', 'run']
@@ -38,8 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the verb's options."""
     parser.add_argument('--family', choices=TRAINABLE_FAMILIES, default='flow',
                         help='policy family to train')
-    parser.add_argument('--data', type=Path, required=True, metavar='DIR',
-                        help='dataset directory written by vla-ros demos or vla-ros export')
+    parser.add_argument('--data', type=Path, required=True, nargs='+', metavar='DIR',
+                        help='dataset directories written by vla-ros demos or vla-ros export '
+                             '(several are read as one)')
     parser.add_argument('--out', type=Path, required=True, metavar='CHECKPOINT_DIR',
                         help='checkpoint directory to write')
     parser.add_argument('--steps', type=int, help="optimizer steps (default: the family's)")
@@ -60,6 +64,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--length-constrained', action='store_true',
                         help='fast only: store length-constrained decoding, so every decoded '
                              'token sequence is a whole chunk')
+    parser.add_argument('--pointing', type=Path, metavar='FILE',
+                        help='flow only: first pre-train the VLM to point at the named cube in '
+                             'these scenes (written by vla-ros pointing)')
+    parser.add_argument('--pointing-steps', type=int, metavar='N',
+                        help='flow only: steps of the pointing pre-training (default 3000)')
 
 
 def _load_dataset(data: Path, chunk_length: int) -> DemonstrationDataset | LeRobotTrainingDataset:
@@ -71,6 +80,13 @@ def _load_dataset(data: Path, chunk_length: int) -> DemonstrationDataset | LeRob
     if is_lerobot_dataset(data):  # recorded on a robot and exported (`vla-ros export`)
         return LeRobotTrainingDataset(data, chunk_length=chunk_length)
     return DemonstrationDataset(data, chunk_length=chunk_length)  # `vla-ros demos`
+
+
+def _concatenated(datasets: Sequence[SampleSource]) -> SampleSource:
+    """One dataset as it is; several read as one, in order."""
+    from vla_ros.policies.diffusion.training_data import ConcatenatedSamples
+
+    return datasets[0] if len(datasets) == 1 else ConcatenatedSamples(datasets)
 
 
 def _settings_line(family: str, prepared: PreparedRun, chunk_length: int) -> str:
@@ -89,16 +105,26 @@ def run(args: argparse.Namespace) -> int:
     prepared = prepare_run(args.family, RunOptions(
         steps=args.steps, batch_size=args.batch_size, learning_rate=args.learning_rate,
         seed=args.seed, log_every=args.log_every, threads=args.threads,
-        progress=not args.no_progress, length_constrained=args.length_constrained))
+        progress=not args.no_progress, length_constrained=args.length_constrained,
+        pointing=args.pointing, pointing_steps=args.pointing_steps))
     print(_settings_line(args.family, prepared, args.chunk_length), flush=True)
-    dataset = _load_dataset(args.data, args.chunk_length)
-    episodes = dataset.episodes
-    if not episodes:
-        raise ConfigError(f'{args.data}: no successful episode to learn from')
+    datasets = [_load_dataset(data, args.chunk_length) for data in args.data]
+    for data, dataset in zip(args.data, datasets, strict=True):
+        if not dataset.episodes:
+            raise ConfigError(f'{data}: no successful episode to learn from')
+    steps_s = {episode.dt_s for dataset in datasets for episode in dataset.episodes}
+    if len(steps_s) != 1:
+        raise ConfigError(f'--data: time steps {sorted(steps_s)!r} s, expected one for all')
+    samples = _concatenated(datasets)
     logging.basicConfig(level=logging.INFO, format='vla-ros train: %(message)s')
-    print(f'vla-ros train: {args.family} on {len(episodes)} episodes ({len(dataset)} samples) '
-          f'from {args.data}', flush=True)
-    result = prepared.train(dataset, args.out, episodes[0].dt_s)
+    episodes = sum(len(dataset.episodes) for dataset in datasets)
+    print(f'vla-ros train: {args.family} on {episodes} episodes ({len(samples)} samples) '
+          f'from {", ".join(str(data) for data in args.data)}', flush=True)
+    result = prepared.train(samples, args.out, steps_s.pop())
+    if result.pointing is not None:
+        print(f'vla-ros train: pointing pre-training on {args.pointing}: held-out accuracy '
+              f'{100 * result.pointing.accuracy:.0f} %, median error '
+              f'{100 * result.pointing.median_error_m:.1f} cm')
     last = result.losses[-prepared.settings.log_every:]
     print(f'vla-ros train: {result.parameters} parameters, {len(result.losses)} steps in '
           f'{result.elapsed_s:.0f} s, loss {sum(last) / len(last):.4f} over the last '

@@ -44,6 +44,8 @@ class RunOptions:
         threads: torch CPU threads during the run.
         progress: draw a progress bar on stderr (families that have one).
         length_constrained: store length-constrained decoding in the checkpoint (``fast``).
+        pointing: a pointing set (``vla-ros pointing``) to pre-train the VLM on (``flow``).
+        pointing_steps: steps of that pre-training; None: the family's default.
     """
 
     steps: int | None
@@ -54,6 +56,8 @@ class RunOptions:
     threads: int
     progress: bool
     length_constrained: bool = False
+    pointing: Path | None = None
+    pointing_steps: int | None = None
 
 
 class TrainingSettings(Protocol):
@@ -119,7 +123,9 @@ class FamilyEntry:
 
 
 #: Options only some families take: ``RunOptions`` field -> command-line flag.
-FAMILY_OPTIONS: Mapping[str, str] = {'length_constrained': '--length-constrained'}
+FAMILY_OPTIONS: Mapping[str, str] = {
+    'length_constrained': '--length-constrained', 'pointing': '--pointing',
+    'pointing_steps': '--pointing-steps'}
 
 _Config = TypeVar('_Config', bound='DataclassInstance')
 
@@ -139,10 +145,18 @@ def _configure(defaults: _Config, options: RunOptions) -> _Config:
 
 def _flow(options: RunOptions) -> tuple[TrainingSettings, Trainer]:
     from vla_ros.policies.flow.train import train, TrainingConfig
+    from vla_ros.policies.pointing_set import PointingSet
 
+    pointing, pointing_steps = options.pointing, options.pointing_steps
+    if pointing_steps is not None and pointing is None:
+        raise ConfigError('--pointing-steps: without --pointing there is no pre-training')
     config = _configure(TrainingConfig(), options)
+    config = replace(config, pointing=replace(
+        config.pointing, seed=options.seed,
+        steps=config.pointing.steps if pointing_steps is None else pointing_steps))
     return config, lambda samples, out_dir, dt_s: train(
-        samples, out_dir, dt_s=dt_s, config=config, progress=options.progress)
+        samples, out_dir, dt_s=dt_s, config=config, progress=options.progress,
+        pointing=None if pointing is None else PointingSet.load(pointing))
 
 
 def _tokens(options: RunOptions) -> tuple[TrainingSettings, Trainer]:
@@ -174,7 +188,8 @@ def _diffusion(options: RunOptions) -> tuple[TrainingSettings, Trainer]:
 
 #: The trainable families, in the order `--help` lists them.
 FAMILIES: Mapping[str, FamilyEntry] = {
-    'flow': FamilyEntry(_flow, draws_progress=True),
+    'flow': FamilyEntry(_flow, draws_progress=True,
+                        own_options=frozenset({'pointing', 'pointing_steps'})),
     'tokens': FamilyEntry(_tokens, draws_progress=False),
     'fast': FamilyEntry(_fast, draws_progress=False,
                         own_options=frozenset({'length_constrained'})),
@@ -193,7 +208,7 @@ def prepare_run(family: str, options: RunOptions) -> PreparedRun:
         raise ConfigError(f'--family: {family!r}, expected one of {", ".join(FAMILIES)}')
     entry = FAMILIES[family]
     for name, flag in FAMILY_OPTIONS.items():
-        if getattr(options, name) and name not in entry.own_options:
+        if getattr(options, name) not in (None, False) and name not in entry.own_options:
             takers = ', '.join(other for other, each in FAMILIES.items()
                                if name in each.own_options)
             raise ConfigError(f'{flag}: the {family} family has no such setting '

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vla_ros.policies.pointing import PointingResult
 
 __all__ = ['TrainingResult']
 
@@ -22,6 +26,7 @@ class TrainingResult:
         samples: number of training samples (sequences for the token families).
         parameters: number of model parameters.
         elapsed_s: wall time of the optimization (without pre-processing and saving), seconds.
+        pointing: the outcome of pointing pre-training, when the run had one.
     """
 
     checkpoint_dir: Path
@@ -29,3 +34,4 @@ class TrainingResult:
     samples: int
     parameters: int
     elapsed_s: float
+    pointing: PointingResult | None = None

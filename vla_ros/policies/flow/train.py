@@ -12,6 +12,12 @@ averaged over the loss mask only: the robot's joints (not the zero padding up to
 32 dims) in the chunk rows inside the episode (not the rows copied past its end, unless
 ``TrainingConfig.mask_padding`` is off).
 
+Given a ``PointingSet``, the model's VLM is first pre-trained to point at the object each
+instruction names (``vla_ros.policies.pointing``), and its vision tower then stays frozen
+(``TrainingConfig.freeze_vision``): from random weights the flow loss alone does not teach the
+model which cube the colour word means, and fine-tuning the tower afterwards only blurs what
+pointing taught it (``docs/results.md``).
+
 The model is built by ``checkpoint.build_model`` (weights seeded by the same seed), optimized
 with AdamW, linear warm-up then cosine decay, and gradient clipping. Batches are drawn
 without replacement, epoch by epoch. The same seed, samples and torch thread count
@@ -28,6 +34,7 @@ import logging
 import math
 from pathlib import Path
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -38,6 +45,7 @@ from transformers import PI0ForConditionalGeneration
 from vla_ros.core.errors import ConfigError
 from vla_ros.policies.flow.checkpoint import build_model, ModelSize
 from vla_ros.policies.flow.config import FlowPolicyConfig
+from vla_ros.policies.flow.pointing import check_pointing_set, prompt_readout
 from vla_ros.policies.flow.processor import FlowProcessor
 from vla_ros.policies.flow.training_data import (
     dataset_normalization,
@@ -46,7 +54,11 @@ from vla_ros.policies.flow.training_data import (
     SampleSource,
     TrainingTensors,
 )
+from vla_ros.policies.pointing import PointingConfig, PointingResult, pretrain_pointing
 from vla_ros.policies.training_result import TrainingResult
+
+if TYPE_CHECKING:
+    from vla_ros.policies.pointing_set import PointingSet
 
 __all__ = ['TrainingConfig', 'TrainingResult', 'flow_matching_loss', 'train']
 
@@ -67,13 +79,15 @@ class TrainingConfig:
         seed: seeds the weights, the batch order, the flow times and noise, and the stored
             sampling-noise seed of the checkpoint.
         num_denoising_steps: Euler steps of the checkpoint's sampler.
-        size: widths and depths of the model.
+        size: widths and depths of the model; weights drawn at 1 / sqrt(width).
         log_every: steps between loss reports (the mean since the last one).
         torch_threads: CPU threads torch uses during the run; losses and weights repeat
             exactly only for the same count. One thread is the fastest on a shared machine.
         mask_padding: keep chunk rows past an episode's end out of the loss. False trains
             them on the dataset's padding (the last target repeated), so the policy learns
             to hold where a demonstration stopped instead of leaving those rows unconstrained.
+        pointing: the pointing pre-training run when ``train`` is given a ``PointingSet``.
+        freeze_vision: after pointing pre-training, keep the vision tower's weights fixed.
     """
 
     steps: int = 3000
@@ -84,10 +98,12 @@ class TrainingConfig:
     grad_clip_norm: float = 1.0
     seed: int = 0
     num_denoising_steps: int = 10
-    size: ModelSize = field(default_factory=ModelSize)
+    size: ModelSize = field(default_factory=lambda: ModelSize(init_std=0.125))
     log_every: int = 100
     torch_threads: int = 1
     mask_padding: bool = True
+    pointing: PointingConfig = field(default_factory=PointingConfig)
+    freeze_vision: bool = True
 
     def __post_init__(self) -> None:
         for name in ('steps', 'batch_size', 'num_denoising_steps', 'log_every',
@@ -165,7 +181,8 @@ def _optimize(model: PI0ForConditionalGeneration, tensors: TrainingTensors,
               config: TrainingConfig, *, progress: bool) -> list[float]:
     """Run ``config.steps`` AdamW steps on ``tensors``; returns every step's loss."""
     rng = np.random.default_rng(config.seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
+    trained = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    optimizer = torch.optim.AdamW(trained, lr=config.learning_rate,
                                   weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _learning_rate_factor(config))
     batches = _batches(len(tensors), min(config.batch_size, len(tensors)), rng)
@@ -179,7 +196,7 @@ def _optimize(model: PI0ForConditionalGeneration, tensors: TrainingTensors,
             loss = flow_matching_loss(model, batch, timestep=timestep, noise=noise)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip_norm)
+            torch.nn.utils.clip_grad_norm_(trained, config.grad_clip_norm)
             optimizer.step()
             schedule.step()
             losses.append(float(loss.detach()))
@@ -193,8 +210,26 @@ def _optimize(model: PI0ForConditionalGeneration, tensors: TrainingTensors,
     return losses
 
 
+def _pretrain(model: PI0ForConditionalGeneration, processor: FlowProcessor, data: PointingSet,
+              config: TrainingConfig) -> PointingResult:
+    """Pointing pre-training of ``model``'s VLM, then the vision tower frozen if configured."""
+    spec = processor.spec
+    check_pointing_set(data, spec)
+    readout = prompt_readout(model, processor.hf_processor,
+                             [text for text, _ in data.prompts], spec)
+    vlm = model.model.vlm
+    model.train()
+    result = pretrain_pointing(readout, list(vlm.parameters()),
+                               width=config.size.width,
+                               data=data, config=config.pointing)
+    if config.freeze_vision:
+        vlm.vision_tower.requires_grad_(False)
+    return result
+
+
 def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
-          config: TrainingConfig | None = None, progress: bool = True) -> TrainingResult:
+          config: TrainingConfig | None = None, progress: bool = True,
+          pointing: PointingSet | None = None) -> TrainingResult:
     """Fit a tiny PI0 to ``samples`` by flow matching and write the checkpoint to ``out_dir``.
 
     Args:
@@ -204,9 +239,12 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
         dt_s: time between chunk rows (the demonstrations' step), seconds.
         config: the run's settings; ``TrainingConfig()`` when None.
         progress: show a tqdm progress bar on stderr.
+        pointing: scenes to pre-train the VLM on first (see the module docstring); None
+            trains from random weights.
 
     Raises:
-        ConfigError: no samples, inconsistent samples or an invalid setting.
+        ConfigError: no samples, inconsistent samples, an invalid setting, or a pointing set
+            whose cameras differ from the samples'.
         InputError: an observation the inference preprocessing refuses.
     """
     config = config or TrainingConfig()
@@ -229,7 +267,10 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
     threads = torch.get_num_threads()
     torch.set_num_threads(config.torch_threads)
     model_config.loss_reduction = 'none'
+    pointed = None
     try:
+        if pointing is not None:
+            pointed = _pretrain(model, processor, pointing, config)
         losses = _optimize(model, tensors, config, progress=progress)
     finally:
         model_config.loss_reduction = 'mean'
@@ -241,4 +282,4 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
     processor.save(out_dir)
     policy_config.save(out_dir)
     return TrainingResult(checkpoint_dir=out_dir, losses=tuple(losses), samples=len(tensors),
-                          parameters=parameters, elapsed_s=elapsed_s)
+                          parameters=parameters, elapsed_s=elapsed_s, pointing=pointed)

@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""The flow family's side of pointing pre-training (``vla_ros.policies.pointing``).
+
+PI0 builds its prefix from the cameras' image tokens and the instruction's tokens and runs it
+through its PaliGemma VLM; the action expert then attends to that prefix. Pointing pre-training
+reads the VLM's last hidden state at the prompt's last token, so the binding of words to pixels
+it teaches lives where the action expert looks. The prompts are tokenized once, exactly as
+``FlowProcessor.prepare`` does; the images are converted on the fly with the checkpoint image
+processor's own rescale and normalization, which equals its output for images already at the
+model's size (``test_pointing_pixels_match_the_processor``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from vla_ros.core.errors import ConfigError
+from vla_ros.core.instructions import normalize_instruction
+
+if TYPE_CHECKING:
+    from transformers import PI0ForConditionalGeneration, PI0Processor
+
+    from vla_ros.policies.base import PolicySpec
+    from vla_ros.policies.pointing import PromptReadout
+    from vla_ros.policies.pointing_set import PointingSet
+
+__all__ = ['check_pointing_set', 'pixel_values', 'prompt_readout']
+
+
+def pixel_values(images: torch.Tensor, hf_processor: PI0Processor) -> torch.Tensor:
+    """(B, C, H, W, 3) uint8 images -> (B, C, 3, H, W) float32 model input."""
+    image_processor = hf_processor.image_processor
+    mean = torch.tensor(image_processor.image_mean, dtype=torch.float32)[:, None, None]
+    std = torch.tensor(image_processor.image_std, dtype=torch.float32)[:, None, None]
+    scaled = images.permute(0, 1, 4, 2, 3).float() * float(image_processor.rescale_factor)
+    return (scaled - mean) / std
+
+
+def check_pointing_set(data: PointingSet, spec: PolicySpec) -> None:
+    """Raise ConfigError unless ``data`` has the policy's cameras in its order and image size."""
+    height, width = data.images.shape[2:4]
+    if data.camera_names != spec.camera_names or (height, width) != (
+            spec.image_height, spec.image_width):
+        raise ConfigError(
+            f'pointing set: cameras {list(data.camera_names)!r} at {width}x{height}, the policy '
+            f'takes {list(spec.camera_names)!r} at {spec.image_width}x{spec.image_height}')
+
+
+def prompt_readout(model: PI0ForConditionalGeneration, hf_processor: PI0Processor,
+                   prompts: Sequence[str], spec: PolicySpec) -> PromptReadout:
+    """The readout of ``model``'s VLM for pointing at what each of ``prompts`` names."""
+    blank = [np.zeros((spec.image_height, spec.image_width, 3), np.uint8)] * len(spec.camera_names)
+    encoded = [hf_processor(images=[blank], text=normalize_instruction(prompt),
+                            input_data_format='channels_last', return_tensors='pt')
+               for prompt in prompts]
+    length = max(each['input_ids'].shape[1] for each in encoded)
+    input_ids = torch.zeros((len(prompts), length), dtype=torch.long)
+    attention_mask = torch.zeros((len(prompts), length), dtype=torch.long)
+    for row, each in enumerate(encoded):
+        input_ids[row, :each['input_ids'].shape[1]] = each['input_ids'][0]
+        attention_mask[row, :each['attention_mask'].shape[1]] = each['attention_mask'][0]
+    last_token = attention_mask.sum(dim=1) - 1
+    pi0 = model.model
+
+    def readout(images: torch.Tensor, prompt_index: torch.Tensor) -> torch.Tensor:
+        batch = len(prompt_index)
+        mask = attention_mask[prompt_index]
+        prefix = pi0.embed_prefix(
+            input_ids[prompt_index], pixel_values(images, hf_processor),
+            torch.ones((batch, len(spec.camera_names)), dtype=torch.bool))
+        hidden = pi0.vlm(inputs_embeds=prefix, attention_mask=mask,
+                         position_ids=mask.cumsum(-1) - 1,
+                         token_type_ids=torch.zeros_like(mask)).last_hidden_state
+        selected: torch.Tensor = hidden[torch.arange(batch), last_token[prompt_index]]
+        return selected
+    return readout
