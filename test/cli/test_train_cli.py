@@ -227,8 +227,9 @@ def test_flow_pretrains_on_pointing_scenes_written_by_the_pointing_verb(
 
 
 @pytest.mark.parametrize(('flags', 'message'), [
-    (('--family', 'tokens', '--pointing', 'scenes.npz'),
-     '--pointing: the tokens family has no such setting (families that take it: flow)'),
+    (('--family', 'diffusion', '--pointing', 'scenes.npz'),
+     '--pointing: the diffusion family has no such setting (families that take it: flow, '
+     'tokens, fast)'),
     (('--family', 'flow', '--pointing-steps', '5'),
      '--pointing-steps: without --pointing there is no pre-training'),
 ], ids=['other-family', 'steps-without-scenes'])

@@ -65,10 +65,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='fast only: store length-constrained decoding, so every decoded '
                              'token sequence is a whole chunk')
     parser.add_argument('--pointing', type=Path, metavar='FILE',
-                        help='flow only: first pre-train the VLM to point at the named cube in '
+                        help='flow, tokens, fast: first pre-train the VLM to point at the named cube in '
                              'these scenes (written by vla-ros pointing)')
     parser.add_argument('--pointing-steps', type=int, metavar='N',
-                        help='flow only: steps of the pointing pre-training (default 3000)')
+                        help='steps of that pointing pre-training (default 3000)')
 
 
 def _load_dataset(data: Path, chunk_length: int) -> DemonstrationDataset | LeRobotTrainingDataset:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
     from vla_ros.policies.flow.training_data import SampleSource
+    from vla_ros.policies.pointing import PointingConfig
+    from vla_ros.policies.pointing_set import PointingSet
     from vla_ros.policies.training_result import TrainingResult
 
 __all__ = [
@@ -128,6 +130,15 @@ FAMILY_OPTIONS: Mapping[str, str] = {
     'pointing_steps': '--pointing-steps'}
 
 _Config = TypeVar('_Config', bound='DataclassInstance')
+_PointedConfig = TypeVar('_PointedConfig', bound='_PointedDataclass')
+
+if TYPE_CHECKING:
+    class _PointedDataclass(DataclassInstance, Protocol):
+        """A family ``TrainingConfig`` that can pre-train on pointing scenes."""
+
+        @property
+        def pointing(self) -> PointingConfig:
+            """The pointing pre-training settings."""
 
 
 def _configure(defaults: _Config, options: RunOptions) -> _Config:
@@ -143,39 +154,46 @@ def _configure(defaults: _Config, options: RunOptions) -> _Config:
                    **{name: value for name, value in sizing.items() if value is not None})
 
 
-def _flow(options: RunOptions) -> tuple[TrainingSettings, Trainer]:
-    from vla_ros.policies.flow.train import train, TrainingConfig
+def _pointing(options: RunOptions,
+              config: _PointedConfig) -> tuple[_PointedConfig, PointingSet | None]:
+    """``config`` with the pointing options applied, and the pointing set to pre-train on."""
     from vla_ros.policies.pointing_set import PointingSet
 
     pointing, pointing_steps = options.pointing, options.pointing_steps
     if pointing_steps is not None and pointing is None:
         raise ConfigError('--pointing-steps: without --pointing there is no pre-training')
-    config = _configure(TrainingConfig(), options)
     config = replace(config, pointing=replace(
         config.pointing, seed=options.seed,
         steps=config.pointing.steps if pointing_steps is None else pointing_steps))
+    return config, None if pointing is None else PointingSet.load(pointing)
+
+
+def _flow(options: RunOptions) -> tuple[TrainingSettings, Trainer]:
+    from vla_ros.policies.flow.train import train, TrainingConfig
+
+    config, pointing = _pointing(options, _configure(TrainingConfig(), options))
     return config, lambda samples, out_dir, dt_s: train(
         samples, out_dir, dt_s=dt_s, config=config, progress=options.progress,
-        pointing=None if pointing is None else PointingSet.load(pointing))
+        pointing=pointing)
 
 
 def _tokens(options: RunOptions) -> tuple[TrainingSettings, Trainer]:
     from vla_ros.policies.tokens.teacher_forcing import TrainingConfig
     from vla_ros.policies.tokens.train import train
 
-    config = _configure(TrainingConfig(), options)
+    config, pointing = _pointing(options, _configure(TrainingConfig(), options))
     return config, lambda samples, out_dir, dt_s: train(
-        samples, out_dir, dt_s=dt_s, config=config)
+        samples, out_dir, dt_s=dt_s, config=config, pointing=pointing)
 
 
 def _fast(options: RunOptions) -> tuple[TrainingSettings, Trainer]:
     from vla_ros.policies.fast.train import train
     from vla_ros.policies.tokens.teacher_forcing import TrainingConfig
 
-    config = _configure(TrainingConfig(), options)
+    config, pointing = _pointing(options, _configure(TrainingConfig(), options))
     return config, lambda samples, out_dir, dt_s: train(
         samples, out_dir, dt_s=dt_s, config=config,
-        length_constrained=options.length_constrained)
+        length_constrained=options.length_constrained, pointing=pointing)
 
 
 def _diffusion(options: RunOptions) -> tuple[TrainingSettings, Trainer]:
@@ -190,9 +208,11 @@ def _diffusion(options: RunOptions) -> tuple[TrainingSettings, Trainer]:
 FAMILIES: Mapping[str, FamilyEntry] = {
     'flow': FamilyEntry(_flow, draws_progress=True,
                         own_options=frozenset({'pointing', 'pointing_steps'})),
-    'tokens': FamilyEntry(_tokens, draws_progress=False),
+    'tokens': FamilyEntry(_tokens, draws_progress=False,
+                          own_options=frozenset({'pointing', 'pointing_steps'})),
     'fast': FamilyEntry(_fast, draws_progress=False,
-                        own_options=frozenset({'length_constrained'})),
+                        own_options=frozenset({'length_constrained', 'pointing',
+                                               'pointing_steps'})),
     'diffusion': FamilyEntry(_diffusion, draws_progress=True),
 }
 

@@ -28,6 +28,7 @@ from vla_ros.policies.fast.processor import FastProcessor
 from vla_ros.policies.flow.training_data import dataset_spec
 from vla_ros.policies.tokens.checkpoint import new_vlm
 from vla_ros.policies.tokens.config import TokenNormalization
+from vla_ros.policies.tokens.pointing import pretrain
 from vla_ros.policies.tokens.prompt import PromptEncoder
 from vla_ros.policies.tokens.sequences import make_sequences, token_normalization
 from vla_ros.policies.tokens.teacher_forcing import (
@@ -44,6 +45,7 @@ from vla_ros.policies.tokens.vlm import model_vocab_size
 if TYPE_CHECKING:
     from vla_ros.policies.base import PolicySpec
     from vla_ros.policies.flow.training_data import SampleSource
+    from vla_ros.policies.pointing_set import PointingSet
 
 __all__ = ['DEFAULT_FAST_VOCAB_SIZE', 'fit_fast_tokenizer', 'main', 'train']
 
@@ -65,7 +67,8 @@ def fit_fast_tokenizer(samples: SampleSource, spec: PolicySpec,
 
 def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
           config: TrainingConfig | None = None, fast_vocab_size: int = DEFAULT_FAST_VOCAB_SIZE,
-          scale: float = DEFAULT_SCALE, length_constrained: bool = False) -> TrainingResult:
+          scale: float = DEFAULT_SCALE, length_constrained: bool = False,
+          pointing: PointingSet | None = None) -> TrainingResult:
     """Fit a tiny FAST-token VLM to ``samples`` and write the ``fast`` checkpoint to ``out_dir``.
 
     Args:
@@ -74,6 +77,8 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
         out_dir: checkpoint directory; created if missing, files of the same name replaced.
         dt_s: time between chunk rows, seconds.
         config: the run's settings; ``TrainingConfig()`` when None.
+        pointing: scenes to pre-train the VLM on first (``vla_ros.policies.pointing``); None
+            trains from random weights.
         fast_vocab_size: FAST ids, coefficient symbols included.
         scale: DCT coefficients are multiplied by this before rounding.
         length_constrained: store length-constrained decoding in the checkpoint.
@@ -103,8 +108,10 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
                               vocab_size=model_vocab_size(model),
                               end_id=tokenizer.eos_token_id)
     tensors = make_sequences(samples, prompt, processor, spec=spec)
-    return fit_and_save(model, tensors, config, family='fast', save=lambda: save_checkpoint(
-        out_dir, model, tokenizer, fast_tokenizer, policy_config))
+    pointed = None if pointing is None else pretrain(model, prompt, pointing, config)
+    return fit_and_save(model, tensors, config, family='fast', pointing=pointed,
+                        save=lambda: save_checkpoint(out_dir, model, tokenizer,
+                                                     fast_tokenizer, policy_config))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -92,6 +92,11 @@ class PromptEncoder:
         self._prefix_ids = [image_id] * (len(spec.camera_names) * tokens_per_image) + [bos_id]
 
     @property
+    def spec(self) -> PolicySpec:
+        """The cameras, image size and joints the prompts are built for."""
+        return self._spec
+
+    @property
     def tokenizer(self) -> PreTrainedTokenizerFast:
         """The text tokenizer in use."""
         return self._tokenizer
@@ -102,6 +107,11 @@ class PromptEncoder:
         bins = np.minimum(np.floor((normalized + 1.0) * self._state_bins / 2.0),
                           self._state_bins - 1).astype(np.int64)
         return ' '.join(str(int(value)) for value in bins)
+
+    def task_ids(self, instruction: str) -> NDArray[np.int64]:
+        """The ids of the prompt up to ``Task: {instruction},`` (for pointing pre-training)."""
+        text_ids = self._tokenizer(f'Task: {instruction},', add_special_tokens=False)['input_ids']
+        return np.asarray(self._prefix_ids + list(text_ids), dtype=np.int64)
 
     def prompt_ids(self, observation: Observation) -> NDArray[np.int64]:
         """The prompt's token ids (L,) for ``observation``'s instruction and joint positions.

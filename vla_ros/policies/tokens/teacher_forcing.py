@@ -26,6 +26,7 @@ import torch
 from transformers import PaliGemmaForConditionalGeneration
 
 from vla_ros.core.errors import ConfigError
+from vla_ros.policies.pointing import PointingConfig, PointingResult
 from vla_ros.policies.tokens.config import ActionSpace
 from vla_ros.policies.tokens.prompt import pixels_to_model
 from vla_ros.policies.tokens.sequences import IGNORE_INDEX, SequenceTensors
@@ -56,6 +57,8 @@ class TrainingConfig:
         action_space: absolute targets or targets relative to the observed joints.
         log_every: steps between loss reports (the mean since the last one).
         torch_threads: CPU threads torch uses during the run.
+        pointing: the pointing pre-training run when ``train`` is given a ``PointingSet``.
+        freeze_vision: after pointing pre-training, keep the vision tower's weights fixed.
     """
 
     steps: int = 2000
@@ -69,6 +72,8 @@ class TrainingConfig:
     action_space: ActionSpace = ActionSpace.DELTA
     log_every: int = 100
     torch_threads: int = 1
+    pointing: PointingConfig = field(default_factory=PointingConfig)
+    freeze_vision: bool = True
 
     def __post_init__(self) -> None:
         for key, minimum in (('steps', 1), ('batch_size', 1), ('log_every', 1),
@@ -125,7 +130,8 @@ def fit(model: PaliGemmaForConditionalGeneration, tensors: SequenceTensors,
     The model is left in eval mode; torch's thread count is restored afterwards.
     """
     rng = np.random.default_rng(config.seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
+    trained = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    optimizer = torch.optim.AdamW(trained, lr=config.learning_rate,
                                   weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: _rate_factor(config, step))
@@ -139,7 +145,7 @@ def fit(model: PaliGemmaForConditionalGeneration, tensors: SequenceTensors,
             loss = sequence_loss(model, tensors.select(next(batches)))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip_norm)
+            torch.nn.utils.clip_grad_norm_(trained, config.grad_clip_norm)
             optimizer.step()
             schedule.step()
             losses.append(float(loss.detach()))
@@ -155,9 +161,12 @@ def fit(model: PaliGemmaForConditionalGeneration, tensors: SequenceTensors,
 
 
 def fit_and_save(model: PaliGemmaForConditionalGeneration, tensors: SequenceTensors,
-                 config: TrainingConfig, *, family: str,
-                 save: Callable[[], Path]) -> TrainingResult:
-    """``fit``, then ``save()`` the checkpoint; returns what the run produced."""
+                 config: TrainingConfig, *, family: str, save: Callable[[], Path],
+                 pointing: PointingResult | None = None) -> TrainingResult:
+    """``fit``, then ``save()`` the checkpoint; returns what the run produced.
+
+    ``pointing`` is the outcome of the pointing pre-training that came before, if any.
+    """
     parameters = sum(parameter.numel() for parameter in model.parameters())
     _LOG.info('training a %d-parameter %s policy on %d sequences of up to %d tokens',
               parameters, family, len(tensors), tensors.input_ids.shape[1])
@@ -165,7 +174,7 @@ def fit_and_save(model: PaliGemmaForConditionalGeneration, tensors: SequenceTens
     losses = fit(model, tensors, config)
     elapsed_s = time.monotonic() - started
     return TrainingResult(checkpoint_dir=save(), losses=tuple(losses), samples=len(tensors),
-                          parameters=parameters, elapsed_s=elapsed_s)
+                          parameters=parameters, elapsed_s=elapsed_s, pointing=pointing)
 
 
 def summary_line(family: str, result: TrainingResult, window: int) -> str:

@@ -23,6 +23,7 @@ from vla_ros.policies.flow.training_data import dataset_spec
 from vla_ros.policies.tokens.checkpoint import new_vlm
 from vla_ros.policies.tokens.config import TokensPolicyConfig
 from vla_ros.policies.tokens.model import save_checkpoint
+from vla_ros.policies.tokens.pointing import pretrain
 from vla_ros.policies.tokens.processor import TokensProcessor
 from vla_ros.policies.tokens.prompt import PromptEncoder
 from vla_ros.policies.tokens.sequences import make_sequences, token_normalization
@@ -38,6 +39,7 @@ from vla_ros.policies.tokens.vlm import model_vocab_size
 
 if TYPE_CHECKING:
     from vla_ros.policies.flow.training_data import SampleSource
+    from vla_ros.policies.pointing_set import PointingSet
     from vla_ros.sim.demonstrations import DemonstrationDataset
 
 __all__ = ['instructions_of', 'load_dataset', 'main', 'train']
@@ -49,7 +51,8 @@ def instructions_of(samples: SampleSource) -> list[str]:
 
 
 def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
-          config: TrainingConfig | None = None) -> TrainingResult:
+          config: TrainingConfig | None = None,
+          pointing: PointingSet | None = None) -> TrainingResult:
     """Fit a tiny token VLM to ``samples`` and write the ``tokens`` checkpoint to ``out_dir``.
 
     Args:
@@ -58,6 +61,8 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
         out_dir: checkpoint directory; created if missing, files of the same name replaced.
         dt_s: time between chunk rows, seconds.
         config: the run's settings; ``TrainingConfig()`` when None.
+        pointing: scenes to pre-train the VLM on first (``vla_ros.policies.pointing``); None
+            trains from random weights.
 
     Raises:
         ConfigError: no samples, inconsistent samples or an invalid setting.
@@ -76,8 +81,9 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
     processor = TokensProcessor(policy_config, prompt,
                                 vocab_size=model_vocab_size(model))
     tensors = make_sequences(samples, prompt, processor, spec=spec)
-    return fit_and_save(model, tensors, config, family='tokens', save=lambda: save_checkpoint(
-        out_dir, model, tokenizer, policy_config))
+    pointed = None if pointing is None else pretrain(model, prompt, pointing, config)
+    return fit_and_save(model, tensors, config, family='tokens', pointing=pointed,
+                        save=lambda: save_checkpoint(out_dir, model, tokenizer, policy_config))
 
 
 def load_dataset(args: argparse.Namespace) -> DemonstrationDataset:

@@ -1,0 +1,83 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""The token families' side of pointing pre-training (``vla_ros.policies.pointing``).
+
+``tokens`` and ``fast`` share one prompt layout (``prompt.py``): image placeholders, ``<bos>``,
+then ``Task: {instruction}, State: ...``. Pointing pre-training reads the VLM's hidden state at
+the last token of ``Task: {instruction},``, the part of that prompt that names the object, so
+what it teaches sits in the prefix the action tokens are decoded from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import torch
+
+from vla_ros.core.errors import ConfigError
+from vla_ros.core.instructions import normalize_instruction
+from vla_ros.policies.pointing import pretrain_pointing
+from vla_ros.policies.tokens.prompt import pixels_to_model
+
+if TYPE_CHECKING:
+    from transformers import PaliGemmaForConditionalGeneration
+
+    from vla_ros.policies.pointing import PointingResult, PromptReadout
+    from vla_ros.policies.pointing_set import PointingSet
+    from vla_ros.policies.tokens.prompt import PromptEncoder
+    from vla_ros.policies.tokens.teacher_forcing import TrainingConfig
+
+__all__ = ['pretrain', 'prompt_readout']
+
+
+def prompt_readout(model: PaliGemmaForConditionalGeneration, prompt: PromptEncoder,
+                   prompts: Sequence[str]) -> PromptReadout:
+    """The readout of ``model``'s VLM for pointing at what each of ``prompts`` names."""
+    rows = [prompt.task_ids(normalize_instruction(text)) for text in prompts]
+    length = max(len(row) for row in rows)
+    input_ids = torch.zeros((len(rows), length), dtype=torch.long)
+    attention_mask = torch.zeros((len(rows), length), dtype=torch.long)
+    for index, row in enumerate(rows):
+        input_ids[index, :len(row)] = torch.from_numpy(row)
+        attention_mask[index, :len(row)] = 1
+    last_token = attention_mask.sum(dim=1) - 1
+
+    def readout(images: torch.Tensor, prompt_index: torch.Tensor) -> torch.Tensor:
+        mask = attention_mask[prompt_index]
+        hidden = model.model(
+            input_ids=input_ids[prompt_index], attention_mask=mask,
+            token_type_ids=torch.zeros_like(mask),
+            pixel_values=pixels_to_model(images.flatten(0, 1))).last_hidden_state
+        selected: torch.Tensor = hidden[torch.arange(len(prompt_index)), last_token[prompt_index]]
+        return selected
+    return readout
+
+
+def pretrain(model: PaliGemmaForConditionalGeneration, prompt: PromptEncoder, data: PointingSet,
+             config: TrainingConfig) -> PointingResult:
+    """Pointing pre-training of ``model``'s VLM, then its vision tower frozen if configured.
+
+    Raises:
+        ConfigError: a pointing set whose cameras or image size differ from the policy's.
+    """
+    spec = prompt.spec
+    height, width = data.images.shape[2:4]
+    if data.camera_names != spec.camera_names or (height, width) != (
+            spec.image_height, spec.image_width):
+        raise ConfigError(
+            f'pointing set: cameras {list(data.camera_names)!r} at {width}x{height}, the policy '
+            f'takes {list(spec.camera_names)!r} at {spec.image_width}x{spec.image_height}')
+    readout = prompt_readout(model, prompt, [text for text, _ in data.prompts])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(config.torch_threads)
+    model.train()
+    try:
+        result = pretrain_pointing(readout, list(model.model.parameters()),
+                                   width=config.size.width, data=data, config=config.pointing)
+    finally:
+        model.eval()  # type: ignore[no-untyped-call]
+        torch.set_num_threads(threads)
+    if config.freeze_vision:
+        model.model.vision_tower.requires_grad_(False)
+    return result
