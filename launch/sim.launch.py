@@ -6,7 +6,7 @@ The same graph that ``vla-ros sim --config config/tabletop_arm.yaml`` starts in 
 here as two processes for a ROS 2 (Jazzy or later) install:
 
     ros2 launch vla_ros sim.launch.py
-    ros2 launch vla_ros sim.launch.py seed:=3 policy.checkpoint:=$PWD/checkpoints/diffusion/reach
+    ros2 launch vla_ros sim.launch.py seed:=3 policy.checkpoint:=$PWD/out/my_flow_checkpoint
 
 ``vla_mujoco_sim`` speaks the topics of a ros2_control robot (``/<controller>/joint_trajectory``
 in, ``joint_states`` and the camera images out); ``vla_policy_node`` reads them and waits for an

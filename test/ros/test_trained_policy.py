@@ -2,13 +2,14 @@
 # Copyright 2026 The vla_ros authors
 """Policies trained here reach the instructed cube in closed loop through the ROS stack.
 
-The shipped diffusion reach checkpoints (trained on scripted demonstrations) drive the
-simulated arm through the sim node, the policy node and its action server, with the shipped
-configs, on seeds the training never saw:
+The shipped reach checkpoints (trained on scripted demonstrations) drive the simulated arm
+through the sim node, the policy node and its action server, with the shipped configs, on seeds
+the training never saw:
 
-- ``checkpoints/diffusion/reach`` in joint positions (``config/tabletop_arm.yaml``): one episode
-  per colour, so the instruction decides which cube is the target; a policy that ignored the
-  words or the images could not pass all three.
+- ``checkpoints/flow/reach`` (pi0, pointing pre-trained; the default of
+  ``config/tabletop_arm.yaml``) and ``checkpoints/diffusion/reach``, both in joint positions:
+  one episode per colour, so the instruction decides which cube is the target; a policy that
+  ignored the words or the images could not pass all three.
 - ``checkpoints/diffusion/reach_ee`` in end-effector deltas, as OpenVLA's actions
   (``config/tabletop_arm_ee.yaml``): every chunk goes through the action-space layer's IK.
   It reaches the cube in about half of all episodes (docs/results.md), and which ones varies
@@ -21,6 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from node_test_constants import fresh_domain_id
+import pytest
 
 from vla_ros.ros.evaluation import evaluate, PolicyUnderTest
 from vla_ros.sim.tasks import sample_episodes, TaskKind
@@ -34,14 +36,14 @@ EE_FIRST_SEED = 1004
 EE_EPISODE_S = 4.0
 
 
-def test_trained_diffusion_policy_reaches_each_instructed_cube(repo_root: Path) -> None:
+@pytest.mark.parametrize('family', ['flow', 'diffusion'])
+def test_trained_policy_reaches_each_instructed_cube(family: str, repo_root: Path) -> None:
     episodes = sample_episodes(TaskKind.REACH, 3, seed=FIRST_SEED)
     assert {episode.cube_name for episode in episodes} == {'red_cube', 'green_cube', 'blue_cube'}
 
     run = evaluate(config_path=repo_root / 'config' / 'tabletop_arm.yaml', episodes=episodes,
                    timeout_s=EPISODE_S,
-                   policy=PolicyUnderTest(repo_root / 'checkpoints' / 'diffusion' / 'reach',
-                                          'diffusion'),
+                   policy=PolicyUnderTest(repo_root / 'checkpoints' / family / 'reach', family),
                    domain_id=fresh_domain_id())
 
     assert not run.callback_errors, '\n'.join(run.callback_errors)
