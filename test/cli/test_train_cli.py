@@ -204,24 +204,42 @@ def test_several_data_directories_are_read_as_one(
     assert f'diffusion on 4 episodes (30 samples) from {demos_dir}, {demos_dir}' in stdout
 
 
-def test_flow_pretrains_on_pointing_scenes_written_by_the_pointing_verb(
-        demos_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    scenes, config = tmp_path / 'scenes.npz', tmp_path / 'one_camera.yaml'
+@pytest.fixture(scope='module')
+def pointing_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """210 front-camera pointing scenes written by `vla-ros pointing`."""
+    folder = tmp_path_factory.mktemp('pointing')
+    config, scenes = folder / 'config' / 'one_camera.yaml', folder / 'scenes.npz'
+    config.parent.mkdir()
     config.write_text(_one_camera_config())
+    code = main(['pointing', '--config', str(config), '--scenes', '210', '--seed', '9',
+                 '--out', str(scenes)])
+    assert code == 0
+    return scenes
+
+
+def test_the_pointing_verb_writes_a_set_of_the_config_cameras(pointing_file: Path) -> None:
+    from vla_ros.policies.pointing_set import PointingSet
+
+    loaded = PointingSet.load(pointing_file)
+
+    assert loaded.images.shape == (210, 1, 64, 64, 3) and loaded.camera_names == ('front',)
+    assert loaded.object_names == ('red_cube', 'green_cube', 'blue_cube')
+
+
+@pytest.mark.parametrize('family', ['flow', 'tokens', 'fast'])
+def test_a_family_pretrains_on_pointing_scenes_then_trains(
+        family: str, pointing_file: Path, demos_dir: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    scenes = pointing_file
     out = tmp_path / 'checkpoint'
 
-    made = main(['pointing', '--config', str(config), '--scenes', '210', '--seed', '9',
-                 '--out', str(scenes)])
-    rendered = capsys.readouterr().out
-    code, stdout, stderr = _train(capsys, '--family', 'flow', '--data', str(demos_dir),
-                                  '--out', str(out), *TINY_RUN, '--pointing', str(scenes),
-                                  '--pointing-steps', '3')
+    code, stdout, stderr = _train(capsys, '--family', family, '--data', str(demos_dir),
+                                  '--out', str(out), *TINY_RUN, *FAMILY_FLAGS[family],
+                                  '--pointing', str(scenes), '--pointing-steps', '3')
 
-    assert made == 0 and rendered.rstrip().endswith(
-        f'wrote 210 scenes, 30 prompts, cameras front to {scenes.resolve()}')
     assert code == 0, stderr
     assert f'vla-ros train: pointing pre-training on {scenes}: held-out accuracy ' in stdout
-    assert load_policy('flow', out).infer(
+    assert load_policy(family, out).infer(
         DemonstrationDataset(demos_dir, chunk_length=CHUNK)[0].observation).positions.shape == (
             CHUNK, len(SIM_JOINTS))
 

@@ -14,7 +14,7 @@ import torch
 from vla_ros.core.config import CameraConfig
 from vla_ros.core.errors import ConfigError
 from vla_ros.policies.flow.checkpoint import build_model, DEFAULT_SPEC, ModelSize
-from vla_ros.policies.flow.pointing import check_pointing_set, pixel_values, prompt_readout
+from vla_ros.policies.flow.pointing import pixel_values, prompt_readout
 from vla_ros.policies.pointing import PointingConfig, pretrain_pointing
 from vla_ros.policies.pointing_set import PointingSet
 from vla_ros.sim.pointing_scenes import render_pointing_scenes
@@ -103,7 +103,7 @@ def test_pointing_pixels_match_the_processor():
 
 def test_a_set_with_other_cameras_is_refused():
     with pytest.raises(ConfigError, match=r"cameras \['front', 'wrist'\] at 8x8"):
-        check_pointing_set(_small_set(), DEFAULT_SPEC)
+        _small_set().check_fits(DEFAULT_SPEC)
 
 
 def _colour_centroids(images: torch.Tensor) -> torch.Tensor:
@@ -154,6 +154,17 @@ def test_the_flow_readout_trains_the_vlm(scenes):
                  if torch.equal(before[name], parameter)
                  and 'embed_tokens' not in name]  # only the prompts' token rows move
     assert unchanged == []
+
+
+@pytest.mark.parametrize(('field', 'value', 'match'), [
+    ('steps', -1, 'steps: -1, expected an integer >= 0'),
+    ('batch_size', 0, 'batch_size: 0, expected >= 1'),
+    ('learning_rate', float('nan'), 'learning_rate: nan, expected > 0'),
+    ('held_out', 1.5, 'held_out: 1.5, expected an integer >= 0'),
+], ids=['steps', 'batch', 'rate', 'held-out'])
+def test_invalid_pointing_settings_name_the_field(field, value, match):
+    with pytest.raises(ConfigError, match=match):
+        PointingConfig(**{field: value})
 
 
 def test_too_few_scenes_for_the_held_out_share_are_refused():

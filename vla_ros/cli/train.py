@@ -65,8 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='fast only: store length-constrained decoding, so every decoded '
                              'token sequence is a whole chunk')
     parser.add_argument('--pointing', type=Path, metavar='FILE',
-                        help='flow, tokens, fast: first pre-train the VLM to point at the named cube in '
-                             'these scenes (written by vla-ros pointing)')
+                        help='flow, tokens, fast: first pre-train the VLM to point at the '
+                             'named cube in these scenes (written by vla-ros pointing)')
     parser.add_argument('--pointing-steps', type=int, metavar='N',
                         help='steps of that pointing pre-training (default 3000)')
 

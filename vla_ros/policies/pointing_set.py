@@ -12,11 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from vla_ros.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from vla_ros.policies.base import PolicySpec
 
 __all__ = ['PointingSet']
 
@@ -56,6 +60,16 @@ class PointingSet:
 
     def __len__(self) -> int:
         return len(self.images)
+
+    def check_fits(self, spec: PolicySpec) -> None:
+        """Raise ConfigError unless the set has ``spec``'s cameras, in order, at its size."""
+        height, width = self.images.shape[2:4]
+        if self.camera_names != spec.camera_names or (height, width) != (
+                spec.image_height, spec.image_width):
+            raise ConfigError(
+                f'pointing set: cameras {list(self.camera_names)!r} at {width}x{height}, the '
+                f'policy takes {list(spec.camera_names)!r} at '
+                f'{spec.image_width}x{spec.image_height}')
 
     def save(self, path: Path) -> None:
         """Write the set to ``path``, which must end in ``.npz`` (numpy would append it).

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from vla_ros.core.errors import ConfigError
 from vla_ros.core.instructions import normalize_instruction
 
 if TYPE_CHECKING:
@@ -27,9 +26,8 @@ if TYPE_CHECKING:
 
     from vla_ros.policies.base import PolicySpec
     from vla_ros.policies.pointing import PromptReadout
-    from vla_ros.policies.pointing_set import PointingSet
 
-__all__ = ['check_pointing_set', 'pixel_values', 'prompt_readout']
+__all__ = ['pixel_values', 'prompt_readout']
 
 
 def pixel_values(images: torch.Tensor, hf_processor: PI0Processor) -> torch.Tensor:
@@ -39,16 +37,6 @@ def pixel_values(images: torch.Tensor, hf_processor: PI0Processor) -> torch.Tens
     std = torch.tensor(image_processor.image_std, dtype=torch.float32)[:, None, None]
     scaled = images.permute(0, 1, 4, 2, 3).float() * float(image_processor.rescale_factor)
     return (scaled - mean) / std
-
-
-def check_pointing_set(data: PointingSet, spec: PolicySpec) -> None:
-    """Raise ConfigError unless ``data`` has the policy's cameras in its order and image size."""
-    height, width = data.images.shape[2:4]
-    if data.camera_names != spec.camera_names or (height, width) != (
-            spec.image_height, spec.image_width):
-        raise ConfigError(
-            f'pointing set: cameras {list(data.camera_names)!r} at {width}x{height}, the policy '
-            f'takes {list(spec.camera_names)!r} at {spec.image_width}x{spec.image_height}')
 
 
 def prompt_readout(model: PI0ForConditionalGeneration, hf_processor: PI0Processor,

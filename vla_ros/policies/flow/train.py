@@ -45,7 +45,7 @@ from transformers import PI0ForConditionalGeneration
 from vla_ros.core.errors import ConfigError
 from vla_ros.policies.flow.checkpoint import build_model, ModelSize
 from vla_ros.policies.flow.config import FlowPolicyConfig
-from vla_ros.policies.flow.pointing import check_pointing_set, prompt_readout
+from vla_ros.policies.flow.pointing import prompt_readout
 from vla_ros.policies.flow.processor import FlowProcessor
 from vla_ros.policies.flow.training_data import (
     dataset_normalization,
@@ -214,7 +214,7 @@ def _pretrain(model: PI0ForConditionalGeneration, processor: FlowProcessor, data
               config: TrainingConfig) -> PointingResult:
     """Pointing pre-training of ``model``'s VLM, then the vision tower frozen if configured."""
     spec = processor.spec
-    check_pointing_set(data, spec)
+    data.check_fits(spec)
     readout = prompt_readout(model, processor.hf_processor,
                              [text for text, _ in data.prompts], spec)
     vlm = model.model.vlm

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from vla_ros.core.errors import ConfigError
 from vla_ros.core.instructions import normalize_instruction
 from vla_ros.policies.pointing import pretrain_pointing
 from vla_ros.policies.tokens.prompt import pixels_to_model
@@ -61,13 +60,7 @@ def pretrain(model: PaliGemmaForConditionalGeneration, prompt: PromptEncoder, da
     Raises:
         ConfigError: a pointing set whose cameras or image size differ from the policy's.
     """
-    spec = prompt.spec
-    height, width = data.images.shape[2:4]
-    if data.camera_names != spec.camera_names or (height, width) != (
-            spec.image_height, spec.image_width):
-        raise ConfigError(
-            f'pointing set: cameras {list(data.camera_names)!r} at {width}x{height}, the policy '
-            f'takes {list(spec.camera_names)!r} at {spec.image_width}x{spec.image_height}')
+    data.check_fits(prompt.spec)
     readout = prompt_readout(model, prompt, [text for text, _ in data.prompts])
     threads = torch.get_num_threads()
     torch.set_num_threads(config.torch_threads)
