@@ -222,3 +222,19 @@ def test_command_line_writes_a_loadable_random_checkpoint(
     assert main(['--out', str(tmp_path / 'cli'), '--seed', '0']) == 0
     np.testing.assert_array_equal(_load(tmp_path / 'cli').infer(observation).positions,
                                   _load(random_checkpoint).infer(observation).positions)
+
+
+@pytest.mark.parametrize('init_std', [None, 0.1])
+def test_init_std_sets_the_spread_of_the_language_model_weights(init_std):
+    from vla_ros.policies.tokens.vlm import build_vlm
+
+    model = build_vlm(DEFAULT_SPEC, text_vocab_size=300, action_vocab_size=256,
+                      image_token_id=5, size=VlmSize(init_std=init_std), seed=1)
+    query = model.model.language_model.layers[0].self_attn.q_proj.weight
+
+    assert float(query.detach().std()) == pytest.approx(init_std or 0.02, rel=0.05)
+
+
+def test_a_non_positive_init_std_is_refused():
+    with pytest.raises(ConfigError, match=r'VlmSize.init_std: 0.0, expected a number > 0'):
+        VlmSize(init_std=0.0)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+import math
 from pathlib import Path
 
 from safetensors import SafetensorError
@@ -65,6 +66,9 @@ class VlmSize:
         vision_depth: vision tower layers.
         patch_px: side of the vision tower's square patches, pixels; it must divide the
             image side. Each camera becomes (side / patch_px)^2 prefix tokens.
+        init_std: standard deviation of the initial weights of the language model and the
+            projections; None keeps transformers' 0.02, made for models a thousand wide
+            (see the flow family's ``ModelSize.init_std``).
     """
 
     width: int = 96
@@ -74,6 +78,7 @@ class VlmSize:
     vision_width: int = 64
     vision_depth: int = 2
     patch_px: int = 16
+    init_std: float | None = None
 
     def __post_init__(self) -> None:
         for key in ('width', 'depth', 'heads', 'head_dim', 'vision_width', 'vision_depth',
@@ -81,6 +86,9 @@ class VlmSize:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f'VlmSize.{key}: {value!r}, expected an integer >= 1')
+        if self.init_std is not None and not (isinstance(self.init_std, int | float)
+                                              and 0.0 < self.init_std < math.inf):
+            raise ConfigError(f'VlmSize.init_std: {self.init_std!r}, expected a number > 0')
 
     def tokens_per_image(self, spec: PolicySpec) -> int:
         """Prefix tokens per camera for ``spec``'s images.
@@ -158,6 +166,8 @@ def build_vlm(spec: PolicySpec, *, text_vocab_size: int, action_vocab_size: int,
             'head_dim': size.head_dim, 'vocab_size': text_vocab_size + action_vocab_size,
             # Causal by default; the prompt's prefix-LM block comes from token_type_ids.
             'use_bidirectional_attention': False}
+    if size.init_std is not None:
+        text['initializer_range'] = size.init_std
     vision = {'model_type': 'siglip_vision_model', 'hidden_size': size.vision_width,
               'intermediate_size': 4 * size.vision_width,
               'num_hidden_layers': size.vision_depth, 'num_attention_heads': 2,
@@ -167,6 +177,8 @@ def build_vlm(spec: PolicySpec, *, text_vocab_size: int, action_vocab_size: int,
                              projection_dim=size.width, hidden_size=size.width,
                              image_token_index=image_token_id,
                              vocab_size=text_vocab_size + action_vocab_size)
+    if size.init_std is not None:
+        config.initializer_range = size.init_std
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = PaliGemmaForConditionalGeneration(config)
