@@ -68,8 +68,8 @@ def test_shipped_config_loads_with_its_values() -> None:
     assert embodiment.cameras == (
         CameraConfig(name='front', topic='camera/front/image_raw', width=64, height=64),
         CameraConfig(name='wrist', topic='camera/wrist/image_raw', width=64, height=64))
-    assert config.policy.family == 'diffusion'
-    assert config.policy.checkpoint == REPO_ROOT / 'checkpoints' / 'diffusion' / 'reach'
+    assert config.policy.family == 'flow'
+    assert config.policy.checkpoint == REPO_ROOT / 'checkpoints' / 'flow' / 'reach'
     assert config.policy.device == 'cpu'
     assert config.policy.threads == 1
     assert config.execution.strategy is ExecutionStrategy.SYNC

@@ -77,7 +77,11 @@ def test_action_goal_sends_feedback_and_succeeds(start_nodes, collect):
     assert result.chunks_executed >= 1
     last = feedback.messages[-1]
     assert last.chunks_executed >= 1 and last.last_inference_latency_ms > 0.0
-    assert last.state == PolicyStatus.STATE_RUNNING
+    states = [f.state for f in feedback.messages]
+    assert PolicyStatus.STATE_RUNNING in states
+    # Before the first image, or when a frame comes late under load, a cycle fails on its
+    # input (STATE_ERROR, holding) and the goal goes on; it never stops (idle or holding).
+    assert set(states) <= {PolicyStatus.STATE_RUNNING, PolicyStatus.STATE_ERROR}, states
     elapsed_s = [f.elapsed_s for f in feedback.messages]
     assert elapsed_s == sorted(elapsed_s)
 
