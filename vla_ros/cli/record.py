@@ -9,7 +9,6 @@ the policy node's topics are recorded. Prints per-topic counts at the end.
 from __future__ import annotations
 
 import argparse
-import threading
 
 __all__ = ['add_arguments', 'run']
 
@@ -32,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     """Record, then print what was received and written per topic."""
     from rclpy.parameter import Parameter
 
-    from vla_ros.ros.in_process import InProcessGraph
+    from vla_ros.ros.in_process import InProcessGraph, wait_until_interrupted
     from vla_ros.ros.nodes.recorder_node import RecorderNode
 
     with InProcessGraph() as graph:
@@ -46,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
             recorder.wait_for_topics(args.wait)
             until = f'for {args.duration} s' if args.duration else 'until Ctrl-C'
             print(f'vla-ros record: recording into {recorder.bag_path} {until}', flush=True)
-            threading.Event().wait(args.duration)
+            wait_until_interrupted(args.duration)
         except KeyboardInterrupt:
             pass
         finally:

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import argparse
-import threading
 
 from vla_ros.cli.config_path import add_config_argument, default_config_path
 
@@ -24,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     """Start the sim and policy nodes in this process; run until Ctrl-C."""
     from rclpy.parameter import Parameter
 
-    from vla_ros.ros.in_process import InProcessGraph
+    from vla_ros.ros.in_process import InProcessGraph, wait_until_interrupted
     from vla_ros.ros.nodes.policy_node import PolicyNode
     from vla_ros.ros.nodes.sim_node import SimNode
 
@@ -36,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
             graph.add(PolicyNode, parameter_overrides=[Parameter('config_file', value=config)])
         print(f'vla-ros sim: running {config}; Ctrl-C to stop', flush=True)
         try:
-            threading.Event().wait()
+            wait_until_interrupted()
         except KeyboardInterrupt:
             pass
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import threading
+import time
 import traceback
 from typing import TypeVar
 
@@ -21,9 +22,11 @@ from rclpy.logging import get_logger
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
-__all__ = ['InProcessGraph']
+__all__ = ['InProcessGraph', 'wait_until_interrupted']
 
 NodeT = TypeVar('NodeT', bound=Node)
+#: Longest a Ctrl-C can wait for the main thread in ``wait_until_interrupted``, s.
+_INTERRUPT_POLL_S = 0.1
 SPIN_PERIOD_S = 0.1  # how often the spin loop looks at the stop flag
 
 
@@ -88,3 +91,16 @@ class InProcessGraph:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def wait_until_interrupted(duration_s: float | None = None) -> None:
+    """Return after ``duration_s`` (None: never); Ctrl-C raises KeyboardInterrupt at once.
+
+    One untimed wait is not enough next to a graph: the kernel may deliver SIGINT to one of
+    the DDS threads, which interrupts no wait of the main thread, and Python runs its handler
+    only when the main thread next executes bytecode. Short waits give it that chance.
+    """
+    deadline = None if duration_s is None else time.monotonic() + duration_s
+    while deadline is None or time.monotonic() < deadline:
+        left = _INTERRUPT_POLL_S if deadline is None else deadline - time.monotonic()
+        time.sleep(max(0.0, min(_INTERRUPT_POLL_S, left)))
