@@ -22,6 +22,14 @@ def _env() -> dict[str, str]:
     return dict(os.environ, ROS_DOMAIN_ID=str(int(os.environ['ROS_DOMAIN_ID']) + 100))
 
 
+def _default_sigint() -> None:
+    """In the child: Ctrl-C as in a terminal, even when this test run ignores it.
+
+    A shell's background job starts with SIGINT ignored, and children inherit that.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(['vla-ros', *args], cwd=cwd, env=_env(), capture_output=True,
                           text=True, timeout=120, check=False)
@@ -30,12 +38,16 @@ def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_record_until_ctrl_c_finishes_a_readable_bag(tmp_path):
     recorder = subprocess.Popen(
         ['vla-ros', 'record', '-o', 'out', 'chatter:std_msgs/msg/String'], cwd=tmp_path,
-        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_default_sigint)
     assert recorder.stdout is not None
     first_line = recorder.stdout.readline()  # printed once subscribed
 
     recorder.send_signal(signal.SIGINT)
-    stdout, stderr = recorder.communicate(timeout=60)
+    try:
+        stdout, stderr = recorder.communicate(timeout=60)
+    finally:
+        recorder.kill()  # never leave a recorder behind, whatever happened
 
     assert first_line == 'vla-ros record: recording into out until Ctrl-C\n', stderr
     assert recorder.returncode == 0, stderr

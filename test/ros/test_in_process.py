@@ -18,6 +18,8 @@ DEADLINE_S = 20.0
 
 def test_sigint_delivered_to_another_thread_interrupts_the_wait() -> None:
     """The kernel may hand SIGINT to any thread; an untimed wait in the main thread hung."""
+    # Python's own handler, as in a terminal (a launcher may have started us ignoring SIGINT).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     release = threading.Event()
     other = threading.Thread(target=release.wait, args=(60.0,), name='like-a-dds-thread')
     other.start()
@@ -32,6 +34,7 @@ def test_sigint_delivered_to_another_thread_interrupts_the_wait() -> None:
         release.set()
         other.join()
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     assert time.monotonic() - started < DEADLINE_S
 
 
