@@ -270,3 +270,22 @@ def _one_camera_config() -> str:
         ' checkpoints/', f' {root}/checkpoints/')
     start = text.index('    wrist: {')
     return text[:start] + text[text.index('\n', start) + 1:]
+
+
+@pytest.mark.parametrize(('verb', 'needed_for', 'args'), [
+    ('demos', 'demonstrations', ('--task', 'reach', '--episodes', '1')),
+    ('pointing', 'pointing scenes', ('--scenes', '1')),
+], ids=['demos', 'pointing'])
+def test_sim_verbs_refuse_a_config_without_a_sim_section_in_one_line(
+        verb: str, needed_for: str, args: tuple[str, ...], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / 'config' / 'robot.yaml'
+    config.parent.mkdir()
+    text = _one_camera_config()
+    config.write_text(text[:text.index('\nsim:')] + '\n')
+
+    code = main([verb, '--config', str(config), *args, '--out', str(tmp_path / 'out.npz')])
+
+    assert code == 1
+    assert capsys.readouterr().err == (
+        f'vla-ros {verb}: the config has no sim section; {needed_for} need sim.mjcf\n')

@@ -6,8 +6,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ['DEFAULT_CONFIG', 'add_config_argument', 'default_config_path']
+from vla_ros.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from vla_ros.core.config import SimConfig, VlaConfig
+
+__all__ = ['DEFAULT_CONFIG', 'add_config_argument', 'default_config_path', 'load_sim_config']
 
 DEFAULT_CONFIG = 'tabletop_arm.yaml'
 
@@ -26,3 +32,18 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
     """Add ``--config`` (defaulting to the simulated tabletop arm)."""
     parser.add_argument('--config', type=Path, default=None,
                         help=f'embodiment YAML (default: config/{DEFAULT_CONFIG})')
+
+
+def load_sim_config(path: Path | None, *, needed_for: str) -> tuple[VlaConfig, SimConfig]:
+    """The config at ``path`` (None: the default) and its sim section, for in-process sim verbs.
+
+    Raises:
+        ConfigError: an invalid file, or one without a sim section (``needed_for`` says what
+            needed it).
+    """
+    from vla_ros.core.config import load_config
+
+    config = load_config(path or default_config_path())
+    if config.sim is None:
+        raise ConfigError(f'the config has no sim section; {needed_for} need sim.mjcf')
+    return config, config.sim

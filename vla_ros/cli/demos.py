@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 import time
 
-from vla_ros.cli.config_path import add_config_argument, default_config_path
+from vla_ros.cli.config_path import add_config_argument, load_sim_config
 from vla_ros.core.errors import ConfigError
 
 __all__ = ['add_arguments', 'run']
@@ -31,16 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Record the episodes; exit 0 when the expert succeeded in every one."""
-    from vla_ros.core.config import load_config
     from vla_ros.sim.demonstrations import Demonstration, record_demonstrations
     from vla_ros.sim.tasks import TaskKind
 
     if args.episodes < 1 or args.seed < 0:
         raise ConfigError(f'--episodes {args.episodes} --seed {args.seed}: expected episodes '
                           '>= 1 and seed >= 0')
-    config = load_config(args.config or default_config_path())
-    if config.sim is None:
-        raise ConfigError('the config has no sim section; demonstrations need sim.mjcf')
+    config, sim = load_sim_config(args.config, needed_for='demonstrations')
     successes = 0
     steps = 0
     started = time.monotonic()
@@ -53,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
               f'{steps} steps, {time.monotonic() - started:.0f} s', end='', flush=True)
 
     paths = record_demonstrations(
-        mjcf_path=config.sim.mjcf, task=TaskKind(args.task), count=args.episodes,
+        mjcf_path=sim.mjcf, task=TaskKind(args.task), count=args.episodes,
         seed=args.seed, cameras=config.embodiment.cameras, out_dir=args.out,
         on_episode=progress)
     print()

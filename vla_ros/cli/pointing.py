@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 import time
 
-from vla_ros.cli.config_path import add_config_argument, default_config_path
+from vla_ros.cli.config_path import add_config_argument, load_sim_config
 from vla_ros.core.errors import ConfigError
 
 __all__ = ['add_arguments', 'run']
@@ -32,15 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Render the scenes and write the file; exit 0 when it was written."""
-    from vla_ros.core.config import load_config
     from vla_ros.sim.pointing_scenes import render_pointing_scenes
 
     if args.scenes < 1 or args.seed < 0:
         raise ConfigError(f'--scenes {args.scenes} --seed {args.seed}: expected scenes >= 1 '
                           'and seed >= 0')
-    config = load_config(args.config or default_config_path())
-    if config.sim is None:
-        raise ConfigError('the config has no sim section; pointing scenes need sim.mjcf')
+    config, sim = load_sim_config(args.config, needed_for='pointing scenes')
     started = time.monotonic()
 
     def progress(index: int) -> None:
@@ -48,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
             print(f'\rvla-ros pointing: {index + 1}/{args.scenes} scenes, '
                   f'{time.monotonic() - started:.0f} s', end='', flush=True)
 
-    scenes = render_pointing_scenes(mjcf_path=config.sim.mjcf, cameras=config.embodiment.cameras,
+    scenes = render_pointing_scenes(mjcf_path=sim.mjcf, cameras=config.embodiment.cameras,
                                     count=args.scenes, seed=args.seed, on_scene=progress)
     print()
     args.out.parent.mkdir(parents=True, exist_ok=True)
