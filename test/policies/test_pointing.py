@@ -15,7 +15,7 @@ from vla_ros.core.config import CameraConfig
 from vla_ros.core.errors import ConfigError
 from vla_ros.policies.flow.checkpoint import build_model, DEFAULT_SPEC, ModelSize
 from vla_ros.policies.flow.pointing import pixel_values, prompt_readout
-from vla_ros.policies.pointing import PointingConfig, pretrain_pointing
+from vla_ros.policies.pointing import padded_prompts, PointingConfig, pretrain_pointing
 from vla_ros.policies.pointing_set import PointingSet
 from vla_ros.sim.pointing_scenes import render_pointing_scenes
 
@@ -171,3 +171,11 @@ def test_too_few_scenes_for_the_held_out_share_are_refused():
     with pytest.raises(ConfigError, match='3 scenes, need more than the 200 held out'):
         pretrain_pointing(lambda images, prompts: images, [], width=2, data=_small_set(),
                           config=PointingConfig())
+
+
+def test_prompts_of_different_lengths_are_right_padded_and_masked():
+    input_ids, attention_mask = padded_prompts([[5, 6, 7], [8], [9, 10]])
+
+    assert input_ids.tolist() == [[5, 6, 7], [8, 0, 0], [9, 10, 0]]
+    assert attention_mask.tolist() == [[1, 1, 1], [1, 0, 0], [1, 1, 0]]
+

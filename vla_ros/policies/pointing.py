@@ -31,7 +31,9 @@ from vla_ros.core.errors import ConfigError
 if TYPE_CHECKING:
     from vla_ros.policies.pointing_set import PointingSet
 
-__all__ = ['PointingConfig', 'PointingResult', 'PromptReadout', 'pretrain_pointing']
+__all__ = [
+    'PointingConfig', 'PointingResult', 'PromptReadout', 'padded_prompts', 'pretrain_pointing',
+]
 
 _LOG = logging.getLogger(__name__)
 
@@ -84,6 +86,17 @@ class PointingResult:
 #: The family's part: (images (B, C, H, W, 3) uint8, prompt indices (B,)) -> (B, width) hidden
 #: state of the VLM at each prompt's last token, differentiable.
 PromptReadout = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def padded_prompts(rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(input_ids, attention_mask), (P, L) int64: the prompts' token ids, right-padded with 0."""
+    length = max(len(row) for row in rows)
+    input_ids = torch.zeros((len(rows), length), dtype=torch.long)
+    attention_mask = torch.zeros((len(rows), length), dtype=torch.long)
+    for index, row in enumerate(rows):
+        input_ids[index, :len(row)] = torch.as_tensor(row, dtype=torch.long)
+        attention_mask[index, :len(row)] = 1
+    return input_ids, attention_mask
 
 
 def _rate_factor(steps: int) -> Callable[[int], float]:

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from vla_ros.core.instructions import normalize_instruction
+from vla_ros.policies.pointing import padded_prompts
 
 if TYPE_CHECKING:
     from transformers import PI0ForConditionalGeneration, PI0Processor
@@ -46,12 +47,8 @@ def prompt_readout(model: PI0ForConditionalGeneration, hf_processor: PI0Processo
     encoded = [hf_processor(images=[blank], text=normalize_instruction(prompt),
                             input_data_format='channels_last', return_tensors='pt')
                for prompt in prompts]
-    length = max(each['input_ids'].shape[1] for each in encoded)
-    input_ids = torch.zeros((len(prompts), length), dtype=torch.long)
-    attention_mask = torch.zeros((len(prompts), length), dtype=torch.long)
-    for row, each in enumerate(encoded):
-        input_ids[row, :each['input_ids'].shape[1]] = each['input_ids'][0]
-        attention_mask[row, :each['attention_mask'].shape[1]] = each['attention_mask'][0]
+    input_ids, attention_mask = padded_prompts(  # the processor pads on the right
+        [each['input_ids'][0][each['attention_mask'][0].bool()].tolist() for each in encoded])
     last_token = attention_mask.sum(dim=1) - 1
     pi0 = model.model
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from vla_ros.core.instructions import normalize_instruction
-from vla_ros.policies.pointing import pretrain_pointing
+from vla_ros.policies.pointing import padded_prompts, pretrain_pointing
 from vla_ros.policies.tokens.prompt import pixels_to_model
 
 if TYPE_CHECKING:
@@ -33,13 +33,8 @@ __all__ = ['pretrain', 'prompt_readout']
 def prompt_readout(model: PaliGemmaForConditionalGeneration, prompt: PromptEncoder,
                    prompts: Sequence[str]) -> PromptReadout:
     """The readout of ``model``'s VLM for pointing at what each of ``prompts`` names."""
-    rows = [prompt.task_ids(normalize_instruction(text)) for text in prompts]
-    length = max(len(row) for row in rows)
-    input_ids = torch.zeros((len(rows), length), dtype=torch.long)
-    attention_mask = torch.zeros((len(rows), length), dtype=torch.long)
-    for index, row in enumerate(rows):
-        input_ids[index, :len(row)] = torch.from_numpy(row)
-        attention_mask[index, :len(row)] = 1
+    input_ids, attention_mask = padded_prompts(
+        [prompt.task_ids(normalize_instruction(text)).tolist() for text in prompts])
     last_token = attention_mask.sum(dim=1) - 1
 
     def readout(images: torch.Tensor, prompt_index: torch.Tensor) -> torch.Tensor:
