@@ -250,7 +250,10 @@ def test_a_family_pretrains_on_pointing_scenes_then_trains(
      'tokens, fast)'),
     (('--family', 'flow', '--pointing-steps', '5'),
      '--pointing-steps: without --pointing there is no pre-training'),
-], ids=['other-family', 'steps-without-scenes'])
+    (('--family', 'diffusion', '--action-space', 'delta'),
+     '--action-space: the diffusion family has no such setting (families that take it: '
+     'tokens, fast)'),
+], ids=['other-family', 'steps-without-scenes', 'action-space-other-family'])
 def test_pointing_options_out_of_place_are_refused_in_one_line(
         flags: tuple[str, ...], message: str, demos_dir: Path, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -258,6 +261,23 @@ def test_pointing_options_out_of_place_are_refused_in_one_line(
                                   '--out', str(tmp_path / 'checkpoint'), *TINY_RUN)
 
     assert (code, stdout, stderr) == (1, '', f'vla-ros train: {message}\n')
+
+
+@pytest.mark.parametrize('family', ['tokens', 'fast'])
+@pytest.mark.parametrize('space', ['absolute', 'delta'])
+def test_a_token_family_trains_in_the_chosen_action_space(
+        family: str, space: str, demos_dir: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from vla_ros.policies.tokens.config import ActionSpace, read_config_json
+
+    out = tmp_path / 'checkpoint'
+
+    code, _, stderr = _train(capsys, '--family', family, '--data', str(demos_dir), '--out',
+                             str(out), *TINY_RUN, *FAMILY_FLAGS[family], '--action-space', space)
+
+    assert code == 0, stderr
+    stored = read_config_json(out / 'vla_ros_policy.json')['normalization']['action_space']
+    assert ActionSpace(stored) is ActionSpace(space)
 
 
 def _one_camera_config() -> str:

@@ -69,6 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              'named cube in these scenes (written by vla-ros pointing)')
     parser.add_argument('--pointing-steps', type=int, metavar='N',
                         help='steps of that pointing pre-training (default 3000)')
+    parser.add_argument('--action-space', choices=('absolute', 'delta'),
+                        help='tokens, fast: chunk rows as absolute joint targets or as '
+                             "targets minus the observed joints (default: the family's)")
 
 
 def _load_dataset(data: Path, chunk_length: int) -> DemonstrationDataset | LeRobotTrainingDataset:
@@ -106,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
         steps=args.steps, batch_size=args.batch_size, learning_rate=args.learning_rate,
         seed=args.seed, log_every=args.log_every, threads=args.threads,
         progress=not args.no_progress, length_constrained=args.length_constrained,
-        pointing=args.pointing, pointing_steps=args.pointing_steps))
+        pointing=args.pointing, pointing_steps=args.pointing_steps,
+        action_space=args.action_space))
     print(_settings_line(args.family, prepared, args.chunk_length), flush=True)
     datasets = [_load_dataset(data, args.chunk_length) for data in args.data]
     for data, dataset in zip(args.data, datasets, strict=True):

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from vla_ros.policies.flow.training_data import SampleSource
     from vla_ros.policies.pointing import PointingConfig
     from vla_ros.policies.pointing_set import PointingSet
+    from vla_ros.policies.tokens.teacher_forcing import TrainingConfig as TokenTrainingConfig
     from vla_ros.policies.training_result import TrainingResult
 
 __all__ = [
@@ -48,6 +49,8 @@ class RunOptions:
         length_constrained: store length-constrained decoding in the checkpoint (``fast``).
         pointing: a pointing set (``vla-ros pointing``) to pre-train the VLM on (``flow``).
         pointing_steps: steps of that pre-training; None: the family's default.
+        action_space: ``absolute`` or ``delta`` chunk rows (``tokens``, ``fast``); None: the
+            family's default.
     """
 
     steps: int | None
@@ -60,6 +63,7 @@ class RunOptions:
     length_constrained: bool = False
     pointing: Path | None = None
     pointing_steps: int | None = None
+    action_space: str | None = None
 
 
 class TrainingSettings(Protocol):
@@ -127,7 +131,7 @@ class FamilyEntry:
 #: Options only some families take: ``RunOptions`` field -> command-line flag.
 FAMILY_OPTIONS: Mapping[str, str] = {
     'length_constrained': '--length-constrained', 'pointing': '--pointing',
-    'pointing_steps': '--pointing-steps'}
+    'pointing_steps': '--pointing-steps', 'action_space': '--action-space'}
 
 _Config = TypeVar('_Config', bound='DataclassInstance')
 _PointedConfig = TypeVar('_PointedConfig', bound='_PointedDataclass')
@@ -177,11 +181,21 @@ def _flow(options: RunOptions) -> tuple[TrainingSettings, Trainer]:
         pointing=pointing)
 
 
+def _token_config(options: RunOptions, defaults: TokenTrainingConfig) -> TokenTrainingConfig:
+    """A token family's ``defaults`` with the options applied, ``--action-space`` included."""
+    from vla_ros.policies.tokens.config import ActionSpace
+
+    config = _configure(defaults, options)
+    if options.action_space is not None:
+        config = replace(config, action_space=ActionSpace(options.action_space))
+    return config
+
+
 def _tokens(options: RunOptions) -> tuple[TrainingSettings, Trainer]:
     from vla_ros.policies.tokens.teacher_forcing import TrainingConfig
     from vla_ros.policies.tokens.train import train
 
-    config, pointing = _pointing(options, _configure(TrainingConfig(), options))
+    config, pointing = _pointing(options, _token_config(options, TrainingConfig()))
     return config, lambda samples, out_dir, dt_s: train(
         samples, out_dir, dt_s=dt_s, config=config, pointing=pointing)
 
@@ -190,7 +204,7 @@ def _fast(options: RunOptions) -> tuple[TrainingSettings, Trainer]:
     from vla_ros.policies.fast.train import train
     from vla_ros.policies.tokens.teacher_forcing import TrainingConfig
 
-    config, pointing = _pointing(options, _configure(TrainingConfig(), options))
+    config, pointing = _pointing(options, _token_config(options, TrainingConfig()))
     return config, lambda samples, out_dir, dt_s: train(
         samples, out_dir, dt_s=dt_s, config=config,
         length_constrained=options.length_constrained, pointing=pointing)
@@ -209,10 +223,11 @@ FAMILIES: Mapping[str, FamilyEntry] = {
     'flow': FamilyEntry(_flow, draws_progress=True,
                         own_options=frozenset({'pointing', 'pointing_steps'})),
     'tokens': FamilyEntry(_tokens, draws_progress=False,
-                          own_options=frozenset({'pointing', 'pointing_steps'})),
+                          own_options=frozenset({'pointing', 'pointing_steps',
+                                                 'action_space'})),
     'fast': FamilyEntry(_fast, draws_progress=False,
                         own_options=frozenset({'length_constrained', 'pointing',
-                                               'pointing_steps'})),
+                                               'pointing_steps', 'action_space'})),
     'diffusion': FamilyEntry(_diffusion, draws_progress=True),
 }
 
