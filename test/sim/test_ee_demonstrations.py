@@ -20,12 +20,19 @@ from vla_ros.execution.action_space_policy import ActionSpacePolicy
 from vla_ros.execution.action_spaces import ActionSpaceConverter
 from vla_ros.policies.base import PolicySpec
 from vla_ros.sim import TabletopSim, TrajectoryFollower
-from vla_ros.sim.demonstrations import load_demonstration, record_episode
+from vla_ros.sim.demonstrations import (
+    DemonstrationDataset,
+    load_demonstration,
+    record_demonstrations,
+    record_episode,
+)
 from vla_ros.sim.ee_demonstrations import (
     EeDeltaExpert,
+    ObservedEeChunks,
     record_ee_demonstrations,
     SiteKinematics,
     TABLETOP_EE_ACTION_SPACE,
+    TABLETOP_EE_OBSERVED_ACTION_SPACE,
     to_ee_delta_demonstration,
 )
 from vla_ros.sim.expert import max_steps_for, POLICY_DT_S, ScriptedExpert
@@ -152,3 +159,27 @@ def test_recorded_ee_dataset_carries_its_declaration(tmp_path: Path) -> None:
     assert demonstration.actions.shape == (demonstration.length, 7)
     steps_m = np.linalg.norm(demonstration.actions[:, :3], axis=1)
     assert 0.0 < steps_m.max() <= 0.06
+
+
+def test_observed_chunks_convert_back_to_the_experts_joint_targets(
+        sim: TabletopSim, tmp_path: Path) -> None:
+    controllers = load_config(ROOT / 'config' / 'tabletop_arm.yaml').embodiment.controllers
+    observed_converter = ActionSpaceConverter(
+        parse_action_space(TABLETOP_EE_OBSERVED_ACTION_SPACE, controllers=controllers),
+        urdf_path=URDF_PATH)
+    record_demonstrations(mjcf_path=SCENE_PATH, task=TaskKind.REACH, count=1, seed=8,
+                          cameras=(), out_dir=tmp_path)
+    joint_samples = DemonstrationDataset(tmp_path, chunk_length=4)
+    samples = ObservedEeChunks(joint_samples, SiteKinematics(SCENE_PATH))
+
+    for index in range(0, len(samples), 3):
+        sample, joint_sample = samples[index], joint_samples[index]
+        assert_allclose(sample.observation.joint_positions,
+                        joint_sample.observation.joint_positions)
+        converted = observed_converter.convert(
+            sample.actions, joint_sample.observation.joint_positions, dt_s=POLICY_DT_S)
+        assert_allclose(converted.positions, joint_sample.actions, atol=1e-5,
+                        err_msg=f'sample {index}')
+    # Every row counts from the observation: a later row is not the step after the one before.
+    moving = samples[0].actions
+    assert np.linalg.norm(moving[-1, :3]) > np.linalg.norm(moving[0, :3]) + 0.01

@@ -20,6 +20,11 @@ which is the measured pose a step later when the arm tracks its targets).
 ``EeDeltaExpert`` acts online; ``to_ee_delta_demonstration`` rewrites a recorded joint-space
 demonstration, and ``record_ee_demonstrations`` records a dataset in this action space, with
 the declaration beside it in ``action_space.yaml``.
+
+``ObservedEeChunks`` is the other reference (``TABLETOP_EE_OBSERVED_ACTION_SPACE``,
+``delta_reference: observation``, openpi's ``DeltaActions`` in end-effector space): every row
+of a training chunk counts from the sample's observed pose, so an error in one row does not
+carry into the next. It rewrites joint-space samples (``vla-ros demos``) chunk by chunk.
 """
 
 from __future__ import annotations
@@ -36,17 +41,24 @@ from numpy.typing import NDArray
 
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.rotations import matrix_to_rpy
-from vla_ros.sim.demonstrations import Demonstration, record_episode, save_demonstration
+from vla_ros.sim.demonstrations import (
+    Demonstration,
+    record_episode,
+    save_demonstration,
+    TrainingSample,
+)
 from vla_ros.sim.expert import ExpertScene, ScriptedExpert
 from vla_ros.sim.scene import ARM_JOINT_NAMES, GRIPPER_JOINT_NAME, TabletopSim
 from vla_ros.sim.tasks import Episode, sample_episodes, TaskKind
 
 if TYPE_CHECKING:
     from vla_ros.core.config import CameraConfig
+    from vla_ros.policies.flow.training_data import SampleSource
 
 __all__ = [
     'EeDeltaExpert', 'SiteKinematics', 'TABLETOP_EE_ACTION_SPACE', 'ee_delta_actions',
-    'record_ee_demonstrations', 'to_ee_delta_demonstration',
+    'ObservedEeChunks', 'TABLETOP_EE_OBSERVED_ACTION_SPACE', 'record_ee_demonstrations',
+    'to_ee_delta_demonstration',
 ]
 
 #: The ``action_space`` declaration of the actions made here (config/tabletop_arm.yaml's
@@ -55,6 +67,12 @@ TABLETOP_EE_ACTION_SPACE: dict[str, dict[str, Any]] = {
     'arm_controller': {'type': 'ee_delta', 'frame': 'ee_link', 'rotation': 'euler',
                        'delta_reference': 'previous_row'},
     'gripper_controller': {'type': 'gripper', 'joint': GRIPPER_JOINT_NAME},
+}
+#: The declaration of ``ObservedEeChunks``' actions: every row from the observed pose.
+TABLETOP_EE_OBSERVED_ACTION_SPACE: dict[str, dict[str, Any]] = {
+    'arm_controller': {**TABLETOP_EE_ACTION_SPACE['arm_controller'],
+                       'delta_reference': 'observation'},
+    'gripper_controller': TABLETOP_EE_ACTION_SPACE['gripper_controller'],
 }
 _SITE = 'ee_site'
 
@@ -131,6 +149,38 @@ def to_ee_delta_demonstration(demonstration: Demonstration,
     """``demonstration`` with its joint targets rewritten as end-effector actions (T, 7)."""
     actions = ee_delta_actions(kinematics, demonstration.joint_positions, demonstration.actions)
     return replace(demonstration, actions=actions)
+
+
+class ObservedEeChunks:
+    """Joint-space training samples whose chunks become end-effector moves from the observation.
+
+    Row k of a sample's chunk is ``ee_delta_actions`` of the joint target due k + 1 steps
+    later against the sample's observed joints (``TABLETOP_EE_OBSERVED_ACTION_SPACE``).
+    Samples are rewritten on first read and kept.
+
+    Args:
+        samples: joint-space samples of the tabletop arm (a ``DemonstrationDataset``).
+        kinematics: forward kinematics of the scene they were recorded in.
+    """
+
+    def __init__(self, samples: SampleSource, kinematics: SiteKinematics) -> None:
+        self._samples = samples
+        self._kinematics = kinematics
+        self._rewritten: dict[int, TrainingSample] = {}
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    def __getitem__(self, index: int) -> TrainingSample:
+        if index not in self._rewritten:
+            sample = self._samples[index]
+            observed = sample.observation.positions_for((*ARM_JOINT_NAMES, GRIPPER_JOINT_NAME))
+            actions = ee_delta_actions(self._kinematics,
+                                       np.broadcast_to(observed, sample.actions.shape),
+                                       sample.actions)
+            self._rewritten[index] = TrainingSample(
+                observation=sample.observation, actions=actions, is_padding=sample.is_padding)
+        return self._rewritten[index]
 
 
 def record_ee_demonstrations(*, mjcf_path: Path, task: TaskKind, count: int, seed: int,
