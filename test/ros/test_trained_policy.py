@@ -10,11 +10,12 @@ the training never saw:
   ``config/tabletop_arm.yaml``) and ``checkpoints/diffusion/reach``, both in joint positions:
   one episode per colour, so the instruction decides which cube is the target; a policy that
   ignored the words or the images could not pass all three.
-- ``checkpoints/diffusion/reach_ee`` in end-effector deltas, as OpenVLA's actions
-  (``config/tabletop_arm_ee.yaml``): every chunk goes through the action-space layer's IK.
-  It reaches the cube in about half of all episodes (docs/results.md), and which ones varies
-  with timing; the test runs four held-out episodes that it reached in most runs and asks for
-  two.
+- two policies in end-effector deltas, as OpenVLA's actions, whose chunks all go through the
+  action-space layer's IK: ``checkpoints/diffusion/reach_ee`` (rows chained,
+  ``config/tabletop_arm_ee.yaml``) and the discrete-token ``checkpoints/fast/reach_ee`` (rows
+  from the observed pose, ``config/tabletop_arm_ee_fast.yaml``). Each reaches the cube in about
+  half of all episodes (docs/results.md), and which ones varies with timing; the test runs
+  four held-out episodes that each reached in most runs and asks for two.
 """
 
 from __future__ import annotations
@@ -53,13 +54,16 @@ def test_trained_policy_reaches_each_instructed_cube(family: str, repo_root: Pat
     assert run.latencies_ms
 
 
-def test_end_effector_delta_policy_reaches_cubes_through_the_ik_layer(repo_root: Path) -> None:
+@pytest.mark.parametrize(('config', 'family'), [
+    ('tabletop_arm_ee.yaml', 'diffusion'), ('tabletop_arm_ee_fast.yaml', 'fast')])
+def test_end_effector_delta_policy_reaches_cubes_through_the_ik_layer(
+        config: str, family: str, repo_root: Path) -> None:
     episodes = sample_episodes(TaskKind.REACH, 4, seed=EE_FIRST_SEED)
 
-    run = evaluate(config_path=repo_root / 'config' / 'tabletop_arm_ee.yaml', episodes=episodes,
+    run = evaluate(config_path=repo_root / 'config' / config, episodes=episodes,
                    timeout_s=EE_EPISODE_S,
-                   policy=PolicyUnderTest(repo_root / 'checkpoints' / 'diffusion' / 'reach_ee',
-                                          'diffusion'),
+                   policy=PolicyUnderTest(repo_root / 'checkpoints' / family / 'reach_ee',
+                                          family),
                    domain_id=fresh_domain_id())
 
     assert not run.callback_errors, '\n'.join(run.callback_errors)
