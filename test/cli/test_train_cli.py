@@ -280,6 +280,37 @@ def test_a_token_family_trains_in_the_chosen_action_space(
     assert ActionSpace(stored) is ActionSpace(space)
 
 
+def test_ee_deltas_train_a_token_family_on_end_effector_moves(
+        demos_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from vla_ros.policies.tokens.config import ActionSpace, TokensPolicyConfig
+
+    out = tmp_path / 'checkpoint'
+
+    code, stdout, stderr = _train(capsys, '--family', 'tokens', '--data', str(demos_dir),
+                                  '--out', str(out), *TINY_RUN, '--ee-deltas')
+
+    assert code == 0, stderr
+    assert 'samples) from ' in stdout and ', as end-effector moves from the observation' in stdout
+    normalization = TokensPolicyConfig.load(out).normalization
+    assert normalization.action_space is ActionSpace.ABSOLUTE  # rows taken as they are
+    # Column 6 is the gripper normalised to 0 (closed) .. 1 (open), not its 0.04 m joint range;
+    # columns 0-2 are tool moves in metres, which stay within the arm's reach.
+    assert normalization.actions.q99[6] > 0.5
+    assert max(abs(value) for value in (*normalization.actions.q01[:3],
+                                        *normalization.actions.q99[:3])) < 0.5
+
+
+def test_ee_deltas_refuse_joint_delta_rows_in_one_line(
+        demos_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, stderr = _train(capsys, '--family', 'fast', '--data', str(demos_dir), '--out',
+                             str(tmp_path / 'checkpoint'), *TINY_RUN, '--ee-deltas',
+                             '--action-space', 'delta')
+
+    assert code == 1
+    assert stderr.startswith('vla-ros train: --ee-deltas with --action-space delta: ')
+    assert stderr.count('\n') == 1
+
+
 def _one_camera_config() -> str:
     """The default tabletop config with only its front camera (the demos' camera)."""
     from vla_ros.cli.config_path import default_config_path

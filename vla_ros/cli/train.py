@@ -9,6 +9,9 @@ that family's ``vla_ros.policies.<family>.train``; ``train_families`` maps the o
 each family's ``TrainingConfig``. ``--steps``, ``--batch-size`` and ``--learning-rate``
 default to the family's own values; the effective settings are printed before the data is
 read. The checkpoint loads with ``policy.family: FAMILY`` and ``policy.checkpoint: OUT``.
+``--ee-deltas`` trains on the simulated arm's demonstrations rewritten as end-effector moves
+from each observation (``vla_ros.sim.ee_demonstrations.ObservedEeChunks``, the kinematics of
+``--config``'s scene); such a policy runs behind the matching ``action_space`` declaration.
 ``flow`` and ``diffusion`` draw a progress bar on stderr (``tokens`` and ``fast`` none); the
 mean loss is logged every ``--log-every`` steps.
 """
@@ -20,6 +23,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vla_ros.cli.config_path import add_config_argument, load_sim_config
 from vla_ros.cli.train_families import FAMILIES, prepare_run, RunOptions
 from vla_ros.core.errors import ConfigError
 
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
     from vla_ros.data.lerobot_dataset import LeRobotTrainingDataset
     from vla_ros.policies.flow.training_data import SampleSource
     from vla_ros.sim.demonstrations import DemonstrationDataset
+    from vla_ros.sim.ee_demonstrations import SiteKinematics
 
 __all__ = ['TRAINABLE_FAMILIES', 'add_arguments', 'run']
 
@@ -69,6 +74,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              'named cube in these scenes (written by vla-ros pointing)')
     parser.add_argument('--pointing-steps', type=int, metavar='N',
                         help='steps of that pointing pre-training (default 3000)')
+    parser.add_argument('--ee-deltas', action='store_true',
+                        help="train on end-effector moves from the observed pose, computed "
+                             "from the simulated arm's joint-space demonstrations with the "
+                             "kinematics of --config's scene (run the policy with "
+                             'action_space ee_delta, delta_reference: observation)')
+    add_config_argument(parser)
     parser.add_argument('--action-space', choices=('absolute', 'delta'),
                         help='tokens, fast: chunk rows as absolute joint targets or as '
                              "targets minus the observed joints (default: the family's)")
@@ -101,6 +112,25 @@ def _settings_line(family: str, prepared: PreparedRun, chunk_length: int) -> str
             f'progress bar {"on" if prepared.shows_progress else "off"}')
 
 
+def _site_kinematics(config_path: Path | None) -> SiteKinematics:
+    """Forward kinematics of the config's simulated arm, for ``--ee-deltas``."""
+    from vla_ros.sim.ee_demonstrations import SiteKinematics
+
+    _, sim = load_sim_config(config_path, needed_for='--ee-deltas')
+    return SiteKinematics(sim.mjcf)
+
+
+def _action_space(args: argparse.Namespace) -> str | None:
+    """``--action-space``; with ``--ee-deltas`` the token families' rows are taken as they are."""
+    chosen: str | None = args.action_space
+    if not args.ee_deltas:
+        return chosen
+    if chosen == 'delta':
+        raise ConfigError('--ee-deltas with --action-space delta: the rows already count from '
+                          'the observed pose; joint positions must not be subtracted from them')
+    return 'absolute' if args.family in ('tokens', 'fast') else chosen
+
+
 def run(args: argparse.Namespace) -> int:
     """Train and write the checkpoint; exit 0 when it was written."""
     if args.chunk_length < 1:
@@ -110,8 +140,9 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed, log_every=args.log_every, threads=args.threads,
         progress=not args.no_progress, length_constrained=args.length_constrained,
         pointing=args.pointing, pointing_steps=args.pointing_steps,
-        action_space=args.action_space))
+        action_space=_action_space(args)))
     print(_settings_line(args.family, prepared, args.chunk_length), flush=True)
+    kinematics = _site_kinematics(args.config) if args.ee_deltas else None
     datasets = [_load_dataset(data, args.chunk_length) for data in args.data]
     for data, dataset in zip(args.data, datasets, strict=True):
         if not dataset.episodes:
@@ -120,10 +151,16 @@ def run(args: argparse.Namespace) -> int:
     if len(steps_s) != 1:
         raise ConfigError(f'--data: time steps {sorted(steps_s)!r} s, expected one for all')
     samples = _concatenated(datasets)
+    if kinematics is not None:
+        from vla_ros.sim.ee_demonstrations import ObservedEeChunks
+
+        samples = ObservedEeChunks(samples, kinematics)
     logging.basicConfig(level=logging.INFO, format='vla-ros train: %(message)s')
     episodes = sum(len(dataset.episodes) for dataset in datasets)
     print(f'vla-ros train: {args.family} on {episodes} episodes ({len(samples)} samples) '
-          f'from {", ".join(str(data) for data in args.data)}', flush=True)
+          f'from {", ".join(str(data) for data in args.data)}'
+          f'{"" if kinematics is None else ", as end-effector moves from the observation"}',
+          flush=True)
     result = prepared.train(samples, args.out, steps_s.pop())
     if result.pointing is not None:
         print(f'vla-ros train: pointing pre-training on {args.pointing}: held-out accuracy '
