@@ -311,6 +311,19 @@ def test_ee_deltas_refuse_joint_delta_rows_in_one_line(
     assert stderr.count('\n') == 1
 
 
+def test_ee_deltas_refuse_a_dataset_of_another_arm_in_one_line(
+        lerobot_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / 'checkpoint'
+
+    code, _, stderr = _train(capsys, '--family', 'diffusion', '--data', str(lerobot_dir),
+                             '--out', str(out), *TINY_RUN, '--ee-deltas')
+
+    assert code == 1 and not out.exists()
+    assert stderr == ("vla-ros train: training sample 0: joints ['joint1', 'gripper_joint'], "
+                      "expected the tabletop arm's ['joint1', 'joint2', 'joint3', 'joint4', "
+                      "'joint5', 'joint6', 'gripper_joint']\n")
+
+
 def _one_camera_config() -> str:
     """The default tabletop config with only its front camera (the demos' camera)."""
     from vla_ros.cli.config_path import default_config_path

@@ -121,14 +121,19 @@ def _site_kinematics(config_path: Path | None) -> SiteKinematics:
 
 
 def _action_space(args: argparse.Namespace) -> str | None:
-    """``--action-space``; with ``--ee-deltas`` the token families' rows are taken as they are."""
+    """``--action-space``; with ``--ee-deltas``, absolute for the families that take it.
+
+    End-effector rows already count from the observed pose: a family with relative rows must
+    take them as they are, not subtract joint positions from them.
+    """
     chosen: str | None = args.action_space
     if not args.ee_deltas:
         return chosen
     if chosen == 'delta':
         raise ConfigError('--ee-deltas with --action-space delta: the rows already count from '
                           'the observed pose; joint positions must not be subtracted from them')
-    return 'absolute' if args.family in ('tokens', 'fast') else chosen
+    entry = FAMILIES.get(args.family)
+    return 'absolute' if entry and 'action_space' in entry.own_options else chosen
 
 
 def run(args: argparse.Namespace) -> int:

@@ -75,6 +75,7 @@ TABLETOP_EE_OBSERVED_ACTION_SPACE: dict[str, dict[str, Any]] = {
     'gripper_controller': TABLETOP_EE_ACTION_SPACE['gripper_controller'],
 }
 _SITE = 'ee_site'
+_TABLETOP_JOINTS = (*ARM_JOINT_NAMES, GRIPPER_JOINT_NAME)
 
 
 class SiteKinematics:
@@ -156,31 +157,37 @@ class ObservedEeChunks:
 
     Row k of a sample's chunk is ``ee_delta_actions`` of the joint target due k + 1 steps
     later against the sample's observed joints (``TABLETOP_EE_OBSERVED_ACTION_SPACE``).
-    Samples are rewritten on first read and kept.
 
     Args:
-        samples: joint-space samples of the tabletop arm (a ``DemonstrationDataset``).
+        samples: joint-space samples of the tabletop arm (a ``DemonstrationDataset``), joints
+            in the scene's order: the six arm joints, then the gripper.
         kinematics: forward kinematics of the scene they were recorded in.
     """
 
     def __init__(self, samples: SampleSource, kinematics: SiteKinematics) -> None:
         self._samples = samples
         self._kinematics = kinematics
-        self._rewritten: dict[int, TrainingSample] = {}
 
     def __len__(self) -> int:
         return len(self._samples)
 
     def __getitem__(self, index: int) -> TrainingSample:
-        if index not in self._rewritten:
-            sample = self._samples[index]
-            observed = sample.observation.positions_for((*ARM_JOINT_NAMES, GRIPPER_JOINT_NAME))
-            actions = ee_delta_actions(self._kinematics,
-                                       np.broadcast_to(observed, sample.actions.shape),
-                                       sample.actions)
-            self._rewritten[index] = TrainingSample(
-                observation=sample.observation, actions=actions, is_padding=sample.is_padding)
-        return self._rewritten[index]
+        """Sample ``index`` with its chunk rewritten.
+
+        Raises:
+            ConfigError: the sample's joints are not the tabletop arm's, in its order.
+        """
+        sample = self._samples[index]
+        observation = sample.observation
+        if observation.joint_names != _TABLETOP_JOINTS:
+            joints = list(observation.joint_names)
+            raise ConfigError(f'training sample {index}: joints {joints!r}, expected the '
+                              f"tabletop arm's {list(_TABLETOP_JOINTS)!r}")
+        actions = ee_delta_actions(
+            self._kinematics, np.broadcast_to(observation.joint_positions, sample.actions.shape),
+            sample.actions)
+        return TrainingSample(observation=observation, actions=actions,
+                              is_padding=sample.is_padding)
 
 
 def record_ee_demonstrations(*, mjcf_path: Path, task: TaskKind, count: int, seed: int,
