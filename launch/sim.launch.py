@@ -10,7 +10,9 @@ here as two processes for a ROS 2 (Jazzy or later) install:
 
 ``vla_mujoco_sim`` speaks the topics of a ros2_control robot (``/<controller>/joint_trajectory``
 in, ``joint_states`` and the camera images out); ``vla_policy_node`` reads them and waits for an
-instruction (``ros2 service call /vla/set_instruction ...`` or ``vla-ros instruct``).
+instruction (``ros2 service call /vla/set_instruction ...`` or ``vla-ros instruct``). The policy
+node runs on the simulator's ``/clock`` (``use_sim_time``), the simulated controllers' clock, so
+its chunks and goal durations keep pace with a simulator that a loaded machine slows down.
 
 Relative paths in the config file resolve against the directory above it, so with the
 installed config a relative ``policy.checkpoint`` points into the package's share directory;
@@ -51,5 +53,6 @@ def generate_launch_description() -> LaunchDescription:
         Node(
             package='vla_ros', executable='vla_policy_node', name='vla_policy_node',
             output='screen',
-            parameters=[{'config_file': config_file, 'policy.checkpoint': checkpoint}]),
+            parameters=[{'config_file': config_file, 'policy.checkpoint': checkpoint,
+                         'use_sim_time': True}]),
     ])

@@ -46,12 +46,12 @@ def test_demo_takes_the_arm_to_the_instructed_cube_and_writes_a_plot(repo_root, 
     assert 'chunks executed:' in done.stdout
     ends = dict(re.findall(r'(red|green|blue) (\d+\.\d) cm', done.stdout.split('at the end:')[-1]))
     distances_cm = {colour: float(value) for colour, value in ends.items()}
-    # The trained policy reaches within the 3 cm tolerance in most runs and then holds; how
-    # close it gets varies with the machine's speed (a loaded CI run saw 850 ms inferences and
-    # stopped 9.6 cm away). The check: it went towards the red cube and no other. At the
-    # start, scene 0 has the blue cube nearest (12.3 cm), then red (12.5 cm).
+    # The trained policy reaches within the 3 cm tolerance and then holds (1.3-2.8 cm here,
+    # also with the demo stopped 90 % of the time). At the start, scene 0 has the blue cube
+    # nearest (12.3 cm), then red (12.5 cm). Before the policy node ran on simulated time, a
+    # loaded CI run cut its chunks short and the arm ended nearest the blue cube.
     assert min(distances_cm, key=distances_cm.__getitem__) == 'red', done.stdout
-    assert distances_cm['red'] < 11.0, done.stdout
+    assert distances_cm['red'] < 6.0, done.stdout
     with Image.open(plot) as image:
         pixels = np.asarray(image.convert('RGB'))
     assert pixels.shape[1] > pixels.shape[0] > 200 and pixels.std() > 20.0

@@ -10,6 +10,8 @@ from diagnostic_msgs.msg import DiagnosticArray
 from node_test_constants import ARM_JOINTS, WAIT_S
 import numpy as np
 from rclpy.action import ActionClient
+import rclpy.time
+from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image, JointState
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
@@ -123,6 +125,31 @@ def test_second_goal_preempts_the_running_one(start_nodes):
     assert first.accepted and second.accepted
     assert _wait(first_result).result.message == 'pre-empted'
     assert _wait(second.get_result_async()).result.message != 'pre-empted'
+
+
+def test_goal_duration_is_counted_on_the_simulated_clock(start_nodes):
+    # A simulator at a quarter of real time: the goal must last 1 s of /clock (4 s of wall
+    # time), as the chunks do; counted on the wall clock it would end at 0.25 s of /clock.
+    probe = start_nodes('policy', use_sim_time=True)
+    clock_pub = probe.create_publisher(Clock, '/clock', 10)
+    sim_ns = [1_000_000_000]
+
+    def tick() -> None:
+        sim_ns[0] += 12_500_000  # 12.5 ms of simulated time per 50 ms of wall time
+        clock_pub.publish(Clock(clock=rclpy.time.Time(nanoseconds=sim_ns[0]).to_msg()))
+
+    probe.create_timer(0.05, tick)
+    client = ActionClient(probe, ExecuteInstruction, 'vla/execute')
+    assert client.wait_for_server(timeout_sec=WAIT_S)
+    sent_ns = sim_ns[0]  # the node's clock lags what was published, never leads it
+
+    handle = _wait(client.send_goal_async(
+        ExecuteInstruction.Goal(instruction='touch the red cube', timeout_s=1.0)))
+    result = _wait(handle.get_result_async()).result
+
+    ran_s = (sim_ns[0] - sent_ns) * 1e-9
+    assert result.message == 'succeeded'
+    assert 1.0 <= ran_s < 1.5, ran_s
 
 
 def test_blank_goal_is_rejected_and_explained_in_status(start_nodes, collect):

@@ -8,6 +8,9 @@ runs, then prints what happened and writes a PNG (camera frames and joint trajec
 When the instruction names a cube and the fingertip reaches it (the simulator's check, as in
 `vla-ros eval`), the demo cancels the goal and the arm holds there: the policies are trained
 on reaches that end at the cube, not on what to do afterwards (``--keep-going`` runs on).
+The policy node runs on the simulator's clock (``use_sim_time``), as `vla-ros eval` does, so a
+loaded machine that slows the simulator down slows the policy's chunks and the goal with it
+instead of cutting chunks short.
 """
 
 from __future__ import annotations
@@ -33,13 +36,17 @@ __all__ = ['add_arguments', 'run']
 
 #: How long to wait for the simulated robot's first camera image and joint state, seconds.
 SENSOR_TIMEOUT_S = 60.0
+#: The slowest simulation, as a fraction of real time, the demo waits for. The policy node runs
+#: on simulated time, so ``--duration`` is simulated seconds; a loaded machine stretches them.
+SLOWEST_REAL_TIME_FACTOR = 0.1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the verb's options."""
     add_config_argument(parser)
     parser.add_argument('--instruction', default='touch the red cube')
-    parser.add_argument('--duration', type=float, default=8.0, help='seconds of execution')
+    parser.add_argument('--duration', type=float, default=8.0,
+                        help='simulated seconds of execution')
     parser.add_argument('--seed', type=int, default=0, help='object placement seed')
     parser.add_argument('--out', type=Path, default=Path('out/demo.png'), help='PNG to write')
     parser.add_argument('--keep-going', dest='stop_when_reached', action='store_false',
@@ -147,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
         config_param = Parameter('config_file', value=str(config_path))
         sim_node = graph.add(SimNode, parameter_overrides=[config_param,
                                                            Parameter('seed', value=args.seed)])
-        graph.add(PolicyNode, parameter_overrides=[config_param])
+        graph.add(PolicyNode, parameter_overrides=[config_param,
+                                                   Parameter('use_sim_time', value=True)])
         client = graph.add(Node, node_name='vla_demo')
         recorder = _Recorder(client, camera_topic)
 
@@ -159,7 +167,8 @@ def run(args: argparse.Namespace) -> int:
         if not recorder.wait_for_sensors(timeout_s=SENSOR_TIMEOUT_S):
             print(f'vla-ros demo: no camera image or joint state within {SENSOR_TIMEOUT_S} s')
             return 1
-        print(f'vla-ros demo: goal "{args.instruction}" for {args.duration:.0f} s')
+        print(f'vla-ros demo: goal "{args.instruction}" '
+              f'for {args.duration:.0f} s of simulated time')
         target = _named_colour(args.instruction)
         reached_at_s: list[float] = []  # simulated seconds after the goal was sent
         with sim_node.lock:
@@ -175,7 +184,8 @@ def run(args: argparse.Namespace) -> int:
 
         accepted, result = execute_instruction(client, args.instruction,
                                                duration_s=args.duration, on_feedback=show,
-                                               cancel_when=reached)
+                                               cancel_when=reached, result_timeout_s=(
+                                                   args.duration / SLOWEST_REAL_TIME_FACTOR))
         with sim_node.lock:
             distances_m = _fingertip_distances(sim_node.sim)
     if not accepted or result is None:

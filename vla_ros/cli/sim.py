@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
         graph.add(SimNode, parameter_overrides=[Parameter('config_file', value=config),
                                                 Parameter('seed', value=args.seed)])
         if not args.no_policy:
-            graph.add(PolicyNode, parameter_overrides=[Parameter('config_file', value=config)])
+            graph.add(PolicyNode, parameter_overrides=[Parameter('config_file', value=config),
+                                                       Parameter('use_sim_time', value=True)])
         print(f'vla-ros sim: running {config}; Ctrl-C to stop', flush=True)
         try:
             wait_until_interrupted()

@@ -62,6 +62,7 @@ CANCEL_POLL_S = 0.05
 
 def execute_instruction(node: Node, instruction: str, *, duration_s: float,
                         action: str = 'vla/execute', server_timeout_s: float = 10.0,
+                        result_timeout_s: float | None = None,
                         on_feedback: Callable[[ExecuteInstruction.Feedback], None] | None = None,
                         cancel_when: Callable[[], bool] | None = None,
                         ) -> tuple[bool, ExecuteInstruction.Result | None]:
@@ -69,6 +70,10 @@ def execute_instruction(node: Node, instruction: str, *, duration_s: float,
 
     ``cancel_when``, asked every ``CANCEL_POLL_S`` while the goal runs, cancels the goal (the
     robot holds) the first time it returns True; the result is then the canceled one.
+    ``result_timeout_s`` bounds the wall-clock wait for the result after the goal is accepted
+    (default ``duration_s + server_timeout_s``). A policy node on simulated time runs the goal
+    for ``duration_s`` simulated seconds, which a slowed-down simulator stretches: a caller
+    driving a simulator passes more.
 
     Returns:
         (accepted, result); result is None when the goal was rejected.
@@ -85,7 +90,9 @@ def execute_instruction(node: Node, instruction: str, *, duration_s: float,
         if not handle.accepted:
             return False, None
         result_future = handle.get_result_async()
-        deadline_s = time.monotonic() + duration_s + server_timeout_s
+        if result_timeout_s is None:
+            result_timeout_s = duration_s + server_timeout_s
+        deadline_s = time.monotonic() + result_timeout_s
         if cancel_when is not None:
             finished = threading.Event()
             result_future.add_done_callback(lambda _future: finished.set())

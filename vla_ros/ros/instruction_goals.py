@@ -5,14 +5,16 @@
 A new goal pre-empts the running one (aborted with the message 'pre-empted'), as ros2_control's
 trajectory controller does; the node pre-empts it too on ``vla/set_instruction``, ``vla/stop``
 and deactivation. Cancel holds the measured position. Results carry a message: 'succeeded',
-'canceled', 'pre-empted' or 'aborted: <reason>'.
+'canceled', 'pre-empted' or 'aborted: <reason>'. A goal's ``timeout_s`` and its feedback's
+``elapsed_s`` are seconds on the controllers' clock (simulated time under ``use_sim_time``), the
+clock its chunks are timed on: a simulator slowed down by a loaded machine runs the goal for as
+many simulated seconds as on an idle one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 import threading
-import time
 from typing import Any, TYPE_CHECKING
 
 from rclpy.action.server import ActionServer, CancelResponse, GoalResponse, ServerGoalHandle
@@ -59,12 +61,15 @@ class InstructionGoals:
         start: starts an instruction, or raises SafetyViolation with the reason it may not.
         refusal: why motion is refused now (not active, stopped, ...), or None.
         callback_group: a reentrant group, so feedback loops do not block other callbacks.
+        clock: seconds on the controllers' clock (``vla_ros.ros.control_clock``).
     """
 
     def __init__(self, node: Node, runner: PolicyRunner, *, start: Callable[[str], None],
-                 refusal: Callable[[], str | None], callback_group: CallbackGroup) -> None:
+                 refusal: Callable[[], str | None], callback_group: CallbackGroup,
+                 clock: Callable[[], float]) -> None:
         self._node = node
         self._runner = runner
+        self._clock = clock
         self._start = start
         self._refusal = refusal
         self._lock = threading.Lock()
@@ -153,12 +158,15 @@ class InstructionGoals:
 
     def _follow(self, active: _ActiveGoal, timeout_s: float, chunks_at_start: int) -> str:
         """Publish feedback until the goal ends; returns the outcome as the result message."""
-        started = time.monotonic()
+        started = self._clock()
         goal_handle = active.handle
         while True:
             if active.preempted.wait(timeout=FEEDBACK_PERIOD_S):
                 return active.outcome
-            elapsed_s = time.monotonic() - started
+            now = self._clock()
+            if started <= 0.0:  # use_sim_time reads 0 until the first /clock: start with it
+                started = now
+            elapsed_s = now - started
             status = self._runner.status
             if active.preempted.is_set():  # pre-empted (then held) since the wait above
                 return active.outcome

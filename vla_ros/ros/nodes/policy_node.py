@@ -183,7 +183,8 @@ class PolicyNode(LifecycleNode):
             self.create_service(Trigger, 'vla/resume', self._on_resume,
                                 callback_group=self._group)]
         session.goals = InstructionGoals(self, runner, start=self._start,
-                                         refusal=self._refusal, callback_group=self._group)
+                                         refusal=self._refusal, callback_group=self._group,
+                                         clock=control_clock(self))
 
     @override
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
