@@ -149,7 +149,9 @@ def test_goal_duration_is_counted_on_the_simulated_clock(start_nodes):
 
     ran_s = (sim_ns[0] - sent_ns) * 1e-9
     assert result.message == 'succeeded'
-    assert 1.0 <= ran_s < 1.5, ran_s
+    # At least 1 s of /clock; the upper bound leaves 8 s of wall time for the result to arrive
+    # on a loaded machine, and still fails a goal that counted /clock at a fraction of its rate.
+    assert 1.0 <= ran_s < 3.0, ran_s
 
 
 def test_blank_goal_is_rejected_and_explained_in_status(start_nodes, collect):
