@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 The vla_ros authors
-"""`vla-ros eval --strategy`: the option, and the smoothness keys of the JSON report."""
+"""`vla-ros eval --strategy/--horizon`: the options, and the smoothness keys of the report."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def record(index: int, smoothness: SmoothnessMetrics | None) -> EpisodeRecord:
 
 
 def test_report_holds_the_strategy_and_the_smoothness_over_all_episodes() -> None:
-    args = parse('--policy', 'ckpt', '--task', 'reach', '--strategy', 'rtc',
+    args = parse('--policy', 'ckpt', '--task', 'reach', '--strategy', 'rtc', '--horizon', '8',
                  '--json', 'out.json')
     run = EvaluationRun(records=(
         record(0, SmoothnessMetrics(0.02, 150.0, idle_s=0.5, window_s=2.0, boundaries=5)),
@@ -38,7 +38,7 @@ def test_report_holds_the_strategy_and_the_smoothness_over_all_episodes() -> Non
 
     report = eval_verb.report(run, args)
 
-    assert report['strategy'] == 'rtc'
+    assert (report['strategy'], report['horizon']) == ('rtc', 8)
     assert report['max_boundary_jump_rad'] == 0.05
     assert report['max_jerk'] == 150.0
     assert report['idle_fraction'] == pytest.approx(0.6 / 3.5, abs=1e-4)
@@ -52,7 +52,7 @@ def test_report_without_measurements_has_null_smoothness() -> None:
 
     report = eval_verb.report(EvaluationRun(records=(record(0, None),), latencies_ms=()), args)
 
-    assert report['strategy'] is None
+    assert report['strategy'] is None and report['horizon'] is None
     assert report['max_boundary_jump_rad'] is None and report['idle_fraction'] is None
     assert report['per_episode'][0]['boundaries'] == 0
 
@@ -66,6 +66,16 @@ def test_strategy_is_one_of_the_four_and_applies_to_a_policy_only(tmp_path: Path
 
     args = parse('--expert', '--task', 'reach', '--strategy', 'sync',
                  '--json', str(tmp_path / 'r.json'))
-    with pytest.raises(ConfigError, match='--strategy apply to --policy'):
+    with pytest.raises(ConfigError, match='--horizon apply to --policy'):
         eval_verb.run(args)
+    assert not (tmp_path / 'r.json').exists()
+
+
+def test_horizon_applies_to_a_policy_only_and_is_at_least_one_step(tmp_path: Path) -> None:
+    out = str(tmp_path / 'r.json')
+    with pytest.raises(ConfigError, match='--horizon apply to --policy'):
+        eval_verb.run(parse('--expert', '--task', 'reach', '--horizon', '10', '--json', out))
+    with pytest.raises(ConfigError, match='--horizon 0: expected an integer >= 1'):
+        eval_verb.run(parse('--policy', 'ckpt', '--task', 'reach', '--horizon', '0',
+                            '--json', out))
     assert not (tmp_path / 'r.json').exists()

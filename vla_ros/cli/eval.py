@@ -6,8 +6,9 @@ Starts the simulated arm and the policy node in this process and runs seeded epi
 task (see ``vla_ros.ros.evaluation``); ``--expert`` runs the scripted expert through the same
 sim node and trajectory topics instead, which checks the harness itself. Writes a JSON report:
 
-    {"task", "mode" ('policy' | 'expert'), "checkpoint", "family", "strategy" (null: the
-     config's), "seed", "episode_timeout_s", "episodes" (count), "successes", "success_rate",
+    {"task", "mode" ('policy' | 'expert'), "checkpoint", "family", "strategy" and "horizon"
+     (null: the config's), "seed", "episode_timeout_s", "episodes" (count), "successes",
+     "success_rate",
      "mean_time_to_success_s" (over successful episodes; null if none),
      "inference_latency_ms": {"p50", "p95", "count"} (null values without samples),
      "max_boundary_jump_rad", "max_jerk" (rad/s^3), "idle_fraction",
@@ -51,6 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--strategy', choices=[strategy.value for strategy in ExecutionStrategy],
                         default=None,
                         help='chunk execution strategy (execution.strategy; default: the config)')
+    parser.add_argument('--horizon', type=int, default=None, metavar='STEPS',
+                        help='chunk steps executed per inference (execution.horizon; default: '
+                             'the config)')
     parser.add_argument('--task', choices=('reach', 'lift'), required=True)
     parser.add_argument('--episodes', type=int, default=10, help='how many episodes')
     parser.add_argument('--seed', type=int, default=1000,
@@ -103,7 +107,7 @@ def report(run: EvaluationRun, args: argparse.Namespace) -> dict[str, Any]:
     return {
         'task': args.task, 'mode': 'expert' if args.expert else 'policy',
         'checkpoint': None if args.expert else str(args.policy), 'family': args.family,
-        'strategy': args.strategy,
+        'strategy': args.strategy, 'horizon': args.horizon,
         'seed': args.seed, 'episode_timeout_s': args.episode_timeout,
         'episodes': len(records), 'successes': successes,
         'success_rate': successes / len(records) if records else 0.0,
@@ -124,8 +128,11 @@ def run(args: argparse.Namespace) -> int:
     if args.episodes < 1 or args.seed < 0 or not args.episode_timeout > 0.0:
         raise ConfigError(f'--episodes {args.episodes} --seed {args.seed} --episode-timeout '
                           f'{args.episode_timeout}: expected >= 1, >= 0 and > 0')
-    if args.expert and (args.family or args.strategy):
-        raise ConfigError('--family and --strategy apply to --policy, not to --expert')
+    if args.expert and (args.family or args.strategy or args.horizon is not None):
+        raise ConfigError('--family, --strategy and --horizon apply to --policy, not to '
+                          '--expert')
+    if args.horizon is not None and args.horizon < 1:
+        raise ConfigError(f'--horizon {args.horizon}: expected an integer >= 1')
     config_path = args.config or default_config_path()
     episodes = sample_episodes(TaskKind(args.task), args.episodes, args.seed)
     policy = None if args.expert else PolicyUnderTest(args.policy, args.family)
@@ -143,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     strategy = None if args.strategy is None else ExecutionStrategy(args.strategy)
     result = evaluate(config_path=Path(config_path), episodes=episodes,
                       timeout_s=args.episode_timeout, policy=policy, on_episode=show,
-                      strategy=strategy)
+                      strategy=strategy, horizon=args.horizon)
     summary = report(result, args)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(summary, indent=2) + '\n')

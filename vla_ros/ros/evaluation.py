@@ -23,9 +23,9 @@ Time to success is simulated time from the goal's acceptance (the sim runs in re
 Inference latencies come from ``vla/status``: one sample per chunk published; in expert mode
 they are the expert's compute times. A ``MotionLog`` records each episode's arm trajectories
 and joint states for the smoothness metrics (boundary jump, jerk, idle fraction). ``strategy``
-sets the policy node's ``execution.strategy`` parameter. The policy node runs on simulated time
-(``use_sim_time``), the controllers' clock, so that a loaded machine that slows the sim down
-does not desynchronise the chunks from the controllers.
+and ``horizon`` set the policy node's ``execution.strategy`` and ``execution.horizon``. The
+policy node runs on simulated time (``use_sim_time``), the controllers' clock, so that a loaded
+machine that slows the sim down does not desynchronise the chunks from the controllers.
 """
 
 from __future__ import annotations
@@ -272,25 +272,29 @@ class _Harness:
 
 
 def _policy_parameters(config_param: Parameter[str], policy: PolicyUnderTest,
-                       strategy: ExecutionStrategy | None) -> list[Parameter[Any]]:
-    """The policy node's parameters: on simulated time, the checkpoint, family and strategy."""
+                       strategy: ExecutionStrategy | None,
+                       horizon: int | None) -> list[Parameter[Any]]:
+    """The policy node's parameters: simulated time, checkpoint, family, strategy, horizon."""
     overrides: list[Parameter[Any]] = [config_param, Parameter('use_sim_time', value=True),
                  Parameter('policy.checkpoint', value=str(policy.checkpoint))]
     if policy.family:
         overrides.append(Parameter('policy.family', value=policy.family))
     if strategy is not None:
         overrides.append(Parameter('execution.strategy', value=strategy.value))
+    if horizon is not None:
+        overrides.append(Parameter('execution.horizon', value=horizon))
     return overrides
 
 
 def evaluate(*, config_path: Path, episodes: list[Episode], timeout_s: float,
              policy: PolicyUnderTest | None,
              on_episode: Callable[[EpisodeRecord], None] | None = None,
-             strategy: ExecutionStrategy | None = None,
+             strategy: ExecutionStrategy | None = None, horizon: int | None = None,
              domain_id: int | None = None) -> EvaluationRun:
     """Run ``episodes`` in closed loop; ``policy`` None runs the scripted expert instead.
 
-    ``strategy`` overrides the config's ``execution.strategy`` for the policy node.
+    ``strategy`` and ``horizon`` override the config's ``execution.strategy`` and
+    ``execution.horizon`` (chunk steps per inference) for the policy node.
     ``domain_id`` puts the run's nodes on that DDS domain (None: ``ROS_DOMAIN_ID``).
 
     The episodes' seeds must be consecutive (``sample_episodes`` makes them so).
@@ -312,7 +316,7 @@ def evaluate(*, config_path: Path, episodes: list[Episode], timeout_s: float,
             config_param, Parameter('seed', value=seeds[0])])
         if policy is not None:
             graph.add(PolicyNode, parameter_overrides=_policy_parameters(
-                config_param, policy, strategy))
+                config_param, policy, strategy, horizon))
         client = graph.add(Node, node_name='vla_eval')
         latencies = _LatencyLog(client)
         expert = None if policy is not None else _ExpertDriver(
