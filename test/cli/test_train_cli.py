@@ -233,9 +233,11 @@ def test_a_family_pretrains_on_pointing_scenes_then_trains(
     scenes = pointing_file
     out = tmp_path / 'checkpoint'
 
+    cotraining = () if family == 'flow' else ('--pointing-weight', '0.5')
     code, stdout, stderr = _train(capsys, '--family', family, '--data', str(demos_dir),
                                   '--out', str(out), *TINY_RUN, *FAMILY_FLAGS[family],
-                                  '--pointing', str(scenes), '--pointing-steps', '3')
+                                  '--pointing', str(scenes), '--pointing-steps', '3',
+                                  *cotraining)
 
     assert code == 0, stderr
     assert f'vla-ros train: pointing pre-training on {scenes}: held-out accuracy ' in stdout
@@ -253,7 +255,13 @@ def test_a_family_pretrains_on_pointing_scenes_then_trains(
     (('--family', 'diffusion', '--action-space', 'delta'),
      '--action-space: the diffusion family has no such setting (families that take it: '
      'tokens, fast)'),
-], ids=['other-family', 'steps-without-scenes', 'action-space-other-family'])
+    (('--family', 'flow', '--pointing', 'scenes.npz', '--pointing-weight', '1'),
+     '--pointing-weight: the flow family has no such setting (families that take it: '
+     'tokens, fast)'),
+    (('--family', 'fast', '--pointing-weight', '1'),
+     '--pointing-weight: without --pointing there is no pointing loss'),
+], ids=['other-family', 'steps-without-scenes', 'action-space-other-family',
+        'weight-other-family', 'weight-without-scenes'])
 def test_pointing_options_out_of_place_are_refused_in_one_line(
         flags: tuple[str, ...], message: str, demos_dir: Path, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:

@@ -207,3 +207,31 @@ def test_length_constrained_random_policy_always_decodes_a_full_chunk(
         assert ids[-1] == policy.processor.end_id
         chunk = policy.infer(observation)
         assert chunk.positions.shape == (10, 7)
+
+
+def test_pointing_cotraining_enters_every_step_only_when_weighted(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from vla_ros.core.config import CameraConfig
+    from vla_ros.policies.pointing import PointingConfig
+    from vla_ros.sim.pointing_scenes import render_pointing_scenes
+
+    scenes = render_pointing_scenes(
+        mjcf_path=Path(__file__).resolve().parents[2] / 'urdf' / 'tabletop_scene.xml',
+        cameras=tuple(CameraConfig(name=name, topic=f'{name}/image', width=64, height=64)
+                      for name in SPEC.camera_names), count=30, seed=61000)
+    losses = {}
+    for weight in (0.0, 1.0):
+        config = TrainingConfig(steps=6, batch_size=4, warmup_steps=1, size=TINY, log_every=6,
+                                pointing=PointingConfig(steps=2, batch_size=4, held_out=10),
+                                pointing_weight=weight)
+        with caplog.at_level('INFO', logger='vla_ros.policies.tokens.teacher_forcing'):
+            losses[weight] = train(_demonstrations(), tmp_path / str(weight), dt_s=0.1,
+                                   config=config, fast_vocab_size=48, pointing=scenes).losses
+
+    # The same pre-trained start: the first action loss is the same, then the pointing term
+    # changes the updates (the reported losses are the action loss alone).
+    assert losses[0.0][0] == pytest.approx(losses[1.0][0], abs=1e-6)
+    assert not np.allclose(losses[0.0][1:], losses[1.0][1:], rtol=0.0, atol=1e-6)
+    assert caplog.text.count('pointing after the action training: held-out accuracy') == 2
+    with pytest.raises(ConfigError, match='pointing_weight: -1.0, expected a number >= 0'):
+        TrainingConfig(pointing_weight=-1.0)

@@ -74,6 +74,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              'named cube in these scenes (written by vla-ros pointing)')
     parser.add_argument('--pointing-steps', type=int, metavar='N',
                         help='steps of that pointing pre-training (default 3000)')
+    parser.add_argument('--pointing-weight', type=float, metavar='W',
+                        help='tokens, fast: keep training on the pointing scenes during the '
+                             'action training, their loss weighted by W (co-training; '
+                             'default 0, none)')
     parser.add_argument('--ee-deltas', action='store_true',
                         help="train on end-effector moves from the observed pose, computed "
                              "from the simulated arm's joint-space demonstrations with the "
@@ -145,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed, log_every=args.log_every, threads=args.threads,
         progress=not args.no_progress, length_constrained=args.length_constrained,
         pointing=args.pointing, pointing_steps=args.pointing_steps,
+        pointing_weight=args.pointing_weight,
         action_space=_action_space(args)))
     print(_settings_line(args.family, prepared, args.chunk_length), flush=True)
     kinematics = _site_kinematics(args.config) if args.ee_deltas else None

@@ -49,6 +49,8 @@ class RunOptions:
         length_constrained: store length-constrained decoding in the checkpoint (``fast``).
         pointing: a pointing set (``vla-ros pointing``) to pre-train the VLM on (``flow``).
         pointing_steps: steps of that pre-training; None: the family's default.
+        pointing_weight: weight of the pointing loss kept during the action training
+            (``tokens``, ``fast``); None: the family's default (0, none).
         action_space: ``absolute`` or ``delta`` chunk rows (``tokens``, ``fast``); None: the
             family's default.
     """
@@ -63,6 +65,7 @@ class RunOptions:
     length_constrained: bool = False
     pointing: Path | None = None
     pointing_steps: int | None = None
+    pointing_weight: float | None = None
     action_space: str | None = None
 
 
@@ -131,7 +134,8 @@ class FamilyEntry:
 #: Options only some families take: ``RunOptions`` field -> command-line flag.
 FAMILY_OPTIONS: Mapping[str, str] = {
     'length_constrained': '--length-constrained', 'pointing': '--pointing',
-    'pointing_steps': '--pointing-steps', 'action_space': '--action-space'}
+    'pointing_steps': '--pointing-steps', 'pointing_weight': '--pointing-weight',
+    'action_space': '--action-space'}
 
 _Config = TypeVar('_Config', bound='DataclassInstance')
 _PointedConfig = TypeVar('_PointedConfig', bound='_PointedDataclass')
@@ -166,6 +170,8 @@ def _pointing(options: RunOptions,
     pointing, pointing_steps = options.pointing, options.pointing_steps
     if pointing_steps is not None and pointing is None:
         raise ConfigError('--pointing-steps: without --pointing there is no pre-training')
+    if options.pointing_weight is not None and pointing is None:
+        raise ConfigError('--pointing-weight: without --pointing there is no pointing loss')
     config = replace(config, pointing=replace(
         config.pointing, seed=options.seed,
         steps=config.pointing.steps if pointing_steps is None else pointing_steps))
@@ -188,6 +194,8 @@ def _token_config(options: RunOptions, defaults: TokenTrainingConfig) -> TokenTr
     config = _configure(defaults, options)
     if options.action_space is not None:
         config = replace(config, action_space=ActionSpace(options.action_space))
+    if options.pointing_weight is not None:
+        config = replace(config, pointing_weight=options.pointing_weight)
     return config
 
 
@@ -224,10 +232,11 @@ FAMILIES: Mapping[str, FamilyEntry] = {
                         own_options=frozenset({'pointing', 'pointing_steps'})),
     'tokens': FamilyEntry(_tokens, draws_progress=False,
                           own_options=frozenset({'pointing', 'pointing_steps',
-                                                 'action_space'})),
+                                                 'pointing_weight', 'action_space'})),
     'fast': FamilyEntry(_fast, draws_progress=False,
                         own_options=frozenset({'length_constrained', 'pointing',
-                                               'pointing_steps', 'action_space'})),
+                                               'pointing_steps', 'pointing_weight',
+                                               'action_space'})),
     'diffusion': FamilyEntry(_diffusion, draws_progress=True),
 }
 

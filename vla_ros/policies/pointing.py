@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from vla_ros.policies.pointing_set import PointingSet
 
 __all__ = [
-    'PointingConfig', 'PointingResult', 'PromptReadout', 'padded_prompts', 'pretrain_pointing',
+    'PointingConfig', 'PointingObjective', 'PointingResult', 'PromptReadout', 'padded_prompts',
+    'pretrain_pointing', 'train_pointing',
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -120,50 +121,80 @@ def _score(point: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], *,
     return accuracy, float(distances[torch.arange(len(scenes)), targets].median())
 
 
-def pretrain_pointing(readout: PromptReadout, parameters: Sequence[torch.nn.Parameter], *,
-                      width: int, data: PointingSet, config: PointingConfig) -> PointingResult:
-    """Train ``parameters`` (the VLM's) through ``readout`` to point at the named object.
+class PointingObjective:
+    """The pointing loss of a VLM over ``data``, through a linear head on ``readout``.
+
+    Holds the head, the held-out split (``config.held_out`` scenes drawn by ``config.seed``),
+    the position normalization and the random draws, so that pre-training and co-training
+    (the pointing loss kept next to an action loss, ``vla_ros.policies.tokens``) continue one
+    objective with one head.
 
     Args:
         readout: the family's VLM readout (see ``PromptReadout``) over ``data.prompts``.
-        parameters: what to train besides the head: the VLM's parameters.
         width: size of the readout's hidden state.
-        data: the scenes; ``config.held_out`` of them, drawn by the seed, are only scored.
-        config: steps, batch, rate, seed.
+        data: the scenes.
+        config: batch size and seed.
 
     Raises:
         ConfigError: no more scenes than ``config.held_out``.
     """
-    if len(data) <= config.held_out:
-        raise ConfigError(f'pointing set: {len(data)} scenes, need more than the '
-                          f'{config.held_out} held out')
-    generator = torch.Generator().manual_seed(config.seed)
-    head = torch.nn.Linear(width, 2)
-    with torch.no_grad():
-        head.weight.copy_(torch.randn(head.weight.shape, generator=generator) / math.sqrt(width))
-        head.bias.zero_()
-    images, positions = torch.from_numpy(data.images), torch.from_numpy(data.positions)
-    named = torch.tensor([index for _, index in data.prompts])
-    order = torch.randperm(len(data), generator=generator)
-    held_out, train_scenes = order[:config.held_out], order[config.held_out:]
-    mean = positions[train_scenes].reshape(-1, 2).mean(0)
-    spread = positions[train_scenes].reshape(-1, 2).std(0).clamp(min=1e-6)
 
-    def point(scenes: torch.Tensor, prompts: torch.Tensor) -> torch.Tensor:
-        """(B, 2) predicted (x, y) in m of what ``prompts`` name in ``scenes``."""
-        normalized: torch.Tensor = head(readout(images[scenes], prompts))
-        return normalized * spread + mean
+    def __init__(self, readout: PromptReadout, *, width: int, data: PointingSet,
+                 config: PointingConfig) -> None:
+        if len(data) <= config.held_out:
+            raise ConfigError(f'pointing set: {len(data)} scenes, need more than the '
+                              f'{config.held_out} held out')
+        self._readout = readout
+        self._config = config
+        self._generator = torch.Generator().manual_seed(config.seed)
+        self.head = torch.nn.Linear(width, 2)
+        with torch.no_grad():
+            self.head.weight.copy_(
+                torch.randn(self.head.weight.shape, generator=self._generator) / math.sqrt(width))
+            self.head.bias.zero_()
+        self._images = torch.from_numpy(data.images)
+        self._positions = torch.from_numpy(data.positions)
+        self._named = torch.tensor([index for _, index in data.prompts])
+        self._prompt_count = len(data.prompts)
+        order = torch.randperm(len(data), generator=self._generator)
+        self._held_out, self._train = order[:config.held_out], order[config.held_out:]
+        train_positions = self._positions[self._train].reshape(-1, 2)
+        self._mean = train_positions.mean(0)
+        self._spread = train_positions.std(0).clamp(min=1e-6)
 
-    trained = [*parameters, *head.parameters()]
+    def point(self, scenes: torch.Tensor, prompts: torch.Tensor) -> torch.Tensor:
+        """(B, 2) predicted (x, y), m, of what ``prompts`` (indices) name in ``scenes``."""
+        normalized: torch.Tensor = self.head(self._readout(self._images[scenes], prompts))
+        return normalized * self._spread + self._mean
+
+    def loss(self, batch_size: int | None = None) -> torch.Tensor:
+        """Mean squared normalized pointing error on a fresh draw of training scenes.
+
+        ``batch_size`` (scene, prompt) pairs, ``config.batch_size`` when None.
+        """
+        size = self._config.batch_size if batch_size is None else batch_size
+        scenes = self._train[torch.randint(len(self._train), (size,), generator=self._generator)]
+        prompts = torch.randint(self._prompt_count, (size,), generator=self._generator)
+        target = self._positions[scenes, self._named[prompts]]
+        return ((self.point(scenes, prompts) - target) / self._spread).square().mean()
+
+    def score(self) -> tuple[float, float]:
+        """(accuracy, median error m) on the held-out scenes, a prompt drawn for each."""
+        prompts = torch.randint(self._prompt_count, (len(self._held_out),),
+                                generator=self._generator)
+        return _score(self.point, positions=self._positions, named=self._named,
+                      scenes=self._held_out, prompts=prompts)
+
+
+def train_pointing(objective: PointingObjective, parameters: Sequence[torch.nn.Parameter],
+                   config: PointingConfig) -> PointingResult:
+    """Train ``parameters`` (the VLM's) and ``objective``'s head to point; score held out."""
+    trained = [*parameters, *objective.head.parameters()]
     optimizer = torch.optim.AdamW(trained, lr=config.learning_rate, weight_decay=1e-2)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _rate_factor(config.steps))
     losses: list[float] = []
     for step in range(config.steps):
-        scenes = train_scenes[torch.randint(len(train_scenes), (config.batch_size,),
-                                            generator=generator)]
-        prompts = torch.randint(len(data.prompts), (config.batch_size,), generator=generator)
-        error = (point(scenes, prompts) - positions[scenes, named[prompts]]) / spread
-        loss = error.square().mean()
+        loss = objective.loss()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
@@ -173,9 +204,21 @@ def pretrain_pointing(readout: PromptReadout, parameters: Sequence[torch.nn.Para
         if (step + 1) % 500 == 0:
             _LOG.info('pointing step %d/%d: loss %.4f', step + 1, config.steps,
                       sum(losses[-500:]) / 500)
-    prompts = torch.randint(len(data.prompts), (len(held_out),), generator=generator)
-    accuracy, median_error_m = _score(point, positions=positions, named=named, scenes=held_out,
-                                      prompts=prompts)
+    accuracy, median_error_m = objective.score()
     _LOG.info('pointing: held-out accuracy %.3f, median error %.1f cm', accuracy,
               100 * median_error_m)
     return PointingResult(losses=tuple(losses), accuracy=accuracy, median_error_m=median_error_m)
+
+
+def pretrain_pointing(readout: PromptReadout, parameters: Sequence[torch.nn.Parameter], *,
+                      width: int, data: PointingSet, config: PointingConfig) -> PointingResult:
+    """Train ``parameters`` (the VLM's) through ``readout`` to point at the named object.
+
+    ``PointingObjective`` and ``train_pointing`` in one call, for a family that does not keep
+    the objective afterwards.
+
+    Raises:
+        ConfigError: no more scenes than ``config.held_out``.
+    """
+    objective = PointingObjective(readout, width=width, data=data, config=config)
+    return train_pointing(objective, parameters, config)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from vla_ros.core.instructions import normalize_instruction
-from vla_ros.policies.pointing import padded_prompts, pretrain_pointing
+from vla_ros.policies.pointing import padded_prompts, PointingObjective, train_pointing
 from vla_ros.policies.tokens.prompt import pixels_to_model
 
 if TYPE_CHECKING:
@@ -49,23 +49,27 @@ def prompt_readout(model: PaliGemmaForConditionalGeneration, prompt: PromptEncod
 
 
 def pretrain(model: PaliGemmaForConditionalGeneration, prompt: PromptEncoder, data: PointingSet,
-             config: TrainingConfig) -> PointingResult:
+             config: TrainingConfig) -> tuple[PointingResult, PointingObjective]:
     """Pointing pre-training of ``model``'s VLM, then its vision tower frozen if configured.
+
+    Returns the outcome and the objective, head included, for co-training
+    (``TrainingConfig.pointing_weight``) to continue.
 
     Raises:
         ConfigError: a pointing set whose cameras or image size differ from the policy's.
     """
     data.check_fits(prompt.spec)
     readout = prompt_readout(model, prompt, [text for text, _ in data.prompts])
+    objective = PointingObjective(readout, width=config.size.width, data=data,
+                                  config=config.pointing)
     threads = torch.get_num_threads()
     torch.set_num_threads(config.torch_threads)
     model.train()
     try:
-        result = pretrain_pointing(readout, list(model.model.parameters()),
-                                   width=config.size.width, data=data, config=config.pointing)
+        result = train_pointing(objective, list(model.model.parameters()), config.pointing)
     finally:
         model.eval()  # type: ignore[no-untyped-call]
         torch.set_num_threads(threads)
     if config.freeze_vision:
         model.model.vision_tower.requires_grad_(False)
-    return result
+    return result, objective

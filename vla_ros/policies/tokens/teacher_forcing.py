@@ -7,8 +7,15 @@ epoch by epoch), runs the model over prompt and targets at once with the prompt 
 bidirectional block (``token_type_ids``) and averages the next-token cross-entropy over the
 target positions only (the model's own shifted loss, labels -100 elsewhere). AdamW, linear
 warm-up then cosine decay to 10 %, gradient clipping. The same seed, data and torch thread
-count give the same losses and weights. ``add_arguments`` and ``config_from_args`` give both
-families' ``python -m ... train`` entries the same options.
+count give the same losses and weights.
+
+With ``pointing_weight`` > 0 and a pointing objective from pre-training, every step also adds
+that weight times the pointing loss on a fresh batch of pointing scenes (co-training, as pi0.5
+keeps training on vision-language data next to its actions): fine-tuned on action tokens alone,
+the tiny VLM forgets which cube the instruction names (``docs/results.md``).
+
+``add_arguments`` and ``config_from_args`` give both families' ``python -m ... train`` entries
+the same options.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import torch
 from transformers import PaliGemmaForConditionalGeneration
 
 from vla_ros.core.errors import ConfigError
-from vla_ros.policies.pointing import PointingConfig, PointingResult
+from vla_ros.policies.pointing import PointingConfig, PointingObjective, PointingResult
 from vla_ros.policies.tokens.config import ActionSpace
 from vla_ros.policies.tokens.prompt import pixels_to_model
 from vla_ros.policies.tokens.sequences import IGNORE_INDEX, SequenceTensors
@@ -59,6 +66,8 @@ class TrainingConfig:
         torch_threads: CPU threads torch uses during the run.
         pointing: the pointing pre-training run when ``train`` is given a ``PointingSet``.
         freeze_vision: after pointing pre-training, keep the vision tower's weights fixed.
+        pointing_weight: after pointing pre-training, weight of the pointing loss added to
+            every action step (co-training, ``batch_size`` scenes a step); 0: none.
     """
 
     steps: int = 2000
@@ -74,6 +83,7 @@ class TrainingConfig:
     torch_threads: int = 1
     pointing: PointingConfig = field(default_factory=PointingConfig)
     freeze_vision: bool = True
+    pointing_weight: float = 0.0
 
     def __post_init__(self) -> None:
         for key, minimum in (('steps', 1), ('batch_size', 1), ('log_every', 1),
@@ -82,11 +92,12 @@ class TrainingConfig:
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise ConfigError(
                     f'TrainingConfig.{key}: {value!r}, expected an integer >= {minimum}')
-        for key in ('learning_rate', 'grad_clip_norm', 'weight_decay'):
+        for key in ('learning_rate', 'grad_clip_norm', 'weight_decay', 'pointing_weight'):
             value = getattr(self, key)
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0
-                    and (value > 0 or key == 'weight_decay')):
-                raise ConfigError(f'TrainingConfig.{key}: {value!r}, expected a number > 0')
+                    and (value > 0 or key in ('weight_decay', 'pointing_weight'))):
+                bound = '>= 0' if key in ('weight_decay', 'pointing_weight') else '> 0'
+                raise ConfigError(f'TrainingConfig.{key}: {value!r}, expected a number {bound}')
 
 
 def sequence_loss(model: PaliGemmaForConditionalGeneration,
@@ -124,13 +135,18 @@ def _rate_factor(config: TrainingConfig, step: int) -> float:
 
 
 def fit(model: PaliGemmaForConditionalGeneration, tensors: SequenceTensors,
-        config: TrainingConfig) -> list[float]:
-    """Run ``config.steps`` AdamW steps on ``tensors``; return every step's loss.
+        config: TrainingConfig, cotrain: PointingObjective | None = None) -> list[float]:
+    """Run ``config.steps`` AdamW steps on ``tensors``; return every step's action loss.
 
-    The model is left in eval mode; torch's thread count is restored afterwards.
+    With ``cotrain`` and ``config.pointing_weight`` > 0, each step's objective also holds the
+    weighted pointing loss (its head trains too). The model is left in eval mode; torch's
+    thread count is restored afterwards.
     """
     rng = np.random.default_rng(config.seed)
+    pointing = cotrain if config.pointing_weight > 0 else None
     trained = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    if pointing is not None:
+        trained += list(pointing.head.parameters())
     optimizer = torch.optim.AdamW(trained, lr=config.learning_rate,
                                   weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -143,8 +159,10 @@ def fit(model: PaliGemmaForConditionalGeneration, tensors: SequenceTensors,
     try:
         for step in range(config.steps):
             loss = sequence_loss(model, tensors.select(next(batches)))
+            total = loss if pointing is None else (
+                loss + config.pointing_weight * pointing.loss(config.batch_size))
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()  # type: ignore[no-untyped-call]
+            total.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(trained, config.grad_clip_norm)
             optimizer.step()
             schedule.step()
@@ -162,19 +180,28 @@ def fit(model: PaliGemmaForConditionalGeneration, tensors: SequenceTensors,
 
 def fit_and_save(model: PaliGemmaForConditionalGeneration, tensors: SequenceTensors,
                  config: TrainingConfig, *, family: str, save: Callable[[], Path],
-                 pointing: PointingResult | None = None) -> TrainingResult:
+                 pointing: tuple[PointingResult, PointingObjective] | None = None
+                 ) -> TrainingResult:
     """``fit``, then ``save()`` the checkpoint; returns what the run produced.
 
-    ``pointing`` is the outcome of the pointing pre-training that came before, if any.
+    ``pointing`` is the outcome and objective of the pointing pre-training that came before,
+    if any: ``fit`` co-trains on the objective when configured, and the held-out pointing score
+    after the action training is logged, so a run shows how much of the binding it kept.
     """
     parameters = sum(parameter.numel() for parameter in model.parameters())
     _LOG.info('training a %d-parameter %s policy on %d sequences of up to %d tokens',
               parameters, family, len(tensors), tensors.input_ids.shape[1])
     started = time.monotonic()
-    losses = fit(model, tensors, config)
+    outcome, objective = (None, None) if pointing is None else pointing
+    losses = fit(model, tensors, config, cotrain=objective)
     elapsed_s = time.monotonic() - started
+    if objective is not None:
+        with torch.no_grad():
+            accuracy, median_error_m = objective.score()
+        _LOG.info('pointing after the action training: held-out accuracy %.3f, median error '
+                  '%.1f cm', accuracy, 100 * median_error_m)
     return TrainingResult(checkpoint_dir=save(), losses=tuple(losses), samples=len(tensors),
-                          parameters=parameters, elapsed_s=elapsed_s, pointing=pointing)
+                          parameters=parameters, elapsed_s=elapsed_s, pointing=outcome)
 
 
 def summary_line(family: str, result: TrainingResult, window: int) -> str:
