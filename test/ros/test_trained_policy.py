@@ -7,9 +7,10 @@ through the sim node, the policy node and its action server, with the shipped co
 the training never saw:
 
 - ``checkpoints/flow/reach`` (pi0, pointing pre-trained; the default of
-  ``config/tabletop_arm.yaml``) and ``checkpoints/diffusion/reach``, both in joint positions:
-  one episode per colour, so the instruction decides which cube is the target; a policy that
-  ignored the words or the images could not pass all three.
+  ``config/tabletop_arm.yaml``), ``checkpoints/diffusion/reach`` and the discrete-token
+  ``checkpoints/fast/reach`` (pi0-FAST, pointing pre-trained and co-trained; with its
+  ``config/tabletop_arm_fast.yaml``, whole chunks), all in joint positions: one episode per colour, so the instruction decides which cube is the target; a
+  policy that ignored the words or the images could not pass all three.
 - two policies in end-effector deltas, as OpenVLA's actions, whose chunks all go through the
   action-space layer's IK: ``checkpoints/diffusion/reach_ee`` (rows chained,
   ``config/tabletop_arm_ee.yaml``) and the discrete-token ``checkpoints/fast/reach_ee`` (rows
@@ -37,12 +38,15 @@ EE_FIRST_SEED = 1004
 EE_EPISODE_S = 4.0
 
 
-@pytest.mark.parametrize('family', ['flow', 'diffusion'])
-def test_trained_policy_reaches_each_instructed_cube(family: str, repo_root: Path) -> None:
+@pytest.mark.parametrize(('config', 'family'), [
+    ('tabletop_arm.yaml', 'flow'), ('tabletop_arm.yaml', 'diffusion'),
+    ('tabletop_arm_fast.yaml', 'fast')])
+def test_trained_policy_reaches_each_instructed_cube(config: str, family: str,
+                                                     repo_root: Path) -> None:
     episodes = sample_episodes(TaskKind.REACH, 3, seed=FIRST_SEED)
     assert {episode.cube_name for episode in episodes} == {'red_cube', 'green_cube', 'blue_cube'}
 
-    run = evaluate(config_path=repo_root / 'config' / 'tabletop_arm.yaml', episodes=episodes,
+    run = evaluate(config_path=repo_root / 'config' / config, episodes=episodes,
                    timeout_s=EPISODE_S,
                    policy=PolicyUnderTest(repo_root / 'checkpoints' / family / 'reach', family),
                    domain_id=fresh_domain_id())
