@@ -9,8 +9,9 @@ the training never saw:
 - ``checkpoints/flow/reach`` (pi0, pointing pre-trained; the default of
   ``config/tabletop_arm.yaml``), ``checkpoints/diffusion/reach`` and the discrete-token
   ``checkpoints/fast/reach`` (pi0-FAST, pointing pre-trained and co-trained; with its
-  ``config/tabletop_arm_fast.yaml``, whole chunks), all in joint positions: one episode per colour, so the instruction decides which cube is the target; a
-  policy that ignored the words or the images could not pass all three.
+  ``config/tabletop_arm_fast.yaml``, whole chunks), all in joint positions: one episode per
+  colour, so the instruction decides which cube is the target; a policy that ignored the
+  words or the images could not pass all three.
 - two policies in end-effector deltas, as OpenVLA's actions, whose chunks all go through the
   action-space layer's IK: ``checkpoints/diffusion/reach_ee`` (rows chained,
   ``config/tabletop_arm_ee.yaml``) and the discrete-token ``checkpoints/fast/reach_ee`` (rows
