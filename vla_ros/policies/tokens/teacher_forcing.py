@@ -92,11 +92,12 @@ class TrainingConfig:
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise ConfigError(
                     f'TrainingConfig.{key}: {value!r}, expected an integer >= {minimum}')
-        for key in ('learning_rate', 'grad_clip_norm', 'weight_decay', 'pointing_weight'):
+        for key, may_be_zero in (('learning_rate', False), ('grad_clip_norm', False),
+                                 ('weight_decay', True), ('pointing_weight', True)):
             value = getattr(self, key)
-            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0
-                    and (value > 0 or key in ('weight_decay', 'pointing_weight'))):
-                bound = '>= 0' if key in ('weight_decay', 'pointing_weight') else '> 0'
+            if not (isinstance(value, int | float) and math.isfinite(value)
+                    and (value >= 0 if may_be_zero else value > 0)):
+                bound = '>= 0' if may_be_zero else '> 0'
                 raise ConfigError(f'TrainingConfig.{key}: {value!r}, expected a number {bound}')
 
 
@@ -196,8 +197,7 @@ def fit_and_save(model: PaliGemmaForConditionalGeneration, tensors: SequenceTens
     losses = fit(model, tensors, config, cotrain=objective)
     elapsed_s = time.monotonic() - started
     if objective is not None:
-        with torch.no_grad():
-            accuracy, median_error_m = objective.score()
+        accuracy, median_error_m = objective.score()
         _LOG.info('pointing after the action training: held-out accuracy %.3f, median error '
                   '%.1f cm', accuracy, 100 * median_error_m)
     return TrainingResult(checkpoint_dir=save(), losses=tuple(losses), samples=len(tensors),
