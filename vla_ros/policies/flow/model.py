@@ -10,6 +10,7 @@ generator seeded from the config, so a freshly loaded policy repeats its outputs
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 import threading
 from typing import TYPE_CHECKING
@@ -21,12 +22,15 @@ from transformers import PI0ForConditionalGeneration, PreTrainedConfig
 from vla_ros.core.errors import ConfigError
 from vla_ros.policies.flow.config import FlowPolicyConfig
 from vla_ros.policies.flow.processor import FlowProcessor
+from vla_ros.policies.flow.sampler import SampleInputs, SamplerBackend
 
 if TYPE_CHECKING:
     from vla_ros.core.types import ActionChunk, Observation
     from vla_ros.policies.base import PolicySpec
 
 __all__ = ['FlowPolicy', 'load', 'resolve_device']
+
+logger = logging.getLogger(__name__)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -59,7 +63,9 @@ class FlowPolicy:
 
     Each ``infer`` draws the initial noise, shape (1, chunk_size, max_action_dim) float32, on the
     CPU from a ``torch.Generator`` seeded with ``noise_seed`` at construction, then runs
-    ``sample_actions`` for ``num_denoising_steps`` Euler steps. Two policies built from the same
+    ``num_denoising_steps`` Euler steps: by default with our ``FlowSampler`` (static prefix
+    cache, fixed shapes), which equals transformers' ``sample_actions`` up to rounding; the
+    latter stays available as ``SamplerBackend.TRANSFORMERS``. Two policies built from the same
     checkpoint therefore return identical chunk sequences for identical observations, on any
     device up to kernel differences.
 
@@ -68,10 +74,12 @@ class FlowPolicy:
         processor: input and output conversion for the model.
         config: the checkpoint's vla_ros config.
         device: where the model lives.
+        sampler: how chunks are sampled; None picks ``SamplerBackend.default_for(device)``.
     """
 
     def __init__(self, model: PI0ForConditionalGeneration, processor: FlowProcessor,
-                 config: FlowPolicyConfig, *, device: torch.device) -> None:
+                 config: FlowPolicyConfig, *, device: torch.device,
+                 sampler: SamplerBackend | None = None) -> None:
         model.eval()  # type: ignore[no-untyped-call]
         self._model = model
         self._processor = processor
@@ -81,6 +89,10 @@ class FlowPolicy:
         self._noise_shape = (1, model.config.chunk_size, model.config.max_action_dim)
         self._generator = torch.Generator(device='cpu').manual_seed(config.noise_seed)
         self._lock = threading.Lock()
+        self._sampler_backend = sampler or SamplerBackend.default_for(device)
+        self._sampler = self._sampler_backend.make_sampler(model)
+        logger.info('flow policy samples with %s', "transformers' sample_actions"
+                    if self._sampler is None else f'our sampler ({self._sampler_backend.value})')
 
     @property
     def spec(self) -> PolicySpec:
@@ -112,13 +124,20 @@ class FlowPolicy:
         inputs = self._processor.prepare(observation).to(self._device, self._dtype)
         with self._lock, torch.inference_mode():
             noise = torch.randn(self._noise_shape, generator=self._generator, dtype=torch.float32)
-            # transformers annotates these as the legacy LongTensor / BoolTensor types.
-            actions = self._model.sample_actions(
-                state=inputs.state, pixel_values=inputs.pixel_values,
-                input_ids=inputs.input_ids,  # type: ignore[arg-type]
-                pixel_attention_mask=inputs.pixel_attention_mask,  # type: ignore[arg-type]
-                noise=noise.to(self._device, self._dtype), attention_mask=inputs.attention_mask,
-                num_steps=self._config.num_denoising_steps)
+            noise = noise.to(self._device, self._dtype)
+            if self._sampler is not None:
+                actions = self._sampler.sample(SampleInputs(
+                    input_ids=inputs.input_ids, attention_mask=inputs.attention_mask,
+                    pixel_values=inputs.pixel_values,
+                    pixel_attention_mask=inputs.pixel_attention_mask, state=inputs.state,
+                    noise=noise), num_steps=self._config.num_denoising_steps)
+            else:  # transformers annotates these as the legacy LongTensor / BoolTensor types.
+                actions = self._model.sample_actions(
+                    state=inputs.state, pixel_values=inputs.pixel_values,
+                    input_ids=inputs.input_ids,  # type: ignore[arg-type]
+                    pixel_attention_mask=inputs.pixel_attention_mask,  # type: ignore[arg-type]
+                    noise=noise, attention_mask=inputs.attention_mask,
+                    num_steps=self._config.num_denoising_steps)
         return self._processor.to_action_chunk(actions)
 
     def save(self, checkpoint_dir: Path) -> None:
