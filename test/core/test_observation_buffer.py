@@ -14,7 +14,7 @@ import pytest
 
 from vla_ros.core.config import CameraConfig
 from vla_ros.core.errors import InputError
-from vla_ros.core.observation_buffer import ObservationBuffer
+from vla_ros.core.observation_buffer import JointBounds, ObservationBuffer
 
 CAMERAS = (CameraConfig(name='front', topic='camera/front/image_raw', width=4, height=3),
            CameraConfig(name='wrist', topic='camera/wrist/image_raw', width=2, height=2))
@@ -175,3 +175,80 @@ def test_joint_positions_returns_the_latest_values_of_any_age(
     assert_array_equal(buffer.joint_positions(('joint2', 'joint1')), [-0.2, 0.1])
     with pytest.raises(InputError, match=r"no joint state received yet for \['joint9'\]"):
         buffer.joint_positions(('joint1', 'joint9'))
+
+
+BOUNDS = {'joint1': JointBounds(-2.9, 2.9, 2.0), 'joint2': JointBounds(-1.8, 1.8, 2.0)}
+
+
+@pytest.fixture
+def checked(clock: ManualClock) -> ObservationBuffer:
+    """A buffer that knows the URDF bounds of joint1 and joint2 (not of the gripper)."""
+    buffer = ObservationBuffer(CAMERAS, stale_after_s=STALE_AFTER_S, clock=clock,
+                               joint_bounds=BOUNDS)
+    _fill(buffer)
+    return buffer
+
+
+@pytest.mark.parametrize(('names', 'positions', 'match'), [
+    (('joint1', 'joint2', 'joint1'), (0.1, -0.2, 1.3),
+     r"joint state names \['joint1'\] more than once"),
+    (('joint1', 'joint2'), (10.0, -0.2),
+     r"joint state 'joint1' = 10\.0 is outside its URDF limits \[-2\.900, 2\.900\]"),
+    (('joint1', 'joint2'), (0.1, -1.9),
+     r"'joint2' = -1\.9 is outside its URDF limits"),
+    (('joint1', 'joint2'), (1.3, -0.2),
+     r"joint state 'joint1' jumped from 0\.1000 to 1\.3000 in 0\.020 s, faster than its "
+     r'velocity limit 2\.00 allows'),
+], ids=['duplicate-name', 'far-outside-limits', 'just-outside-limits', 'jump'])
+def test_a_joint_state_that_cannot_be_true_is_refused_whole_and_the_last_good_one_stays(
+        checked: ObservationBuffer, clock: ManualClock, names: tuple[str, ...],
+        positions: tuple[float, ...], match: str) -> None:
+    clock.advance(0.02)
+    with pytest.raises(InputError, match=match):
+        checked.put_joint_state(names, positions)
+    assert_array_equal(checked.joint_positions(JOINTS), POSITIONS)
+
+
+def test_measured_positions_within_the_tolerance_of_a_limit_are_accepted(
+        checked: ObservationBuffer, clock: ManualClock) -> None:
+    clock.advance(10.0)  # long enough for any move
+    checked.put_joint_state(('joint1', 'joint2'), (2.9 + 0.04, -1.8 - 0.04))
+    assert_array_equal(checked.joint_positions(('joint1', 'joint2')), [2.94, -1.84])
+
+
+def test_a_move_the_joint_can_make_is_accepted_judged_by_the_message_stamps(
+        checked: ObservationBuffer, clock: ManualClock) -> None:
+    checked.put_joint_state(('joint1',), (0.1,), stamp_s=50.0)
+    # Arrives at the same instant, but measured 0.5 s later: 0.9 rad at 2 rad/s is possible.
+    checked.put_joint_state(('joint1',), (1.0,), stamp_s=50.5)
+    # Measured 0.02 s after that: 1.0 rad is not.
+    with pytest.raises(InputError, match=r"'joint1' jumped from 1\.0000 to 2\.0000 in 0\.020 s"):
+        checked.put_joint_state(('joint1',), (2.0,), stamp_s=50.52)
+    assert_array_equal(checked.joint_positions(('joint1',)), [1.0])
+
+
+def test_after_a_refused_jump_a_position_becomes_acceptable_once_the_joint_could_be_there(
+        checked: ObservationBuffer, clock: ManualClock) -> None:
+    clock.advance(0.02)
+    with pytest.raises(InputError, match='jumped'):
+        checked.put_joint_state(('joint1',), (1.3,))
+    clock.advance(0.5)  # 0.52 s after the last good one: 1.2 rad is within 1.5 x 2 rad/s
+    checked.put_joint_state(('joint1',), (1.3,))
+    assert_array_equal(checked.joint_positions(('joint1',)), [1.3])
+
+
+def test_a_clock_that_goes_back_starts_the_jump_check_afresh(
+        checked: ObservationBuffer, clock: ManualClock) -> None:
+    clock.now_s -= 100.0  # a simulator reset rewinds its clock and teleports the arm
+    checked.put_joint_state(('joint1',), (2.0,))
+    assert_array_equal(checked.joint_positions(('joint1',)), [2.0])
+
+
+def test_joint_state_age_is_the_oldest_arrival_of_the_joints_asked_for(
+        checked: ObservationBuffer, clock: ManualClock) -> None:
+    clock.advance(0.3)
+    checked.put_joint_state(('joint1',), (0.2,))
+    clock.advance(0.1)
+    assert checked.joint_state_age(('joint1',)) == pytest.approx(0.1)
+    assert checked.joint_state_age(('joint1', 'joint2')) == pytest.approx(0.4)
+    assert checked.joint_state_age(('joint9',)) == float('inf')

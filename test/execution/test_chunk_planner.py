@@ -21,9 +21,11 @@ import pytest
 from vla_ros.core.errors import ConfigError, PolicyOutputError
 from vla_ros.core.types import ActionChunk, JointTrajectoryCommand
 from vla_ros.execution.chunk_planner import (
+    braking_trajectory,
     HOLD_TIME_S,
     hold_trajectory,
     plan_trajectory,
+    reachable_from,
     split_by_controller,
 )
 from vla_ros.execution.joint_limits import load_urdf_limits
@@ -238,3 +240,86 @@ def test_split_for_a_controller_joint_the_command_lacks_raises_config_error() ->
     with pytest.raises(ConfigError,
                        match=r"controller 'gripper_controller' needs joints \['gripper_joint'\]"):
         split_by_controller(partial, CONTROLLERS)
+
+
+@st.composite
+def motions(draw: st.DrawFn) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """A position within the limits and a speed of each joint within its velocity limit."""
+    positions = draw(measured_positions())
+    fractions = draw(arrays(np.float64, len(JOINTS), elements=st.floats(-1.0, 1.0)))
+    return positions, fractions * LIMITS.velocity
+
+
+@PROPERTY
+@given(motion=motions(), period_s=st.floats(0.01, 0.5),
+       acceleration=st.none() | st.floats(0.1, 50.0))
+def test_a_brake_slows_every_joint_steadily_to_rest_and_never_moves_it_back(
+        motion: tuple[NDArray[np.float64], NDArray[np.float64]], period_s: float,
+        acceleration: float | None) -> None:
+    positions, velocities = motion
+    brake = braking_trajectory(JOINTS, positions, velocities, limits=LIMITS,
+                               period_s=period_s, max_acceleration_rad_s2=acceleration)
+    times = brake.times_from_start_s
+    assert brake.velocities is not None
+    assert_allclose(times, period_s * np.arange(1, len(times) + 1))
+    assert_array_equal(brake.velocities[-1], 0.0)
+    path = np.vstack([positions, brake.positions])
+    steps = np.diff(path, axis=0)
+    # Never backwards: each step goes the way the joint was moving (or nowhere).
+    assert np.all(steps * np.sign(velocities) >= -TOLERANCE)
+    # Never faster than now: each step at most the current speed times the period.
+    assert np.all(np.abs(steps) <= np.abs(velocities) * period_s + TOLERANCE)
+    assert np.all((brake.positions >= LIMITS.lower - TOLERANCE)
+                  & (brake.positions <= LIMITS.upper + TOLERANCE))
+    stop_s = times[-1]
+    if acceleration is None:
+        assert len(times) == 1
+    else:  # uniform deceleration |v| / T within the bound, and no longer than needed
+        assert np.all(np.abs(velocities) / stop_s <= acceleration * (1 + 1e-9))
+        assert stop_s < max(np.max(np.abs(velocities)) / acceleration, 0.0) + period_s + 1e-9
+
+
+def test_a_brake_without_an_acceleration_limit_stops_half_a_period_ahead_at_rest() -> None:
+    positions = np.array([0.5, 0.0, 1.0, 0.0, 0.0, 0.0, 0.02])
+    velocities = np.array([1.0, -0.4, 0.0, 0.0, 0.0, 0.0, 0.0])
+    brake = braking_trajectory(JOINTS, positions, velocities, limits=LIMITS, period_s=0.1)
+    assert_allclose(brake.times_from_start_s, [0.1])
+    assert_allclose(brake.positions, [positions + velocities * 0.05])  # mean speed v / 2
+    assert brake.velocities is not None
+    assert_array_equal(brake.velocities, 0.0)
+
+
+def test_a_brake_within_an_acceleration_limit_follows_the_uniform_deceleration() -> None:
+    positions, velocities = np.zeros(7), np.array([2.0, 0, 0, 0, 0, 0, 0])
+    brake = braking_trajectory(JOINTS, positions, velocities, limits=LIMITS, period_s=0.1,
+                               max_acceleration_rad_s2=5.0)  # 2 rad/s -> 0 in 0.4 s
+    t = np.array([0.1, 0.2, 0.3, 0.4])
+    assert_allclose(brake.times_from_start_s, t)
+    assert_allclose(brake.positions[:, 0], 2.0 * t - 2.0 * t ** 2 / 0.8)
+    assert brake.velocities is not None
+    assert_allclose(brake.velocities[:, 0], 2.0 * (1 - t / 0.4))
+
+
+def test_a_first_point_the_arm_cannot_reach_in_time_delays_the_whole_trajectory() -> None:
+    command = JointTrajectoryCommand(('joint1', 'joint2'), np.array([0.1, 0.2]),
+                                     np.array([[1.0, 0.0], [1.1, 0.0]]))
+    limits = np.array([2.0, 2.0])
+    # From 0.9 (0.1 rad away) it is reachable in 0.1 s at 2 rad/s: unchanged.
+    same, too_far = reachable_from(command, [(np.array([0.9, 0.0]), 0.0)],
+                                   velocity_limits=limits)
+    assert (same, too_far) == (command, 0)
+    # From 0.5 it needs 0.25 s: every point 0.15 s later, one joint counted.
+    later, too_far = reachable_from(command, [(np.array([0.9, 0.0]), 0.0),
+                                              (np.array([0.5, 0.0]), 0.0)],
+                                    velocity_limits=limits)
+    assert too_far == 1
+    assert_allclose(later.times_from_start_s, [0.25, 0.35])
+    assert_array_equal(later.positions, command.positions)
+    # A measurement 0.15 s old may be 0.3 rad behind the arm: reachable again.
+    aged, too_far = reachable_from(command, [(np.array([0.5, 0.0]), 0.15)],
+                                   velocity_limits=limits)
+    assert (aged, too_far) == (command, 0)
+    # A joint without a velocity limit is never too far.
+    free, too_far = reachable_from(command, [(np.array([-5.0, 0.0]), 0.0)],
+                                   velocity_limits=np.array([np.inf, 2.0]))
+    assert (free, too_far) == (command, 0)

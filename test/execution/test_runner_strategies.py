@@ -23,7 +23,6 @@ import pytest
 from vla_ros.core.config import CameraConfig, ExecutionConfig, ExecutionStrategy, SafetyConfig
 from vla_ros.core.observation_buffer import ObservationBuffer
 from vla_ros.core.types import ActionChunk, JointTrajectoryCommand, NodeState, Observation
-from vla_ros.execution.chunk_planner import HOLD_TIME_S
 from vla_ros.execution.joint_limits import JointLimits
 from vla_ros.execution.runner import PolicyRunner, RunnerStatus
 from vla_ros.execution.smoothness import boundary_jumps, TimedTrajectory
@@ -168,8 +167,8 @@ def test_after_an_input_error_rtc_plans_afresh_from_the_held_position() -> None:
         buffer.put_image(CAMERA.name, np.zeros((4, 4, 3), dtype=np.uint8))
         buffer.put_joint_state(JOINTS, MEASURED)
 
-    def is_hold(timed: TimedTrajectory) -> bool:
-        return list(timed.command.times_from_start_s) == [HOLD_TIME_S]
+    def is_hold(timed: TimedTrajectory) -> bool:  # a brake without an acceleration limit
+        return list(timed.command.times_from_start_s) == [0.5]
 
     refresh()
     policy = FlipPolicy()

@@ -11,7 +11,7 @@ optional acceleration limit (URDF ``<limit>`` has none) and an optional enable r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,8 +21,8 @@ from vla_ros.core.errors import ConfigError
 from vla_ros.core.types import ActionChunk, JointTrajectoryCommand
 from vla_ros.execution.joint_limits import JointLimits
 
-__all__ = ['PlannedTrajectory', 'hold_trajectory', 'plan_trajectory', 'ramp_scales',
-           'split_by_controller']
+__all__ = ['PlannedTrajectory', 'braking_trajectory', 'hold_trajectory', 'plan_trajectory',
+           'ramp_scales', 'reachable_from', 'split_by_controller']
 
 #: Time given to the controller to reach a hold point, seconds.
 HOLD_TIME_S = 0.05
@@ -147,6 +147,74 @@ def hold_trajectory(joint_names: tuple[str, ...],
     return JointTrajectoryCommand(joint_names, np.array([HOLD_TIME_S]),
                                   np.asarray(positions, dtype=np.float64)[None, :],
                                   np.zeros((1, len(joint_names))))
+
+
+def braking_trajectory(joint_names: tuple[str, ...], positions: NDArray[np.float64],
+                       velocities: NDArray[np.float64], *, limits: JointLimits, period_s: float,
+                       max_acceleration_rad_s2: float | None = None) -> JointTrajectoryCommand:
+    """Bring joints moving at ``velocities`` from ``positions`` to rest, at a constant rate.
+
+    Every joint decelerates uniformly and stops at the same time T: one control period
+    (``period_s``) without an acceleration limit, otherwise the longer of that and the time
+    the fastest joint needs at ``max_acceleration_rad_s2``, rounded up to whole periods. The
+    points, one period apart, lie on that curve (p + v t - v t**2 / 2T, speed v (1 - t / T)),
+    so the controller's cubic splines follow it exactly: no joint moves faster than it does
+    now, none moves backwards, and the arm comes to rest where it would stop, not where it was
+    measured a moment ago. Positions are kept inside the limits.
+
+    Args:
+        joint_names: the joints, in the order of the arrays.
+        positions: (J,) where the joints are commanded to be now, rad (m).
+        velocities: (J,) how fast they are commanded to move now, rad/s (m/s).
+        limits: limits of ``joint_names`` in that order.
+        period_s: the control period, seconds (> 0).
+        max_acceleration_rad_s2: deceleration bound; None: stop within one period.
+    """
+    speeds = np.abs(velocities)
+    stop_s = period_s
+    if max_acceleration_rad_s2 is not None and speeds.size:
+        stop_s = max(stop_s, float(np.max(speeds)) / max_acceleration_rad_s2)
+    steps = max(int(np.ceil(stop_s / period_s - 1e-9)), 1)
+    stop_s = steps * period_s
+    times = period_s * np.arange(1, steps + 1, dtype=np.float64)
+    elapsed = times[:, np.newaxis]
+    braked = positions + velocities * elapsed - velocities * elapsed ** 2 / (2.0 * stop_s)
+    braked = np.clip(braked, limits.lower, limits.upper)
+    speeds_left = velocities * (1.0 - elapsed / stop_s)
+    speeds_left[-1] = 0.0
+    return JointTrajectoryCommand(joint_names, times, braked, speeds_left)
+
+
+def reachable_from(command: JointTrajectoryCommand,
+                   references: Sequence[tuple[NDArray[np.float64], float]], *,
+                   velocity_limits: NDArray[np.float64]) -> tuple[JointTrajectoryCommand, int]:
+    """``command``, re-timed if needed so its first point is reachable from each reference.
+
+    A reference is a position the arm may be at now, with a slack in seconds: where it was
+    last measured (slack: the measurement's age, since the arm may have moved meanwhile) and
+    where it was last commanded to be (slack 0). The first point must be no further from a
+    reference than the velocity limit allows in its ``time_from_start`` plus that slack. If
+    it is further, every point is delayed by the missing time, which keeps the steps between
+    the points (already within the limits) and bounds the average speed to the first point.
+
+    Returns:
+        The command, and how many joints were too far (0: the command unchanged).
+    """
+    first, first_s = command.positions[0], float(command.times_from_start_s[0])
+    needed_s = first_s
+    too_far = np.zeros(len(first), dtype=bool)
+    finite = np.isfinite(velocity_limits)
+    for reference, slack_s in references:
+        distance = np.abs(first - reference)
+        times = np.zeros(len(first))
+        times[finite] = distance[finite] / velocity_limits[finite] - slack_s
+        too_far |= times > first_s * (1.0 + 1e-9)
+        needed_s = max(needed_s, float(np.max(times, initial=0.0)))
+    if not too_far.any():
+        return command, 0
+    delay_s = needed_s - first_s
+    return JointTrajectoryCommand(command.joint_names, command.times_from_start_s + delay_s,
+                                  command.positions, command.velocities), int(too_far.sum())
 
 
 def split_by_controller(command: JointTrajectoryCommand,

@@ -13,7 +13,15 @@ first ``horizon`` steps, then infers again from the new observation. With RTC, a
 implements ``GuidedPolicy.infer_guided`` gets the running plan as a prefix to continue.
 
 Every stop is a hold: ``hold`` bumps a generation counter under the publish lock, so a chunk
-whose inference began before the stop is dropped instead of published.
+whose inference began before the stop is dropped instead of published. A hold brakes: from
+where the plan has the arm now, at the speed it has there, to rest (within
+``safety.max_acceleration_rad_s2`` when set, else in one policy time step), never back to
+an older measured position (``braking_trajectory``).
+
+Every trajectory sent is checked last against where the arm is (the newest accepted joint
+state, allowing for its age) and where it was last told to be: a first point that the
+velocity limits cannot reach in its ``time_from_start`` is delayed until they can, and
+counted in ``corrections`` (``reachable_from``).
 """
 
 from __future__ import annotations
@@ -25,11 +33,20 @@ import threading
 import time
 from typing import Protocol
 
+import numpy as np
+from numpy.typing import NDArray
+
 from vla_ros.core.config import ExecutionConfig, ExecutionStrategy, SafetyConfig
 from vla_ros.core.errors import ConfigError, InputError, PolicyOutputError, SafetyViolation
 from vla_ros.core.observation_buffer import ObservationBuffer
 from vla_ros.core.types import ActionChunk, JointTrajectoryCommand, NodeState, Observation
-from vla_ros.execution.chunk_planner import hold_trajectory, split_by_controller
+from vla_ros.execution.action_timeline import ActionTimeline
+from vla_ros.execution.chunk_planner import (
+    braking_trajectory,
+    hold_trajectory,
+    reachable_from,
+    split_by_controller,
+)
 from vla_ros.execution.chunk_scheduler import ChunkScheduler, MergeInput
 from vla_ros.execution.conversion_report import ConversionReport, ReportsConversion
 from vla_ros.execution.joint_limits import JointLimits
@@ -110,9 +127,12 @@ class PolicyRunner:
         self._controllers = dict(controllers)
         self._joint_names = policy.spec.joint_names
         spec = policy.spec
+        self._limits = limits.subset(self._joint_names)
+        self._safety = safety
         self._scheduler = ChunkScheduler(
             execution=execution, chunk_steps=spec.chunk_length, dt_s=spec.dt_s,
-            limits=limits.subset(self._joint_names), safety=safety)
+            limits=self._limits, safety=safety)
+        self._rest: NDArray[np.float64] | None = None  # where the last hold brings the arm
         self._sink = sink
         self._on_status = on_status
         self._lock = threading.Lock()  # guards the fields below and every publish
@@ -195,10 +215,13 @@ class PolicyRunner:
         self._thread.join(timeout=10.0)
 
     def _send_hold_locked(self) -> None:
-        """Hold the measured position, once: re-sending it would creep as the arm sags.
+        """Brake to rest, once: re-sending a hold would creep as the arm sags.
 
-        The plan is forgotten too, so the next chunk starts from the held position.
+        The arm brakes from where the plan has it now, at the plan's speed there; with no
+        plan (a clock reset dropped it) it holds the measured position. The plan is
+        forgotten too, so the next chunk starts from the measured position.
         """
+        timeline = self._scheduler.timeline
         self._scheduler.reset()
         if self._holding:
             return
@@ -206,7 +229,17 @@ class PolicyRunner:
             measured = self._buffer.joint_positions(self._joint_names)
         except InputError:
             return  # nothing measured yet: nothing was ever commanded either
-        hold = hold_trajectory(self._joint_names, measured)
+        if timeline is None:
+            hold = hold_trajectory(self._joint_names, measured)
+        else:
+            positions, velocities = _commanded_motion(timeline, self._clock())
+            hold = braking_trajectory(
+                self._joint_names, positions, velocities, limits=self._limits,
+                period_s=timeline.dt_s,
+                max_acceleration_rad_s2=self._safety.max_acceleration_rad_s2)
+        hold, _ = reachable_from(hold, [self._measured_reference()],
+                                 velocity_limits=self._limits.velocity)
+        self._rest = hold.positions[-1]
         for controller, command in split_by_controller(hold, self._controllers).items():
             self._sink(controller, command)
         self._holding = True
@@ -294,10 +327,18 @@ class PolicyRunner:
             now_s = self._clock()
             if generation != self._generation:
                 return now_s  # stopped or switched during inference: drop this chunk
+            commanded = self._commanded_locked(now_s)
             planned = self._scheduler.merge(replace(merge, now_s=now_s))
             due_s = self._scheduler.next_inference_s(now_s)
             if planned is None:
                 return due_s  # every step of the chunk was already in the past
+            references = [self._measured_reference()]
+            if commanded is not None:
+                references.append((commanded, 0.0))
+            command, too_far = reachable_from(planned.command, references,
+                                              velocity_limits=self._limits.velocity)
+            planned = replace(planned, command=command,
+                              corrections=planned.corrections + too_far)
             for controller, command in split_by_controller(planned.command,
                                                            self._controllers).items():
                 self._sink(controller, command)
@@ -316,6 +357,23 @@ class PolicyRunner:
         self._on_status(self.status)
         return due_s
 
+    def _measured_reference(self) -> tuple[NDArray[np.float64], float]:
+        """The newest accepted joint positions, and how long the arm may have moved since.
+
+        Raises:
+            InputError: a joint was never measured.
+        """
+        age_s = self._buffer.joint_state_age(self._joint_names)
+        return (self._buffer.joint_positions(self._joint_names),
+                min(max(age_s, 0.0), self._safety.stale_after_s))
+
+    def _commanded_locked(self, now_s: float) -> NDArray[np.float64] | None:
+        """Where the arm was last told to be at ``now_s``; None if nothing was commanded."""
+        timeline = self._scheduler.timeline
+        if timeline is not None:
+            return _commanded_motion(timeline, now_s)[0]
+        return self._rest
+
     def _fail(self, generation: int, message: str) -> None:
         with self._lock:
             if generation != self._generation:
@@ -326,3 +384,13 @@ class PolicyRunner:
         _LOG.warning('holding: %s', message)
         self._on_status(self.status)
 
+
+
+def _commanded_motion(timeline: ActionTimeline, now_s: float
+                      ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(positions, velocities) the plan commands at ``now_s``: (J,) rad and rad/s."""
+    positions = timeline.sample(np.array([now_s]))[0]
+    index = timeline.first_index_after(now_s)
+    if 0 < index < timeline.rows:
+        return positions, timeline.velocity_at(index)
+    return positions, np.zeros(len(timeline.joint_names))

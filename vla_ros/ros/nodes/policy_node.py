@@ -40,7 +40,7 @@ from vla_ros.core.config import VlaConfig
 from vla_ros.core.errors import ConfigError, InputError, SafetyViolation, VlaRosError
 from vla_ros.core.instructions import normalize_instruction
 from vla_ros.core.joint_presence import JointPresence, JointPresenceCheck
-from vla_ros.core.observation_buffer import ObservationBuffer
+from vla_ros.core.observation_buffer import JointBounds, ObservationBuffer
 from vla_ros.core.types import JointTrajectoryCommand, NodeState
 from vla_ros.execution.policy_setup import prepare_policy
 from vla_ros.execution.runner import PolicyRunner, RunnerStatus
@@ -139,8 +139,14 @@ class PolicyNode(LifecycleNode):
         config = overlay_config(self._settings)
         embodiment = config.embodiment
         prepared = prepare_policy(config)
+        limits = prepared.limits
+        bounds = {name: JointBounds(float(lower), float(upper), float(velocity))
+                  for name, lower, upper, velocity in zip(
+                      limits.names, limits.lower, limits.upper, limits.velocity)
+                  if name in embodiment.joints}
+        # Ages on the controllers' clock: a simulator slowed down by load is not "stale".
         buffer = ObservationBuffer(embodiment.cameras, stale_after_s=config.safety.stale_after_s,
-                                   clock=time.monotonic)
+                                   clock=control_clock(self), joint_bounds=bounds)
         presence = JointPresenceCheck(embodiment.joints, clock=time.monotonic,
                                       timeout_s=self._settings.joint_state_timeout_s,
                                       topic=embodiment.joint_state_topic)
@@ -293,7 +299,9 @@ class PolicyNode(LifecycleNode):
         if session.joint_error is not None or session.presence.missing:
             self._check_joint_presence(session, session.runner, session.presence.observe(msg.name))
         try:
-            session.buffer.put_joint_state(msg.name, msg.position)
+            stamp = msg.header.stamp
+            session.buffer.put_joint_state(msg.name, msg.position,
+                                           stamp_s=stamp.sec + 1e-9 * stamp.nanosec)
         except InputError as err:
             self.get_logger().warning(str(err), throttle_duration_sec=2.0)
             session.runner.report_input_error(str(err))

@@ -6,7 +6,8 @@ Interfaces (names relative to the node's namespace, except /clock):
     subscriptions: ``<controller>/joint_trajectory`` (trajectory_msgs/JointTrajectory) per
         configured controller, with joint_trajectory_controller semantics (zero stamp = now,
         interpolation between points, a new message replaces the running trajectory, hold at
-        the end; joints matched by name, partial or unknown joints rejected).
+        the end; joints matched by name, partial or unknown joints rejected; a message with
+        no points holds the measured position, the JTC's "hold here").
     publishers: the joint-state topic (sensor_msgs/JointState), each configured camera topic
         (sensor_msgs/Image, rgb8), ``/clock`` (rosgraph_msgs/Clock, simulated time).
     services: ``sim/reset`` (std_srvs/Trigger) re-randomises the objects with the next seed.
@@ -96,6 +97,12 @@ class SimNode(Node):
         return self._lock
 
     def _on_trajectory(self, controller: str, msg: JointTrajectory) -> None:
+        if not msg.points:  # the JTC's "hold here": stop at the measured position
+            with self._lock:
+                follower = self._followers[controller]
+                positions = dict(zip(self._sim.joint_names, self._sim.joint_positions()))
+                follower.hold([positions[joint] for joint in follower.joint_names])
+            return
         try:
             command = trajectory_from_msg(msg)
             with self._lock:
