@@ -216,7 +216,7 @@ class FlowSampler:
         # 1 + step * dt in double, then float32, as sample_actions rounds its Python floats.
         times = (1.0 + dt * torch.arange(num_steps, dtype=torch.float64, device=noise.device)
                  ).float()
-        actions = noise
+        actions = noise.clone()  # an inference tensor, as every later step's: one compilation
         for step in range(num_steps):
             velocity = self._velocity(actions, times[step].expand(batch), state, mask,
                                       positions, keys, values)
