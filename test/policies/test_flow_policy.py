@@ -119,15 +119,15 @@ def test_instruction_images_and_state_each_change_the_actions(
 
 @pytest.mark.parametrize(('edit', 'match'), [
     (lambda obs: dataclasses.replace(
-        obs, images={**obs.images, 'front': np.zeros((32, 48, 3), np.uint8)}),
-     r"camera 'front': image is 48x32 \(WxH\), expected 64x64"),
+        obs, images={**obs.images, 'front': np.zeros((32, 48), np.uint8)}),
+     r"images\['front'\]: dtype uint8 shape \(32, 48\), expected uint8 \(H, W, 3\)"),
     (lambda obs: dataclasses.replace(obs, images={'front': obs.images['front']}),
      r"camera 'wrist': no image in the observation"),
     (lambda obs: dataclasses.replace(
         obs, joint_names=obs.joint_names[:-1], joint_positions=obs.joint_positions[:-1]),
      r"lacks joints \['gripper_joint'\]"),
     (lambda obs: dataclasses.replace(obs, instruction='   '), r'instruction is empty'),
-], ids=['wrong-image-size', 'missing-camera', 'missing-joint', 'empty-instruction'])
+], ids=['not-an-rgb-image', 'missing-camera', 'missing-joint', 'empty-instruction'])
 def test_unusable_observation_is_input_error(flow_checkpoint: Path, observation: Observation,
                                              edit: Callable[[Observation], Observation],
                                              match: str) -> None:

@@ -19,6 +19,14 @@ from typing import Any
 
 from vla_ros.core.action_space_config import ActionSpaceConfig, parse_action_space
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.policy_mapping import (
+    ModelDtype,
+    parse_dtype,
+    parse_inputs,
+    parse_outputs,
+    PolicyInputs,
+    PolicyOutputs,
+)
 
 __all__ = [
     'CameraConfig', 'CommandKind', 'EmbodimentConfig', 'ExecutionConfig', 'ExecutionStrategy',
@@ -138,12 +146,18 @@ class PolicyConfig:
     ``threads`` sets torch's CPU threads for the process (None: torch's default, one per
     core). On a CPU shared with a simulator or drivers, 1 thread is usually the fastest:
     measured here, 4-15 ms per inference against 160-230 ms with 2 threads on 2 busy cores.
+    ``dtype`` (None: bfloat16 on a GPU, float32 on the CPU), ``tokenizer``, ``inputs`` and
+    ``outputs`` describe checkpoints in published layouts (``vla_ros.core.policy_mapping``).
     """
 
     family: str
     checkpoint: Path
     device: str = 'cpu'
     threads: int | None = None
+    dtype: ModelDtype | None = None
+    tokenizer: Path | None = None
+    inputs: PolicyInputs | None = None
+    outputs: PolicyOutputs | None = None
 
     def __post_init__(self) -> None:
         if self.threads is not None and (isinstance(self.threads, bool)
@@ -151,6 +165,13 @@ class PolicyConfig:
                                          or self.threads < 1):
             raise ConfigError(f'policy.threads: {self.threads!r}, expected an integer >= 1 '
                               'or null')
+        if (self.inputs is None) != (self.outputs is None):
+            raise ConfigError('policy.inputs and policy.outputs: give both or neither')
+
+    def layout_settings(self) -> tuple[str, ...]:
+        """The names of the set fields that only the flow family reads (for its refusal)."""
+        return tuple(name for name in ('dtype', 'tokenizer', 'inputs', 'outputs')
+                     if getattr(self, name) is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,6 +366,20 @@ def _joint_commands(raw: Any) -> tuple[JointCommandConfig, ...]:
     return tuple(commands)
 
 
+def _policy(pol: Mapping[str, Any], root: Path, embodiment: EmbodimentConfig) -> PolicyConfig:
+    cameras = [camera.name for camera in embodiment.cameras]
+    return PolicyConfig(
+        family=str(pol['family']), device=str(pol.get('device', 'cpu')),
+        checkpoint=_path(pol['checkpoint'], root, 'policy.checkpoint'),
+        threads=pol.get('threads'), dtype=parse_dtype(pol.get('dtype')),
+        tokenizer=None if pol.get('tokenizer') is None
+        else _path(pol['tokenizer'], root, 'policy.tokenizer'),
+        inputs=None if pol.get('inputs') is None
+        else parse_inputs(pol['inputs'], joints=embodiment.joints, cameras=cameras),
+        outputs=None if pol.get('outputs') is None
+        else parse_outputs(pol['outputs'], joints=embodiment.joints))
+
+
 def parse_config(raw: Mapping[str, Any], *, root: Path) -> VlaConfig:
     """Build a VlaConfig from a parsed YAML mapping; relative paths resolve against ``root``."""
     top = {'schema_version', 'embodiment', 'policy', 'execution', 'safety', 'sim',
@@ -357,8 +392,8 @@ def parse_config(raw: Mapping[str, Any], *, root: Path) -> VlaConfig:
             f'schema_version: {raw.get("schema_version")!r}, expected {SCHEMA_VERSION}')
     emb = _section(raw, 'embodiment', {'name', 'urdf', 'joints', 'controllers', 'cameras',
                                        'joint_state_topic', 'commands'}, required=True)
-    pol = _section(raw, 'policy', {'family', 'checkpoint', 'device', 'threads'},
-                   required=True)
+    pol = _section(raw, 'policy', {'family', 'checkpoint', 'device', 'threads', 'dtype',
+                                   'tokenizer', 'inputs', 'outputs'}, required=True)
     exe = _section(raw, 'execution', {'strategy', 'horizon', 'async_threshold_steps',
                                       'ensemble_decay', 'rtc_guidance_weight',
                                       'latency_window'}, required=False)
@@ -376,10 +411,7 @@ def parse_config(raw: Mapping[str, Any], *, root: Path) -> VlaConfig:
             cameras=_cameras(emb['cameras']),
             joint_state_topic=str(emb.get('joint_state_topic', 'joint_states')),
             commands=_joint_commands(emb.get('commands')))
-        policy = PolicyConfig(
-            family=str(pol['family']), device=str(pol.get('device', 'cpu')),
-            checkpoint=_path(pol['checkpoint'], root, 'policy.checkpoint'),
-            threads=pol.get('threads'))
+        policy = _policy(pol, root, embodiment)
         execution = ExecutionConfig(strategy=parse_strategy(exe.pop('strategy', 'sync')), **exe)
         safety = SafetyConfig(**saf)
         sim_config = None

@@ -4,6 +4,8 @@
 
 Everything a policy sees is (H, W, 3) uint8 RGB. Decoding works on the message's plain fields
 (no rclpy here), honours the row stride ``step`` and refuses what it cannot read exactly.
+``letterbox`` fits a camera of any resolution to a model's input size the way openpi and LeRobot
+do (resize keeping the aspect, then pad with black, centred).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from numpy.typing import NDArray
 from vla_ros.core.errors import InputError
 
 __all__ = ['SUPPORTED_ENCODINGS', 'decode_compressed_image', 'decode_image', 'encode_rgb8',
-           'require_size']
+           'letterbox', 'require_size']
 
 #: encoding -> (channels, index of R, G, B within a pixel); mono is replicated to RGB.
 _LAYOUTS: dict[str, tuple[int, tuple[int, int, int]]] = {
@@ -83,6 +85,58 @@ def require_size(image: NDArray[np.uint8], *, height: int, width: int, where: st
         raise InputError(
             f'{where}: image is {image.shape[1]}x{image.shape[0]} (WxH), '
             f'expected {width}x{height}')
+
+
+def letterbox(image: NDArray[np.uint8], *, height: int, width: int) -> NDArray[np.uint8]:
+    """Resize ``image`` to fit ``height`` x ``width`` with its aspect kept, then pad with black.
+
+    The computation is openpi's ``resize_with_pad`` (and LeRobot's): scale by the larger of the
+    two ratios, truncate the scaled size to whole pixels, resample bilinearly with half-pixel
+    centres (``align_corners=False``, no antialiasing), round to uint8, and pad evenly on both
+    sides (the odd pixel at the bottom or right). One vectorised gather per axis, no loop over
+    pixels. An image that already has the size is returned as it is, not copied.
+
+    Args:
+        image: (H, W, 3) uint8 RGB.
+        height: rows of the result, pixels.
+        width: columns of the result, pixels.
+
+    Returns:
+        (height, width, 3) uint8 RGB.
+
+    Raises:
+        InputError: ``image`` is not a non-empty (H, W, 3) uint8 array.
+    """
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3 or 0 in image.shape:
+        raise InputError(f'letterbox: expected a non-empty uint8 (H, W, 3) image, got '
+                         f'{image.dtype} {image.shape}')
+    in_height, in_width = image.shape[:2]
+    if (in_height, in_width) == (height, width):
+        return image
+    ratio = max(in_width / width, in_height / height)
+    resized_height, resized_width = int(in_height / ratio), int(in_width / ratio)
+    rows = _bilinear_taps(in_height, resized_height)
+    cols = _bilinear_taps(in_width, resized_width)
+    pixels = image.astype(np.float64)
+    along_rows = (pixels[rows[0]] * (1.0 - rows[2])[:, None, None]
+                  + pixels[rows[1]] * rows[2][:, None, None])
+    resized = (along_rows[:, cols[0]] * (1.0 - cols[2])[None, :, None]
+               + along_rows[:, cols[1]] * cols[2][None, :, None])
+    padded = np.zeros((height, width, 3), dtype=np.uint8)
+    top, left = (height - resized_height) // 2, (width - resized_width) // 2
+    padded[top:top + resized_height, left:left + resized_width] = np.clip(
+        np.round(resized), 0, 255).astype(np.uint8)
+    return padded
+
+
+def _bilinear_taps(in_size: int, out_size: int) -> tuple[NDArray[np.intp], NDArray[np.intp],
+                                                         NDArray[np.float64]]:
+    """Source indices (lower, upper) and upper weights of each output pixel along one axis."""
+    scale = in_size / out_size
+    source = np.maximum((np.arange(out_size, dtype=np.float64) + 0.5) * scale - 0.5, 0.0)
+    lower = np.minimum(np.floor(source).astype(np.intp), in_size - 1)
+    upper = np.minimum(lower + 1, in_size - 1)
+    return lower, upper, source - lower
 
 
 def encode_rgb8(image: NDArray[np.uint8]) -> tuple[int, int, int, bytes]:

@@ -104,12 +104,22 @@ class FlowPolicyConfig:
         normalization: statistics of state and actions, one entry per joint of ``spec``.
         num_denoising_steps: Euler steps of the flow-matching sampler per chunk.
         noise_seed: seed of the generator that draws the sampling noise, so runs repeat.
+        state_joint_names: the joints of the state input, in order, when they differ from
+            the action joints (``spec.joint_names``, the default); LeRobot checkpoints may
+            read more or other joints than they drive.
     """
 
     spec: PolicySpec
     normalization: Normalization
     num_denoising_steps: int = 10
     noise_seed: int = 0
+    state_joint_names: tuple[str, ...] | None = None
+
+    @property
+    def state_joints(self) -> tuple[str, ...]:
+        """The joints of the state input, in order."""
+        return self.spec.joint_names if self.state_joint_names is None else (
+            self.state_joint_names)
 
     def __post_init__(self) -> None:
         _check_spec(self.spec)
@@ -118,15 +128,19 @@ class FlowPolicyConfig:
                 f'num_denoising_steps: {self.num_denoising_steps!r}, expected an integer >= 1')
         if not _is_int(self.noise_seed) or self.noise_seed < 0:
             raise ConfigError(f'noise_seed: {self.noise_seed!r}, expected an integer >= 0')
-        n_joints = len(self.spec.joint_names)
-        _check_stats(self.normalization.state, 'normalization.state', n_joints)
-        _check_stats(self.normalization.actions, 'normalization.actions', n_joints)
+        if self.state_joint_names is not None:
+            _names(self.state_joint_names, 'state_joint_names')
+        _check_stats(self.normalization.state, 'normalization.state', len(self.state_joints))
+        _check_stats(self.normalization.actions, 'normalization.actions',
+                     len(self.spec.joint_names))
 
     def to_json_dict(self) -> dict[str, Any]:
         """Return the plain mapping written to ``vla_ros_policy.json``."""
         spec = self.spec
+        state_joints = {} if self.state_joint_names is None else {
+            'state_joint_names': list(self.state_joint_names)}
         return {
-            'schema_version': SCHEMA_VERSION,
+            'schema_version': SCHEMA_VERSION, **state_joints,
             'spec': {
                 'joint_names': list(spec.joint_names),
                 'camera_names': list(spec.camera_names),
@@ -152,7 +166,7 @@ class FlowPolicyConfig:
             ConfigError: a missing, unknown or invalid field; the message gives its path.
         """
         top = _fields(raw, '', required={'schema_version', 'spec', 'normalization'},
-                      optional={'num_denoising_steps', 'noise_seed'})
+                      optional={'num_denoising_steps', 'noise_seed', 'state_joint_names'})
         if top['schema_version'] != SCHEMA_VERSION:
             raise ConfigError(
                 f'schema_version: {top["schema_version"]!r}, expected {SCHEMA_VERSION}')
@@ -170,7 +184,9 @@ class FlowPolicyConfig:
                 state=_parse_stats(norm['state'], 'normalization.state'),
                 actions=_parse_stats(norm['actions'], 'normalization.actions'), mode=mode),
             num_denoising_steps=top.get('num_denoising_steps', 10),
-            noise_seed=top.get('noise_seed', 0))
+            noise_seed=top.get('noise_seed', 0),
+            state_joint_names=None if top.get('state_joint_names') is None
+            else _names(top['state_joint_names'], 'state_joint_names'))
 
     def save(self, checkpoint_dir: Path) -> Path:
         """Write ``vla_ros_policy.json`` into ``checkpoint_dir``; returns the file's path."""

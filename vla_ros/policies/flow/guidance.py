@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
     from transformers import PI0ForConditionalGeneration
 
+    from vla_ros.core.config import PolicyConfig
     from vla_ros.core.types import Observation
     from vla_ros.policies.flow.config import FlowPolicyConfig
     from vla_ros.policies.flow.processor import FlowProcessor, ModelInputs
@@ -170,12 +171,15 @@ def _guided_sample(model: PI0ForConditionalGeneration, inputs: ModelInputs,
     return sample.detach()
 
 
-def load(checkpoint_dir: Path, device: str) -> GuidedFlowPolicy:
+def load(checkpoint_dir: Path, device: str, *,
+         settings: PolicyConfig | None = None) -> GuidedFlowPolicy:
     """Load a flow checkpoint as a GuidedFlowPolicy (the registry's entry point for 'flow').
+
+    ``settings`` is the config's ``policy`` section, as for ``flow.model.load``.
 
     Raises:
         ConfigError: as ``vla_ros.policies.flow.model.load``.
     """
-    policy = load_flow_policy(checkpoint_dir, device)
+    policy = load_flow_policy(checkpoint_dir, device, settings=settings)
     return GuidedFlowPolicy(policy.model, policy.processor, policy.config,
                             device=next(policy.model.parameters()).device)

@@ -3,9 +3,11 @@
 """Flow-matching policy (pi0) on transformers' ``PI0ForConditionalGeneration``.
 
 A checkpoint directory holds the transformers files (``config.json``, ``model.safetensors``,
-tokenizer and processor files) plus ``vla_ros_policy.json`` (see ``config.py``). Everything is
-read from that directory; nothing is ever downloaded. The sampling noise comes from a torch
-generator seeded from the config, so a freshly loaded policy repeats its outputs exactly.
+tokenizer and processor files) plus ``vla_ros_policy.json`` (see ``config.py``), or is a LeRobot
+pi0 folder as published (``lerobot_loader.py``). Everything is read locally; nothing is ever
+downloaded, and every weight must come from the files (``strict_loading.py``). The sampling
+noise comes from a torch generator seeded from the config, so a freshly loaded policy repeats
+its outputs exactly.
 """
 
 from __future__ import annotations
@@ -15,20 +17,24 @@ from pathlib import Path
 import threading
 from typing import TYPE_CHECKING
 
-from safetensors import SafetensorError
 import torch
 from transformers import PI0ForConditionalGeneration, PreTrainedConfig
 
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.policy_mapping import ModelDtype
 from vla_ros.policies.flow.config import FlowPolicyConfig
+from vla_ros.policies.flow.lerobot_loader import load_lerobot_pi0
+from vla_ros.policies.flow.lerobot_pi0 import CheckpointLayout, detect_layout
 from vla_ros.policies.flow.processor import FlowProcessor
 from vla_ros.policies.flow.sampler import SampleInputs, SamplerBackend
+from vla_ros.policies.flow.strict_loading import load_pi0_strictly
 
 if TYPE_CHECKING:
+    from vla_ros.core.config import PolicyConfig
     from vla_ros.core.types import ActionChunk, Observation
     from vla_ros.policies.base import PolicySpec
 
-__all__ = ['FlowPolicy', 'load', 'resolve_device']
+__all__ = ['FlowPolicy', 'load', 'resolve_device', 'resolve_dtype']
 
 logger = logging.getLogger(__name__)
 
@@ -149,15 +155,17 @@ class FlowPolicy:
         self._config.save(checkpoint_dir)
 
 
-def _load_model(checkpoint_dir: Path, device: torch.device) -> PI0ForConditionalGeneration:
-    try:
-        model = PI0ForConditionalGeneration.from_pretrained(
-            checkpoint_dir, local_files_only=True, dtype=torch.float32)
-    except (OSError, ValueError, KeyError, SafetensorError) as err:
-        raise ConfigError(f'{checkpoint_dir}: cannot load the PI0 model: {err}') from err
-    model.to(device)  # type: ignore[arg-type]  # transformers' wrapper hides nn.Module.to
-    model.eval()  # type: ignore[no-untyped-call]
-    return model
+def resolve_dtype(dtype: ModelDtype | None, device: torch.device) -> torch.dtype:
+    """The torch dtype for ``policy.dtype``; unset: bfloat16 on a GPU, float32 on the CPU."""
+    if dtype is None:
+        return torch.float32 if device.type == 'cpu' else torch.bfloat16
+    return {ModelDtype.FLOAT32: torch.float32, ModelDtype.BFLOAT16: torch.bfloat16,
+            ModelDtype.FLOAT16: torch.float16}[dtype]
+
+
+def _load_model(checkpoint_dir: Path, dtype: torch.dtype) -> PI0ForConditionalGeneration:
+    """Load the transformers files of a vla_ros flow checkpoint, every tensor from the file."""
+    return load_pi0_strictly(checkpoint_dir, dtype=dtype)
 
 
 def _check_compatible(config: FlowPolicyConfig, model: PI0ForConditionalGeneration,
@@ -188,27 +196,47 @@ def _check_compatible(config: FlowPolicyConfig, model: PI0ForConditionalGenerati
         problems.append(
             f'the tokenizer image token is {hf_processor.image_token_id}, the model expects '
             f'{vlm_config.image_token_id}')
-    if len(hf_processor.tokenizer) > vlm_config.text_config.vocab_size:
+    # The image placeholder may lie one past the vocabulary (PaliGemma: <image> is 257152 of
+    # 257152 embeddings); the model never embeds it. Every other token must have a row.
+    vocab_size = vlm_config.text_config.vocab_size
+    text_tokens = len(hf_processor.tokenizer) - int(hf_processor.image_token_id >= vocab_size)
+    if text_tokens > vocab_size:
         problems.append(
-            f'the tokenizer has {len(hf_processor.tokenizer)} tokens, the language model embeds '
-            f'{vlm_config.text_config.vocab_size}')
+            f'the tokenizer has {text_tokens} tokens besides <image>, the language model '
+            f'embeds {vocab_size}')
     if problems:
         raise ConfigError(f'{checkpoint_dir}: checkpoint files disagree: ' + '; '.join(problems))
 
 
-def load(checkpoint_dir: Path, device: str) -> FlowPolicy:
+def load(checkpoint_dir: Path, device: str, *,
+         settings: PolicyConfig | None = None) -> FlowPolicy:
     """Load a flow checkpoint from a local directory onto ``device`` (the registry's entry point).
 
+    The folder is a vla_ros flow checkpoint or a LeRobot pi0 folder as published
+    (``lerobot_pi0.detect_layout``); ``settings`` (the config's ``policy`` section) gives the
+    dtype and, for LeRobot folders, the tokenizer and the joint and camera mapping.
+
     Raises:
-        ConfigError: a missing or invalid file, files that disagree with each other, or a
-            device that is not available.
+        ConfigError: a missing or invalid file, files that disagree with each other, weights
+            that do not match the model exactly, a mapping that does not fit the checkpoint,
+            or a device that is not available.
     """
     checkpoint_dir = Path(checkpoint_dir)
     torch_device = resolve_device(device)
-    config = FlowPolicyConfig.load(checkpoint_dir)
-    model = _load_model(checkpoint_dir, torch_device)
-    processor = FlowProcessor.from_checkpoint(
-        checkpoint_dir, config, max_state_dim=model.config.max_state_dim,
-        max_action_dim=model.config.max_action_dim)
+    dtype = resolve_dtype(None if settings is None else settings.dtype, torch_device)
+    if detect_layout(checkpoint_dir) is CheckpointLayout.LEROBOT_PI0:
+        model, processor, config = load_lerobot_pi0(checkpoint_dir, settings, dtype=dtype)
+    else:
+        fields = () if settings is None else tuple(
+            name for name in ('tokenizer', 'inputs', 'outputs') if getattr(settings, name))
+        if fields:
+            raise ConfigError(f'policy.{fields[0]}: {checkpoint_dir} is a vla_ros flow '
+                              'checkpoint, which says this itself; remove it')
+        config = FlowPolicyConfig.load(checkpoint_dir)
+        model = _load_model(checkpoint_dir, dtype)
+        processor = FlowProcessor.from_checkpoint(
+            checkpoint_dir, config, max_state_dim=model.config.max_state_dim,
+            max_action_dim=model.config.max_action_dim)
     _check_compatible(config, model, processor, checkpoint_dir)
+    model.to(torch_device)  # type: ignore[arg-type]  # transformers' wrapper hides nn.Module.to
     return FlowPolicy(model, processor, config, device=torch_device)

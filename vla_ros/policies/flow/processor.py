@@ -3,10 +3,11 @@
 """Observation -> PI0 model inputs, and PI0 model output -> ``ActionChunk``.
 
 Images and the instruction go through transformers' own ``PI0Processor`` (its tokenizer and
-image processor are saved in the checkpoint), so pixels and tokens are exactly what the model
-was built for. Nothing is resized here: an image that is not the spec's size is refused, since a
-silent resize would hide a misconfigured camera. State and actions are normalized with the
-statistics of ``vla_ros_policy.json`` and zero-padded to the model's widths.
+image processor come with the checkpoint, or for LeRobot folders from ``policy.tokenizer``), so
+pixels and tokens are what the model was built for. A camera of another resolution is first
+letterboxed to the spec's size (``vla_ros.core.images.letterbox``: aspect kept, black bars, as
+openpi and LeRobot do); an image of the spec's size passes unchanged. State and actions are
+normalized with the checkpoint's statistics and zero-padded to the model's widths.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import torch
 from transformers import PI0Processor
 
 from vla_ros.core.errors import ConfigError, InputError, PolicyOutputError
-from vla_ros.core.images import require_size
+from vla_ros.core.images import letterbox
 from vla_ros.core.instructions import normalize_instruction
 from vla_ros.core.types import ActionChunk
 
@@ -72,11 +73,12 @@ class FlowProcessor:
 
     def __init__(self, config: FlowPolicyConfig, hf_processor: PI0Processor, *,
                  max_state_dim: int, max_action_dim: int) -> None:
-        n_joints = len(config.spec.joint_names)
-        if n_joints > max_state_dim or n_joints > max_action_dim:
+        n_state, n_actions = len(config.state_joints), len(config.spec.joint_names)
+        if n_state > max_state_dim or n_actions > max_action_dim:
             raise ConfigError(
-                f'spec.joint_names: {n_joints} joints, but the model takes at most '
-                f'{max_state_dim} state and {max_action_dim} action dimensions')
+                f'spec.joint_names: {n_state} state and {n_actions} action joints, but the '
+                f'model takes at most {max_state_dim} state and {max_action_dim} action '
+                'dimensions')
         self._config = config
         self._hf_processor = hf_processor
         self._max_state_dim = max_state_dim
@@ -117,7 +119,7 @@ class FlowProcessor:
         """Check ``observation`` against the spec and build the model inputs (on CPU, float32).
 
         Raises:
-            InputError: a camera is missing or has the wrong size, a joint is missing, or the
+            InputError: a camera is missing or not an RGB image, a joint is missing, or the
                 instruction is empty.
         """
         spec = self._config.spec
@@ -127,12 +129,13 @@ class FlowProcessor:
                 raise InputError(
                     f'camera {camera!r}: no image in the observation; the policy needs '
                     f'{list(spec.camera_names)!r}, got {sorted(observation.images)!r}')
-            image = observation.images[camera]
-            require_size(image, height=spec.image_height, width=spec.image_width,
-                         where=f'camera {camera!r}')
-            images.append(image)
+            try:
+                images.append(letterbox(observation.images[camera], height=spec.image_height,
+                                        width=spec.image_width))
+            except InputError as err:
+                raise InputError(f'camera {camera!r}: {err}') from err
         instruction = normalize_instruction(observation.instruction)
-        positions = observation.positions_for(spec.joint_names)
+        positions = observation.positions_for(self._config.state_joints)
         state = self._config.normalization.state.normalize(positions)
         padded_state = np.zeros((1, self._max_state_dim), dtype=np.float32)
         padded_state[0, :len(state)] = state

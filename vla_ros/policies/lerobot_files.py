@@ -1,0 +1,172 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""Read a LeRobot policy folder's own files: ``config.json``, the processor pipelines, headers.
+
+A folder that ``lerobot-train`` writes (or the Hub serves) holds ``config.json`` (the policy
+config, ``"type"`` naming the policy), ``model.safetensors``, ``policy_preprocessor.json`` and
+``policy_postprocessor.json`` (the processor pipelines: a list of steps, each a
+``registry_name``, its ``config`` and, for stateful steps, a ``state_file``) and the steps'
+``.safetensors`` state (the normalizer's statistics, keyed ``<feature>.<stat>``, e.g.
+``observation.state.mean``). This module reads them with json and safetensors' numpy backend:
+no torch, so ``vla-ros inspect`` is quick. Every problem is a ConfigError naming the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+import json
+import math
+from pathlib import Path
+import struct
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from vla_ros.core.errors import ConfigError
+
+__all__ = ['LEROBOT_NORM_EPS', 'PREPROCESSOR_FILENAME', 'POSTPROCESSOR_FILENAME',
+           'TensorInfo', 'read_json', 'read_normalizer_stats', 'read_tensor_infos']
+
+PREPROCESSOR_FILENAME = 'policy_preprocessor.json'
+POSTPROCESSOR_FILENAME = 'policy_postprocessor.json'
+#: LeRobot's normalizer adds this to the standard deviation, as ours does.
+LEROBOT_NORM_EPS = 1e-8
+_WEIGHTS_FILENAME = 'model.safetensors'
+_WEIGHTS_INDEX_FILENAME = 'model.safetensors.index.json'
+#: safetensors dtype -> bytes per element (the header names the dtype of every tensor).
+_DTYPE_BYTES = {'F64': 8, 'F32': 4, 'F16': 2, 'BF16': 2, 'I64': 8, 'I32': 4, 'I16': 2,
+                'I8': 1, 'U8': 1, 'BOOL': 1}
+
+
+@dataclass(frozen=True, slots=True)
+class TensorInfo:
+    """One tensor of a safetensors file, from its header (no data read).
+
+    Attributes:
+        shape: the tensor's shape.
+        dtype: the safetensors dtype name ('F32', 'BF16', ...).
+    """
+
+    shape: tuple[int, ...]
+    dtype: str
+
+    @property
+    def size(self) -> int:
+        """Number of elements."""
+        return math.prod(self.shape)
+
+
+def read_json(path: Path, *, what: str) -> dict[str, Any]:
+    """Parse a JSON object file; ConfigError naming ``what`` and the path if it cannot be."""
+    try:
+        raw = json.loads(path.read_text())
+    except OSError as err:
+        raise ConfigError(f'{path}: cannot read the {what} ({err.strerror})') from err
+    except json.JSONDecodeError as err:
+        raise ConfigError(f'{path}: the {what} is not valid JSON: {err}') from err
+    if not isinstance(raw, dict):
+        raise ConfigError(f'{path}: the {what} is not a JSON object')
+    return raw
+
+
+def _header(path: Path) -> dict[str, Any]:
+    try:
+        with path.open('rb') as file:
+            (length,) = struct.unpack('<Q', file.read(8))
+            if length > 100_000_000:
+                raise ConfigError(f'{path}: header of {length} bytes; not a safetensors file')
+            header = json.loads(file.read(length))
+    except OSError as err:
+        raise ConfigError(f'{path}: cannot read the weights ({err.strerror})') from err
+    except (struct.error, json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f'{path}: not a safetensors file ({err})') from err
+    if not isinstance(header, dict):
+        raise ConfigError(f'{path}: not a safetensors file (header is not an object)')
+    return header
+
+
+def read_tensor_infos(folder: Path) -> dict[str, TensorInfo]:
+    """Names, shapes and dtypes of every weight in ``model.safetensors`` (or its shards).
+
+    Raises:
+        ConfigError: no weights file, or one that is not safetensors.
+    """
+    index_path = folder / _WEIGHTS_INDEX_FILENAME
+    if index_path.is_file():
+        weight_map = read_json(index_path, what='weights index').get('weight_map')
+        if not isinstance(weight_map, Mapping):
+            raise ConfigError(f'{index_path}: no weight_map')
+        files = sorted({str(name) for name in weight_map.values()})
+    else:
+        files = [_WEIGHTS_FILENAME]
+    infos: dict[str, TensorInfo] = {}
+    for name in files:
+        for key, entry in _header(folder / name).items():
+            if key == '__metadata__':
+                continue
+            infos[key] = TensorInfo(shape=tuple(int(n) for n in entry['shape']),
+                                    dtype=str(entry['dtype']))
+    return infos
+
+
+def _normalizer_step(pipeline_path: Path, registry_name: str) -> Mapping[str, Any]:
+    pipeline = read_json(pipeline_path, what='processor pipeline')
+    steps = pipeline.get('steps')
+    if not isinstance(steps, list):
+        raise ConfigError(f'{pipeline_path}: no "steps" list; expected a LeRobot processor '
+                          'pipeline')
+    matches = [step for step in steps
+               if isinstance(step, Mapping) and step.get('registry_name') == registry_name]
+    if len(matches) != 1:
+        raise ConfigError(f'{pipeline_path}: {len(matches)} {registry_name!r} steps, expected '
+                          'one (the normalisation statistics live there)')
+    return matches[0]
+
+
+def read_normalizer_stats(folder: Path, pipeline_filename: str, registry_name: str,
+                          features: tuple[str, ...]) -> dict[str, dict[str, NDArray[np.float64]]]:
+    """The statistics a pipeline's (un)normalizer step holds for ``features``.
+
+    Args:
+        folder: the LeRobot policy folder.
+        pipeline_filename: ``policy_preprocessor.json`` or ``policy_postprocessor.json``.
+        registry_name: ``normalizer_processor`` or ``unnormalizer_processor``.
+        features: feature keys to return, e.g. ``('observation.state',)``.
+
+    Returns:
+        feature -> statistic name ('mean', 'std', 'q01', ...) -> (D,) float64 values.
+
+    Raises:
+        ConfigError: a missing file, step or feature, an epsilon other than LeRobot's 1e-8,
+            or non-finite statistics.
+    """
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    pipeline_path = folder / pipeline_filename
+    step = _normalizer_step(pipeline_path, registry_name)
+    step_config = step.get('config', {})
+    eps = step_config.get('eps', LEROBOT_NORM_EPS) if isinstance(step_config, Mapping) else None
+    if eps != LEROBOT_NORM_EPS:
+        raise ConfigError(f'{pipeline_path}: {registry_name}.config.eps is {eps!r}, expected '
+                          f'{LEROBOT_NORM_EPS} (the only epsilon supported)')
+    state_path = folder / str(step.get('state_file'))
+    try:
+        tensors = load_file(state_path)
+    except (OSError, SafetensorError) as err:
+        raise ConfigError(f'{state_path}: cannot read the {registry_name} statistics '
+                          f'({err})') from err
+    stats: dict[str, dict[str, NDArray[np.float64]]] = {}
+    for feature in features:
+        found = {key[len(feature) + 1:]: np.asarray(value, dtype=np.float64).reshape(-1)
+                 for key, value in tensors.items() if key.startswith(f'{feature}.')}
+        if not found:
+            raise ConfigError(f'{state_path}: no statistics for {feature!r}; it has '
+                              f'{sorted(tensors)[:6]!r}')
+        for name, values in found.items():
+            if not np.all(np.isfinite(values)):
+                raise ConfigError(f'{state_path}: {feature}.{name} has NaN or Inf values')
+        stats[feature] = found
+    return stats
