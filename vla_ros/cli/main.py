@@ -33,6 +33,7 @@ VERBS: dict[str, tuple[str, str]] = {
     'eval-bag': ('vla_ros.cli.eval_bag', 'open-loop error of a policy on a recorded bag'),
     'export': ('vla_ros.cli.export', 'bags -> a LeRobotDataset v3.0 directory'),
     'import': ('vla_ros.cli.import_bag', 'a LeRobotDataset v3.0 directory -> a bag'),
+    'inspect': ('vla_ros.cli.inspect', 'what a checkpoint folder is, and a config block for it'),
 }
 
 
