@@ -61,7 +61,8 @@ def test_play_publishes_a_bag_and_counts_it(tmp_path):
         for index in range(3):
             writer.write('/chatter', 'std_msgs/msg/String', T0_NS + index * 10_000_000, HELLO)
 
-    done = _run('play', 'bag', '--rate', '4', '--remap', 'chatter:=other', cwd=tmp_path)
+    done = _run('play', 'bag', '--rate', '4', '--remap', 'chatter:=other', '--discovery-timeout',
+                '1', cwd=tmp_path)
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == '/chatter: 3 published'

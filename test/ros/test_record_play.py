@@ -17,6 +17,8 @@ from rclpy.qos import QoSProfile
 from rclpy.serialization import deserialize_message, serialize_message
 from rosbags.highlevel import AnyReader
 from rosbags.interfaces import QosDurability, QosReliability
+from rosbags.rosbag2 import StoragePlugin, Writer
+from rosbags.typesys import get_typestore, Stores
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import String
@@ -24,6 +26,7 @@ from trajectory_msgs.msg import JointTrajectory
 
 from vla_ros.data import BagReader, BagWriter, MessageTypes
 from vla_ros.msg import PolicyStatus
+from vla_ros.ros.in_process import InProcessGraph
 from vla_ros.ros.nodes.player_node import PlayerNode
 from vla_ros.ros.nodes.recorder_node import RecorderNode
 from vla_ros.ros.qos import COMMAND_QOS, SENSOR_QOS, STATUS_QOS
@@ -216,3 +219,98 @@ def test_player_remaps_loops_and_publishes_the_bag_clock(graph, collect, tmp_pat
                           for msg in clock.messages])
     assert len(stamps_ns) > 5
     assert np.all((stamps_ns >= start_ns) & (stamps_ns <= start_ns + 400_000_000))
+
+
+def test_recorder_subscribes_again_when_a_best_effort_publisher_joins(graph, tmp_path):
+    talker = graph.add(Node, node_name='talker')
+    reliable_pub = talker.create_publisher(String, 'chatter', COMMAND_QOS)
+    recorder = _recorder(graph, tmp_path / 'mixed', ['chatter:std_msgs/msg/String'])
+    _wait_for_subscribers(reliable_pub)
+    sent: list[str] = []
+
+    def publish_reliable() -> None:
+        sent.append(f'reliable {len(sent)}')
+        reliable_pub.publish(String(data=sent[-1]))
+    for _ in range(5):
+        publish_reliable()
+    best_effort_pub = graph.add(Node, node_name='sensor').create_publisher(
+        String, 'chatter', SENSOR_QOS)
+    subscriptions_seen: set[int] = set()
+
+    def switched() -> bool:  # the reliable publisher keeps going through the switch
+        publish_reliable()
+        subscriptions_seen.add(reliable_pub.get_subscription_count())
+        return (2 in subscriptions_seen and reliable_pub.get_subscription_count() == 1
+                and best_effort_pub.get_subscription_count() == 1)
+    _wait_until(switched, 'the recorder subscribing again, best effort')
+    for index in range(5):
+        best_effort_pub.publish(String(data=f'best effort {index}'))
+        publish_reliable()
+    _wait_until(lambda: _written(recorder).get('/chatter', 0) >= len(sent) + 5,
+                'every message written')
+    recorder.close()
+
+    stored = [deserialize_message(data, String).data for _, data in _read_raw(tmp_path / 'mixed')[
+        '/chatter']]
+    # While both subscriptions delivered, each reliable message came twice and was kept once.
+    assert sorted(text for text in stored if text.startswith('reliable')) == sorted(sent)
+    assert [text for text in stored if text.startswith('best')] == [
+        f'best effort {index}' for index in range(5)]
+
+
+def _third_party_bag(path: Path, images: int, joint_states: int) -> None:
+    """An MCAP bag written by rosbags alone, with no QoS offers recorded.
+
+    Images at 20 Hz (bgr8, frame_id = index), joint states at 100 Hz (position = index).
+    """
+    typestore = get_typestore(Stores.ROS2_KILTED)
+    image_cls, joints_cls = (typestore.types['sensor_msgs/msg/Image'],
+                             typestore.types['sensor_msgs/msg/JointState'])
+    header_cls, time_cls = (typestore.types['std_msgs/msg/Header'],
+                            typestore.types['builtin_interfaces/msg/Time'])
+    start_ns = 1_700_000_000_000_000_000
+    with Writer(path, version=8, storage_plugin=StoragePlugin.MCAP) as writer:
+        image_conn = writer.add_connection('/camera/image_raw', image_cls.__msgtype__,
+                                           typestore=typestore)
+        joints_conn = writer.add_connection('/joint_states', joints_cls.__msgtype__,
+                                            typestore=typestore)
+        for index in range(images):
+            pixels = (np.arange(24 * 32 * 3) + index).astype(np.uint8)
+            msg = image_cls(header=header_cls(stamp=time_cls(sec=0, nanosec=0),
+                                              frame_id=str(index)),
+                            height=24, width=32, encoding='bgr8', is_bigendian=0, step=96,
+                            data=pixels)
+            writer.write(image_conn, start_ns + index * 50_000_000,
+                         typestore.serialize_cdr(msg, msg.__msgtype__))
+        for index in range(joint_states):
+            msg = joints_cls(header=header_cls(stamp=time_cls(sec=0, nanosec=0), frame_id=''),
+                             name=['joint1'], position=np.array([float(index)]),
+                             velocity=np.array([], dtype=np.float64),
+                             effort=np.array([], dtype=np.float64))
+            writer.write(joints_conn, start_ns + index * 10_000_000,
+                         typestore.serialize_cdr(msg, msg.__msgtype__))
+
+
+def test_player_delivers_every_message_to_a_subscriber_already_up(graph, collect, tmp_path):
+    _third_party_bag(tmp_path / 'third_party', images=40, joint_states=200)
+    images, joints = collect(), collect()
+    # The listener is another participant (its own context), as another process would be: the
+    # player's publishers reach it only through discovery.
+    with InProcessGraph(domain_id=graph.context.get_domain_id()) as listeners:
+        listener = listeners.add(Node, node_name='listener')
+        listener.create_subscription(Image, 'camera/image_raw', images, QoSProfile(depth=250))
+        listener.create_subscription(JointState, 'joint_states', joints, QoSProfile(depth=250))
+
+        player = graph.add(PlayerNode, parameter_overrides=[
+            Parameter('bag', value=str(tmp_path / 'third_party'))])
+        assert player.wait_until_done(WAIT_S)
+        images.wait_for(lambda msgs: len(msgs) >= 40)
+        joints.wait_for(lambda msgs: len(msgs) >= 200)
+        assert not listeners.callback_errors
+
+    assert player.published() == {'/camera/image_raw': 40, '/joint_states': 200}
+    assert [msg.header.frame_id for msg in images.messages] == [str(i) for i in range(40)]
+    assert [msg.position[0] for msg in joints.messages] == [float(i) for i in range(200)]
+    assert images.messages[39].encoding == 'bgr8'
+    np.testing.assert_array_equal(np.asarray(images.messages[39].data, np.uint8),
+                                  (np.arange(24 * 32 * 3) + 39).astype(np.uint8))

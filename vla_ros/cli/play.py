@@ -24,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='publish bag topic FROM as TO (repeatable)')
     parser.add_argument('--wait-for-subscribers', type=float, default=0.0, metavar='S',
                         help='wait up to S seconds for every topic to have a subscriber')
+    parser.add_argument('--discovery-timeout', type=float, default=None, metavar='S',
+                        help='before the first message, wait up to S seconds for discovery to '
+                        'match the subscribers already up (default 5; 0: start at once)')
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
                      Parameter('loop', value=args.loop),
                      Parameter('clock_rate_hz', value=float(args.clock)),
                      Parameter('wait_for_subscribers_s', value=float(args.wait_for_subscribers))]
+        if args.discovery_timeout is not None:
+            overrides.append(Parameter('discovery_timeout_s', value=float(args.discovery_timeout)))
         if args.remap:  # rclpy types an empty list as bytes
             overrides.append(Parameter('remap', value=list(args.remap)))
         player = graph.add(PlayerNode, parameter_overrides=overrides)

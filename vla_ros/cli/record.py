@@ -3,7 +3,8 @@
 """`vla-ros record -o OUT [TOPIC...]`: topics into a rosbag2 bag until Ctrl-C or --duration.
 
 A TOPIC is ``NAME`` (type from the graph), ``NAME:pkg/msg/Type`` or a ``*`` pattern; with none,
-the policy node's topics are recorded. Prints per-topic counts at the end.
+the policy node's topics are recorded. Prints per-topic counts at the end, with the messages
+the middleware reports lost on the way (a best-effort publisher's drops).
 """
 
 from __future__ import annotations
@@ -50,8 +51,10 @@ def run(args: argparse.Namespace) -> int:
             pass
         finally:
             counts = recorder.close()
+            lost = recorder.lost()
     for topic in counts:
+        dropped = f'; {lost[topic.topic]} lost on the way' if lost.get(topic.topic) else ''
         print(f'{topic.topic} ({topic.type_name}): {topic.written} written of '
-              f'{topic.received} received')
+              f'{topic.received} received{dropped}')
     print(f'bag: {args.output}')
     return 0

@@ -6,12 +6,20 @@ Messages are published as the serialized bytes the bag holds (``publisher.publis
 never deserialized, at their recorded receive times scaled by ``rate``, on a worker thread.
 Each topic is offered with the QoS its recorded publishers offered (see ``ros/bag_topics.py``).
 
+A subscriber that is up when the player starts receives every message: a new publisher reaches
+it only once discovery has matched the two, which took from 0.03 s to 3 s on a loaded machine,
+so before the first message the player waits for discovery to settle: until every subscriber
+the graph shows on its topics (with compatible QoS) is matched, at least one is, and nothing
+has changed for ``DISCOVERY_QUIET_S``; at most ``discovery_timeout_s``. After the last message
+it waits (at most ``ACK_TIMEOUT_S``) until reliable subscribers have acknowledged everything.
+A subscriber that appears only after the wait gets what is published from then on.
+
 Parameters (read-only): ``bag`` (directory or .db3/.mcap file), ``rate`` (playback speed
 factor), ``loop``, ``remap`` (``FROM:=TO`` entries; FROM is a topic of the bag), ``clock_rate_hz``
 (publish ``/clock`` from the bag's timestamps this often; 0: no clock),
-``wait_for_subscribers_s`` (before playing, wait up to this long for every topic to have a
-subscriber; 0: start at once). The message types must be built and sourced, as for
-``ros2 bag play``.
+``wait_for_subscribers_s`` (before playing, first wait up to this long for every topic to have
+a subscriber; 0: do not), ``discovery_timeout_s`` (the longest wait for discovery to settle;
+0: start at once). The message types must be built and sourced, as for ``ros2 bag play``.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from typing import Any
 from builtin_interfaces.msg import Time
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 import rclpy
+from rclpy.duration import Duration
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -31,13 +40,19 @@ from rosgraph_msgs.msg import Clock
 
 from vla_ros.core.errors import ConfigError, DataError
 from vla_ros.data.bag_reader import BagReader
-from vla_ros.ros.bag_topics import message_class, playback_qos
+from vla_ros.ros.bag_topics import can_match, message_class, playback_qos
 from vla_ros.ros.qos import SENSOR_QOS
 
-__all__ = ['PlayerNode', 'main', 'parse_remaps']
+__all__ = ['DISCOVERY_QUIET_S', 'DISCOVERY_TIMEOUT_S', 'PlayerNode', 'main', 'parse_remaps']
 
 #: Poll period while waiting for subscribers.
 _SUBSCRIBER_POLL_S = 0.05
+#: Default of ``discovery_timeout_s``: the longest wait for discovery before the first message.
+DISCOVERY_TIMEOUT_S = 5.0
+#: Discovery has settled when the subscribers seen and matched have not changed for this long.
+DISCOVERY_QUIET_S = 1.0
+#: Longest wait after the last message for reliable subscribers to acknowledge everything.
+ACK_TIMEOUT_S = 5.0
 
 
 def parse_remaps(entries: list[str]) -> dict[str, str]:
@@ -76,6 +91,10 @@ class PlayerNode(Node):
                                                                            to_value=1000.0)))
         self._wait_for_subscribers_s = float(self._declare(
             'wait_for_subscribers_s', 0.0, 'wait up to this long for subscribers before playing'))
+        self._discovery_timeout_s = float(self._declare(
+            'discovery_timeout_s', DISCOVERY_TIMEOUT_S, 'wait up to this long for discovery to '
+            'settle before the first message; 0: start at once',
+            FloatingPointRange(from_value=0.0, to_value=3600.0)))
         if not bag:
             raise ConfigError('parameter bag is not set; pass -p bag:=PATH')
         self._reader = reader = BagReader(bag)
@@ -129,10 +148,13 @@ class PlayerNode(Node):
     def _play(self, reader: BagReader) -> None:
         try:
             self._wait_for_subscribers()
+            self._wait_for_discovery()
             while not self._stop.is_set():
                 self._play_once(reader)
                 if not self._loop or reader.info.message_count == 0:
                     break
+            if not self._stop.is_set():
+                self._wait_for_acks()
         except DataError as err:
             self._error = err
             self.get_logger().error(str(err))
@@ -181,6 +203,43 @@ class PlayerNode(Node):
             lonely = [topic for topic, pub in self._topic_pubs.items()
                       if pub.get_subscription_count() == 0]
             self.get_logger().warning(f'playing without subscribers on {", ".join(lonely)}')
+
+    def _wait_for_discovery(self) -> None:
+        """Wait until discovery settles (see the module docstring) or the timeout; log which."""
+        start_s = time.monotonic()
+        quiet_since_s, seen = start_s, self._matching()
+        while not self._stop.is_set():
+            now_s, matching = time.monotonic(), self._matching()
+            if matching != seen:
+                quiet_since_s, seen = now_s, matching
+            settled = (any(matched for _, matched in seen)
+                       and all(matched >= known for known, matched in seen)
+                       and now_s - quiet_since_s >= DISCOVERY_QUIET_S)
+            if settled or now_s - start_s >= self._discovery_timeout_s:
+                break
+            self._stop.wait(_SUBSCRIBER_POLL_S)
+        known, matched = sum(k for k, _ in seen), sum(m for _, m in seen)
+        outcome = 'settled' if matched and matched >= known else 'did not settle'
+        self.get_logger().info(
+            f'discovery {outcome} after {time.monotonic() - start_s:.2f} s: {matched} of '
+            f'{known} subscribers matched on {len(seen)} topics; playing')
+
+    def _matching(self) -> tuple[tuple[int, int], ...]:
+        """Per topic: compatible subscribers the graph shows, and those matched."""
+        return tuple(
+            (sum(can_match(pub.qos_profile, info.qos_profile)
+                 for info in self.get_subscriptions_info_by_topic(pub.topic_name)),
+             pub.get_subscription_count())
+            for pub in self._topic_pubs.values())
+
+    def _wait_for_acks(self) -> None:
+        """Let reliable subscribers acknowledge the last messages before the node goes away."""
+        deadline_s = time.monotonic() + ACK_TIMEOUT_S
+        for topic, pub in self._topic_pubs.items():
+            left_s = max(0.0, deadline_s - time.monotonic())
+            if not pub.wait_for_all_acked(Duration(nanoseconds=int(left_s * 1e9))):
+                self.get_logger().warning(f'{topic}: not every subscriber acknowledged the '
+                                          f'last messages within {ACK_TIMEOUT_S} s')
 
     def _declare(self, name: str, default: Any, description: str,
                  float_range: FloatingPointRange | None = None) -> Any:

@@ -9,7 +9,9 @@ receive time (the node's clock under ``use_sim_time``) and handed to
 ``NAME:pkg/msg/Type`` (subscribed at once, before any publisher exists) or a pattern with ``*``
 (every matching topic, now or later). With no topics, the node records what a policy node reads
 and writes: :data:`POLICY_TOPICS`. Names are relative to the node's namespace unless they start
-with ``/``. Per-topic counts of messages received and written show what was lost, if anything.
+with ``/``. Per-topic counts of messages received and written show what was lost, if anything,
+and :meth:`RecorderNode.lost` what the middleware dropped. Each topic is subscribed reliable
+when all its publishers are, and anew when they need another QoS (``ros/bag_topics.py``).
 
 Episodes: the services ``~/start_episode`` (``vla_ros/srv/SetInstruction``: the instruction)
 and ``~/stop_episode`` (``std_srvs/srv/SetBool``: ``data`` is whether the task succeeded) write
@@ -34,10 +36,17 @@ from typing import Any, Literal
 
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.event_handler import (
+    QoSMessageLostInfo,
+    SubscriptionEventCallbacks,
+    UnsupportedEventTypeError,
+)
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from rclpy.qos import QoSProfile
 from rclpy.subscription import MessageInfo, Subscription
 from rclpy.timer import Timer
+from rosbags.interfaces import Qos
 from std_srvs.srv import SetBool
 
 from vla_ros.core.errors import ConfigError, DataError
@@ -49,7 +58,15 @@ from vla_ros.data.episodes import (
     EpisodeOutcome,
     MARKER_TYPE,
 )
-from vla_ros.ros.bag_topics import bag_qos, message_class, recording_qos
+from vla_ros.ros.bag_topics import (
+    bag_qos,
+    message_class,
+    publication_key,
+    RecordedTopic,
+    recording_qos,
+    reliability_name,
+    same_matching,
+)
 from vla_ros.ros.node_main import run_node
 from vla_ros.srv import SetInstruction
 
@@ -120,8 +137,7 @@ class RecorderNode(Node):
         self._changed = threading.Condition()
         self._closing = False
         self._in_flight = 0  # messages inside _on_message
-        self._record_subs: list[Subscription[Any]] = []
-        self._recorded_types: dict[str, str] = {}  # topic -> type
+        self._recordings: dict[str, RecordedTopic] = {}
         self._declared: set[str] = set()
         self._skipped: set[str] = set()
         self._started_s = time.monotonic()
@@ -161,7 +177,7 @@ class RecorderNode(Node):
         """Named topics the user asked for that are not subscribed yet."""
         with self._changed:
             return [request.pattern for request in self._requests if request.required
-                    and request.pattern not in self._recorded_types
+                    and request.pattern not in self._recordings
                     and request.pattern not in self._skipped]
 
     def wait_for_topics(self, timeout_s: float) -> None:
@@ -180,7 +196,12 @@ class RecorderNode(Node):
     def recorded_topics(self) -> dict[str, str]:
         """The topics subscribed so far, with their types."""
         with self._changed:
-            return dict(self._recorded_types)
+            return {topic: entry.type_name for topic, entry in self._recordings.items()}
+
+    def lost(self) -> dict[str, int]:
+        """Messages the middleware reports lost on the way, per topic (best effort drops)."""
+        with self._changed:
+            return {topic: entry.lost for topic, entry in self._recordings.items()}
 
     def close(self) -> tuple[TopicCounts, ...]:
         """Unsubscribe, let the callbacks under way write their messages, finish the bag.
@@ -189,7 +210,8 @@ class RecorderNode(Node):
         """
         with self._changed:
             self._closing = True
-            subscriptions, self._record_subs = self._record_subs, []
+            subscriptions = [sub for entry in self._recordings.values()
+                             for sub in (entry.subscription, entry.retiring) if sub is not None]
         if self._discovery_timer is not None:
             self._discovery_timer.cancel()
         for subscription in subscriptions:
@@ -258,13 +280,15 @@ class RecorderNode(Node):
 
     def _on_discovery(self) -> None:
         for name, types in self.get_topic_names_and_types():
-            if name in self._recorded_types or name in self._skipped:
+            if name in self._recordings or name in self._skipped:
                 continue
             if any(fnmatchcase(name, request.pattern) for request in self._requests):
                 if len(types) > 1:
                     self.get_logger().warning(f'{name}: several types {types}; recording '
                                               f'{types[0]}')
                 self._subscribe(name, types[0])
+        for topic in list(self._recordings):
+            self._review_qos(topic)
         missing = self.missing_topics()
         if (missing and not self._warned
                 and time.monotonic() - self._started_s > self._discovery_timeout_s):
@@ -280,32 +304,65 @@ class RecorderNode(Node):
                 self._skipped.add(topic)
                 self._changed.notify_all()
             return
-        offers = [bag_qos(info.qos_profile) for info in self.get_publishers_info_by_topic(topic)]
+        qos = recording_qos(self._offers(topic))
         with self._changed:
             if self._closing:
                 return
-            self._record_subs.append(self.create_subscription(
-                msg_type, topic, functools.partial(self._on_message, topic, type_name),
-                recording_qos(type_name, offers), raw=True,
-                # One group per topic: its messages are written in order, topics in parallel.
-                callback_group=MutuallyExclusiveCallbackGroup()))
-            self._recorded_types[topic] = type_name
+            subscription = self._raw_subscription(topic, msg_type, qos)
+            self._recordings[topic] = RecordedTopic(type_name, msg_type, qos, subscription)
             self._changed.notify_all()
-        self.get_logger().info(f'recording {topic} ({type_name})')
+        self.get_logger().info(f'recording {topic} ({type_name}, {reliability_name(qos)})')
 
-    def _on_message(self, topic: str, type_name: str, data: bytes, info: MessageInfo) -> None:
+    def _review_qos(self, topic: str) -> None:
+        """Subscribe anew when the publishers need another QoS; retire the old subscription."""
+        entry, offers = self._recordings[topic], self._offers(topic)
+        with self._changed:  # close() destroys what is left
+            retiring = None if self._closing else entry.retire(len(offers))
+        if retiring is not None:
+            self.destroy_subscription(retiring)
+        wanted = recording_qos(offers)
+        if entry.retiring is not None or not offers or same_matching(wanted, entry.qos):
+            return
+        self.get_logger().info(f'{topic}: publishers now need {reliability_name(wanted)}; '
+                               f'subscribing again (was {reliability_name(entry.qos)})')
+        with self._changed:
+            if not self._closing:
+                entry.replace(self._raw_subscription(topic, entry.msg_type, wanted), wanted)
+
+    def _offers(self, topic: str) -> list[Qos]:
+        return [bag_qos(info.qos_profile) for info in self.get_publishers_info_by_topic(topic)]
+
+    def _raw_subscription(self, topic: str, msg_type: type, qos: QoSProfile
+                          ) -> Subscription[Any]:
+        # One group per topic: its messages are written in order, topics in parallel.
+        options: dict[str, Any] = {'raw': True, 'callback_group': MutuallyExclusiveCallbackGroup()}
+        callback, lost = functools.partial(self._on_message, topic), SubscriptionEventCallbacks(
+            message_lost=functools.partial(self._on_lost, topic),
+            incompatible_qos=lambda _: None)  # not rclpy's warning: _review_qos resubscribes
+        try:
+            return self.create_subscription(msg_type, topic, callback, qos,
+                                            event_callbacks=lost, **options)
+        except UnsupportedEventTypeError:  # a middleware that does not report lost messages
+            return self.create_subscription(msg_type, topic, callback, qos, **options)
+
+    def _on_lost(self, topic: str, info: QoSMessageLostInfo) -> None:
+        with self._changed:
+            self._recordings[topic].lost += info.total_count_change
+
+    def _on_message(self, topic: str, data: bytes, info: MessageInfo) -> None:
         # The middleware's receive time (system clock); the node's clock under use_sim_time.
         stamp_ns = (0 if self._use_sim_time else info['received_timestamp']
                     ) or self.get_clock().now().nanoseconds
         with self._changed:  # close() waits for this message to be handed to the bag
+            entry = self._recordings[topic]
+            if entry.is_duplicate(publication_key(info)):
+                return
             self._in_flight += 1
         try:
             if topic not in self._declared:
                 self._declared.add(topic)
-                self._bag.add_topic(topic, type_name, offered_qos=[
-                    bag_qos(pub.qos_profile)
-                    for pub in self.get_publishers_info_by_topic(topic)])
-            self._bag.write(topic, type_name, stamp_ns, data)
+                self._bag.add_topic(topic, entry.type_name, offered_qos=self._offers(topic))
+            self._bag.write(topic, entry.type_name, stamp_ns, data)
         except DataError as err:
             self.get_logger().error(str(err), throttle_duration_sec=5.0)
         finally:
@@ -328,10 +385,8 @@ def _storage(value: str) -> StorageFormat:
 
 
 def _bag_version(value: object) -> Literal[8, 9]:
-    if value == 8:
-        return 8
-    if value == 9:
-        return 9
+    if value in (8, 9):
+        return 8 if value == 8 else 9
     raise ConfigError(f'parameter bag_version: {value!r}; expected 8 (Humble and later) or 9')
 
 
