@@ -74,7 +74,8 @@ def prepare_policy(config: VlaConfig) -> PreparedPolicy:
     except ConfigError as err:
         raise ConfigError(f'embodiment.joints: {err}') from err
     loaded = load_policy(config.policy.family, config.policy.checkpoint,
-                         device=config.policy.device, threads=config.policy.threads)
+                         device=config.policy.device, threads=config.policy.threads,
+                         settings=config.policy)
     if config.action_space is None:
         check_policy_fits(embodiment, loaded.spec)
         policy = wrap_policy(loaded, embodiment.commands)
