@@ -6,9 +6,9 @@
 copy) and computes what transformers' ``sample_actions`` computes, but:
 
 - the prefix (images and prompt) goes through the language model once, and each layer's keys
-  and values land in one preallocated buffer, (layers, batch, kv heads, prefix + suffix,
-  head dim); the last layer runs only its key and value projections, as nothing reads its
-  output;
+  and values land in one buffer of fixed size, (layers, batch, kv heads, prefix + suffix,
+  head dim), allocated once per sample (inside the graph's memory pool when replayed); the
+  last layer runs only its key and value projections, as nothing reads its output;
 - each Euler step runs the action expert over the suffix (state token and chunk) only; every
   expert layer writes its suffix keys and values into the buffer's tail and attends to the
   whole buffer under a mask built once per call. Nothing grows, is cropped or is synchronised
@@ -294,7 +294,8 @@ class _CapturedSample:
                 run(*self._inputs)
         torch.cuda.current_stream().wait_stream(side)
         self._graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self._graph):
+        # thread_local: CUDA calls of other threads (the node's) do not break this capture.
+        with torch.cuda.graph(self._graph, capture_error_mode='thread_local'):
             self._output = run(*self._inputs)
 
     def replay(self, tensors: tuple[torch.Tensor, ...]) -> torch.Tensor:
