@@ -34,6 +34,7 @@ VERBS: dict[str, tuple[str, str]] = {
     'export': ('vla_ros.cli.export', 'bags -> a LeRobotDataset v3.0 directory'),
     'import': ('vla_ros.cli.import_bag', 'a LeRobotDataset v3.0 directory -> a bag'),
     'inspect': ('vla_ros.cli.inspect', 'what a checkpoint folder is, and a config block for it'),
+    'serve': ('vla_ros.cli.serve', 'serve a local policy over the openpi websocket protocol'),
 }
 
 

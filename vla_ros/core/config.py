@@ -27,6 +27,7 @@ from vla_ros.core.policy_mapping import (
     PolicyInputs,
     PolicyOutputs,
 )
+from vla_ros.core.remote_config import parse_server, RemoteServerConfig
 
 __all__ = [
     'CameraConfig', 'CommandKind', 'EmbodimentConfig', 'ExecutionConfig', 'ExecutionStrategy',
@@ -148,18 +149,24 @@ class PolicyConfig:
     measured here, 4-15 ms per inference against 160-230 ms with 2 threads on 2 busy cores.
     ``dtype`` (None: bfloat16 on a GPU, float32 on the CPU), ``tokenizer``, ``inputs`` and
     ``outputs`` describe checkpoints in published layouts (``vla_ros.core.policy_mapping``).
+    A remote family (openpi, groot, openvla) has ``server`` (``vla_ros.core.remote_config``)
+    instead of ``checkpoint``.
     """
 
     family: str
-    checkpoint: Path
+    checkpoint: Path | None
     device: str = 'cpu'
     threads: int | None = None
     dtype: ModelDtype | None = None
     tokenizer: Path | None = None
     inputs: PolicyInputs | None = None
     outputs: PolicyOutputs | None = None
+    server: RemoteServerConfig | None = None
 
     def __post_init__(self) -> None:
+        if (self.checkpoint is None) == (self.server is None):
+            raise ConfigError('policy.checkpoint and policy.server: give exactly one (server '
+                              'for a remote family, checkpoint for a local one)')
         if self.threads is not None and (isinstance(self.threads, bool)
                                          or not isinstance(self.threads, int)
                                          or self.threads < 1):
@@ -370,7 +377,9 @@ def _policy(pol: Mapping[str, Any], root: Path, embodiment: EmbodimentConfig) ->
     cameras = [camera.name for camera in embodiment.cameras]
     return PolicyConfig(
         family=str(pol['family']), device=str(pol.get('device', 'cpu')),
-        checkpoint=_path(pol['checkpoint'], root, 'policy.checkpoint'),
+        checkpoint=None if pol.get('checkpoint') is None
+        else _path(pol['checkpoint'], root, 'policy.checkpoint'),
+        server=None if pol.get('server') is None else parse_server(pol['server']),
         threads=pol.get('threads'), dtype=parse_dtype(pol.get('dtype')),
         tokenizer=None if pol.get('tokenizer') is None
         else _path(pol['tokenizer'], root, 'policy.tokenizer'),
@@ -393,7 +402,7 @@ def parse_config(raw: Mapping[str, Any], *, root: Path) -> VlaConfig:
     emb = _section(raw, 'embodiment', {'name', 'urdf', 'joints', 'controllers', 'cameras',
                                        'joint_state_topic', 'commands'}, required=True)
     pol = _section(raw, 'policy', {'family', 'checkpoint', 'device', 'threads', 'dtype',
-                                   'tokenizer', 'inputs', 'outputs'}, required=True)
+                                   'tokenizer', 'inputs', 'outputs', 'server'}, required=True)
     exe = _section(raw, 'execution', {'strategy', 'horizon', 'async_threshold_steps',
                                       'ensemble_decay', 'rtc_guidance_weight',
                                       'latency_window'}, required=False)
@@ -402,7 +411,7 @@ def parse_config(raw: Mapping[str, Any], *, root: Path) -> VlaConfig:
     sim = _section(raw, 'sim', {'mjcf', 'seed', 'physics_rate_hz', 'publish_rate_hz',
                                 'camera_rate_hz'}, required=False)
     _require(emb, 'embodiment', ('name', 'urdf', 'joints', 'controllers', 'cameras'))
-    _require(pol, 'policy', ('family', 'checkpoint'))
+    _require(pol, 'policy', ('family',))
     try:
         embodiment = EmbodimentConfig(
             name=str(emb['name']), urdf=_path(emb['urdf'], root, 'embodiment.urdf'),

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from vla_ros.core.config import PolicyConfig
     from vla_ros.policies.base import Policy
 
-__all__ = ['FAMILIES', 'LAYOUT_FAMILIES', 'load_policy']
+__all__ = ['FAMILIES', 'LAYOUT_FAMILIES', 'REMOTE_FAMILIES', 'load_policy']
 
 #: Registered family -> module with ``load(checkpoint_dir: Path, device: str) -> Policy``.
 #: Families in ``LAYOUT_FAMILIES`` also take ``settings=`` (the ``policy`` section), for the
@@ -27,9 +27,16 @@ FAMILIES: dict[str, str] = {
     'diffusion': 'vla_ros.policies.diffusion.model',
 }
 LAYOUT_FAMILIES = frozenset({'flow'})
+#: Remote family -> module with ``load(settings: PolicyConfig) -> Policy``: a client of a policy
+#: server named by ``policy.server``; no checkpoint, no torch on the robot.
+REMOTE_FAMILIES: dict[str, str] = {
+    'openpi': 'vla_ros.policies.remote.openpi',
+    'groot': 'vla_ros.policies.remote.groot',
+    'openvla': 'vla_ros.policies.remote.openvla',
+}
 
 
-def load_policy(family: str, checkpoint_dir: Path | str, *, device: str = 'cpu',
+def load_policy(family: str, checkpoint_dir: Path | str | None, *, device: str = 'cpu',
                 threads: int | None = None, settings: PolicyConfig | None = None) -> Policy:
     """Load the checkpoint in ``checkpoint_dir`` with the loader of ``family``.
 
@@ -44,9 +51,14 @@ def load_policy(family: str, checkpoint_dir: Path | str, *, device: str = 'cpu',
     """
     if threads is not None and threads < 1:
         raise ConfigError(f'policy.threads: {threads}, expected >= 1')
+    if family in REMOTE_FAMILIES:
+        return _load_remote(family, checkpoint_dir, settings)
     if family not in FAMILIES:
-        raise ConfigError(
-            f'policy.family: {family!r} is not registered; known: {sorted(FAMILIES)}')
+        raise ConfigError(f'policy.family: {family!r} is not registered; known: '
+                          f'{sorted(FAMILIES)} and remote {sorted(REMOTE_FAMILIES)}')
+    if checkpoint_dir is None:
+        raise ConfigError(f'policy.checkpoint: missing; the {family!r} family loads a '
+                          'checkpoint directory')
     unread = () if settings is None or family in LAYOUT_FAMILIES else settings.layout_settings()
     if unread:
         raise ConfigError(f'policy.{unread[0]}: the {family!r} family does not read it (only '
@@ -63,3 +75,24 @@ def load_policy(family: str, checkpoint_dir: Path | str, *, device: str = 'cpu',
         return module.load(checkpoint_dir, device, settings=settings)  # type: ignore[no-any-return]
     loader: Callable[[Path, str], Policy] = module.load
     return loader(checkpoint_dir, device)
+
+
+def _load_remote(family: str, checkpoint_dir: Path | str | None,
+                 settings: PolicyConfig | None) -> Policy:
+    """Connect a remote family's client to ``settings.server``.
+
+    Raises:
+        ConfigError: a checkpoint, layout fields or no server section, or no connection.
+    """
+    if checkpoint_dir is not None:
+        raise ConfigError(f'policy.checkpoint: {str(checkpoint_dir)!r}, but {family!r} is a '
+                          'remote family: name its server in policy.server instead')
+    if settings is None or settings.server is None:
+        raise ConfigError(f'policy.server: missing; the remote family {family!r} needs one')
+    unread = settings.layout_settings() + (('threads',) if settings.threads else ())
+    if unread:
+        raise ConfigError(f'policy.{unread[0]}: the remote family {family!r} does not read '
+                          'it; remove it')
+    module = importlib.import_module(REMOTE_FAMILIES[family])
+    policy: Policy = module.load(settings)
+    return policy

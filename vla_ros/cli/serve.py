@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""`vla-ros serve`: serve a local policy over openpi's websocket protocol, until Ctrl-C.
+
+Run it on the GPU machine; the robot's policy node connects with ``policy.family: openpi``
+(``schema: vla_ros``: joints, cameras and chunk come from the metadata frame). The stock openpi
+client works too. It binds 127.0.0.1 by default; any other address needs ``--api-key-env``
+(openpi #1039). The first line on stdout names the URL it listens on (``--port 0`` picks a
+free port). ``GET /healthz`` answers ``OK``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from vla_ros.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from vla_ros.policies.base import Policy
+
+__all__ = ['add_arguments', 'run']
+
+REMOTE_FAMILIES = ('openpi', 'groot', 'openvla')
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the verb's options."""
+    parser.add_argument('--config', type=Path,
+                        help='embodiment YAML whose policy section names the checkpoint')
+    parser.add_argument('--family', help='policy family (flow, fast, tokens, diffusion)')
+    parser.add_argument('--checkpoint', type=Path, help='checkpoint directory')
+    parser.add_argument('--device', help="torch device (default: the config's, else cpu)")
+    parser.add_argument('--threads', type=int, help='torch CPU threads')
+    parser.add_argument('--host', default='127.0.0.1',
+                        help='address to bind (default 127.0.0.1; others need --api-key-env)')
+    parser.add_argument('--port', type=int, default=8000, help='TCP port (default 8000; 0: any)')
+    parser.add_argument('--api-key-env', metavar='VARIABLE',
+                        help='environment variable holding the API key clients must send')
+    parser.add_argument('--max-message-mb', type=float, default=50.0,
+                        help='largest message accepted, MiB (default 50)')
+    parser.add_argument('--record', type=Path, metavar='DIR',
+                        help='write every request and its chunk to DIR/NNNNNN.npz')
+
+
+def _load(args: argparse.Namespace) -> tuple[str, Path, Policy]:
+    """The policy to serve: the config's policy section, overridden by the flags."""
+    from vla_ros.core.config import load_config
+    from vla_ros.policies.registry import load_policy
+
+    settings = load_config(args.config).policy if args.config else None
+    family = args.family or (settings.family if settings else None)
+    checkpoint = args.checkpoint or (settings.checkpoint if settings else None)
+    if family is None or checkpoint is None:
+        raise ConfigError('serve: give --config, or --family and --checkpoint')
+    if family in REMOTE_FAMILIES:
+        raise ConfigError(f'serve: {family!r} is a remote family; serve a local one (flow, '
+                          'fast, tokens, diffusion)')
+    device = args.device or (settings.device if settings else 'cpu')
+    threads = args.threads if args.threads is not None else (
+        settings.threads if settings else None)
+    return family, checkpoint, load_policy(family, checkpoint, device=device, threads=threads,
+                                           settings=settings)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the policy, serve it, return 0 on Ctrl-C or SIGTERM."""
+    from vla_ros.policies.remote.link import api_key_from_env
+    from vla_ros.policies.remote.server import check_options, PolicyServer, ServeOptions
+
+    logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(message)s')
+    if args.max_message_mb <= 0:
+        raise ConfigError(f'serve: --max-message-mb {args.max_message_mb!r}, expected > 0')
+    if args.record is not None:
+        args.record.mkdir(parents=True, exist_ok=True)
+    api_key = api_key_from_env(args.api_key_env)
+    options = ServeOptions(host=args.host, port=args.port, api_key=api_key,
+                           max_message_bytes=int(args.max_message_mb * 1024 * 1024),
+                           record_dir=args.record)
+    check_options(options)  # before the model loads, which may take minutes
+    family, checkpoint, policy = _load(args)
+    server = PolicyServer(policy, options)
+    stop = threading.Event()
+
+    def _on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, _on_signal)
+    server.start()
+    spec = policy.spec
+    print(f'vla-ros serve: {family} from {checkpoint} on ws://{args.host}:{server.port} '
+          f'(joints {list(spec.joint_names)}, cameras {list(spec.camera_names)}, '
+          f'chunk {spec.chunk_length} x {spec.dt_s} s; key {"required" if api_key else "none"})',
+          flush=True)
+    try:
+        while not stop.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.close()
+    print('vla-ros serve: stopped', file=sys.stderr)
+    return 0
