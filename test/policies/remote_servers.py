@@ -19,10 +19,32 @@ import threading
 import time
 from typing import Any
 
+import numpy as np
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import serve, ServerConnection
 
+from vla_ros.core.types import ActionChunk, Observation
+from vla_ros.policies.base import PolicySpec
 from vla_ros.policies.remote.wire_codec import pack, unpack
+
+JOINTS = ('joint1', 'joint2', 'joint3', 'joint4', 'joint5', 'joint6', 'gripper_joint')
+
+class RampPolicy:
+    """A tiny real policy: row k is the observed joints + 0.01 k + the front image's mean / 255."""
+
+    spec = PolicySpec(joint_names=JOINTS, camera_names=('front',), image_height=8,
+                      image_width=8, chunk_length=4, dt_s=0.1)
+
+    def infer(self, observation: Observation) -> ActionChunk:
+        """The ramp from the observed joints."""
+        start = observation.positions_for(JOINTS)
+        offset = 0.01 * np.arange(1, 5)[:, None] + observation.images['front'].mean() / 255.0
+        return ActionChunk(joint_names=JOINTS, positions=start + offset, dt_s=0.1)
+
+
+def expected_ramp(obs: Observation) -> np.ndarray:
+    return RampPolicy().infer(obs).positions
+
 
 #: request -> reply: a dict (packed), a str (sent as a text frame), or None (no answer).
 Reply = Callable[[dict[str, Any]], 'dict[str, Any] | str | None']

@@ -21,18 +21,16 @@ import time
 
 import numpy as np
 import pytest
-from remote_servers import ScriptedOpenpiServer
+from remote_servers import expected_ramp, JOINTS, RampPolicy, ScriptedOpenpiServer
 
 from vla_ros.core.errors import ConfigError, PolicyOutputError
 from vla_ros.core.remote_config import reference_mapping, RemoteServerConfig, WireSchema
-from vla_ros.core.types import ActionChunk, Observation
-from vla_ros.policies.base import PolicySpec
+from vla_ros.core.types import Observation
 from vla_ros.policies.registry import load_policy
 from vla_ros.policies.remote.link import api_key_from_env
 from vla_ros.policies.remote.openpi import OpenpiPolicy
 from vla_ros.policies.remote.server import PolicyServer, ServeOptions
 
-JOINTS = ('joint1', 'joint2', 'joint3', 'joint4', 'joint5', 'joint6', 'gripper_joint')
 DEADLINE_S = 120.0  # longest wait for the served model to load (a deadline, not a timing claim)
 
 
@@ -44,23 +42,6 @@ def observation(seed: int, *, size: int = 64, cameras: tuple[str, ...] = ('front
                 for name in cameras},
         joint_names=joints, joint_positions=rng.normal(0.0, 0.2, len(joints)),
         instruction='touch the red cube')
-
-
-class RampPolicy:
-    """A tiny real policy: row k is the observed joints + 0.01 k + the front image's mean / 255."""
-
-    spec = PolicySpec(joint_names=JOINTS, camera_names=('front',), image_height=8,
-                      image_width=8, chunk_length=4, dt_s=0.1)
-
-    def infer(self, observation: Observation) -> ActionChunk:
-        """The ramp from the observed joints."""
-        start = observation.positions_for(JOINTS)
-        offset = 0.01 * np.arange(1, 5)[:, None] + observation.images['front'].mean() / 255.0
-        return ActionChunk(joint_names=JOINTS, positions=start + offset, dt_s=0.1)
-
-
-def expected_ramp(obs: Observation) -> np.ndarray:
-    return RampPolicy().infer(obs).positions
 
 
 def start_serve(repo_root: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
