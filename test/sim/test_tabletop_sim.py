@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import dataclasses
 import itertools
 from pathlib import Path
 
@@ -14,11 +15,13 @@ from numpy.testing import assert_allclose
 from numpy.typing import NDArray
 import pytest
 
+from vla_ros.core.config import load_config
 from vla_ros.core.errors import ConfigError, InputError
 from vla_ros.core.types import JointTrajectoryCommand
-from vla_ros.sim import ARM_JOINT_NAMES, CUBE_NAMES, TabletopSim, TrajectoryFollower
+from vla_ros.sim import ARM_JOINT_NAMES, CUBE_NAMES, MujocoSim, TabletopSim, TrajectoryFollower
 
 SCENE_PATH = Path(__file__).resolve().parents[2] / 'urdf' / 'tabletop_scene.xml'
+CONFIG_PATH = Path(__file__).resolve().parents[2] / 'config' / 'tabletop_arm.yaml'
 HOME = np.array([0.0, 0.4, 1.7, 0.0, 1.04, 0.0, 0.04])
 
 
@@ -35,17 +38,24 @@ def sim(shared_sim: TabletopSim) -> TabletopSim:
 
 
 @pytest.mark.parametrize(('scene_xml', 'message'), [
-    (None, 'cannot load'),
+    (None, r"^sim\.mjcf '.*scene\.xml': cannot load"),
     ('<mujoco><worldbody><body name="b"><joint name="joint1"/><geom size="0.1"/></body>'
-     '</worldbody></mujoco>', "Invalid name 'joint2'"),
+     '</worldbody></mujoco>', r"^sim\.joints\.joint2: no MJCF joint 'joint2' in '.*scene\.xml'$"),
 ], ids=['missing_file', 'missing_joint'])
 def test_unusable_scene_files_are_rejected(tmp_path: Path, scene_xml: str | None,
                                           message: str) -> None:
     path = tmp_path / 'scene.xml'
     if scene_xml is not None:
         path.write_text(scene_xml)
+    tabletop = load_config(CONFIG_PATH).sim
+    assert tabletop is not None
     with pytest.raises(ConfigError, match=message):
-        TabletopSim(path)
+        MujocoSim(dataclasses.replace(tabletop, mjcf=path))
+
+
+def test_tabletop_sim_needs_the_config_beside_its_scene(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match='cannot read config'):
+        TabletopSim(tmp_path / 'urdf' / 'tabletop_scene.xml')
 
 
 def test_reset_puts_the_arm_home_at_time_zero(sim: TabletopSim) -> None:

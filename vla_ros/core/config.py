@@ -28,6 +28,7 @@ from vla_ros.core.policy_mapping import (
     PolicyOutputs,
 )
 from vla_ros.core.remote_config import parse_server, RemoteServerConfig
+from vla_ros.core.sim_config import parse_sim, SIM_KEYS, SimConfig
 
 __all__ = [
     'CameraConfig', 'CommandKind', 'EmbodimentConfig', 'ExecutionConfig', 'ExecutionStrategy',
@@ -259,17 +260,6 @@ class SafetyConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class SimConfig:
-    """The embedded MuJoCo simulation: scene file, seed, rates."""
-
-    mjcf: Path
-    seed: int = 0
-    physics_rate_hz: float = 500.0
-    publish_rate_hz: float = 50.0
-    camera_rate_hz: float = 10.0
-
-
-@dataclass(frozen=True, slots=True)
 class VlaConfig:
     """The whole file."""
 
@@ -408,8 +398,7 @@ def parse_config(raw: Mapping[str, Any], *, root: Path) -> VlaConfig:
                                       'latency_window'}, required=False)
     saf = _section(raw, 'safety', {'stale_after_s', 'max_step_rad', 'max_acceleration_rad_s2',
                                    'enable_ramp_s'}, required=False)
-    sim = _section(raw, 'sim', {'mjcf', 'seed', 'physics_rate_hz', 'publish_rate_hz',
-                                'camera_rate_hz'}, required=False)
+    sim = _section(raw, 'sim', set(SIM_KEYS), required=False)
     _require(emb, 'embodiment', ('name', 'urdf', 'joints', 'controllers', 'cameras'))
     _require(pol, 'policy', ('family',))
     try:
@@ -425,7 +414,8 @@ def parse_config(raw: Mapping[str, Any], *, root: Path) -> VlaConfig:
         safety = SafetyConfig(**saf)
         sim_config = None
         if sim:
-            sim_config = SimConfig(mjcf=_path(sim.pop('mjcf', None), root, 'sim.mjcf'), **sim)
+            sim_config = parse_sim(sim, mjcf=_path(sim.get('mjcf'), root, 'sim.mjcf'),
+                                   embodiment=embodiment)
     except KeyError as err:
         raise ConfigError(f'missing required key {err.args[0]!r}') from err
     except (TypeError, ValueError) as err:

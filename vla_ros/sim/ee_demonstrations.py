@@ -34,7 +34,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TYPE_CHECKING
 
-# The package's __init__ imported vla_ros.sim.scene first, which chose the GL backend.
+# The package's __init__ imported vla_ros.sim.mujoco_sim first, which chose the GL backend.
 import mujoco
 import numpy as np
 from numpy.typing import NDArray

@@ -1,6 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 The vla_ros authors
-"""The simulated robot: MuJoCo tabletop arm behind the ROS interfaces of a ros2_control robot.
+"""The simulated robot: any embodiment's MuJoCo scene behind the ROS interfaces of ros2_control.
+
+The embodiment config names everything robot-specific: the scene file and which of its joints,
+actuators, cameras, objects and sites stand for the embodiment's (the ``sim`` section), and the
+controllers with their joints and the camera topics and sizes (``embodiment``).
 
 Interfaces (names relative to the node's namespace, except /clock):
     subscriptions: ``<controller>/joint_trajectory`` (trajectory_msgs/JointTrajectory) per
@@ -9,7 +13,8 @@ Interfaces (names relative to the node's namespace, except /clock):
         the end; joints matched by name, partial or unknown joints rejected; a message with
         no points holds the measured position, the JTC's "hold here").
     publishers: the joint-state topic (sensor_msgs/JointState), each configured camera topic
-        (sensor_msgs/Image, rgb8), ``/clock`` (rosgraph_msgs/Clock, simulated time).
+        (sensor_msgs/Image, rgb8, each at its ``sim.cameras`` rate), ``/clock``
+        (rosgraph_msgs/Clock, simulated time).
     services: ``sim/reset`` (std_srvs/Trigger) re-randomises the objects with the next seed.
 
 Physics, rendering and publishing run on one thread (MuJoCo's GL context is per thread),
@@ -37,7 +42,7 @@ from vla_ros.core.errors import ConfigError, InputError
 from vla_ros.ros.convert import image_to_msg, joint_state_to_msg, trajectory_from_msg
 from vla_ros.ros.node_main import run_node
 from vla_ros.ros.qos import COMMAND_QOS
-from vla_ros.sim.scene import TabletopSim
+from vla_ros.sim.mujoco_sim import MujocoSim
 from vla_ros.sim.trajectory_follower import TrajectoryFollower
 
 __all__ = ['SimNode', 'main']
@@ -59,11 +64,13 @@ class SimNode(Node):
             raise ConfigError(f'{path}: no sim section; the simulator needs sim.mjcf')
         sim_config: SimConfig = self._config.sim
         self._seed = seed if seed >= 0 else sim_config.seed
-        self._sim = TabletopSim(sim_config.mjcf, seed=self._seed)
+        self._sim = MujocoSim(sim_config, seed=self._seed)
         self._period_s = 1.0 / sim_config.publish_rate_hz
-        self._camera_period_s = 1.0 / sim_config.camera_rate_hz
+        self._camera_periods_s = {camera.name: 1.0 / camera.rate_hz
+                                  for camera in sim_config.cameras}
         self._lock = threading.Lock()
-        self._next_camera_s = 0.0  # sim time of the next camera frames; a reset rewinds it
+        # Sim time of each camera's next frame; a reset rewinds them.
+        self._next_camera_s = dict.fromkeys(self._camera_periods_s, 0.0)
         positions = dict(zip(self._sim.joint_names, self._sim.joint_positions()))
         self._followers: dict[str, TrajectoryFollower] = {}
         for controller, joints in self._config.embodiment.controllers.items():
@@ -87,7 +94,7 @@ class SimNode(Node):
         self.get_logger().info(f'simulating {sim_config.mjcf.name} with seed {self._seed}')
 
     @property
-    def sim(self) -> TabletopSim:
+    def sim(self) -> MujocoSim:
         """The simulation; read it only while the node is stopped or under ``lock``."""
         return self._sim
 
@@ -115,7 +122,8 @@ class SimNode(Node):
         with self._lock:
             self._seed += 1
             self._sim.reset(self._seed)
-            self._next_camera_s = 0.0  # sim time restarts at 0: frames resume at once
+            # Sim time restarts at 0: frames resume at once.
+            self._next_camera_s = dict.fromkeys(self._camera_periods_s, 0.0)
             positions = dict(zip(self._sim.joint_names, self._sim.joint_positions()))
             for follower in self._followers.values():
                 follower.hold([positions[joint] for joint in follower.joint_names])
@@ -134,9 +142,7 @@ class SimNode(Node):
                     np.array([targets[joint] for joint in self._sim.joint_names]))
                 self._sim.step(self._period_s)
                 self._publish_state()
-                if self._sim.time_s >= self._next_camera_s:
-                    self._next_camera_s = self._sim.time_s + self._camera_period_s
-                    self._publish_cameras()
+                self._publish_cameras()
             next_tick += self._period_s
             self._stop.wait(timeout=max(0.0, next_tick - time.monotonic()))
             next_tick = max(next_tick, time.monotonic() - self._period_s)  # no catch-up bursts
@@ -146,15 +152,21 @@ class SimNode(Node):
         return rclpy.time.Time(nanoseconds=nanoseconds).to_msg()
 
     def _publish_state(self) -> None:
+        """Publish /clock and the joint states, in the scene's joint order (see scene_order)."""
         stamp = self._sim_stamp()
         self._clock_pub.publish(Clock(clock=stamp))
+        order = list(self._sim.scene_order)
         self._joint_state_pub.publish(joint_state_to_msg(
-            self._sim.joint_names, self._sim.joint_positions(), self._sim.joint_velocities(),
-            stamp=stamp))
+            tuple(self._sim.joint_names[i] for i in order), self._sim.joint_positions()[order],
+            self._sim.joint_velocities()[order], stamp=stamp))
 
     def _publish_cameras(self) -> None:
+        """Render and publish each camera whose next frame is due."""
         stamp = self._sim_stamp()
         for name, (camera, publisher) in self._camera_pubs.items():
+            if self._sim.time_s < self._next_camera_s[name]:
+                continue
+            self._next_camera_s[name] = self._sim.time_s + self._camera_periods_s[name]
             image = self._sim.render(name, camera.width, camera.height)
             publisher.publish(image_to_msg(image, stamp=stamp, frame_id=f'{name}_optical_frame'))
 
