@@ -92,3 +92,158 @@ class ScriptedOpenpiServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class ScriptedGrootServer:
+    """GR00T's ZMQ policy server as protocols.md 1c describes it (``server_client.py``, N1.6).
+
+    A REP socket; requests are msgpack maps ``{endpoint, data, api_token?}`` with arrays as
+    ``{'__ndarray_class__': True, 'as_npy': np.save bytes}``; ``ping`` answers a status map,
+    ``get_action`` calls ``reply(observation)``, which returns ``[action map, info]`` or
+    ``{'error': text}``; a wrong ``api_token`` gets ``{'error': 'Unauthorized: ...'}``.
+    """
+
+    def __init__(self, reply: Callable[[dict[str, Any]], Any], *, api_token: str | None = None,
+                 delay_s: float = 0.0) -> None:
+        import zmq
+
+        self.observations: list[dict[str, Any]] = []
+        self.reply = reply
+        self.delay_s = delay_s
+        self._api_token = api_token
+        self._socket = zmq.Context.instance().socket(zmq.REP)
+        self._socket.setsockopt(zmq.LINGER, 0)
+        self.port = self._socket.bind_to_random_port('tcp://127.0.0.1')
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        """tcp://127.0.0.1:PORT."""
+        return f'tcp://127.0.0.1:{self.port}'
+
+    @staticmethod
+    def _decode(value: dict[Any, Any]) -> Any:
+        import io
+
+        if value.get('__ndarray_class__'):
+            return np.load(io.BytesIO(value['as_npy']), allow_pickle=False)
+        return value
+
+    @staticmethod
+    def _encode(value: Any) -> Any:
+        import io
+
+        buffer = io.BytesIO()
+        np.save(buffer, value, allow_pickle=False)
+        return {'__ndarray_class__': True, 'as_npy': buffer.getvalue()}
+
+    def _answer(self, request: dict[str, Any]) -> Any:
+        if self._api_token is not None and request.get('api_token') != self._api_token:
+            return {'error': 'Unauthorized: Invalid API token'}
+        if request.get('endpoint') == 'ping':
+            return {'status': 'ok', 'message': 'Server is running'}
+        observation = request['data']['observation']
+        self.observations.append(observation)
+        time.sleep(self.delay_s)
+        return self.reply(observation)
+
+    def _serve(self) -> None:
+        import msgpack
+
+        while not self._stop.is_set():
+            if not self._socket.poll(50):
+                continue
+            request = msgpack.unpackb(self._socket.recv(), object_hook=self._decode, raw=False)
+            answer = self._answer(request)
+            self._socket.send(msgpack.packb(answer, default=self._encode, use_bin_type=True))
+
+    def close(self) -> None:
+        """Stop serving and close the socket."""
+        self._stop.set()
+        self._thread.join(timeout=10.0)
+        self._socket.close(linger=0)
+
+    def __enter__(self) -> ScriptedGrootServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class ScriptedOpenvlaServer:
+    """OpenVLA's REST deploy server as protocols.md 1d describes it (``vla-scripts/deploy.py``).
+
+    ``POST /act`` with a JSON body whose arrays are json-numpy objects (``{'__numpy__': base64,
+    'dtype': descr, 'shape': [...]}``); ``reply(payload)`` returns the action array (sent as a
+    json-numpy object, or JSON-encoded once more inside a string when ``encoded``), or the
+    string ``'error'``.
+    """
+
+    def __init__(self, reply: Callable[[dict[str, Any]], Any], *, encoded: bool = False,
+                 delay_s: float = 0.0) -> None:
+        import base64
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        import json
+
+        self.payloads: list[dict[str, Any]] = []
+        self.reply = reply
+        self.delay_s = delay_s
+        outer = self
+
+        def decode(value: dict[str, Any]) -> Any:
+            if '__numpy__' in value:
+                data = base64.b64decode(value['__numpy__'])
+                return np.frombuffer(data, dtype=np.dtype(value['dtype'])).reshape(
+                    value['shape'])
+            return value
+
+        def encode(value: Any) -> Any:
+            if isinstance(value, np.ndarray):
+                return {'__numpy__': base64.b64encode(value.tobytes()).decode(),
+                        'dtype': value.dtype.str, 'shape': list(value.shape)}
+            return value
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers['Content-Length']))
+                payload = json.loads(body, object_hook=decode)
+                outer.payloads.append(payload)
+                time.sleep(outer.delay_s)
+                action = outer.reply(payload)
+                text = json.dumps(encode(action))
+                if encoded and not isinstance(action, str):
+                    text = json.dumps(text)
+                try:
+                    self.send_response(200)
+                    self.send_header('Content-Type', 'application/json')
+                    self.end_headers()
+                    self.wfile.write(text.encode())
+                except BrokenPipeError:  # the client timed out and left
+                    pass
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        """http://127.0.0.1:PORT."""
+        return f'http://127.0.0.1:{self._server.server_address[1]}'
+
+    def close(self) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10.0)
+
+    def __enter__(self) -> ScriptedOpenvlaServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

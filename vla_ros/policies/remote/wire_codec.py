@@ -19,13 +19,14 @@ import numpy as np
 
 from vla_ros.core.errors import InputError
 
-__all__ = ['pack', 'unpack']
+__all__ = ['checked_dtype', 'pack', 'unpack']
 
 #: dtype kinds that may travel: bool, signed and unsigned integers, floating point.
 _KINDS = frozenset('biuf')
 
 
-def _checked_dtype(text: object) -> np.dtype[Any]:
+def checked_dtype(text: object) -> np.dtype[Any]:
+    """The dtype named ``text`` if it may travel (bool, int, uint, float); else InputError."""
     if not isinstance(text, str):
         raise InputError(f'msgpack-numpy: dtype {text!r}, expected a dtype string such as "<f4"')
     try:
@@ -40,18 +41,18 @@ def _checked_dtype(text: object) -> np.dtype[Any]:
 
 def _encode(value: Any) -> Any:
     if isinstance(value, np.ndarray):
-        _checked_dtype(value.dtype.str)
+        checked_dtype(value.dtype.str)
         return {b'__ndarray__': True, b'data': np.ascontiguousarray(value).tobytes(),
                 b'dtype': value.dtype.str, b'shape': list(value.shape)}
     if isinstance(value, np.generic):
-        _checked_dtype(value.dtype.str)
+        checked_dtype(value.dtype.str)
         return {b'__npgeneric__': True, b'data': value.item(), b'dtype': value.dtype.str}
     raise TypeError(f'msgpack-numpy: cannot encode {type(value).__name__}')
 
 
 def _decode(value: dict[Any, Any]) -> Any:
     if b'__ndarray__' in value:
-        dtype = _checked_dtype(value.get(b'dtype'))
+        dtype = checked_dtype(value.get(b'dtype'))
         shape, data = value.get(b'shape'), value.get(b'data')
         if not (isinstance(shape, (list, tuple)) and all(
                 isinstance(n, int) and n >= 0 for n in shape) and isinstance(data, bytes)):
@@ -63,7 +64,7 @@ def _decode(value: dict[Any, Any]) -> Any:
                              f'{dtype.str}, expected {count * dtype.itemsize}')
         return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
     if b'__npgeneric__' in value:
-        return _checked_dtype(value.get(b'dtype')).type(value.get(b'data'))
+        return checked_dtype(value.get(b'dtype')).type(value.get(b'data'))
     return value
 
 
