@@ -27,6 +27,8 @@ from vla_ros.core.errors import ConfigError
 from vla_ros.policies.fast.config import FastPolicyConfig
 from vla_ros.policies.fast.fast_tokenizer import FastTokenizer, TOKENIZER_FILENAME
 from vla_ros.policies.fast.length_rule import ChunkLengthRule, symbols_per_id
+from vla_ros.policies.fast.lerobot_fast_policy import LeRobotFastPolicy, load_lerobot_pi0_fast
+from vla_ros.policies.fast.lerobot_pi0_fast import is_lerobot_folder
 from vla_ros.policies.fast.processor import FastProcessor
 from vla_ros.policies.flow.model import resolve_device
 from vla_ros.policies.tokens.greedy_decoding import allowed_ids_mask, greedy_decode
@@ -37,6 +39,7 @@ from vla_ros.policies.tokens.vlm import load_text_tokenizer, load_vlm, model_voc
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
 
+    from vla_ros.core.config import PolicyConfig
     from vla_ros.core.types import ActionChunk, Observation
     from vla_ros.policies.base import PolicySpec
 
@@ -134,14 +137,25 @@ def save_checkpoint(checkpoint_dir: Path, model: PaliGemmaForConditionalGenerati
     return checkpoint_dir
 
 
-def load(checkpoint_dir: Path, device: str) -> FastPolicy:
-    """Load a ``fast`` checkpoint from a local directory onto ``device`` (the registry's entry).
+def load(checkpoint_dir: Path, device: str, *,
+         settings: PolicyConfig | None = None) -> FastPolicy | LeRobotFastPolicy:
+    """Load a ``fast`` checkpoint onto ``device`` (the registry's entry point).
+
+    A LeRobot pi0-FAST folder (``config.json`` with ``"type"``) loads as published
+    (``lerobot_fast_policy.py``) under the ``policy`` section's mapping (``settings``); a
+    vla_ros checkpoint states its contract itself, so those fields are refused for it.
 
     Raises:
-        ConfigError: a missing or invalid file, files that disagree, or a device that is not
-            available.
+        ConfigError: a missing or invalid file, files that disagree, a mapping field the
+            layout does not read, or a device that is not available.
     """
     checkpoint_dir = Path(checkpoint_dir)
+    if is_lerobot_folder(checkpoint_dir):
+        return load_lerobot_pi0_fast(checkpoint_dir, device, settings)
+    fields = () if settings is None else settings.layout_settings()
+    if fields:
+        raise ConfigError(f'policy.{fields[0]}: {checkpoint_dir} is a vla_ros fast checkpoint, '
+                          'which says this itself; remove it')
     torch_device = resolve_device(device)
     config = FastPolicyConfig.load(checkpoint_dir)
     fast_tokenizer = FastTokenizer.load(checkpoint_dir)

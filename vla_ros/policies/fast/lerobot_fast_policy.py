@@ -1,0 +1,318 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+r"""Run a LeRobot pi0-FAST folder as published: strict weights, its prompt, its token ids.
+
+The folder (``lerobot_pi0_fast.describe_pi0_fast``) holds one PaliGemma; it loads into
+transformers' ``PaliGemmaForConditionalGeneration`` under the same names minus LeRobot's
+prefix, every tensor accounted for (a missing, unexpected or wrongly shaped one is a
+ConfigError listing them). The embodiment YAML maps joints and cameras (``policy.inputs``,
+``policy.outputs``) and, when the folder has no ``tokenizer/``, names PaliGemma's tokenizer
+(``policy.tokenizer``). The FAST tokenizer is the folder's ``action_tokenizer/``.
+
+``infer`` builds LeRobot's prompt: the present cameras' image tokens, ``<bos>Task: {task},
+State: {bins};\n`` (state z-scored with the folder's statistics and cut into 256 bins as
+``np.digitize`` does, unclipped) and ``<bos>``; decodes greedily over the whole vocabulary
+until ``|``; then requires ``Action: ``, FAST ids (model id ``V - 1 - skip - f``) and ``|``,
+and decodes the FAST ids into chunk_size rows. Anything else is a PolicyOutputError (LeRobot
+pads, truncates or returns zeros).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+import torch
+from transformers import AutoTokenizer, PaliGemmaConfig, PaliGemmaForConditionalGeneration
+
+from vla_ros.core.errors import ConfigError, PolicyOutputError
+from vla_ros.core.images import letterbox
+from vla_ros.core.types import ActionChunk
+from vla_ros.policies.base import PolicySpec
+from vla_ros.policies.fast.lerobot_pi0_fast import describe_pi0_fast, PALIGEMMA_PREFIX
+from vla_ros.policies.fast.released_tokenizer import ReleasedFastTokenizer
+from vla_ros.policies.flow.model import resolve_device, resolve_dtype
+from vla_ros.policies.lerobot_files import read_json
+from vla_ros.policies.normalization import ZScoreStats
+from vla_ros.policies.tokens.greedy_decoding import greedy_decode
+from vla_ros.policies.tokens.prompt import pixels_to_model, PromptInputs
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from transformers import PreTrainedTokenizerBase
+
+    from vla_ros.core.config import PolicyConfig
+    from vla_ros.core.types import Observation
+    from vla_ros.policies.fast.lerobot_pi0_fast import LeRobotPi0Fast
+
+__all__ = ['LeRobotFastPolicy', 'build_paligemma', 'load_lerobot_pi0_fast', 'state_bins']
+
+_LISTED = 4
+_EMBED = 'model.language_model.embed_tokens.weight'
+_LEROBOT_VISION, _MODEL_VISION = 'model.vision_tower.vision_model.', 'model.vision_tower.'
+_TOKENIZER_HINT = ("PaliGemma's tokenizer is a gated download: `hf download "
+                   "google/paligemma-3b-pt-224 --include 'tokenizer*' --local-dir DIR` and set "
+                   'policy.tokenizer: DIR')
+
+
+def build_paligemma(described: LeRobotPi0Fast, *, dtype: torch.dtype
+                    ) -> PaliGemmaForConditionalGeneration:
+    """A PaliGemma shaped as the folder's weights (initialised at random, to be loaded)."""
+    text = {'model_type': 'gemma', 'hidden_size': described.width,
+            'intermediate_size': described.mlp_width, 'num_hidden_layers': described.depth,
+            'num_attention_heads': described.heads, 'num_key_value_heads': 1,
+            'head_dim': described.head_size, 'vocab_size': described.vocab_size,
+            'hidden_activation': 'gelu_pytorch_tanh', 'use_bidirectional_attention': False}
+    vision = {'model_type': 'siglip_vision_model', 'hidden_size': described.vision_width,
+              'intermediate_size': described.vision_mlp_width,
+              'num_hidden_layers': described.vision_depth,
+              'num_attention_heads': described.vision_width // 72,
+              'patch_size': described.patch_px, 'image_size': described.image_px,
+              'vision_use_head': False}
+    config = PaliGemmaConfig(text_config=text, vision_config=vision,
+                             projection_dim=described.width, hidden_size=described.width,
+                             image_token_index=described.vocab_size,
+                             vocab_size=described.vocab_size)
+    model = PaliGemmaForConditionalGeneration(config)
+    model.to(dtype)  # type: ignore[arg-type]  # transformers' wrapper hides nn.Module.to
+    model.eval()  # type: ignore[no-untyped-call]
+    return model
+
+
+def _listing(kind: str, names: list[str]) -> str:
+    more = f' and {len(names) - _LISTED} more' if len(names) > _LISTED else ''
+    return f'{len(names)} {kind} ({", ".join(names[:_LISTED])}{more})'
+
+
+def load_weights_strictly(model: PaliGemmaForConditionalGeneration, folder: Path) -> None:
+    """Copy every tensor of the folder into ``model``, or raise naming what does not match.
+
+    Raises:
+        ConfigError: unreadable weights, or missing, unexpected or wrongly shaped tensors.
+    """
+    files = [folder / name for name in _weight_files(folder)]
+    stored: dict[str, torch.Tensor] = {}
+    try:
+        for path in files:
+            stored.update(load_file(str(path)))
+    except (OSError, SafetensorError) as err:
+        raise ConfigError(f'{folder}: cannot read the weights ({err})') from err
+    renamed = {_to_model(name): tensor for name, tensor in stored.items()
+               if name.startswith(PALIGEMMA_PREFIX)}
+    expected = model.state_dict()
+    unexpected = sorted(name for name in stored if not name.startswith(PALIGEMMA_PREFIX))
+    unexpected += sorted(_to_lerobot(name) for name in renamed if name not in expected)
+    # The token embedding is tied to lm_head; LeRobot saves that tensor once, as lm_head.
+    missing = sorted(_to_lerobot(name) for name in expected
+                     if name not in renamed and name != _EMBED)
+    mismatched = sorted(f'{_to_lerobot(name)}: checkpoint {list(tensor.shape)}, model '
+                        f'{list(expected[name].shape)}' for name, tensor in renamed.items()
+                        if name in expected and tensor.shape != expected[name].shape)
+    if _EMBED in renamed and 'lm_head.weight' in renamed and not torch.equal(
+            renamed[_EMBED], renamed['lm_head.weight']):
+        mismatched.append(f'{PALIGEMMA_PREFIX}{_EMBED}: differs from lm_head.weight (untied)')
+    problems = [_listing(kind, names) for kind, names in (
+        ('missing tensors', missing), ('unexpected tensors', unexpected),
+        ('tensors of the wrong shape', mismatched)) if names]
+    if problems:
+        raise ConfigError(f'{folder}: the weights do not match the model: ' + '; '.join(problems))
+    renamed.setdefault(_EMBED, renamed['lm_head.weight'])
+    model.load_state_dict(renamed, strict=False)
+
+
+def _to_model(lerobot_name: str) -> str:
+    """LeRobot's name -> transformers' (which drops the vision tower's ``vision_model.``)."""
+    name = lerobot_name[len(PALIGEMMA_PREFIX):]
+    return name.replace(_LEROBOT_VISION, _MODEL_VISION, 1) if name.startswith(
+        _LEROBOT_VISION) else name
+
+
+def _to_lerobot(model_name: str) -> str:
+    name = model_name.replace(_MODEL_VISION, _LEROBOT_VISION, 1) if model_name.startswith(
+        _MODEL_VISION) else model_name
+    return PALIGEMMA_PREFIX + name
+
+
+def _weight_files(folder: Path) -> list[str]:
+    index = folder / 'model.safetensors.index.json'
+    if not index.is_file():
+        return ['model.safetensors']
+    weight_map = read_json(index, what='weights index').get('weight_map')
+    if not isinstance(weight_map, dict):
+        raise ConfigError(f'{index}: no weight_map')
+    return sorted({str(name) for name in weight_map.values()})
+
+
+def state_bins(normalized_state: NDArray[np.float64]) -> str:
+    """LeRobot's and openpi's state text: 256 bins over [-1, 1), ``np.digitize``, unclipped."""
+    bins = np.digitize(normalized_state, bins=np.linspace(-1.0, 1.0, 257)[:-1]) - 1
+    return ' '.join(str(int(value)) for value in bins)
+
+
+class LeRobotFastPolicy:
+    """A LeRobot pi0-FAST folder, loaded; implements ``vla_ros.policies.base.Policy``."""
+
+    def __init__(self, described: LeRobotPi0Fast, model: PaliGemmaForConditionalGeneration,
+                 tokenizer: PreTrainedTokenizerBase, fast: ReleasedFastTokenizer, *,
+                 spec: PolicySpec, state_joints: tuple[str, ...], device: torch.device) -> None:
+        self._described = described
+        self._model = model
+        self._tokenizer = tokenizer
+        self._fast = fast
+        self._spec = spec
+        self._state_joints = state_joints
+        self._device = device
+        self._state = ZScoreStats(mean=tuple(described.state_stats['mean']),
+                                  std=tuple(described.state_stats['std']), eps=1e-8)
+        self._actions = ZScoreStats(mean=tuple(described.action_stats['mean']),
+                                    std=tuple(described.action_stats['std']), eps=1e-8)
+        self._bos = _single_id(tokenizer, tokenizer.bos_token, 'bos')
+        self._end = _single_id(tokenizer, '|', 'end-of-action')
+        self._action_prefix = list(tokenizer.encode('Action: ', add_special_tokens=False))
+        # FAST id f is model id last_fast_id - f.
+        self._last_fast_id = int(tokenizer.vocab_size) - 1 - described.fast_skip_tokens
+        if self._last_fast_id - fast.vocab_size + 1 < 0 or self._last_fast_id >= (
+                described.vocab_size):
+            raise ConfigError(f'{described.folder}: {fast.vocab_size} FAST ids below id '
+                              f'{self._last_fast_id} do not fit the vocabulary of '
+                              f'{described.vocab_size}')
+        side = (described.image_px // described.patch_px) ** 2
+        self._image_ids = [described.vocab_size] * (side * len(spec.camera_names))
+        self._allowed = torch.ones(described.vocab_size, dtype=torch.bool)
+        self._lock = threading.Lock()
+
+    @property
+    def spec(self) -> PolicySpec:
+        """The policy's fixed input and output contract."""
+        return self._spec
+
+    @property
+    def model(self) -> PaliGemmaForConditionalGeneration:
+        """The underlying transformers model."""
+        return self._model
+
+    @property
+    def fast_tokenizer(self) -> ReleasedFastTokenizer:
+        """The folder's FAST tokenizer."""
+        return self._fast
+
+    def prompt(self, observation: Observation) -> PromptInputs:
+        """The prompt of the module doc for ``observation``."""
+        spec = self._spec
+        state = self._state.normalize(observation.positions_for(self._state_joints))
+        task = observation.instruction.strip().replace('_', ' ').replace('\n', ' ')
+        text = f'Task: {task}, State: {state_bins(state)};\n'
+        ids = self._image_ids + list(self._tokenizer.encode(text)) + [self._bos]
+        images = np.stack([letterbox(observation.images[camera], height=spec.image_height,
+                                     width=spec.image_width) for camera in spec.camera_names])
+        input_ids = torch.tensor([ids], dtype=torch.long)
+        return PromptInputs(input_ids=input_ids, token_type_ids=torch.zeros_like(input_ids),
+                            pixel_values=pixels_to_model(torch.from_numpy(images)))
+
+    def generate_ids(self, observation: Observation) -> NDArray[np.int64]:
+        """The ids the model generates after the prompt, up to and with ``|``."""
+        inputs = self.prompt(observation).to(self._device)
+        with self._lock:
+            return greedy_decode(self._model, inputs, allowed=self._allowed,
+                                 max_new_tokens=self._described.max_decoding_steps,
+                                 end_id=self._end)
+
+    def fast_ids(self, generated: NDArray[np.int64]) -> NDArray[np.int64]:
+        """``Action: `` + model ids + ``|`` -> FAST ids; PolicyOutputError for anything else."""
+        prefix = len(self._action_prefix)
+        if list(generated[:prefix]) != self._action_prefix:
+            raise PolicyOutputError(f'pi0-FAST output: {generated[:prefix].tolist()} does not '
+                                    f'start with "Action: " {self._action_prefix}')
+        if generated.size <= prefix or generated[-1] != self._end:
+            raise PolicyOutputError(f'pi0-FAST output: no "|" ({self._end}) within the budget '
+                                    f'of {self._described.max_decoding_steps} ids')
+        fast = self._last_fast_id - generated[prefix:-1]
+        outside = np.flatnonzero((fast < 0) | (fast >= self._fast.vocab_size))
+        if outside.size:
+            raise PolicyOutputError(f'pi0-FAST output: id {int(generated[prefix + outside[0]])} '
+                                    f'at position {prefix + int(outside[0])} is no FAST token')
+        return fast.astype(np.int64)
+
+    def infer(self, observation: Observation) -> ActionChunk:
+        """The next action chunk (absolute joint targets) for ``observation``.
+
+        Raises:
+            InputError: a missing camera or joint.
+            PolicyOutputError: the generated ids are no well-formed FAST chunk.
+        """
+        normalized = self._fast.decode(self.fast_ids(self.generate_ids(observation)))
+        return ActionChunk(joint_names=self._spec.joint_names,
+                           positions=self._actions.unnormalize(normalized), dt_s=self._spec.dt_s)
+
+
+def _single_id(tokenizer: PreTrainedTokenizerBase, token: object, what: str) -> int:
+    ids = tokenizer.encode(str(token), add_special_tokens=False) if token is not None else []
+    if len(ids) != 1:
+        raise ConfigError(f'text tokenizer: the {what} token {token!r} is {ids!r}, expected one '
+                          'id')
+    return int(ids[0])
+
+
+def _spec(described: LeRobotPi0Fast, settings: PolicyConfig | None) -> PolicySpec:
+    if settings is None or settings.inputs is None or settings.outputs is None:
+        raise ConfigError(f'policy.inputs/policy.outputs: {described.folder} is a LeRobot '
+                          'pi0_fast folder, which does not say which joint or camera is which; '
+                          f'run `vla-ros inspect {described.folder}` for a block to paste')
+    for where, joints, width in (('policy.inputs.state', settings.inputs.state,
+                                  described.state_dim),
+                                 ('policy.outputs.joints', settings.outputs.joints,
+                                  described.action_dim)):
+        if len(joints) != width:
+            raise ConfigError(f'{where}: {len(joints)} joints {list(joints)!r}, the checkpoint '
+                              f'has {width} dimensions')
+    keys = [key for key, _ in described.image_keys]
+    mapping = settings.inputs.cameras
+    wrong = sorted(set(mapping) ^ set(keys))
+    if wrong:
+        raise ConfigError(f'policy.inputs.cameras: image keys {wrong!r} are not both in the '
+                          f'mapping and the checkpoint; its image keys are {keys!r} (map each '
+                          'to a camera, or to null)')
+    cameras = tuple(camera for key in keys if (camera := mapping[key]) is not None)
+    return PolicySpec(joint_names=settings.outputs.joints, camera_names=cameras,
+                      image_height=described.image_px, image_width=described.image_px,
+                      chunk_length=described.chunk_length, dt_s=settings.outputs.dt_s)
+
+
+def load_lerobot_pi0_fast(folder: Path, device: str,
+                          settings: PolicyConfig | None) -> LeRobotFastPolicy:
+    """Read, map and load a LeRobot pi0-FAST folder onto ``device``.
+
+    Raises:
+        ConfigError: an unsupported or inconsistent folder, a missing or wrong YAML mapping,
+            a missing tokenizer, or weights that do not match exactly.
+    """
+    described = describe_pi0_fast(folder)
+    spec = _spec(described, settings)
+    assert settings is not None and settings.inputs is not None  # checked by _spec
+    tokenizer_dir = described.text_tokenizer or settings.tokenizer
+    if tokenizer_dir is None:
+        raise ConfigError(f'policy.tokenizer: not set, and {folder} has no tokenizer/; '
+                          f'{_TOKENIZER_HINT}')
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir, local_files_only=True)
+    except (OSError, ValueError, TypeError, KeyError) as err:
+        raise ConfigError(f'policy.tokenizer: {str(tokenizer_dir)!r} holds no readable '
+                          f'tokenizer ({type(err).__name__}); {_TOKENIZER_HINT}') from err
+    if described.action_tokenizer is None:
+        raise ConfigError(f'{folder}: no action_tokenizer/ (the FAST tokenizer); `hf download '
+                          f'{described.action_tokenizer_name} --local-dir '
+                          f'{folder / "action_tokenizer"}`')
+    fast = ReleasedFastTokenizer.load(described.action_tokenizer,
+                                      chunk_length=described.chunk_length,
+                                      action_dim=described.action_dim)
+    torch_device = resolve_device(device)
+    model = build_paligemma(described, dtype=resolve_dtype(settings.dtype, torch_device))
+    load_weights_strictly(model, folder)
+    model.to(torch_device)  # type: ignore[arg-type]
+    return LeRobotFastPolicy(described, model, tokenizer, fast, spec=spec,
+                             state_joints=settings.inputs.state, device=torch_device)
