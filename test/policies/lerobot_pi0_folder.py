@@ -23,7 +23,7 @@ from safetensors.numpy import save_file as save_numpy
 from safetensors.torch import save_file as save_torch
 from tokenizers import decoders, models, pre_tokenizers, Tokenizer, trainers
 import torch
-from transformers import PI0Config, PI0ForConditionalGeneration, PreTrainedTokenizerFast
+from transformers import PreTrainedTokenizerFast
 
 IMAGE_KEYS = ('observation.images.base_0_rgb', 'observation.images.left_wrist_0_rgb',
               'observation.images.right_wrist_0_rgb')
@@ -141,6 +141,10 @@ def _write_pipelines(folder: Path) -> None:
 
 def write_pi0_folder(folder: Path, *, vocab_size: int, seed: int = 0) -> Path:
     """Write the miniature LeRobot pi0 folder (see the module doc) into ``folder``."""
+    # Imported here so that the tokenizer writer also runs next to transformers without PI0
+    # (``tools/make_pi05_fixture.py``'s reference environment).
+    from transformers import PI0Config, PI0ForConditionalGeneration
+
     vision = {'model_type': 'siglip_vision_model', 'hidden_size': 72, 'num_hidden_layers': 1,
               'intermediate_size': 144, 'num_attention_heads': 1, 'patch_size': 14,
               'image_size': IMAGE_PX, 'vision_use_head': False}

@@ -13,7 +13,7 @@ vocabulary (257152 for the real model), as LeRobot sets ``image_token_index``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -38,7 +38,8 @@ if TYPE_CHECKING:
     from vla_ros.core.config import PolicyConfig
     from vla_ros.policies.flow.lerobot_pi0 import GemmaShape, LeRobotPi0
 
-__all__ = ['TOKENIZER_HINT', 'flow_config', 'load_lerobot_pi0', 'pi0_config']
+__all__ = ['TOKENIZER_HINT', 'flow_config', 'gemma_config', 'load_lerobot_pi0', 'load_tokenizer',
+           'mapped_spec', 'paligemma_config', 'pi0_config']
 
 #: Where PaliGemma's tokenizer comes from; the folders carry none.
 TOKENIZER_HINT = (
@@ -48,31 +49,37 @@ TOKENIZER_HINT = (
     '--local-dir DIR` and set policy.tokenizer: DIR')
 
 
-def _gemma(shape: GemmaShape) -> dict[str, object]:
+def gemma_config(shape: GemmaShape) -> dict[str, Any]:
+    """The transformers Gemma config values of one of a LeRobot folder's Gemma stacks."""
     return {'model_type': 'gemma', 'hidden_size': shape.width,
             'num_hidden_layers': shape.depth, 'intermediate_size': shape.mlp_width,
             'num_attention_heads': shape.heads, 'num_key_value_heads': 1,
             'head_dim': shape.head_size, 'hidden_activation': 'gelu_pytorch_tanh'}
 
 
+def paligemma_config(described: LeRobotPi0) -> dict[str, Any]:
+    """The transformers PaliGemma config values of a LeRobot folder's VLM (pi0 and pi0.5)."""
+    vision = described.vision
+    return {
+        'model_type': 'paligemma',
+        'text_config': {**gemma_config(described.text), 'vocab_size': described.text.vocab_size},
+        'vision_config': {
+            'model_type': 'siglip_vision_model', 'hidden_size': vision.width,
+            'num_hidden_layers': vision.depth, 'intermediate_size': vision.mlp_width,
+            'num_attention_heads': vision.heads, 'patch_size': vision.patch_px,
+            'image_size': vision.image_px, 'vision_use_head': False},
+        'projection_dim': described.text.width,
+        'image_token_id': described.text.vocab_size}
+
+
 def pi0_config(described: LeRobotPi0) -> PI0Config:
     """The transformers config of the model a LeRobot pi0 folder holds."""
-    vision = described.vision
     raw = described.model_config
     flow_keys = ('time_sampling_beta_alpha', 'time_sampling_beta_beta', 'time_sampling_scale',
                  'time_sampling_offset', 'min_period', 'max_period')
     config = PI0Config(
-        vlm_config={
-            'model_type': 'paligemma',
-            'text_config': {**_gemma(described.text), 'vocab_size': described.text.vocab_size},
-            'vision_config': {
-                'model_type': 'siglip_vision_model', 'hidden_size': vision.width,
-                'num_hidden_layers': vision.depth, 'intermediate_size': vision.mlp_width,
-                'num_attention_heads': vision.heads, 'patch_size': vision.patch_px,
-                'image_size': vision.image_px, 'vision_use_head': False},
-            'projection_dim': described.text.width,
-            'image_token_id': described.text.vocab_size},
-        dit_config=_gemma(described.expert), chunk_size=described.chunk_length,
+        vlm_config=paligemma_config(described),
+        dit_config=gemma_config(described.expert), chunk_size=described.chunk_length,
         max_state_dim=described.max_state_dim, max_action_dim=described.max_action_dim,
         num_inference_steps=described.denoising_steps)
     for key in flow_keys:
@@ -105,8 +112,8 @@ def _camera_names(described: LeRobotPi0, settings: PolicyConfig) -> tuple[str, .
     return tuple(camera for key in keys if (camera := mapping[key]) is not None)
 
 
-def flow_config(described: LeRobotPi0, settings: PolicyConfig | None) -> FlowPolicyConfig:
-    """The vla_ros config of a LeRobot pi0 folder under the YAML's ``policy`` mapping.
+def mapped_spec(described: LeRobotPi0, settings: PolicyConfig | None) -> PolicySpec:
+    """The contract of a LeRobot folder (pi0 or pi0.5) under the YAML's ``policy`` mapping.
 
     Raises:
         ConfigError: no mapping, joint lists of the wrong length, or image keys that are not
@@ -114,19 +121,30 @@ def flow_config(described: LeRobotPi0, settings: PolicyConfig | None) -> FlowPol
     """
     if settings is None or settings.inputs is None or settings.outputs is None:
         raise ConfigError(
-            f'policy.inputs/policy.outputs: {described.folder} is a LeRobot pi0 folder, which '
-            'does not say which joint or camera is which; run `vla-ros inspect '
-            f'{described.folder}` for a block to paste into the config')
+            f'policy.inputs/policy.outputs: {described.folder} is a LeRobot '
+            f'{described.policy_type} folder, which does not say which joint or camera is '
+            f'which; run `vla-ros inspect {described.folder}` for a block to paste into the '
+            'config')
     for where, joints, width in (
             ('policy.inputs.state', settings.inputs.state, described.state_dim),
             ('policy.outputs.joints', settings.outputs.joints, described.action_dim)):
         if len(joints) != width:
             raise ConfigError(f'{where}: {len(joints)} joints {list(joints)!r}, the checkpoint '
                               f'has {width} dimensions')
-    spec = PolicySpec(joint_names=settings.outputs.joints,
+    return PolicySpec(joint_names=settings.outputs.joints,
                       camera_names=_camera_names(described, settings),
                       image_height=described.image_px, image_width=described.image_px,
                       chunk_length=described.chunk_length, dt_s=settings.outputs.dt_s)
+
+
+def flow_config(described: LeRobotPi0, settings: PolicyConfig | None) -> FlowPolicyConfig:
+    """The vla_ros config of a LeRobot pi0 folder under the YAML's ``policy`` mapping.
+
+    Raises:
+        ConfigError: as ``mapped_spec``, or statistics without mean and std.
+    """
+    spec = mapped_spec(described, settings)
+    assert settings is not None and settings.inputs is not None  # checked by mapped_spec
     normalization = Normalization(
         state=_stats(dict(described.state_stats), 'policy_preprocessor observation.state'),
         actions=_stats(dict(described.action_stats), 'policy_postprocessor action'))
@@ -135,16 +153,25 @@ def flow_config(described: LeRobotPi0, settings: PolicyConfig | None) -> FlowPol
                             state_joint_names=settings.inputs.state)
 
 
-def _processor(described: LeRobotPi0, config: FlowPolicyConfig,
-               tokenizer_dir: Path | None) -> FlowProcessor:
+def load_tokenizer(described: LeRobotPi0, tokenizer_dir: Path | None) -> Any:
+    """PaliGemma's tokenizer from ``policy.tokenizer`` (LeRobot folders carry none).
+
+    Raises:
+        ConfigError: not set, or no readable tokenizer there; the message says where to get it.
+    """
     if tokenizer_dir is None:
-        raise ConfigError(f'policy.tokenizer: not set, and {described.folder} (a LeRobot pi0 '
-                          f'folder) has no tokenizer; {TOKENIZER_HINT}')
+        raise ConfigError(f'policy.tokenizer: not set, and {described.folder} (a LeRobot '
+                          f'{described.policy_type} folder) has no tokenizer; {TOKENIZER_HINT}')
     try:
-        tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir, local_files_only=True)
+        return AutoTokenizer.from_pretrained(tokenizer_dir, local_files_only=True)
     except (OSError, ValueError, TypeError, KeyError) as err:
         raise ConfigError(f'policy.tokenizer: {str(tokenizer_dir)!r} holds no readable '
                           f'tokenizer ({type(err).__name__}); {TOKENIZER_HINT}') from err
+
+
+def _processor(described: LeRobotPi0, config: FlowPolicyConfig,
+               tokenizer_dir: Path | None) -> FlowProcessor:
+    tokenizer = load_tokenizer(described, tokenizer_dir)
     vision = described.vision
     image_processor = SiglipImageProcessorPil(
         size={'height': vision.image_px, 'width': vision.image_px},

@@ -12,8 +12,10 @@ same way. Heads: every pi0 Gemma has one key/value head (PaliGemma's multi-query
 SigLIP heads are 72 wide (So400m: 1152 = 16 x 72).
 
 ``detect_layout`` tells the layouts apart by ``config.json``: LeRobot's carries ``"type"``, a
-vla_ros flow checkpoint carries ``vla_ros_policy.json``. Only ``"type": "pi0"`` is supported
-today; pi0.5 and pi0-FAST are planned, and any other type is refused naming the supported ones.
+vla_ros flow checkpoint carries ``vla_ros_policy.json``. The flow family loads ``"type": "pi0"``;
+a ``"pi05"`` folder is refused pointing at the ``pi05`` family (``vla_ros.policies.pi05``), which
+reads it with ``describe_lerobot`` (same layout, another expert and normalisation), and any
+other type is refused naming the supported ones.
 """
 
 from __future__ import annotations
@@ -39,11 +41,16 @@ from vla_ros.policies.lerobot_files import (
     TensorInfo,
 )
 
-__all__ = ['CheckpointLayout', 'GemmaShape', 'LeRobotPi0', 'SUPPORTED_LEROBOT_TYPES',
-           'VisionShape', 'describe_pi0', 'detect_layout']
+__all__ = ['CheckpointLayout', 'GemmaShape', 'LEROBOT_TYPE_FAMILIES', 'LeRobotPi0',
+           'SUPPORTED_LEROBOT_TYPES', 'VisionShape', 'describe_lerobot', 'describe_pi0',
+           'detect_layout']
 
-#: LeRobot policy types the flow family loads; 'pi05' and 'pi0_fast' are planned.
+#: LeRobot policy types the flow family loads; 'pi0_fast' is planned.
 SUPPORTED_LEROBOT_TYPES = ('pi0',)
+#: LeRobot policy type -> the vla_ros family that loads it.
+LEROBOT_TYPE_FAMILIES = {'pi0': 'flow', 'pi05': 'pi05'}
+#: LeRobot policy type -> the normalisation modes vla_ros applies to its state and actions.
+_NORMALIZATION_MODES = {'pi0': ('MEAN_STD',), 'pi05': ('QUANTILES', 'MEAN_STD')}
 _STATE_KEY, _ACTION_KEY, _IMAGE_PREFIX = 'observation.state', 'action', 'observation.images.'
 #: Gemma variant -> (width, depth, mlp width, heads, head size): openpi's ``gemma.get_config``
 #: (LeRobot accepts the first two; ``dummy`` is openpi's miniature, used for tests).
@@ -92,7 +99,7 @@ class VisionShape:
 
 @dataclass(frozen=True, slots=True)
 class LeRobotPi0:
-    """A LeRobot pi0 folder: its config, architecture and statistics (see the module doc).
+    """A LeRobot pi0 or pi0.5 folder: its config, architecture and statistics (module doc).
 
     Attributes:
         folder: the checkpoint folder.
@@ -112,6 +119,8 @@ class LeRobotPi0:
         stored_dtype: ``config.json``'s ``dtype`` (the precision LeRobot ran it in).
         state_stats / action_stats: statistic name -> (D,) values, robot units.
         model_config: the raw ``config.json`` values the transformers config is built from.
+        policy_type: ``config.json``'s ``type``: 'pi0' or 'pi05'.
+        tokenizer_max_length: tokens of the padded prompt (``tokenizer_max_length``).
     """
 
     folder: Path
@@ -134,6 +143,8 @@ class LeRobotPi0:
     state_stats: Mapping[str, NDArray[np.float64]]
     action_stats: Mapping[str, NDArray[np.float64]]
     model_config: Mapping[str, Any]
+    policy_type: str = 'pi0'
+    tokenizer_max_length: int = 48
 
 
 def detect_layout(folder: Path) -> CheckpointLayout:
@@ -149,9 +160,11 @@ def detect_layout(folder: Path) -> CheckpointLayout:
         if 'type' in raw:
             if raw['type'] in SUPPORTED_LEROBOT_TYPES:
                 return CheckpointLayout.LEROBOT_PI0
+            family = LEROBOT_TYPE_FAMILIES.get(str(raw['type']))
+            hint = f' (load it with policy.family: {family})' if family else ''
             raise ConfigError(f'{config_path}: LeRobot policy type {raw["type"]!r} is not '
                               f'supported by the flow family; supported: '
-                              f'{list(SUPPORTED_LEROBOT_TYPES)!r}')
+                              f'{list(SUPPORTED_LEROBOT_TYPES)!r}{hint}')
     if (folder / CONFIG_FILENAME).is_file() or not config_path.is_file():
         return CheckpointLayout.VLA_ROS
     raise ConfigError(f'{folder}: neither a LeRobot policy folder (config.json with "type") '
@@ -229,14 +242,18 @@ def _image_px(raw: Mapping[str, Any], where: Path) -> int:
 
 
 def _check_supported(raw: Mapping[str, Any], normalization: Mapping[str, str],
-                     where: Path) -> None:
+                     where: Path, policy_type: str) -> None:
+    if raw.get('type') != policy_type:
+        raise ConfigError(f'{where}: type {raw.get("type")!r}, expected {policy_type!r}')
+    modes = _NORMALIZATION_MODES[policy_type]
     for kind in ('STATE', 'ACTION'):
-        if normalization.get(kind) != 'MEAN_STD':
+        if normalization.get(kind) not in modes:
             raise ConfigError(f'{where}: normalization_mapping.{kind} is '
-                              f'{normalization.get(kind)!r}; only MEAN_STD is supported')
+                              f'{normalization.get(kind)!r}; supported for {policy_type}: '
+                              f'{list(modes)!r}')
     if raw.get('use_relative_actions'):
-        raise ConfigError(f'{where}: use_relative_actions is true; relative pi0 actions are '
-                          'not supported yet')
+        raise ConfigError(f'{where}: use_relative_actions is true; relative {policy_type} '
+                          'actions are not supported yet')
 
 
 def describe_pi0(folder: Path) -> LeRobotPi0:
@@ -246,11 +263,23 @@ def describe_pi0(folder: Path) -> LeRobotPi0:
         ConfigError: a missing or unreadable file, a value vla_ros does not support, or files
             that disagree (widths, variants, statistics); the message names the file.
     """
+    return describe_lerobot(folder, policy_type='pi0')
+
+
+def describe_lerobot(folder: Path, *, policy_type: str) -> LeRobotPi0:
+    """``describe_pi0`` for a LeRobot folder of ``policy_type`` ('pi0' or 'pi05').
+
+    Both share the layout: PaliGemma and a Gemma action expert under
+    ``model.paligemma_with_expert``, the same config keys and processor files.
+
+    Raises:
+        ConfigError: as ``describe_pi0``, or a folder of another type.
+    """
     folder = Path(folder)
     where = folder / 'config.json'
     raw = read_json(where, what='model config')
     normalization = {str(k): str(v) for k, v in dict(raw.get('normalization_mapping', {})).items()}
-    _check_supported(raw, normalization, where)
+    _check_supported(raw, normalization, where, policy_type)
     inputs = raw.get('input_features')
     image_keys = tuple(
         (str(key), tuple(int(n) for n in entry.get('shape', ())))
@@ -293,4 +322,6 @@ def describe_pi0(folder: Path) -> LeRobotPi0:
         parameter_count=sum(info.size for info in infos.values()),
         weight_dtypes=tuple(sorted({info.dtype for info in infos.values()})),
         stored_dtype=str(raw.get('dtype', 'float32')), state_stats=state_stats,
-        action_stats=action_stats, model_config=raw)
+        action_stats=action_stats, model_config=raw, policy_type=policy_type,
+        tokenizer_max_length=_int(raw, 'tokenizer_max_length', where)
+        if 'tokenizer_max_length' in raw else 48)

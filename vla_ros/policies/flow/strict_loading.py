@@ -23,7 +23,7 @@ from vla_ros.core.errors import ConfigError
 if TYPE_CHECKING:
     from transformers import PI0Config
 
-__all__ = ['load_pi0_strictly']
+__all__ = ['load_pi0_strictly', 'loading_problems']
 
 #: Names listed per kind of problem; the count says how many more there are.
 _LISTED = 4
@@ -35,7 +35,12 @@ def _listing(kind: str, names: list[str]) -> str:
     return f'{len(names)} {kind} ({shown}{more})'
 
 
-def _problems(info: dict[str, Any]) -> list[str]:
+def loading_problems(info: dict[str, Any]) -> list[str]:
+    """One phrase per kind of problem in a loading report (transformers' ``loading_info``).
+
+    ``info`` holds ``missing_keys`` and ``unexpected_keys`` (names), ``mismatched_keys``
+    ((name, stored shape, model shape)) and ``error_msgs``; absent kinds count as none.
+    """
     problems = []
     for kind, key in (('missing', 'missing_keys'), ('unexpected', 'unexpected_keys')):
         names = sorted(str(name) for name in info.get(key, ()))
@@ -74,7 +79,7 @@ def load_pi0_strictly(folder: Path, *, dtype: torch.dtype,
         raise ConfigError(f'{folder}: cannot load the PI0 model: {err}') from err
     model: PI0ForConditionalGeneration = loaded[0]
     info: dict[str, Any] = loaded[1]
-    problems = _problems(info)
+    problems = loading_problems(info)
     if problems:
         raise ConfigError(f'{folder}: the weights do not match the model: '
                           + '; '.join(problems))
