@@ -27,7 +27,7 @@ FAMILIES: dict[str, str] = {
     'diffusion': 'vla_ros.policies.diffusion.model',
     'pi05': 'vla_ros.policies.pi05.model',  # LeRobot pi0.5 folders as published
 }
-LAYOUT_FAMILIES = frozenset({'flow', 'pi05'})
+LAYOUT_FAMILIES = frozenset({'flow', 'fast', 'pi05'})
 #: Remote family -> module with ``load(settings: PolicyConfig) -> Policy``: a client of a policy
 #: server named by ``policy.server``; no checkpoint, no torch on the robot.
 REMOTE_FAMILIES: dict[str, str] = {
