@@ -3,11 +3,13 @@
 """`vla-ros demo`: the main job, end to end.
 
 Brings up the simulated arm and the policy node in this process (real rclpy over DDS), sends
-an instruction as an action goal, records the joint states and the front camera while it
-runs, then prints what happened and writes a PNG (camera frames and joint trajectories).
+an instruction as an action goal, records the joint states and the config's first camera
+while it runs, then prints what happened and writes a PNG (camera frames and joint
+trajectories). Any embodiment with a sim section runs (``--config config/aloha.yaml``).
 When the instruction names a cube and the fingertip reaches it (the simulator's check, as in
-`vla-ros eval`), the demo cancels the goal and the arm holds there: the policies are trained
-on reaches that end at the cube, not on what to do afterwards (``--keep-going`` runs on).
+`vla-ros eval`; only for scenes with the tabletop's cubes and an ``end_effector`` frame), the
+demo cancels the goal and the arm holds there: the policies are trained on reaches that end
+at the cube, not on what to do afterwards (``--keep-going`` runs on).
 The policy node runs on the simulator's clock (``use_sim_time``), as `vla-ros eval` does, so a
 loaded machine that slows the simulator down slows the policy's chunks and the goal with it
 instead of cutting chunks short.
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from sensor_msgs.msg import Image, JointState
 
     from vla_ros.action import ExecuteInstruction
+    from vla_ros.sim.mujoco_sim import MujocoSim
 
 __all__ = ['add_arguments', 'run']
 
@@ -57,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 class _Recorder:
     """Collects joint states, camera frames and status messages from a spinning node."""
 
-    def __init__(self, node: Node, camera_topic: str) -> None:
+    def __init__(self, node: Node, camera_topic: str, joint_state_topic: str) -> None:
         from sensor_msgs.msg import Image, JointState
 
         from vla_ros.ros.qos import SENSOR_QOS
@@ -68,7 +71,7 @@ class _Recorder:
         self.names: list[str] = []
         self.frames: list[np.ndarray] = []
         self._node = node
-        node.create_subscription(JointState, 'joint_states', self._on_joints, SENSOR_QOS)
+        node.create_subscription(JointState, joint_state_topic, self._on_joints, SENSOR_QOS)
         node.create_subscription(Image, camera_topic, self._on_image, SENSOR_QOS)
 
     def wait_for_sensors(self, timeout_s: float) -> bool:
@@ -95,7 +98,7 @@ class _Recorder:
             del self.frames[1:-1]  # keep the first and the newest
 
 
-def _plot(recorder: _Recorder, path: Path, instruction: str) -> None:
+def _plot(recorder: _Recorder, path: Path, instruction: str, camera: str) -> None:
     import matplotlib
 
     matplotlib.use('Agg')
@@ -106,7 +109,7 @@ def _plot(recorder: _Recorder, path: Path, instruction: str) -> None:
     figure, axes = plt.subplots(1, 3, figsize=(15, 4.2),
                                 gridspec_kw={'width_ratios': [1, 1, 2.2]})
     for axis, frame, title in zip(axes[:2], (recorder.frames[0], recorder.frames[-1]),
-                                  ('front camera, start', 'front camera, end')):
+                                  (f'{camera} camera, start', f'{camera} camera, end')):
         axis.imshow(frame)
         axis.set_title(title)
         axis.axis('off')
@@ -128,6 +131,12 @@ def _named_colour(instruction: str) -> Colour | None:
     return named[0] if len(named) == 1 else None
 
 
+def _has_reach_check(scene: MujocoSim) -> bool:
+    """Whether the scene has the tabletop's cubes and an end-effector frame to measure."""
+    return 'end_effector' in scene.frame_names and all(
+        colour.cube_name in scene.object_names for colour in Colour)
+
+
 def _fingertip_distances(scene: SceneReader) -> dict[str, float]:
     """Colour -> distance from the fingertip to the reach point of that cube, m."""
     fingertip = scene.end_effector_position()
@@ -147,7 +156,8 @@ def run(args: argparse.Namespace) -> int:
     from vla_ros.ros.nodes.sim_node import SimNode
 
     config_path = args.config or default_config_path()
-    camera_topic = load_config(config_path).embodiment.cameras[0].topic
+    embodiment = load_config(config_path).embodiment
+    camera = embodiment.cameras[0]
     latencies_ms: list[float] = []
     with InProcessGraph() as graph:
         print(f'vla-ros demo: starting the simulated arm and the policy ({config_path})')
@@ -157,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
         graph.add(PolicyNode, parameter_overrides=[config_param,
                                                    Parameter('use_sim_time', value=True)])
         client = graph.add(Node, node_name='vla_demo')
-        recorder = _Recorder(client, camera_topic)
+        recorder = _Recorder(client, camera.topic, embodiment.joint_state_topic)
 
         def show(feedback: ExecuteInstruction.Feedback) -> None:
             latencies_ms.append(feedback.last_inference_latency_ms)
@@ -169,10 +179,11 @@ def run(args: argparse.Namespace) -> int:
             return 1
         print(f'vla-ros demo: goal "{args.instruction}" '
               f'for {args.duration:.0f} s of simulated time')
-        target = _named_colour(args.instruction)
         reached_at_s: list[float] = []  # simulated seconds after the goal was sent
         with sim_node.lock:
             sent_s = sim_node.sim.time_s
+            checks_reach = _has_reach_check(sim_node.sim)
+        target = _named_colour(args.instruction) if checks_reach else None
 
         def reached() -> bool:  # the simulator's view of a reach; the policy never sees it
             with sim_node.lock:
@@ -187,14 +198,14 @@ def run(args: argparse.Namespace) -> int:
                                                cancel_when=reached, result_timeout_s=(
                                                    args.duration / SLOWEST_REAL_TIME_FACTOR))
         with sim_node.lock:
-            distances_m = _fingertip_distances(sim_node.sim)
+            distances_m = _fingertip_distances(sim_node.sim) if checks_reach else {}
     if not accepted or result is None:
         print('vla-ros demo: the goal was rejected')
         return 1
     with recorder.lock:
         positions = np.array(recorder.positions)
     moved = np.abs(positions - positions[0]).max(axis=0) if len(positions) else np.zeros(0)
-    _plot(recorder, args.out, args.instruction)
+    _plot(recorder, args.out, args.instruction, camera.name)
     print(f'vla-ros demo: result success={result.success} message={result.message!r}')
     print(f'  chunks executed: {result.chunks_executed}')
     print(f'  inference latency: median {np.median(latencies_ms or [0]):.1f} ms')
@@ -205,9 +216,11 @@ def run(args: argparse.Namespace) -> int:
               'after the goal'
               + (' and stopped there (the goal was cancelled: hold)' if args.stop_when_reached
                  else ''))
-    print("  fingertip to each cube's top at the end: " + ', '.join(
-        f'{colour} {100 * distance:.1f} cm{" (reached)" if distance <= REACH_TOLERANCE_M else ""}'
-        for colour, distance in distances_m.items()))
+    if distances_m:
+        print("  fingertip to each cube's top at the end: " + ', '.join(
+            f'{colour} {100 * distance:.1f} cm'
+            f'{" (reached)" if distance <= REACH_TOLERANCE_M else ""}'
+            for colour, distance in distances_m.items()))
     print(f'  plot: {args.out.resolve()}')
     ran = result.success or bool(reached_at_s and args.stop_when_reached)
     return 0 if ran and moved.max(initial=0.0) > 1e-3 else 1
