@@ -2,9 +2,10 @@
 # Copyright 2026 The vla_ros authors
 """`vla-ros inspect CHECKPOINT`: what a checkpoint folder is, and a YAML block to start from.
 
-For a LeRobot pi0 folder it prints the family, Gemma variants, parameter count, image keys and
-sizes, state and action widths, normalisation, chunk length and dtype, read from the folder's
-own files without loading the weights (no torch), then the ``policy`` block of an embodiment
+For a LeRobot pi0 or pi0.5 folder it prints the family, Gemma variants, parameter count,
+image keys and sizes, state and action widths, normalisation (with the statistics its mode
+uses), chunk length and dtype (and for pi0.5 the prompt length), read from the folder's own
+files without loading the weights (no torch), then the ``policy`` block of an embodiment
 config with every name the folder cannot know left as a placeholder to edit. For a vla_ros flow
 checkpoint it prints the contract its ``vla_ros_policy.json`` states.
 """
@@ -15,9 +16,17 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vla_ros.cli.inspect_fast import pi0_fast_lines
 from vla_ros.core.errors import ConfigError
 from vla_ros.policies.flow.config import FlowPolicyConfig
-from vla_ros.policies.flow.lerobot_pi0 import CheckpointLayout, describe_pi0, detect_layout
+from vla_ros.policies.flow.lerobot_pi0 import (
+    CheckpointLayout,
+    describe_lerobot,
+    describe_pi0,
+    detect_layout,
+    LEROBOT_TYPE_FAMILIES,
+)
+from vla_ros.policies.lerobot_files import read_json
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,7 +39,8 @@ __all__ = ['add_arguments', 'describe_lerobot_pi0', 'run']
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the verb's arguments."""
-    parser.add_argument('checkpoint', type=Path, help='checkpoint folder (LeRobot pi0 or vla_ros)')
+    parser.add_argument('checkpoint', type=Path,
+                        help='checkpoint folder (LeRobot pi0 / pi0.5 or vla_ros)')
 
 
 def _values(values: NDArray[np.float64]) -> str:
@@ -45,7 +55,7 @@ def _yaml_block(described: LeRobotPi0) -> list[str]:
         '# Paste into the embodiment config; replace the CAMERA_/STATE_/ACTION_ names, dt_s and',
         "# the tokenizer path (PaliGemma's, not in the folder: google/paligemma-3b-pt-224).",
         'policy:',
-        '  family: flow',
+        f'  family: {LEROBOT_TYPE_FAMILIES[described.policy_type]}',
         f'  checkpoint: {described.folder.resolve()}',
         '  tokenizer: PATH/TO/paligemma-3b-pt-224',
         '  dtype: bfloat16                  # float32 | bfloat16 | float16 (float32 on a CPU)',
@@ -63,12 +73,16 @@ def _yaml_block(described: LeRobotPi0) -> list[str]:
 
 
 def describe_lerobot_pi0(described: LeRobotPi0) -> list[str]:
-    """The lines ``vla-ros inspect`` prints for a LeRobot pi0 folder."""
+    """The lines ``vla-ros inspect`` prints for a LeRobot pi0 or pi0.5 folder."""
     text, expert, vision = described.text, described.expert, described.vision
-    size = described.image_px
+    size, kind = described.image_px, described.policy_type
+    prompt = [f'prompt: {described.tokenizer_max_length} tokens, the state discretised into '
+              '256 bins in it; action expert with adaRMS time conditioning'
+              ] if kind == 'pi05' else []
     lines = [
         f'checkpoint: {described.folder}',
-        'layout: LeRobot pi0 (config.json "type": "pi0"); family: flow',
+        f'layout: LeRobot {kind} (config.json "type": "{kind}"); family: '
+        f'{LEROBOT_TYPE_FAMILIES[kind]}',
         f'variant: PaliGemma {text.variant} (width {text.width}, {text.depth} layers, '
         f'vocabulary {text.vocab_size}) + action expert {expert.variant} (width '
         f'{expert.width}); SigLIP width {vision.width}, {vision.depth} layers, '
@@ -85,11 +99,14 @@ def describe_lerobot_pi0(described: LeRobotPi0) -> list[str]:
         f'actions: action, {described.action_dim} dims (padded to {described.max_action_dim}); '
         f'chunk {described.chunk_length} rows, LeRobot executes {described.action_steps}; '
         f'{described.denoising_steps} denoising steps',
-        'normalisation: ' + ', '.join(f'{kind} {mode}' for kind, mode in
+        *prompt,
+        'normalisation: ' + ', '.join(f'{feature} {mode}' for feature, mode in
                                       sorted(described.normalization.items())),
     ]
-    for name, stats in (('state', described.state_stats), ('action', described.action_stats)):
-        for stat in ('mean', 'std'):
+    for name, feature, stats in (('state', 'STATE', described.state_stats),
+                                 ('action', 'ACTION', described.action_stats)):
+        quantiles = described.normalization.get(feature) == 'QUANTILES'
+        for stat in ('q01', 'q99') if quantiles else ('mean', 'std'):
             if stat in stats:
                 lines.append(f'  {name} {stat}: {_values(stats[stat])}')
     return [*lines, '', *_yaml_block(described)]
@@ -119,7 +136,15 @@ def run(args: argparse.Namespace) -> int:
     folder = Path(args.checkpoint)
     if not folder.is_dir():
         raise ConfigError(f'{str(folder)!r} is not a directory')
-    if detect_layout(folder) is CheckpointLayout.LEROBOT_PI0:
+    fast = pi0_fast_lines(folder)  # LeRobot pi0-FAST (inspect_fast.py)
+    if fast is not None:
+        print('\n'.join(fast))
+        return 0
+    config_path = folder / 'config.json'
+    if config_path.is_file() and read_json(config_path, what='model config').get(
+            'type') == 'pi05':
+        lines = describe_lerobot_pi0(describe_lerobot(folder, policy_type='pi05'))
+    elif detect_layout(folder) is CheckpointLayout.LEROBOT_PI0:
         lines = describe_lerobot_pi0(describe_pi0(folder))
     else:
         lines = _describe_vla_ros(folder)
