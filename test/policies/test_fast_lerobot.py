@@ -211,3 +211,17 @@ def test_output_without_the_bar_holds_instead_of_padding(
     truncated = np.append(generated[:-2], generated[-1])  # one FAST id short
     with pytest.raises(PolicyOutputError, match=r'expected 35 \(chunk_length 5 x action_dim 7\)'):
         policy.fast_tokenizer.decode(policy.fast_ids(truncated))
+
+
+def test_inspect_prints_the_dims_and_a_policy_block(published: tuple[Path, Planted],
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from vla_ros.cli.main import main
+
+    assert main(['inspect', str(published[0])]) == 0
+    out = capsys.readouterr().out
+    assert 'layout: LeRobot pi0-FAST (config.json "type": "pi0_fast"); family: fast' in out
+    assert 'variant: PaliGemma dummy (width 64, 4 layers, vocabulary 1472)' in out
+    assert 'state: observation.state, 7 dims' in out
+    assert 'actions: action, 7 dims; chunk 5 rows, LeRobot executes 5' in out
+    assert 'model id V - 1 - 128 - f, "|"; at most 64 ids' in out
+    assert f'      {IMAGE_KEYS[2]}: CAMERA_2' in out and '  family: fast' in out
