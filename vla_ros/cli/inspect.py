@@ -16,6 +16,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vla_ros.cli.inspect_fast import pi0_fast_lines
 from vla_ros.core.errors import ConfigError
 from vla_ros.policies.flow.config import FlowPolicyConfig
 from vla_ros.policies.flow.lerobot_pi0 import (
@@ -135,6 +136,10 @@ def run(args: argparse.Namespace) -> int:
     folder = Path(args.checkpoint)
     if not folder.is_dir():
         raise ConfigError(f'{str(folder)!r} is not a directory')
+    fast = pi0_fast_lines(folder)  # LeRobot pi0-FAST (inspect_fast.py)
+    if fast is not None:
+        print('\n'.join(fast))
+        return 0
     config_path = folder / 'config.json'
     if config_path.is_file() and read_json(config_path, what='model config').get(
             'type') == 'pi05':
