@@ -6,7 +6,8 @@ In one process: the MuJoCo sim node and the policy node (on simulated time, ``us
 with a random flow checkpoint whose actions lie 2 rad from home on joint1 (the base), so each
 chunk drives joint1 at its 2 rad/s limit. Each trial: send the instruction, wait until the
 measured joint1 speed exceeds 1 rad/s, call ``vla/stop``, record 1.5 s of simulated time,
-``vla/resume``, reset the simulator (the arm back home). Per trial, from the simulator's joint states (stamps and velocities):
+``vla/resume``, reset the simulator (the arm back home). Per trial, from the simulator's joint
+states (stamps and velocities):
 
 - ``speed_at_stop``: |joint1 speed| when the stop was answered, rad/s;
 - ``max_speed_ratio``: the largest |speed| / URDF limit of any joint after the answer;
