@@ -8,7 +8,8 @@ joints or cameras do not match the embodiment, per-joint semantics for joints it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from vla_ros.core.config import CommandKind
@@ -35,11 +36,16 @@ class PreparedPolicy:
         policy: the policy, wrapped so that its chunks are absolute joint targets.
         limits: the URDF limits of every one-degree-of-freedom joint.
         warm_up_ms: the time of the warm-up inference, milliseconds.
+        source: where the policy comes from (the checkpoint folder or the server URL).
+        release: frees what the policy holds outside the process (a remote policy's
+            connection); call it once the policy is no longer used.
     """
 
     policy: Policy
     limits: JointLimits
     warm_up_ms: float
+    source: str = ''
+    release: Callable[[], None] = field(default=lambda: None)
 
 
 def check_policy_fits(embodiment: EmbodimentConfig, spec: PolicySpec) -> None:
@@ -88,5 +94,10 @@ def prepare_policy(config: VlaConfig) -> PreparedPolicy:
             config.action_space, urdf_path=embodiment.urdf,
             max_step_rad=config.safety.max_step_rad))
         check_policy_fits(embodiment, policy.spec)
+    release = getattr(loaded, 'close', None)
     warm_up_ms = warm_up(policy)
-    return PreparedPolicy(policy=policy, limits=limits, warm_up_ms=warm_up_ms)
+    server = config.policy.server
+    return PreparedPolicy(
+        policy=policy, limits=limits, warm_up_ms=warm_up_ms,
+        source=server.url if server is not None else str(config.policy.checkpoint),
+        release=release if callable(release) else (lambda: None))

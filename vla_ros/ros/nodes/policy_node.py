@@ -23,6 +23,7 @@ The node holds no model or safety logic: it converts messages and calls the Poli
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import threading
 import time
 import traceback
@@ -86,6 +87,7 @@ class _Session:
         self.goals: InstructionGoals | None = None
         self.subscriptions: list[Subscription[Any]] = []
         self.services: list[Service[Any, Any]] = []
+        self.release_policy: Callable[[], None] = lambda: None  # a remote policy's connection
 
 
 class PolicyNode(LifecycleNode):
@@ -151,6 +153,7 @@ class PolicyNode(LifecycleNode):
                                       timeout_s=self._settings.joint_state_timeout_s,
                                       topic=embodiment.joint_state_topic)
         self._session = session = _Session(config, buffer, presence)
+        session.release_policy = prepared.release
         self._create_publishers(session)
         session.runner = PolicyRunner(
             policy=prepared.policy, buffer=buffer, controllers=embodiment.controllers,
@@ -159,7 +162,7 @@ class PolicyNode(LifecycleNode):
             clock=control_clock(self))
         self._create_interfaces(session, session.runner)
         self.get_logger().info(
-            f'policy {config.policy.family!r} from {config.policy.checkpoint} ready '
+            f'policy {config.policy.family!r} from {prepared.source} ready '
             f'(warm-up inference {prepared.warm_up_ms:.0f} ms); '
             f'controllers {sorted(embodiment.controllers)}')
 
@@ -247,6 +250,7 @@ class PolicyNode(LifecycleNode):
             return
         if session.runner is not None:
             session.runner.close()
+        session.release_policy()
         if session.goals is not None:
             session.goals.destroy()
         self._session = None  # drops the last reference to the policy: frees the model
