@@ -89,8 +89,9 @@ def test_a_served_policy_runs_an_episode_with_the_local_chunks(
     graph.add(SimNode, parameter_overrides=param)
     graph.add(PolicyNode, parameter_overrides=param)
     probe = graph.add(Node, node_name='probe')
-    joints = collect()
+    joints, statuses = collect(), collect()
     probe.create_subscription(JointState, 'joint_states', joints, SENSOR_QOS)
+    probe.create_subscription(PolicyStatus, 'vla/status', statuses, STATUS_QOS)
     client = ActionClient(probe, ExecuteInstruction, 'vla/execute')
     assert client.wait_for_server(timeout_sec=WAIT_S)
     start = np.array(joints.wait_for(lambda msgs: len(msgs) >= 1)[-1].position)
@@ -100,6 +101,10 @@ def test_a_served_policy_runs_an_episode_with_the_local_chunks(
     result = wait(handle.get_result_async()).result
 
     assert result.success, result.message
+    # vla/status shows the round trip and the server's own inference time apart.
+    timed = statuses.wait_for(lambda msgs: any(m.last_server_time_ms > 0.0 for m in msgs))
+    shown = next(m for m in timed if m.last_server_time_ms > 0.0)
+    assert shown.last_inference_latency_ms >= shown.last_server_time_ms
     assert result.chunks_executed >= 2
     names = list(joints.messages[-1].name)
     moved = np.array(joints.messages[-1].position) - start

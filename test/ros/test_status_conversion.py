@@ -11,7 +11,8 @@ from vla_ros.execution.runner import RunnerStatus
 from vla_ros.ros.convert import status_to_diagnostics, status_to_msg
 
 STATUS = RunnerStatus(state=NodeState.RUNNING, instruction='touch the red cube', chunks=4,
-                      corrections=3, conversion_corrections=5,
+                      corrections=3, conversion_corrections=5, last_latency_ms=31.5,
+                      last_server_ms=22.25,
                       last_conversion='action conversion: 5 values clamped')
 
 
@@ -22,6 +23,7 @@ def test_status_message_carries_safety_and_conversion_corrections() -> None:
     assert (msg.safety_corrections, msg.conversion_corrections) == (3, 5)
     assert msg.last_conversion == 'action conversion: 5 values clamped'
     assert msg.dry_run and not msg.stopped and msg.header.stamp.sec == 7
+    assert (msg.last_inference_latency_ms, msg.last_server_time_ms) == (31.5, 22.25)
 
 
 def test_diagnostics_carry_the_conversion_summary() -> None:

@@ -80,13 +80,15 @@ class RunnerStatus:
     ``corrections`` counts trajectory values the safety layer changed (URDF limits, max step);
     ``conversion_corrections`` counts what a policy's action-space conversion changed
     (values clamped, end-effector steps the IK could not reach), and ``last_conversion`` is
-    the summary of the latest chunk it corrected.
+    the summary of the latest chunk it corrected. For a remote policy ``last_latency_ms`` is
+    the round trip and ``last_server_ms`` the server's own time (0 when not reported).
     """
 
     state: NodeState = NodeState.IDLE
     instruction: str = ''
     last_error: str = ''
     last_latency_ms: float = 0.0
+    last_server_ms: float = 0.0
     mean_latency_ms: float = 0.0
     chunks: int = 0
     errors: int = 0
@@ -347,6 +349,7 @@ class PolicyRunner:
             chunks = self._status.chunks + 1
             self._status = replace(
                 self._status, state=NodeState.RUNNING, last_latency_ms=latency_ms,
+                last_server_ms=_server_time_ms(self._policy),
                 mean_latency_ms=self._latency_sum_ms / chunks, chunks=chunks,
                 corrections=self._status.corrections + planned.corrections)
             if report is not None and report.corrected:
@@ -394,3 +397,10 @@ def _commanded_motion(timeline: ActionTimeline, now_s: float
     if 0 < index < timeline.rows:
         return positions, timeline.velocity_at(index)
     return positions, np.zeros(len(timeline.joint_names))
+
+
+def _server_time_ms(policy: Policy) -> float:
+    """A remote policy's own report of its latest inference time (``last_timing``); else 0."""
+    timing = getattr(policy, 'last_timing', None)
+    server_ms = getattr(timing, 'server_ms', None)
+    return float(server_ms) if isinstance(server_ms, (int, float)) else 0.0

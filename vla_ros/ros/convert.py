@@ -91,6 +91,7 @@ def status_to_msg(status: RunnerStatus, *, stamp: Time, stopped: bool,
     msg = PolicyStatus(state=status.state.value, instruction=status.instruction,
                        last_error=status.last_error,
                        last_inference_latency_ms=status.last_latency_ms,
+                       last_server_time_ms=status.last_server_ms,
                        mean_inference_latency_ms=status.mean_latency_ms,
                        chunks_published=status.chunks, errors=status.errors,
                        safety_corrections=status.corrections,
@@ -111,7 +112,8 @@ def status_to_diagnostics(status: RunnerStatus, *, name: str, stamp: Time,
               'safety_corrections': str(status.corrections),
               'conversion_corrections': str(status.conversion_corrections),
               'last_conversion': status.last_conversion, 'stopped': str(stopped),
-              'mean_inference_latency_ms': f'{status.mean_latency_ms:.1f}'}
+              'mean_inference_latency_ms': f'{status.mean_latency_ms:.1f}',
+              'last_server_time_ms': f'{status.last_server_ms:.1f}'}
     entry = DiagnosticStatus(level=level, name=name, hardware_id='vla_ros',
                              message=status.last_error or status.state.name.lower(),
                              values=[KeyValue(key=k, value=v) for k, v in values.items()])
