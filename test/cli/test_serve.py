@@ -28,6 +28,15 @@ def test_binding_beyond_loopback_without_a_key_fails_at_start(repo_root: Path) -
         'API key (--api-key-env) or bind 127.0.0.1']
 
 
+def test_a_batch_size_below_one_fails_at_start(repo_root: Path) -> None:
+    done = subprocess.run(['vla-ros', 'serve', *REACH, '--port', '0', '--max-batch', '0'],
+                          cwd=repo_root, capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        'vla-ros serve: serve: max batch 0, expected 1 to 256']
+
+
 def test_serves_with_a_key_records_requests_and_stops_on_sigterm(repo_root: Path,
                                                                   tmp_path: Path) -> None:
     env = dict(os.environ, VLA_ROS_SERVE_TEST_KEY='s3cret')

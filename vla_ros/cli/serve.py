@@ -6,7 +6,8 @@ Run it on the GPU machine; the robot's policy node connects with ``policy.family
 (``schema: vla_ros``: joints, cameras and chunk come from the metadata frame). The stock openpi
 client works too. It binds 127.0.0.1 by default; any other address needs ``--api-key-env``
 (openpi #1039). The first line on stdout names the URL it listens on (``--port 0`` picks a
-free port). ``GET /healthz`` answers ``OK``.
+free port). ``GET /healthz`` answers ``OK``. ``--max-batch N`` (with ``--batch-window-ms``)
+runs the requests of up to N robots as one batched forward pass (``policies.remote.batching``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from vla_ros.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from vla_ros.policies.base import Policy
+    from vla_ros.policies.remote.batching import BatchOptions
 
 __all__ = ['add_arguments', 'run']
 
@@ -47,6 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='largest message accepted, MiB (default 50)')
     parser.add_argument('--record', type=Path, metavar='DIR',
                         help='write every request and its chunk to DIR/NNNNNN.npz')
+    parser.add_argument('--max-batch', type=int, default=1, metavar='N',
+                        help='most requests of different clients in one forward pass '
+                             '(default 1: one at a time)')
+    parser.add_argument('--batch-window-ms', type=float, default=5.0, metavar='MS',
+                        help='with --max-batch above 1, longest wait after a request for '
+                             'other clients to join its batch, ms (default 5)')
 
 
 def _load(args: argparse.Namespace) -> tuple[str, Path, Policy]:
@@ -69,8 +77,15 @@ def _load(args: argparse.Namespace) -> tuple[str, Path, Policy]:
                                            settings=settings)
 
 
+def _batching_words(batching: BatchOptions) -> str:
+    if batching.max_batch == 1:
+        return 'one request at a time'
+    return f'batches of up to {batching.max_batch} within {batching.window_ms:g} ms'
+
+
 def run(args: argparse.Namespace) -> int:
     """Load the policy, serve it, return 0 on Ctrl-C or SIGTERM."""
+    from vla_ros.policies.remote.batching import BatchOptions
     from vla_ros.policies.remote.link import api_key_from_env
     from vla_ros.policies.remote.server import check_options, PolicyServer, ServeOptions
 
@@ -82,7 +97,9 @@ def run(args: argparse.Namespace) -> int:
     api_key = api_key_from_env(args.api_key_env)
     options = ServeOptions(host=args.host, port=args.port, api_key=api_key,
                            max_message_bytes=int(args.max_message_mb * 1024 * 1024),
-                           record_dir=args.record)
+                           record_dir=args.record,
+                           batching=BatchOptions(window_ms=args.batch_window_ms,
+                                                 max_batch=args.max_batch))
     check_options(options)  # before the model loads, which may take minutes
     family, checkpoint, policy = _load(args)
     server = PolicyServer(policy, options)
@@ -96,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
     spec = policy.spec
     print(f'vla-ros serve: {family} from {checkpoint} on ws://{args.host}:{server.port} '
           f'(joints {list(spec.joint_names)}, cameras {list(spec.camera_names)}, '
-          f'chunk {spec.chunk_length} x {spec.dt_s} s; key {"required" if api_key else "none"})',
+          f'chunk {spec.chunk_length} x {spec.dt_s} s; key {"required" if api_key else "none"}; '
+          f'{_batching_words(options.batching)})',
           flush=True)
     try:
         while not stop.wait(0.2):

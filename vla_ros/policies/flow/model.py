@@ -22,6 +22,7 @@ from transformers import PI0ForConditionalGeneration, PreTrainedConfig
 
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.policy_mapping import ModelDtype
+from vla_ros.policies.flow.batch_inputs import PaddingSide, stack_inputs
 from vla_ros.policies.flow.config import FlowPolicyConfig
 from vla_ros.policies.flow.lerobot_loader import load_lerobot_pi0
 from vla_ros.policies.flow.lerobot_pi0 import CheckpointLayout, detect_layout
@@ -30,6 +31,8 @@ from vla_ros.policies.flow.sampler import SampleInputs, SamplerBackend
 from vla_ros.policies.flow.strict_loading import load_pi0_strictly
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from vla_ros.core.config import PolicyConfig
     from vla_ros.core.types import ActionChunk, Observation
     from vla_ros.policies.base import PolicySpec
@@ -145,6 +148,58 @@ class FlowPolicy:
                     noise=noise, attention_mask=inputs.attention_mask,
                     num_steps=self._config.num_denoising_steps)
         return self._processor.to_action_chunk(actions)
+
+    def new_noise_stream(self) -> torch.Generator:
+        """A noise generator for one client, seeded as this policy's own was at construction.
+
+        ``infer_batch`` draws each row's noise from the row's stream, so a client whose requests
+        all go through one stream gets exactly the noise, and up to rounding the chunks, that
+        ``infer`` on a freshly loaded policy would give it, whoever else shares the batches.
+        """
+        return torch.Generator(device='cpu').manual_seed(self._config.noise_seed)
+
+    def infer_batch(self, observations: Sequence[Observation],
+                    streams: Sequence[torch.Generator]) -> list[ActionChunk]:
+        """One chunk per observation from one batched forward pass (``vla-ros serve`` batching).
+
+        Row i's noise, shape (1, chunk_size, max_action_dim), is drawn from ``streams[i]``, in
+        order; on any error no stream advances, so a retry draws the same noise.
+
+        Raises:
+            InputError: an observation does not fit the spec (before any noise is drawn).
+            PolicyOutputError: the model produced no valid chunk for some row.
+        """
+        assert len(observations) == len(streams) > 0, 'one stream per observation'
+        tokenizer = self._processor.hf_processor.tokenizer
+        inputs = stack_inputs([self._processor.prepare(obs) for obs in observations],
+                              pad_token_id=tokenizer.pad_token_id,
+                              side=PaddingSide(tokenizer.padding_side)
+                              ).to(self._device, self._dtype)
+        states = [stream.get_state() for stream in streams]
+        try:
+            with self._lock, torch.inference_mode():
+                noise = torch.cat([
+                    torch.randn(self._noise_shape, generator=stream, dtype=torch.float32)
+                    for stream in streams]).to(self._device, self._dtype)
+                if self._sampler is not None:
+                    actions = self._sampler.sample(SampleInputs(
+                        input_ids=inputs.input_ids, attention_mask=inputs.attention_mask,
+                        pixel_values=inputs.pixel_values,
+                        pixel_attention_mask=inputs.pixel_attention_mask, state=inputs.state,
+                        noise=noise), num_steps=self._config.num_denoising_steps)
+                else:
+                    actions = self._model.sample_actions(
+                        state=inputs.state, pixel_values=inputs.pixel_values,
+                        input_ids=inputs.input_ids,  # type: ignore[arg-type]
+                        pixel_attention_mask=inputs.pixel_attention_mask,  # type: ignore[arg-type]
+                        noise=noise, attention_mask=inputs.attention_mask,
+                        num_steps=self._config.num_denoising_steps)
+            return [self._processor.to_action_chunk(actions[row:row + 1])
+                    for row in range(len(observations))]
+        except BaseException:
+            for stream, state in zip(streams, states, strict=True):
+                stream.set_state(state)
+            raise
 
     def save(self, checkpoint_dir: Path) -> None:
         """Write a complete checkpoint (weights, processor files, vla_ros config) into a folder."""

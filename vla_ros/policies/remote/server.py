@@ -14,7 +14,10 @@ the reference server's users complain, this one differs:
   connection with 1009, openpi #1043);
 - clients get a one-line error, never a traceback; the traceback goes to our log;
 - every connection has its own thread, so several robots are served at once (openpi #717);
-  their inferences take turns on the one model, in arrival order, under a lock.
+  their requests go to one worker (``batching``): one at a time in arrival order by default,
+  or, with a batch window, several clients' requests as one batched forward pass. A flow
+  policy gives each connection its own noise stream, so a client's chunks do not depend on
+  the other clients.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ import ipaddress
 import logging
 from pathlib import Path
 import threading
-import time
 from typing import Any, TYPE_CHECKING
 
 import numpy as np
@@ -34,6 +36,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import serve, Server, ServerConnection
 
 from vla_ros.core.errors import ConfigError, VlaRosError
+from vla_ros.policies.remote.batching import Batcher, BatchOptions
 from vla_ros.policies.remote.native_schema import observation_from_request, spec_metadata
 from vla_ros.policies.remote.wire_codec import pack, unpack
 
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
 
     from vla_ros.core.types import ActionChunk, Observation
     from vla_ros.policies.base import Policy
+    from vla_ros.policies.remote.batching import ClientSlot
 
 __all__ = ['PolicyServer', 'ServeOptions', 'check_options', 'is_loopback']
 
@@ -59,6 +63,8 @@ class ServeOptions:
         api_key: the key clients must send; None accepts any client (loopback only).
         max_message_bytes: largest message accepted from a client, bytes.
         record_dir: when set, each request and reply is written there as ``NNNNNN.npz``.
+        batching: how requests of several connections share forward passes; the default
+            runs each request alone, in arrival order.
     """
 
     host: str = '127.0.0.1'
@@ -66,6 +72,7 @@ class ServeOptions:
     api_key: str | None = None
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     record_dir: Path | None = None
+    batching: BatchOptions = BatchOptions()
 
 
 def is_loopback(host: str) -> bool:
@@ -104,7 +111,6 @@ class PolicyServer:
         self._policy = policy
         self._options = options
         self._metadata = pack(spec_metadata(policy.spec))
-        self._infer_lock = threading.Lock()
         self._served = 0
         try:
             self._server: Server = serve(
@@ -115,6 +121,7 @@ class PolicyServer:
                               f'{err}') from err
         self._thread = threading.Thread(target=self._server.serve_forever, name='policy_server',
                                         daemon=True)
+        self._batcher = Batcher(policy, options.batching, self._record)
 
     @property
     def port(self) -> int:
@@ -130,6 +137,7 @@ class PolicyServer:
         self._server.shutdown()
         if self._thread.is_alive():
             self._thread.join(timeout=10.0)
+        self._batcher.close()
 
     def _process_request(self, connection: ServerConnection,
                          request: Request) -> Response | None:
@@ -147,28 +155,27 @@ class PolicyServer:
         """One client: metadata, then request -> reply until it closes or errs."""
         peer = connection.remote_address
         _LOG.info('client %s connected', peer)
+        slot = self._batcher.open_client()
         try:
             connection.send(self._metadata)
             for frame in connection:
                 if isinstance(frame, str):
                     self._refuse(connection, 'expected a binary msgpack frame, got text')
                     return
-                reply = self._answer(connection, frame)
+                reply = self._answer(connection, slot, frame)
                 if reply is None:
                     return
                 connection.send(reply)
         except ConnectionClosed as err:
             _LOG.info('client %s gone: %s', peer, err)
+        finally:
+            self._batcher.close_client(slot)
 
-    def _answer(self, connection: ServerConnection, frame: bytes) -> bytes | None:
+    def _answer(self, connection: ServerConnection, slot: ClientSlot,
+                frame: bytes) -> bytes | None:
         """The reply to one request, or None after sending an error and closing."""
         try:
-            observation = observation_from_request(unpack(frame))
-            with self._infer_lock:
-                started = time.perf_counter()
-                chunk = self._policy.infer(observation)
-                infer_ms = 1e3 * (time.perf_counter() - started)
-                self._record(observation, chunk)
+            served = self._batcher.submit(slot, observation_from_request(unpack(frame)))
         except VlaRosError as err:
             self._refuse(connection, f'{type(err).__name__}: {err}')
             return None
@@ -176,8 +183,9 @@ class PolicyServer:
             _LOG.exception('inference failed')
             self._refuse(connection, 'internal error in the policy server (see its log)')
             return None
-        return pack({'actions': chunk.positions,
-                     'server_timing': {'infer_ms': infer_ms}})
+        return pack({'actions': served.chunk.positions,
+                     'server_timing': {'infer_ms': served.infer_ms,
+                                       'batch_size': served.batch_size}})
 
     def _refuse(self, connection: ServerConnection, message: str) -> None:
         """Send one line of error text and close with 1011, as openpi's server does."""
@@ -189,7 +197,7 @@ class PolicyServer:
         directory = self._options.record_dir
         if directory is None:
             return
-        index, self._served = self._served, self._served + 1  # under the inference lock
+        index, self._served = self._served, self._served + 1  # on the batcher's one worker
         arrays: dict[str, Any] = {f'image_{name}': image
                                   for name, image in observation.images.items()}
         np.savez(directory / f'{index:06d}.npz', joint_names=np.array(observation.joint_names),
