@@ -75,6 +75,7 @@ def test_each_mapping_mistake_is_a_one_line_config_error(policy: dict[str, Any],
 
 def test_families_that_do_not_read_the_mapping_refuse_it() -> None:
     policy = parse_config(_raw(dtype='float16'), root=REPO_ROOT).policy
-    with pytest.raises(ConfigError, match=r"^policy\.dtype: the 'tokens' family does not read "
-                                          r"it \(only \['fast', 'flow', 'pi05'\] do\); remove it$"):
+    match = (r"^policy\.dtype: the 'tokens' family does not read it "
+             r"\(only \['fast', 'flow', 'pi05'\] do\); remove it$")
+    with pytest.raises(ConfigError, match=match):
         load_policy('tokens', REPO_ROOT / 'checkpoints' / 'tokens' / 'reach', settings=policy)
