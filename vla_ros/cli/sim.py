@@ -23,12 +23,18 @@ def run(args: argparse.Namespace) -> int:
     """Start the sim and policy nodes in this process; run until Ctrl-C."""
     from rclpy.parameter import Parameter
 
-    from vla_ros.ros.in_process import InProcessGraph, wait_until_interrupted
+    from vla_ros.ros.in_process import (
+        InProcessGraph,
+        sigterm_as_interrupt,
+        wait_until_interrupted,
+    )
     from vla_ros.ros.nodes.policy_node import PolicyNode
     from vla_ros.ros.nodes.sim_node import SimNode
 
     config = str(args.config or default_config_path())
-    with InProcessGraph() as graph:
+    # Ctrl-C or SIGTERM closes the graph, which shuts the policy node down first: it holds the
+    # arm and aborts a running goal with a reason while the simulator still runs.
+    with sigterm_as_interrupt(), InProcessGraph() as graph:
         graph.add(SimNode, parameter_overrides=[Parameter('config_file', value=config),
                                                 Parameter('seed', value=args.seed)])
         if not args.no_policy:

@@ -2,27 +2,36 @@
 # Copyright 2026 The vla_ros authors
 """Several nodes in one process, in a private rclpy context, spun on a background thread.
 
-This is how `vla-ros sim`/`demo` start the graph where ros2 launch is unavailable, and how
-the tests isolate themselves: each graph has its own context and may pin its DDS domain.
+This is how `vla-ros sim`/`demo` and every node executable (``run_node``) start their nodes,
+and how the tests isolate themselves: each graph has its own context and may pin its DDS domain.
+
+Closing a graph shuts its lifecycle nodes down first, while the executor still spins: the policy
+node then holds the arm and aborts its goal with a result the client receives. Stopping the
+executor first hung: it waits for every running callback, and a goal's feedback loop waits for
+a simulated clock that stopped with the executor.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+import contextlib
+import signal
 import threading
 import time
 import traceback
-from typing import TypeVar
+from types import FrameType
+from typing import NoReturn, TypeVar
 
 import rclpy
 from rclpy.context import Context
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
+from rclpy.lifecycle import LifecycleNode
 from rclpy.logging import get_logger
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
-__all__ = ['InProcessGraph', 'wait_until_interrupted']
+__all__ = ['InProcessGraph', 'sigterm_as_interrupt', 'wait_until_interrupted']
 
 NodeT = TypeVar('NodeT', bound=Node)
 #: Longest a Ctrl-C can wait for the main thread in ``wait_until_interrupted``, s.
@@ -77,10 +86,19 @@ class InProcessGraph:
                     f'a callback raised; the graph keeps spinning:\n{message}')
 
     def close(self) -> None:
-        """Stop spinning, destroy the nodes (last added first) and shut the context down."""
+        """Shut the lifecycle nodes down, stop spinning, destroy the nodes, end the context.
+
+        Nodes go last added first. A lifecycle node's ``shutdown`` transition runs while the
+        executor still spins, so what it sends on the way out (a hold, a goal's result) is
+        delivered, and no callback is left waiting when the executor stops.
+        """
+        if self.context.ok():
+            for node in reversed(self._nodes):
+                if isinstance(node, LifecycleNode):
+                    _shut_down(node)
         self._stopping.set()
+        self._thread.join(timeout=5.0)  # nothing is dispatched after this
         self._executor.shutdown(timeout_sec=5.0)
-        self._thread.join(timeout=5.0)
         for node in reversed(self._nodes):
             node.destroy_node()
         self._nodes.clear()
@@ -91,6 +109,36 @@ class InProcessGraph:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _shut_down(node: LifecycleNode) -> None:
+    """The lifecycle ``shutdown`` transition, unless ``node`` is already finalized."""
+    try:
+        node.trigger_shutdown()
+    except _rclpy.RCLError:  # finalized already: nothing left to shut down
+        pass
+
+
+def _raise_interrupt(_signum: int, _frame: FrameType | None) -> NoReturn:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises KeyboardInterrupt in the main thread, as Ctrl-C does.
+
+    ros2 launch (after SIGINT and a grace period), systemd and docker stop a process with
+    SIGTERM, whose default action ends it at once, before the arm is told to hold. Only the
+    main thread may set signal handlers; in another thread this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def wait_until_interrupted(duration_s: float | None = None) -> None:

@@ -9,6 +9,11 @@ and deactivation. Cancel holds the measured position. Results carry a message: '
 ``elapsed_s`` are seconds on the controllers' clock (simulated time under ``use_sim_time``), the
 clock its chunks are timed on: a simulator slowed down by a loaded machine runs the goal for as
 many simulated seconds as on an idle one.
+
+Given ``stale_after_s``, a watchdog on the wall clock (``ClockWatch``) guards that clock: when
+it stops (no new time for longer than ``stale_after_s``) or jumps back (a restarted simulator),
+the arm holds, the running goal is aborted with the reason and ``vla/status`` shows it (ERROR);
+goals are rejected while the clock stands still, and accepted again once it runs.
 """
 
 from __future__ import annotations
@@ -18,15 +23,19 @@ import threading
 from typing import Any, TYPE_CHECKING
 
 from rclpy.action.server import ActionServer, CancelResponse, GoalResponse, ServerGoalHandle
+from rclpy.clock import Clock
+from rclpy.clock_type import ClockType
 
 from vla_ros.action import ExecuteInstruction
 from vla_ros.core.errors import InputError, SafetyViolation
 from vla_ros.core.instructions import normalize_instruction
 from vla_ros.core.types import NodeState
+from vla_ros.ros.control_clock import ClockFault, ClockWatch
 
 if TYPE_CHECKING:
     from rclpy.callback_groups import CallbackGroup
     from rclpy.node import Node
+    from rclpy.timer import Timer
 
     from vla_ros.execution.runner import PolicyRunner
 
@@ -39,6 +48,10 @@ GoalHandle = ServerGoalHandle[Any, Any, Any]
 FEEDBACK_PERIOD_S = 0.2
 #: Longest wait, when the server goes away, for a pre-empted goal to send its result, seconds.
 FINISH_TIMEOUT_S = 2.0
+#: Empty executor tasks run in turn before the server goes, so the last results are sent.
+RESULT_FLUSH_ROUNDS = 3
+#: Period of the clock watchdog, wall-clock seconds.
+CLOCK_CHECK_PERIOD_S = 0.1
 
 
 class _ActiveGoal:
@@ -62,11 +75,13 @@ class InstructionGoals:
         refusal: why motion is refused now (not active, stopped, ...), or None.
         callback_group: a reentrant group, so feedback loops do not block other callbacks.
         clock: seconds on the controllers' clock (``vla_ros.ros.control_clock``).
+        stale_after_s: watch ``clock`` for a stop longer than this (wall time, seconds) or a
+            jump back, then hold and abort the goal; None: no watchdog.
     """
 
     def __init__(self, node: Node, runner: PolicyRunner, *, start: Callable[[str], None],
                  refusal: Callable[[], str | None], callback_group: CallbackGroup,
-                 clock: Callable[[], float]) -> None:
+                 clock: Callable[[], float], stale_after_s: float | None = None) -> None:
         self._node = node
         self._runner = runner
         self._clock = clock
@@ -75,11 +90,21 @@ class InstructionGoals:
         self._lock = threading.Lock()
         self._active: _ActiveGoal | None = None
         self._executing = 0  # execute callbacks running, guarded by _finished's lock
+        self._ended = False  # a goal ended (its result may be unsent), guarded by _finished's lock
         self._finished = threading.Condition()
         self._server = ActionServer(
             node, ExecuteInstruction, 'vla/execute', execute_callback=self._on_execute,
             goal_callback=self._on_goal, handle_accepted_callback=self._on_goal_accepted,
             cancel_callback=lambda _goal: CancelResponse.ACCEPT, callback_group=callback_group)
+        self._watch: ClockWatch | None = None
+        self._watch_timer: Timer | None = None
+        self._clock_faulted = False  # a fault was acted on and the clock has not run since
+        if stale_after_s is not None:
+            self._watch = ClockWatch(clock, stale_after_s=stale_after_s)
+            # On the wall clock: a timer on the node's (simulated) clock stops with it.
+            self._watch_timer = node.create_timer(
+                CLOCK_CHECK_PERIOD_S, self._on_clock_check, callback_group=callback_group,
+                clock=Clock(clock_type=ClockType.STEADY_TIME))
 
     def preempt(self, outcome: str = 'pre-empted') -> None:
         """End the running goal, if any, with ``outcome`` as its result message."""
@@ -89,22 +114,70 @@ class InstructionGoals:
                 self._active.preempted.set()
                 self._active = None
 
+    def abort(self, reason: str, *, state: NodeState = NodeState.HOLDING) -> None:
+        """Hold the arm (``state`` and ``reason`` in the status), then abort the running goal."""
+        self._runner.hold(reason, state=state)
+        self.preempt(f'aborted: {reason}')
+
     def destroy(self) -> None:
         """Abort the running goal, let it send its result, then remove the action server."""
+        if self._watch_timer is not None:
+            self._node.destroy_timer(self._watch_timer)
+            self._watch_timer = None
         self.preempt('aborted: the policy node is cleaning up')
         with self._finished:
             if not self._finished.wait_for(lambda: self._executing == 0,
                                            timeout=FINISH_TIMEOUT_S):
                 self._node.get_logger().warning(
                     f'a goal did not finish within {FINISH_TIMEOUT_S} s of its pre-emption')
+            ended = self._ended
+        if ended:
+            self._let_results_out()
         self._server.destroy()
+
+    def _let_results_out(self) -> None:
+        """Give the executor time to send the results of the goals that just ended.
+
+        rclpy sends a result from an executor task that it queues just after the execute
+        callback returns; destroying the server before that task ran loses the result, and the
+        client waits for it forever. Empty tasks, each queued once the one before ran, wait for
+        the executor to run what was queued before them (bounded: an executor that no longer
+        spins runs nothing).
+        """
+        executor = self._node.executor
+        if executor is None:
+            return
+        for _ in range(RESULT_FLUSH_ROUNDS):
+            ran = threading.Event()
+            executor.create_task(ran.set)
+            if not ran.wait(timeout=FINISH_TIMEOUT_S):
+                return
+
+    def _on_clock_check(self) -> None:
+        """Wall-clock timer: hold and abort the goal when the controllers' clock fails."""
+        assert self._watch is not None  # the timer exists only with a watch
+        fault = self._watch.check()
+        if fault is None:
+            if self._clock_faulted:
+                self._clock_faulted = False
+                self._node.get_logger().info('/clock runs again; goals are accepted')
+            return
+        with self._lock:
+            goal_running = self._active is not None
+        state = self._runner.status.state
+        if goal_running or state is NodeState.RUNNING or (
+                fault.went_back and state is NodeState.ERROR):
+            self._clock_faulted = True
+            aborting = '; holding and aborting the goal' if goal_running else '; holding'
+            self._node.get_logger().error(f'{fault.reason}{aborting}')
+            self.abort(fault.reason, state=NodeState.ERROR)
 
     def _on_goal(self, goal: ExecuteInstruction.Goal) -> GoalResponse:
         try:
             normalize_instruction(goal.instruction)
             if not goal.timeout_s > 0.0:
                 raise InputError(f'timeout_s is {goal.timeout_s!r}, expected > 0')
-            reason = self._refusal()
+            reason = self._refusal() or self._clock_stopped()
             if reason is not None:
                 raise SafetyViolation(reason)
         except (InputError, SafetyViolation) as err:
@@ -112,6 +185,11 @@ class InstructionGoals:
             self._runner.report_input_error(f'goal rejected: {err}')
             return GoalResponse.REJECT
         return GoalResponse.ACCEPT
+
+    def _clock_stopped(self) -> str | None:
+        """Why goals are refused now because the controllers' clock stands still, or None."""
+        fault: ClockFault | None = None if self._watch is None else self._watch.stopped()
+        return None if fault is None else fault.reason
 
     def _on_goal_accepted(self, goal_handle: GoalHandle) -> None:
         self.preempt()
@@ -127,6 +205,7 @@ class InstructionGoals:
         finally:
             with self._finished:
                 self._executing -= 1
+                self._ended = True
                 self._finished.notify_all()
 
     def _execute(self, goal_handle: GoalHandle) -> ExecuteInstruction.Result:

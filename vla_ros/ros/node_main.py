@@ -6,42 +6,36 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import rclpy
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
-from rclpy.signals import SignalHandlerOptions
 
 from vla_ros.core.errors import VlaRosError
+from vla_ros.ros.in_process import InProcessGraph, sigterm_as_interrupt, wait_until_interrupted
 
 __all__ = ['run_node']
 
-#: Longest the executor waits before the interpreter can see a pending Ctrl-C, seconds.
-SPIN_PERIOD_S = 0.25
+#: How often the main thread looks whether the context was shut down, seconds.
+CONTEXT_POLL_S = 0.25
 
 
-def run_node(factory: Callable[[], Node], *, name: str, args: list[str] | None = None) -> int:
-    """Create the node with ``factory`` and spin it until Ctrl-C or shutdown; return exit code.
+def run_node(factory: Callable[..., Node], *, name: str, args: list[str] | None = None) -> int:
+    """Create the node with ``factory(context=...)`` and spin it until Ctrl-C; return exit code.
 
-    rclpy's own signal handler is off: Ctrl-C raises KeyboardInterrupt while the context is
-    still valid, so ``destroy_node`` can command a hold and stop its threads before the end.
-    A VlaRosError (bad config, unwritable bag, ...) while constructing prints one line and
-    returns 1.
+    The node runs in an ``InProcessGraph`` (its executor on a background thread, rclpy's own
+    signal handler off), so Ctrl-C or SIGTERM (ros2 launch's stop) reaches the main thread as
+    KeyboardInterrupt while the context is still valid. Closing the graph then shuts a
+    lifecycle node down while the executor still spins: the policy node holds the arm and
+    aborts its goal with a reason before the process ends. A VlaRosError (bad config,
+    unwritable bag, ...) while constructing prints one line and returns 1.
     """
     try:
-        with rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO):
+        with sigterm_as_interrupt(), InProcessGraph(args=args) as graph:
             try:
-                node = factory()
+                graph.add(factory)
             except VlaRosError as err:
                 print(f'{name}: {err}')
                 return 1
-            executor = MultiThreadedExecutor()
-            executor.add_node(node)
-            try:
-                while rclpy.ok():
-                    executor.spin_once(timeout_sec=SPIN_PERIOD_S)
-            finally:
-                executor.shutdown()
-                node.destroy_node()
-    except (KeyboardInterrupt, ExternalShutdownException):
+            while graph.context.ok():
+                wait_until_interrupted(CONTEXT_POLL_S)
+    except KeyboardInterrupt:
         pass
     return 0

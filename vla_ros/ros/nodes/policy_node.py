@@ -193,7 +193,8 @@ class PolicyNode(LifecycleNode):
                                 callback_group=self._group)]
         session.goals = InstructionGoals(self, runner, start=self._start,
                                          refusal=self._refusal, callback_group=self._group,
-                                         clock=control_clock(self))
+                                         clock=control_clock(self),
+                                         stale_after_s=session.config.safety.stale_after_s)
 
     @override
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
