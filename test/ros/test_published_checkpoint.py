@@ -89,7 +89,9 @@ def test_a_published_pi0_folder_drives_the_simulated_arm_through_ros(
     for msg in trajectories:
         assert tuple(msg.joint_names) == ARM_JOINTS
         positions = np.array([point.positions for point in msg.points])
-        assert positions.shape == (3, 6) and np.all(np.isfinite(positions))
+        # A chunk (3 points) or, after a late input under load, a one-point brake.
+        assert positions.shape in ((3, 6), (1, 6)) and np.all(np.isfinite(positions))
+    assert any(len(msg.points) == 3 for msg in trajectories)
     moved = np.abs(np.array([dict(zip(latest.name, latest.position))[j] for j in ARM_JOINTS])
                    - np.array([start[j] for j in ARM_JOINTS]))
     assert moved.max() > 1e-3, 'the arm did not move'

@@ -44,6 +44,8 @@ __all__ = ['GoalHandle', 'InstructionGoals']
 #: The action's goal handle; the generated message types carry no static types.
 GoalHandle = ServerGoalHandle[Any, Any, Any]
 
+#: Shortest wall time without new /clock time that counts as a stopped clock, seconds.
+MIN_CLOCK_STOP_S = 5.0
 #: Period of action feedback, seconds.
 FEEDBACK_PERIOD_S = 0.2
 #: Longest wait, when the server goes away, for a pre-empted goal to send its result, seconds.
@@ -100,7 +102,9 @@ class InstructionGoals:
         self._watch_timer: Timer | None = None
         self._clock_faulted = False  # a fault was acted on and the clock has not run since
         if stale_after_s is not None:
-            self._watch = ClockWatch(clock, stale_after_s=stale_after_s)
+            # Not below MIN_CLOCK_STOP_S: a loaded 2-core machine pauses a healthy simulator's
+            # /clock for over 1 s (measured 1.1 s), which aborted CI episodes at 1 s.
+            self._watch = ClockWatch(clock, stale_after_s=max(stale_after_s, MIN_CLOCK_STOP_S))
             # On the wall clock: a timer on the node's (simulated) clock stops with it.
             self._watch_timer = node.create_timer(
                 CLOCK_CHECK_PERIOD_S, self._on_clock_check, callback_group=callback_group,
