@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from vla_ros.core.errors import ConfigError
 
-__all__ = ['LEROBOT_NORM_EPS', 'PREPROCESSOR_FILENAME', 'POSTPROCESSOR_FILENAME',
+__all__ = ['feature_width', 'LEROBOT_NORM_EPS', 'PREPROCESSOR_FILENAME', 'POSTPROCESSOR_FILENAME',
            'TensorInfo', 'read_json', 'read_normalizer_stats', 'read_tensor_infos']
 
 PREPROCESSOR_FILENAME = 'policy_preprocessor.json'
@@ -170,3 +170,18 @@ def read_normalizer_stats(folder: Path, pipeline_filename: str, registry_name: s
                 raise ConfigError(f'{state_path}: {feature}.{name} has NaN or Inf values')
         stats[feature] = found
     return stats
+
+
+def feature_width(features: Any, key: str, kind: str, where: Path) -> int:
+    """The width of a one-dimensional ``config.json`` feature (``STATE``/``ACTION``).
+
+    Raises:
+        ConfigError: ``key`` is missing, of another type, or not one-dimensional.
+    """
+    entry = features.get(key) if isinstance(features, Mapping) else None
+    shape = entry.get('shape') if isinstance(entry, Mapping) else None
+    if not isinstance(entry, Mapping) or entry.get('type') != kind or not isinstance(
+            shape, list) or len(shape) != 1:
+        raise ConfigError(f'{where}: feature {key!r}: {entry!r}, expected type {kind} with a '
+                          'one-dimensional shape')
+    return int(shape[0])

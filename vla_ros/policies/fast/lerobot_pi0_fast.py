@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 
 from vla_ros.core.errors import ConfigError
 from vla_ros.policies.lerobot_files import (
+    feature_width,
     POSTPROCESSOR_FILENAME,
     PREPROCESSOR_FILENAME,
     read_json,
@@ -121,16 +122,6 @@ def _int(raw: Mapping[str, Any], key: str, where: Path, default: int | None = No
     return value
 
 
-def _width(features: Any, key: str, kind: str, where: Path) -> int:
-    entry = features.get(key) if isinstance(features, Mapping) else None
-    shape = entry.get('shape') if isinstance(entry, Mapping) else None
-    if not isinstance(entry, Mapping) or entry.get('type') != kind or not isinstance(
-            shape, list) or len(shape) != 1:
-        raise ConfigError(f'{where}: feature {key!r}: {entry!r}, expected type {kind} with a '
-                          'one-dimensional shape')
-    return int(shape[0])
-
-
 def _shape(infos: Mapping[str, TensorInfo], name: str, where: Path) -> tuple[int, ...]:
     if name not in infos:
         raise ConfigError(f'{where}/model.safetensors: no tensor {name!r}; not a LeRobot '
@@ -204,8 +195,8 @@ def describe_pi0_fast(folder: Path) -> LeRobotPi0Fast:
         if isinstance(entry, Mapping) and entry.get('type') == 'VISUAL')
     if not image_keys:
         raise ConfigError(f'{where}: input_features has no VISUAL feature')
-    state_dim = _width(inputs, _STATE_KEY, 'STATE', where)
-    action_dim = _width(raw.get('output_features'), _ACTION_KEY, 'ACTION', where)
+    state_dim = feature_width(inputs, _STATE_KEY, 'STATE', where)
+    action_dim = feature_width(raw.get('output_features'), _ACTION_KEY, 'ACTION', where)
     infos = read_tensor_infos(folder)
     vocab_size, width, depth, mlp_width, heads, head_size = _gemma(
         infos, raw.get('paligemma_variant'), folder)

@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 from vla_ros.core.errors import ConfigError
 from vla_ros.policies.flow.config import CONFIG_FILENAME
 from vla_ros.policies.lerobot_files import (
+    feature_width,
     POSTPROCESSOR_FILENAME,
     PREPROCESSOR_FILENAME,
     read_json,
@@ -178,16 +179,6 @@ def _int(raw: Mapping[str, Any], key: str, where: Path) -> int:
     return value
 
 
-def _feature_width(features: Any, key: str, kind: str, where: Path) -> int:
-    entry = features.get(key) if isinstance(features, Mapping) else None
-    shape = entry.get('shape') if isinstance(entry, Mapping) else None
-    if not isinstance(entry, Mapping) or entry.get('type') != kind or not isinstance(
-            shape, list) or len(shape) != 1:
-        raise ConfigError(f'{where}: feature {key!r}: {entry!r}, expected type {kind} with a '
-                          'one-dimensional shape')
-    return int(shape[0])
-
-
 def _count_layers(infos: Mapping[str, TensorInfo], prefix: str) -> int:
     pattern = re.compile(re.escape(prefix) + r'(\d+)\.')
     indices = {int(match.group(1)) for name in infos if (match := pattern.match(name))}
@@ -287,8 +278,8 @@ def describe_lerobot(folder: Path, *, policy_type: str) -> LeRobotPi0:
         if isinstance(entry, Mapping) and entry.get('type') == 'VISUAL')
     if not image_keys:
         raise ConfigError(f'{where}: input_features has no VISUAL feature')
-    state_dim = _feature_width(inputs, _STATE_KEY, 'STATE', where)
-    action_dim = _feature_width(raw.get('output_features'), _ACTION_KEY, 'ACTION', where)
+    state_dim = feature_width(inputs, _STATE_KEY, 'STATE', where)
+    action_dim = feature_width(raw.get('output_features'), _ACTION_KEY, 'ACTION', where)
     max_state_dim, max_action_dim = (_int(raw, 'max_state_dim', where),
                                      _int(raw, 'max_action_dim', where))
     if state_dim > max_state_dim or action_dim > max_action_dim:
