@@ -110,7 +110,13 @@ class JointCommandConfig:
 
 @dataclass(frozen=True, slots=True)
 class EmbodimentConfig:
-    """The robot: ordered joints, controller -> joints, cameras, URDF, per-joint semantics."""
+    """The robot: ordered joints, controller -> joints, cameras, URDF, per-joint semantics.
+
+    ``controllers`` are the controllers the policy commands; ``held_controllers`` (controller
+    -> joints) hold their joints where they are (a humanoid's legs): their joints are measured
+    and checked like every joint, but no chunk ever includes them and nothing is published to
+    them.
+    """
 
     name: str
     urdf: Path
@@ -119,18 +125,25 @@ class EmbodimentConfig:
     cameras: tuple[CameraConfig, ...]
     joint_state_topic: str = 'joint_states'
     commands: tuple[JointCommandConfig, ...] = ()
+    held_controllers: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if len(set(self.joints)) != len(self.joints):
             raise ConfigError(f'embodiment.joints: duplicates in {list(self.joints)!r}')
+        both = [name for name in self.held_controllers if name in self.controllers]
+        if both:
+            raise ConfigError(f'embodiment.held_controllers: {both!r} also in '
+                              'embodiment.controllers; a controller is commanded or held')
         claimed: list[str] = []
-        for controller, joints in self.controllers.items():
-            unknown = [j for j in joints if j not in self.joints]
-            if unknown:
-                raise ConfigError(
-                    f'embodiment.controllers.{controller}: unknown joints {unknown!r}; '
-                    f'embodiment.joints is {list(self.joints)!r}')
-            claimed.extend(joints)
+        for key, controllers in (('controllers', self.controllers),
+                                 ('held_controllers', self.held_controllers)):
+            for controller, joints in controllers.items():
+                unknown = [j for j in joints if j not in self.joints]
+                if unknown:
+                    raise ConfigError(
+                        f'embodiment.{key}.{controller}: unknown joints {unknown!r}; '
+                        f'embodiment.joints is {list(self.joints)!r}')
+                claimed.extend(joints)
         twice = sorted({j for j in claimed if claimed.count(j) > 1})
         if twice:
             raise ConfigError(f'embodiment.controllers: joints {twice!r} claimed twice')
@@ -390,7 +403,8 @@ def parse_config(raw: Mapping[str, Any], *, root: Path) -> VlaConfig:
         raise ConfigError(
             f'schema_version: {raw.get("schema_version")!r}, expected {SCHEMA_VERSION}')
     emb = _section(raw, 'embodiment', {'name', 'urdf', 'joints', 'controllers', 'cameras',
-                                       'joint_state_topic', 'commands'}, required=True)
+                                       'joint_state_topic', 'commands', 'held_controllers'},
+                   required=True)
     pol = _section(raw, 'policy', {'family', 'checkpoint', 'device', 'threads', 'dtype',
                                    'tokenizer', 'inputs', 'outputs', 'server'}, required=True)
     exe = _section(raw, 'execution', {'strategy', 'horizon', 'async_threshold_steps',
@@ -408,7 +422,9 @@ def parse_config(raw: Mapping[str, Any], *, root: Path) -> VlaConfig:
             controllers={str(k): tuple(v) for k, v in dict(emb['controllers']).items()},
             cameras=_cameras(emb['cameras']),
             joint_state_topic=str(emb.get('joint_state_topic', 'joint_states')),
-            commands=_joint_commands(emb.get('commands')))
+            commands=_joint_commands(emb.get('commands')),
+            held_controllers={str(k): tuple(v) for k, v in
+                              dict(emb.get('held_controllers') or {}).items()})
         policy = _policy(pol, root, embodiment)
         execution = ExecutionConfig(strategy=parse_strategy(exe.pop('strategy', 'sync')), **exe)
         safety = SafetyConfig(**saf)

@@ -73,7 +73,9 @@ class SimNode(Node):
         self._next_camera_s = dict.fromkeys(self._camera_periods_s, 0.0)
         positions = dict(zip(self._sim.joint_names, self._sim.joint_positions()))
         self._followers: dict[str, TrajectoryFollower] = {}
-        for controller, joints in self._config.embodiment.controllers.items():
+        embodiment = self._config.embodiment  # held controllers (legs) hold; they take commands
+        for controller, joints in {**embodiment.controllers,
+                                   **embodiment.held_controllers}.items():
             unknown = [joint for joint in joints if joint not in positions]
             if unknown:
                 raise ConfigError(f'controller {controller!r}: joints {unknown} not in the scene')
