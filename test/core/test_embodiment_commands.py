@@ -15,7 +15,8 @@ from vla_ros.core.config import CommandKind, JointCommandConfig, load_config, pa
 from vla_ros.core.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TWO_ARM = REPO_ROOT / 'config' / 'two_arm.yaml'
+TWO_ARM_ROOT = REPO_ROOT / 'test' / 'fixtures' / 'two_arm'  # a test fixture, not shipped
+TWO_ARM = TWO_ARM_ROOT / 'config' / 'two_arm.yaml'
 TABLETOP = REPO_ROOT / 'config' / 'tabletop_arm.yaml'
 
 
@@ -35,7 +36,7 @@ def test_two_arm_config_loads_four_controllers_and_gripper_semantics():
         JointCommandConfig(f'{side}_gripper_joint', CommandKind.NORMALIZED_GRIPPER,
                            closed_position=0.0, open_position=0.04)
         for side in ('left', 'right'))
-    assert embodiment.urdf == REPO_ROOT / 'urdf' / 'two_arm.urdf'
+    assert embodiment.urdf == TWO_ARM_ROOT / 'urdf' / 'two_arm.urdf'
 
 
 def test_commands_are_optional_and_absent_means_absolute():

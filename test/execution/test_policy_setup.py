@@ -23,7 +23,7 @@ from vla_ros.policies.flow.checkpoint import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TWO_ARM = load_config(REPO_ROOT / 'config' / 'two_arm.yaml')
+TWO_ARM = load_config(REPO_ROOT / 'test' / 'fixtures' / 'two_arm' / 'config' / 'two_arm.yaml')
 JOINTS = TWO_ARM.embodiment.joints
 
 

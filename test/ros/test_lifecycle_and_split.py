@@ -200,14 +200,15 @@ def _after_hold(evs: list) -> tuple[JointTrajectory | None, list[float], list[Jo
 
 @pytest.fixture(scope='session')
 def two_arm_config(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> Path:
-    """config/two_arm.yaml with a random flow checkpoint for its joints; horizon 3."""
+    """test/fixtures/two_arm/config/two_arm.yaml with a random flow checkpoint; horizon 3."""
     spec = PolicySpec(joint_names=TWO_ARM_POLICY_JOINTS, camera_names=TWO_ARM_CAMERAS,
                       image_height=64, image_width=64, chunk_length=6, dt_s=0.1)
     checkpoint = create_random_checkpoint(
         tmp_path_factory.mktemp('two_arm_ckpt') / 'flow', spec, seed=1,
         home_positions=TWO_ARM_POLICY_HOME, motion_std=TWO_ARM_MOTION_STD)
-    raw = yaml.safe_load((repo_root / 'config' / 'two_arm.yaml').read_text())
-    raw['embodiment']['urdf'] = str(repo_root / 'urdf' / 'two_arm.urdf')
+    fixture = repo_root / 'test' / 'fixtures' / 'two_arm'
+    raw = yaml.safe_load((fixture / 'config' / 'two_arm.yaml').read_text())
+    raw['embodiment']['urdf'] = str(fixture / 'urdf' / 'two_arm.urdf')
     raw['policy']['checkpoint'] = str(checkpoint)
     raw['execution']['horizon'] = 3
     path = tmp_path_factory.mktemp('two_arm_config') / 'two_arm.yaml'
