@@ -128,6 +128,8 @@ def test_gazebo_description_runs_gz_hardware_with_the_installed_controllers(
     roots = {str(link.get('name')) for link in robot.findall('link')} - {
         str(j.find('child').get('link')) for j in joints.values()}  # type: ignore[union-attr]
     assert roots == {'world'}
+    assert all(float(link.find('inertial/mass').get('value', '0')) > 0  # type: ignore[union-attr]
+               for link in robot.findall('link') if link.get('name') != 'world')
     mimics = [name for name, joint in joints.items() if joint.find('mimic') is not None]
     listed = {name: (commands, states) for name, (commands, states) in _interfaces(robot).items()}
     for name in mimics:

@@ -17,7 +17,8 @@ Jazzy, Ionic on Kilted) from files found by convention, next to the embodiment Y
 No xacro: :func:`gazebo_description` turns the mock-hardware URDF into the Gazebo one at launch
 time (hardware plugin ``gz_ros2_control/GazeboSimSystem``, the ``gz_ros2_control-system``
 plugin with the controllers YAML's absolute path, ``package://`` meshes as ``file://`` paths,
-the root link fixed to the world), so one URDF serves mock hardware, a real robot's driver
+mimic joints state-only in ``<ros2_control>``, 1 g in massless links, the root link fixed to
+the world), so one URDF serves mock hardware, a real robot's driver
 (swap the plugin) and Gazebo. ``vla_ros.core.gazebo_consistency`` checks that the files agree.
 """
 
@@ -151,6 +152,21 @@ def _add_mimic_joints(robot: ElementTree.Element) -> None:
             ElementTree.SubElement(entry, 'state_interface', name='position')
 
 
+def _add_negligible_inertia(robot: ElementTree.Element) -> None:
+    """Give every link without ``<inertial>`` 1 g: Gazebo drops a massless link with its subtree.
+
+    (URDF-to-SDF conversion leaves out a link without mass, and every joint and link below it,
+    unless a fixed joint merges it into its parent; ALOHA's base links are such links.)
+    """
+    for link in robot.findall('link'):
+        if link.get('name') == 'world' or link.find('inertial') is not None:
+            continue
+        inertial = ElementTree.SubElement(link, 'inertial')
+        ElementTree.SubElement(inertial, 'mass', value='0.001')
+        ElementTree.SubElement(inertial, 'inertia', ixx='1e-07', ixy='0', ixz='0', iyy='1e-07',
+                               iyz='0', izz='1e-07')
+
+
 def gazebo_description(urdf_text: str, *, controllers: Path,
                        package_shares: Mapping[str, Path]) -> str:
     """The URDF as Gazebo and gz_ros2_control need it (see the module docstring).
@@ -180,5 +196,6 @@ def gazebo_description(urdf_text: str, *, controllers: Path,
         match = _PACKAGE_URI.match(uri)
         if match and match.group(1) in package_shares:
             mesh.set('filename', f'file://{package_shares[match.group(1)]}/{uri[match.end():]}')
+    _add_negligible_inertia(robot)
     _anchor_to_world(robot)
     return ElementTree.tostring(robot, encoding='unicode')
