@@ -2,7 +2,35 @@
 # Copyright 2026 The vla_ros authors
 """vla_ros: deploy Vision-Language-Action policies on ROS 2 / ros2_control robots.
 
-Layers, each importing only those below it: ``core`` (numpy) <- ``policies``, ``execution``,
-``sim`` <- ``ros`` (the only rclpy user) <- ``cli``. The colcon build adds the generated
-interfaces ``vla_ros.msg``, ``vla_ros.srv`` and ``vla_ros.action`` to this package.
+Layers; each imports only those below it (``test/test_layering.py`` parses every import of
+every module, inside functions and under ``TYPE_CHECKING`` too, and fails on any other)::
+
+    core  <-  policies, execution, sim, data  <-  ros  <-  cli
+
+``core`` (numpy only): value types, config, errors, the Policy protocol, training samples,
+statistics, pointing sets. ``policies``, ``execution``, ``sim`` and ``data`` are siblings that
+share only ``core``. ``ros`` (the rclpy layer: nodes, convert, clients) wires execution, sim
+and data together; ``cli`` (``vla-ros``, one module per verb) may use every layer.
+
+Where this differs from the style guide's picture (``core <- policies, execution, sim, data
+<- ros <- cli``), and why:
+
+- ``ros`` does not import ``policies``; the one arrow from below into ``policies`` is
+  ``execution.policy_setup``, which loads the configured family through the registry (and
+  warms it up) for the policy node's ``configure``. It is the only exception in the test.
+- The types several siblings share live in ``core``, not in the sibling that uses them most:
+  ``core.policy`` (``Policy``, ``PolicySpec``, ``GuidedPolicy``: families implement them,
+  execution runs them, data replays them), ``core.training_samples`` (sim and data write
+  samples, policies train on them), ``core.normalization`` (data exports statistics, policies
+  normalise with them) and ``core.pointing_set`` (sim renders it, policies pre-train on it).
+- ``cli`` verbs that are ROS clients still use rclpy types themselves (``Node``, ``Parameter``);
+  nothing below ``ros`` imports rclpy, even inside a function.
+- Inside ``policies`` the families are independent, except ``fast`` (on the ``tokens`` VLM)
+  and ``pi05`` (on ``flow``'s reader of the published pi0 layout). Shared family machinery
+  (``device``, ``default_robot``, ``pointing``, ``training_result``) sits in ``policies/``.
+
+Third-party libraries follow the layers: ``core`` imports numpy only; torch and transformers
+appear only in ``policies``; mujoco only in ``sim``. The colcon build adds the generated
+interfaces ``vla_ros.msg``, ``vla_ros.srv`` and ``vla_ros.action`` to this package; only
+``ros`` and ``cli`` import them.
 """

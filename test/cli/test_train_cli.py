@@ -218,7 +218,7 @@ def pointing_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_pointing_verb_writes_a_set_of_the_config_cameras(pointing_file: Path) -> None:
-    from vla_ros.policies.pointing_set import PointingSet
+    from vla_ros.core.pointing_set import PointingSet
 
     loaded = PointingSet.load(pointing_file)
 

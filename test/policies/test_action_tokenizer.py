@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from vla_ros.core.errors import ConfigError, InputError, PolicyOutputError
-from vla_ros.policies.normalization import QuantileStats
+from vla_ros.core.normalization import QuantileStats
 from vla_ros.policies.tokens import ActionTokenizer, BinLayout, decode_actions, encode_actions
 
 VOCAB_SIZE = 32000  # Llama 2, as in OpenVLA

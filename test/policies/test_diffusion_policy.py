@@ -17,12 +17,14 @@ from numpy.testing import assert_allclose, assert_array_equal
 import pytest
 import torch
 
+from vla_ros.cli.main import main as cli_main
 from vla_ros.core.config import CameraConfig
 from vla_ros.core.errors import ConfigError, InputError
+from vla_ros.core.normalization import QuantileStats
 from vla_ros.core.types import Observation
 from vla_ros.policies.base import Policy
+from vla_ros.policies.default_robot import DEFAULT_HOME_POSITIONS, DEFAULT_SPEC
 from vla_ros.policies.diffusion import checkpoint as checkpoint_module
-from vla_ros.policies.diffusion import train as train_module
 from vla_ros.policies.diffusion.checkpoint import create_random_checkpoint, DEFAULT_MOTION
 from vla_ros.policies.diffusion.config import (
     Architecture,
@@ -50,8 +52,6 @@ from vla_ros.policies.diffusion.training_data import (
     QUANTILE_EPS,
     TrainingTensors,
 )
-from vla_ros.policies.flow.checkpoint import DEFAULT_HOME_POSITIONS, DEFAULT_SPEC
-from vla_ros.policies.normalization import QuantileStats
 from vla_ros.policies.registry import load_policy
 from vla_ros.sim.demonstrations import DemonstrationDataset, record_demonstrations
 from vla_ros.sim.tasks import TaskKind
@@ -443,9 +443,9 @@ def test_image_shift_moves_whole_images_and_repeats_edges() -> None:
 
 def test_training_command_and_random_checkpoint_command_write_loadable_checkpoints(
         demos_dir: Path, tmp_path: Path) -> None:
-    assert train_module.main(['--data', str(demos_dir), str(demos_dir), '--out',
-                              str(tmp_path / 'cli'), '--steps', '2', '--batch-size', '4',
-                              '--no-progress']) == 0
+    assert cli_main(['train', '--family', 'diffusion', '--data', str(demos_dir),
+                     str(demos_dir), '--out', str(tmp_path / 'cli'), '--steps', '2',
+                     '--batch-size', '4', '--no-progress']) == 0
     assert checkpoint_module.main(['--out', str(tmp_path / 'random'), '--seed', '1',
                             '--denoising-steps', '3']) == 0
     assert checkpoint_module.main(['--out', str(tmp_path / 'bad'), '--image-size', '30']) == 2

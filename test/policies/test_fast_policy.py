@@ -16,13 +16,13 @@ import pytest
 from vla_ros.core.errors import ConfigError, PolicyOutputError
 from vla_ros.core.types import Observation
 from vla_ros.policies.base import Policy, PolicySpec
+from vla_ros.policies.default_robot import DEFAULT_HOME_POSITIONS, DEFAULT_SPEC
 from vla_ros.policies.fast.checkpoint import create_random_checkpoint
 from vla_ros.policies.fast.config import FastPolicyConfig
 from vla_ros.policies.fast.dct import max_rounding_error
 from vla_ros.policies.fast.length_rule import ChunkLengthRule
 from vla_ros.policies.fast.model import FastPolicy
 from vla_ros.policies.fast.train import train
-from vla_ros.policies.flow.checkpoint import DEFAULT_HOME_POSITIONS, DEFAULT_SPEC
 from vla_ros.policies.registry import load_policy
 from vla_ros.policies.tokens.config import ActionSpace
 from vla_ros.policies.tokens.teacher_forcing import TrainingConfig

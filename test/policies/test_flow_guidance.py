@@ -12,11 +12,11 @@ from numpy.testing import assert_allclose, assert_array_equal
 import pytest
 
 from vla_ros.core.errors import InputError
+from vla_ros.core.policy import as_guided
 from vla_ros.core.types import Observation
 from vla_ros.policies.flow.checkpoint import DEFAULT_SPEC
 from vla_ros.policies.flow.guidance import guidance_weight, GuidedFlowPolicy, load
 from vla_ros.policies.flow.model import FlowPolicy
-from vla_ros.policies.guidance import as_guided
 from vla_ros.policies.registry import load_policy
 
 STEPS = DEFAULT_SPEC.chunk_length

@@ -13,10 +13,10 @@ import torch
 
 from vla_ros.core.config import CameraConfig
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.pointing_set import PointingSet
 from vla_ros.policies.flow.checkpoint import build_model, DEFAULT_SPEC, ModelSize
 from vla_ros.policies.flow.pointing import pixel_values, prompt_readout
 from vla_ros.policies.pointing import padded_prompts, PointingConfig, pretrain_pointing
-from vla_ros.policies.pointing_set import PointingSet
 from vla_ros.sim.pointing_scenes import render_pointing_scenes
 
 SCENE_PATH = Path(__file__).resolve().parents[2] / 'urdf' / 'tabletop_scene.xml'

@@ -16,7 +16,7 @@ import torch
 from vla_ros.core.errors import ConfigError, PolicyOutputError
 from vla_ros.core.types import Observation
 from vla_ros.policies.base import Policy, PolicySpec
-from vla_ros.policies.flow.checkpoint import DEFAULT_HOME_POSITIONS, DEFAULT_SPEC
+from vla_ros.policies.default_robot import DEFAULT_HOME_POSITIONS, DEFAULT_SPEC
 from vla_ros.policies.registry import load_policy
 from vla_ros.policies.tokens.checkpoint import create_random_checkpoint, main
 from vla_ros.policies.tokens.config import ActionSpace, CONFIG_FILENAME, TokensPolicyConfig

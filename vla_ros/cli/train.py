@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from vla_ros.cli.train_families import PreparedRun
+    from vla_ros.core.training_samples import SampleSource
     from vla_ros.data.lerobot_dataset import LeRobotTrainingDataset
-    from vla_ros.policies.flow.training_data import SampleSource
     from vla_ros.sim.demonstrations import DemonstrationDataset
     from vla_ros.sim.ee_demonstrations import SiteKinematics
 
@@ -102,7 +102,7 @@ def _load_dataset(data: Path, chunk_length: int) -> DemonstrationDataset | LeRob
 
 def _concatenated(datasets: Sequence[SampleSource]) -> SampleSource:
     """One dataset as it is; several read as one, in order."""
-    from vla_ros.policies.diffusion.training_data import ConcatenatedSamples
+    from vla_ros.core.training_samples import ConcatenatedSamples
 
     return datasets[0] if len(datasets) == 1 else ConcatenatedSamples(datasets)
 

@@ -22,9 +22,9 @@ from vla_ros.core.errors import ConfigError
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-    from vla_ros.policies.flow.training_data import SampleSource
+    from vla_ros.core.pointing_set import PointingSet
+    from vla_ros.core.training_samples import SampleSource
     from vla_ros.policies.pointing import PointingConfig
-    from vla_ros.policies.pointing_set import PointingSet
     from vla_ros.policies.tokens.teacher_forcing import TrainingConfig as TokenTrainingConfig
     from vla_ros.policies.training_result import TrainingResult
 
@@ -165,7 +165,7 @@ def _configure(defaults: _Config, options: RunOptions) -> _Config:
 def _pointing(options: RunOptions,
               config: _PointedConfig) -> tuple[_PointedConfig, PointingSet | None]:
     """``config`` with the pointing options applied, and the pointing set to pre-train on."""
-    from vla_ros.policies.pointing_set import PointingSet
+    from vla_ros.core.pointing_set import PointingSet
 
     pointing, pointing_steps = options.pointing, options.pointing_steps
     if pointing_steps is not None and pointing is None:

@@ -38,7 +38,7 @@ from vla_ros.data.sync import (
 )
 
 if TYPE_CHECKING:
-    from vla_ros.policies.base import Policy, PolicySpec
+    from vla_ros.core.policy import Policy, PolicySpec
 
 __all__ = ['BagEvaluation', 'EpisodeEvaluation', 'JointError', 'PredictedChunk',
            'evaluate_bag', 'joint_errors']

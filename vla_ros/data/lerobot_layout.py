@@ -32,8 +32,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vla_ros.core.errors import DataError
+from vla_ros.core.normalization import compute_stats
 from vla_ros.data.table_files import TableFormat
-from vla_ros.policies.normalization import compute_stats
 
 __all__ = ['ACTION_KEY', 'CHUNKS_SIZE', 'CODEBASE_VERSION', 'DATA_FILE_SIZE_MB', 'INDEX_FEATURES',
            'STATE_KEY', 'VIDEO_FILE_SIZE_MB', 'CameraFeature', 'DatasetLayout', 'FilePosition',

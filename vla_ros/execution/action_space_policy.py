@@ -19,13 +19,13 @@ import logging
 from typing import TYPE_CHECKING
 
 from vla_ros.core.errors import PolicyOutputError
+from vla_ros.core.policy import PolicySpec
 from vla_ros.core.types import ActionChunk, Observation
 from vla_ros.execution.conversion_report import ConversionReport
-from vla_ros.policies.base import PolicySpec
 
 if TYPE_CHECKING:
+    from vla_ros.core.policy import Policy
     from vla_ros.execution.action_spaces import ActionSpaceConverter
-    from vla_ros.policies.base import Policy
 
 __all__ = ['ActionSpacePolicy']
 

@@ -31,7 +31,7 @@ from vla_ros.core.errors import ConfigError, PolicyOutputError
 from vla_ros.core.types import ActionChunk, Observation
 
 if TYPE_CHECKING:
-    from vla_ros.policies.base import Policy, PolicySpec
+    from vla_ros.core.policy import Policy, PolicySpec
 
 __all__ = ['JointSemantics', 'JointSemanticsPolicy', 'wrap_policy']
 

@@ -23,7 +23,7 @@ from vla_ros.policies.warm_up import warm_up
 
 if TYPE_CHECKING:
     from vla_ros.core.config import EmbodimentConfig, VlaConfig
-    from vla_ros.policies.base import Policy, PolicySpec
+    from vla_ros.core.policy import Policy, PolicySpec
 
 __all__ = ['PreparedPolicy', 'check_policy_fits', 'prepare_policy']
 

@@ -39,6 +39,7 @@ from numpy.typing import NDArray
 from vla_ros.core.config import ExecutionConfig, ExecutionStrategy, SafetyConfig
 from vla_ros.core.errors import ConfigError, InputError, PolicyOutputError, SafetyViolation
 from vla_ros.core.observation_buffer import ObservationBuffer
+from vla_ros.core.policy import as_guided, Policy
 from vla_ros.core.types import ActionChunk, JointTrajectoryCommand, NodeState, Observation
 from vla_ros.execution.action_timeline import ActionTimeline
 from vla_ros.execution.chunk_planner import (
@@ -51,8 +52,6 @@ from vla_ros.execution.chunk_scheduler import ChunkScheduler, MergeInput
 from vla_ros.execution.conversion_report import ConversionReport, ReportsConversion
 from vla_ros.execution.joint_limits import JointLimits
 from vla_ros.execution.rtc import RtcPrefix
-from vla_ros.policies.base import Policy
-from vla_ros.policies.guidance import as_guided
 
 __all__ = ['PolicyRunner', 'RunnerStatus', 'TrajectorySink']
 

@@ -13,7 +13,7 @@ The objective: a linear head on the VLM's hidden state at the prompt's last toke
 object's (x, y), normalized by the set's mean and spread, with a mean squared error. The held-out
 accuracy is the share of held-out scenes where the point lands nearest the named object (chance
 is one in the number of objects). The family's training then starts from the pre-trained VLM.
-The data is a ``vla_ros.policies.pointing_set.PointingSet`` (``vla-ros pointing`` writes one).
+The data is a ``vla_ros.core.pointing_set.PointingSet`` (``vla-ros pointing`` writes one).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import torch
 from vla_ros.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from vla_ros.policies.pointing_set import PointingSet
+    from vla_ros.core.pointing_set import PointingSet
 
 __all__ = [
     'PointingConfig', 'PointingObjective', 'PointingResult', 'PromptReadout', 'padded_prompts',

@@ -53,7 +53,7 @@ from vla_ros.sim.tasks import Episode, sample_episodes, TaskKind
 
 if TYPE_CHECKING:
     from vla_ros.core.config import CameraConfig
-    from vla_ros.policies.flow.training_data import SampleSource
+    from vla_ros.core.training_samples import SampleSource
 
 __all__ = [
     'EeDeltaExpert', 'SiteKinematics', 'TABLETOP_EE_ACTION_SPACE', 'ee_delta_actions',

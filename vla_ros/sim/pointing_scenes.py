@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vla_ros.core.errors import ConfigError
-from vla_ros.policies.pointing_set import PointingSet
+from vla_ros.core.pointing_set import PointingSet
 from vla_ros.sim.scene import TabletopSim
 from vla_ros.sim.tasks import Colour, PHRASINGS
 

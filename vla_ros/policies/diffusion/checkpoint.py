@@ -20,7 +20,9 @@ import logging
 from pathlib import Path
 
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.normalization import QuantileStats, ZScoreStats
 from vla_ros.policies.base import PolicySpec
+from vla_ros.policies.default_robot import DEFAULT_HOME_POSITIONS, DEFAULT_SPEC
 from vla_ros.policies.diffusion.config import (
     Architecture,
     DiffusionPolicyConfig,
@@ -32,8 +34,6 @@ from vla_ros.policies.diffusion.config import (
 )
 from vla_ros.policies.diffusion.model import build_network, save_checkpoint
 from vla_ros.policies.diffusion.processor import build_tokenizer, DiffusionProcessor
-from vla_ros.policies.flow.checkpoint import DEFAULT_HOME_POSITIONS, DEFAULT_SPEC
-from vla_ros.policies.normalization import QuantileStats, ZScoreStats
 
 __all__ = ['DEFAULT_MOTION', 'create_random_checkpoint', 'home_pose_normalization', 'main']
 

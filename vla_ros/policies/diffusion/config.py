@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.normalization import QuantileStats, ZScoreStats
 from vla_ros.policies.base import PolicySpec
 from vla_ros.policies.diffusion.json_fields import (
     exact_mapping,
@@ -32,7 +33,6 @@ from vla_ros.policies.diffusion.json_fields import (
     parse_enum,
     plain_value,
 )
-from vla_ros.policies.normalization import QuantileStats, ZScoreStats
 
 __all__ = [
     'Architecture', 'BetaSchedule', 'CONFIG_FILENAME', 'DiffusionPolicyConfig',
@@ -48,7 +48,7 @@ _FAMILY = 'diffusion'
 
 
 class NormMode(enum.Enum):
-    """How a feature maps to the model's space (``vla_ros.policies.normalization``)."""
+    """How a feature maps to the model's space (``vla_ros.core.normalization``)."""
 
     ZSCORE = 'zscore'
     QUANTILE = 'quantile'

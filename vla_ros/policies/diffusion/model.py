@@ -23,12 +23,12 @@ import torch
 from torch import nn
 
 from vla_ros.core.errors import ConfigError
+from vla_ros.policies.device import resolve_device
 from vla_ros.policies.diffusion.config import DiffusionPolicyConfig, WEIGHTS_FILENAME
 from vla_ros.policies.diffusion.noise_network import NoiseNetwork
 from vla_ros.policies.diffusion.noise_schedule import DiffusionProcess
 from vla_ros.policies.diffusion.observation_encoder import ObservationEncoder
 from vla_ros.policies.diffusion.processor import DiffusionProcessor
-from vla_ros.policies.flow.model import resolve_device
 
 if TYPE_CHECKING:
     from vla_ros.core.types import ActionChunk, Observation

@@ -28,9 +28,9 @@ import torch
 from vla_ros.core.errors import ConfigError, InputError, PolicyOutputError
 from vla_ros.core.images import require_size
 from vla_ros.core.instructions import normalize_instruction
+from vla_ros.core.normalization import pad_dims, unpad_dims
 from vla_ros.core.types import ActionChunk
 from vla_ros.policies.diffusion.config import TOKENIZER_FILENAME
-from vla_ros.policies.normalization import pad_dims, unpad_dims
 
 if TYPE_CHECKING:
     from vla_ros.core.types import Observation

@@ -16,14 +16,12 @@ average of the weights (``ema_decay``), as Diffusion Policy saves. The same seed
 thread count give the same losses and weights. The checkpoint (config with the training
 statistics, tokenizer, safetensors weights) loads with ``load_policy('diffusion', out_dir)``.
 
-Command line: ``python -m vla_ros.policies.diffusion.train --data DIR --out DIR`` (a dataset
-written by ``vla-ros demos``).
+``vla-ros train --family diffusion`` calls ``train``.
 """
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 import copy
 from dataclasses import dataclass, field, replace
 import logging
@@ -35,7 +33,12 @@ import torch
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from vla_ros.core.errors import ConfigError, InputError
+from vla_ros.core.errors import ConfigError
+from vla_ros.core.training_samples import (
+    dataset_spec,
+    instructions_of,
+    SampleSource,
+)
 from vla_ros.policies.diffusion.config import (
     Architecture,
     DiffusionPolicyConfig,
@@ -47,19 +50,14 @@ from vla_ros.policies.diffusion.model import build_network, DiffusionNetwork, sa
 from vla_ros.policies.diffusion.noise_schedule import DiffusionProcess
 from vla_ros.policies.diffusion.processor import build_tokenizer, DiffusionProcessor
 from vla_ros.policies.diffusion.training_data import (
-    ConcatenatedSamples,
     dataset_normalization,
-    dataset_spec,
-    instructions_of,
     make_tensors,
-    SampleSource,
     TrainingTensors,
 )
 from vla_ros.policies.training_result import TrainingResult
 
 __all__ = [
-    'TrainingConfig', 'TrainingResult', 'WeightAverage', 'diffusion_loss', 'main', 'shift_images',
-    'train',
+    'TrainingConfig', 'TrainingResult', 'WeightAverage', 'diffusion_loss', 'shift_images', 'train',
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -334,55 +332,3 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
     save_checkpoint(Path(out_dir), policy_config, processor, trained)
     return TrainingResult(checkpoint_dir=Path(out_dir), losses=tuple(losses),
                           samples=len(tensors), parameters=parameters, elapsed_s=elapsed_s)
-
-
-def _parser() -> argparse.ArgumentParser:
-    defaults = TrainingConfig()
-    parser = argparse.ArgumentParser(
-        prog='python -m vla_ros.policies.diffusion.train',
-        description='Train a diffusion policy on vla-ros demos and write its checkpoint.')
-    parser.add_argument('--data', type=Path, nargs='+', required=True, metavar='DIR',
-                        help='dataset directories written by vla-ros demos')
-    parser.add_argument('--out', type=Path, required=True, metavar='CHECKPOINT_DIR')
-    parser.add_argument('--chunk-length', type=int, default=10, help='actions per chunk')
-    for name in ('steps', 'batch_size', 'noise_draws', 'seed', 'shift_px', 'log_every'):
-        parser.add_argument(f'--{name.replace("_", "-")}', type=int,
-                            default=getattr(defaults, name))
-    parser.add_argument('--learning-rate', type=float, default=defaults.learning_rate)
-    parser.add_argument('--threads', type=int, default=defaults.torch_threads,
-                        help='torch CPU threads (results repeat for the same count)')
-    parser.add_argument('--no-progress', action='store_true', help='hide the progress bar')
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry: load the demos, train, write the checkpoint; returns the exit code."""
-    from vla_ros.sim.demonstrations import DemonstrationDataset  # the sim, only for the CLI
-
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format='%(message)s')
-    try:
-        config = TrainingConfig(
-            steps=args.steps, batch_size=args.batch_size, noise_draws=args.noise_draws,
-            learning_rate=args.learning_rate, seed=args.seed, shift_px=args.shift_px,
-            log_every=args.log_every, torch_threads=args.threads)
-        datasets = [DemonstrationDataset(path, chunk_length=args.chunk_length)
-                    for path in args.data]
-        if len({dataset.dt_s for dataset in datasets}) != 1:
-            raise ConfigError(f'--data: datasets with different time steps '
-                              f'{[dataset.dt_s for dataset in datasets]!r}')
-        samples = ConcatenatedSamples(datasets)
-        result = train(samples, args.out, dt_s=datasets[0].dt_s, config=config,
-                       progress=not args.no_progress)
-    except (ConfigError, InputError) as err:
-        _LOG.error('error: %s', err)
-        return 2
-    last = result.losses[-config.log_every:]
-    _LOG.info('%d parameters, %d samples, %d steps in %.0f s, loss %.4f over the last %d '
-              'steps; wrote %s', result.parameters, result.samples, len(result.losses),
-              result.elapsed_s, sum(last) / len(last), len(last), result.checkpoint_dir)
-    return 0
-
-
-if __name__ == '__main__':
-    raise SystemExit(main())

@@ -15,30 +15,25 @@ asked, drops the chunk rows past an episode's end.
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Sequence
 from dataclasses import dataclass
-import itertools
-from typing import Protocol, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 import torch
 
 from vla_ros.core.errors import ConfigError
-from vla_ros.policies.base import PolicySpec
+from vla_ros.core.normalization import compute_stats, QuantileStats, ZScoreStats
+from vla_ros.core.training_samples import check_not_empty
 from vla_ros.policies.diffusion.config import FeatureNormalization, Normalization, NormMode
 from vla_ros.policies.diffusion.processor import ModelInputs
-from vla_ros.policies.normalization import compute_stats, QuantileStats, ZScoreStats
 
 if TYPE_CHECKING:
-    from vla_ros.core.types import Observation
+    from vla_ros.core.policy import PolicySpec
+    from vla_ros.core.training_samples import SampleSource
     from vla_ros.policies.diffusion.processor import DiffusionProcessor
 
-__all__ = [
-    'ConcatenatedSamples', 'MIN_STD', 'QUANTILE_EPS', 'SampleSource', 'TrainingSampleLike',
-    'TrainingTensors', 'dataset_normalization', 'dataset_spec', 'instructions_of', 'make_tensors',
-]
+__all__ = ['MIN_STD', 'QUANTILE_EPS', 'TrainingTensors', 'dataset_normalization', 'make_tensors']
 
 #: Floor of a stored standard deviation, robot units: a joint that never moves in the data
 #: must not turn measurement noise into huge z-scores.
@@ -46,37 +41,6 @@ MIN_STD = 1e-3
 #: The quantile statistics' ``eps`` (added to q99 - q01), robot units, for the same reason: a
 #: joint held at 0 (q01 = q99 = 0) would otherwise map rounding noise of 1e-9 rad to +-1.
 QUANTILE_EPS = 1e-3
-
-
-class TrainingSampleLike(Protocol):
-    """One supervised pair, as ``vla_ros.sim.demonstrations.TrainingSample`` holds it."""
-
-    @property
-    def observation(self) -> Observation:
-        """Images, joint positions and instruction at step t."""
-        ...
-
-    @property
-    def actions(self) -> NDArray[np.float64]:
-        """(L, J) absolute targets; row k is due (k + 1) * dt_s after the observation."""
-        ...
-
-    @property
-    def is_padding(self) -> NDArray[np.bool_]:
-        """(L,) True for rows past the episode's end."""
-        ...
-
-
-class SampleSource(Protocol):
-    """An indexable collection of training samples (``DemonstrationDataset`` is one)."""
-
-    def __len__(self) -> int:
-        """Number of samples."""
-        ...
-
-    def __getitem__(self, index: int) -> TrainingSampleLike:
-        """Sample ``index``, 0 <= index < len."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,56 +66,6 @@ class TrainingTensors:
                                actions=self.actions[indices], loss_mask=self.loss_mask[indices])
 
 
-class ConcatenatedSamples:
-    """Several sample sources read as one, in order (e.g. two recorded datasets).
-
-    Args:
-        sources: the sources; their samples must share joints, cameras and chunk length.
-    """
-
-    def __init__(self, sources: Sequence[SampleSource]) -> None:
-        self._sources = list(sources)
-        self._ends = list(itertools.accumulate(len(source) for source in self._sources))
-
-    def __len__(self) -> int:
-        return self._ends[-1] if self._ends else 0
-
-    def __getitem__(self, index: int) -> TrainingSampleLike:
-        if not 0 <= index < len(self):
-            raise IndexError(f'sample {index} of {len(self)}')
-        source = bisect.bisect_right(self._ends, index)
-        start = self._ends[source - 1] if source else 0
-        return self._sources[source][index - start]
-
-
-def _check_not_empty(samples: SampleSource) -> None:
-    if len(samples) < 1:
-        raise ConfigError('training samples: none given; record demonstrations first')
-
-
-def dataset_spec(samples: SampleSource, *, dt_s: float) -> PolicySpec:
-    """The contract the samples define: joints, cameras (first observation's order), size, chunk.
-
-    Raises:
-        ConfigError: no samples, or cameras of different sizes.
-    """
-    _check_not_empty(samples)
-    first = samples[0]
-    shapes = {name: image.shape[:2] for name, image in first.observation.images.items()}
-    if len(set(shapes.values())) != 1:
-        raise ConfigError(f'training samples: camera sizes {shapes!r}, expected one size')
-    height, width = next(iter(shapes.values()))
-    return PolicySpec(joint_names=first.observation.joint_names, camera_names=tuple(shapes),
-                      image_height=int(height), image_width=int(width),
-                      chunk_length=len(first.actions), dt_s=float(dt_s))
-
-
-def instructions_of(samples: SampleSource) -> list[str]:
-    """The distinct instructions of ``samples``, in order of first appearance."""
-    return list(dict.fromkeys(samples[index].observation.instruction
-                              for index in range(len(samples))))
-
-
 def _feature(values: list[NDArray[np.float64]], mode: NormMode) -> FeatureNormalization:
     stats = compute_stats(np.stack(values))
     if mode is NormMode.QUANTILE:
@@ -172,7 +86,7 @@ def dataset_normalization(samples: SampleSource, spec: PolicySpec, *, state_mode
         ConfigError: no samples.
         InputError: a sample lacks one of ``spec``'s joints or holds NaN or Inf.
     """
-    _check_not_empty(samples)
+    check_not_empty(samples)
     states, actions = [], []
     for index in range(len(samples)):
         sample = samples[index]
@@ -196,7 +110,7 @@ def make_tensors(samples: SampleSource, processor: DiffusionProcessor, *,
         ConfigError: no samples, or a chunk that is not (chunk_length, J).
         InputError: an observation the processor refuses (camera, size, joint, instruction).
     """
-    _check_not_empty(samples)
+    check_not_empty(samples)
     spec = processor.spec
     joints = len(spec.joint_names)
     prepared, actions, masks = [], [], []

@@ -20,10 +20,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vla_ros.policies.base import PolicySpec
+from vla_ros.policies.default_robot import DEFAULT_HOME_POSITIONS, DEFAULT_SPEC
 from vla_ros.policies.fast.config import FastPolicyConfig
 from vla_ros.policies.fast.fast_tokenizer import FastTokenizer
 from vla_ros.policies.fast.model import save_checkpoint
-from vla_ros.policies.flow.checkpoint import DEFAULT_HOME_POSITIONS, DEFAULT_SPEC
 from vla_ros.policies.tokens.checkpoint import home_pose_normalization, new_vlm
 from vla_ros.policies.tokens.config import TokenNormalization
 from vla_ros.policies.tokens.vlm import VlmSize

@@ -31,13 +31,13 @@ from transformers import AutoTokenizer, PaliGemmaConfig, PaliGemmaForConditional
 
 from vla_ros.core.errors import ConfigError, PolicyOutputError
 from vla_ros.core.images import letterbox
+from vla_ros.core.normalization import ZScoreStats
 from vla_ros.core.types import ActionChunk
 from vla_ros.policies.base import PolicySpec
+from vla_ros.policies.device import resolve_device, resolve_dtype
 from vla_ros.policies.fast.lerobot_pi0_fast import describe_pi0_fast, PALIGEMMA_PREFIX
 from vla_ros.policies.fast.released_tokenizer import ReleasedFastTokenizer
-from vla_ros.policies.flow.model import resolve_device, resolve_dtype
 from vla_ros.policies.lerobot_files import read_json
-from vla_ros.policies.normalization import ZScoreStats
 from vla_ros.policies.tokens.greedy_decoding import greedy_decode
 from vla_ros.policies.tokens.prompt import pixels_to_model, PromptInputs
 

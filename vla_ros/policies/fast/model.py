@@ -24,13 +24,13 @@ import torch
 from transformers import PaliGemmaForConditionalGeneration
 
 from vla_ros.core.errors import ConfigError
+from vla_ros.policies.device import resolve_device
 from vla_ros.policies.fast.config import FastPolicyConfig
 from vla_ros.policies.fast.fast_tokenizer import FastTokenizer, TOKENIZER_FILENAME
 from vla_ros.policies.fast.length_rule import ChunkLengthRule, symbols_per_id
 from vla_ros.policies.fast.lerobot_fast_policy import LeRobotFastPolicy, load_lerobot_pi0_fast
 from vla_ros.policies.fast.lerobot_pi0_fast import is_lerobot_folder
 from vla_ros.policies.fast.processor import FastProcessor
-from vla_ros.policies.flow.model import resolve_device
 from vla_ros.policies.tokens.greedy_decoding import allowed_ids_mask, greedy_decode
 from vla_ros.policies.tokens.model import check_vlm_fits
 from vla_ros.policies.tokens.prompt import PromptEncoder

@@ -9,45 +9,39 @@ teacher-forced cross-entropy. The decoding budget stored with the checkpoint is
 chunk_length * joints + 1, the most a well-formed chunk can need. The checkpoint loads with
 ``load_policy('fast', out_dir)``.
 
-Run ``python -m vla_ros.policies.fast.train --data DIR --out DIR`` (``--help`` lists the
-options), or call ``train`` from a ``vla-ros train`` verb.
+``vla-ros train --family fast`` calls ``train``.
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from vla_ros.core.training_samples import dataset_spec, instructions_of
 from vla_ros.policies.fast.config import FastPolicyConfig
 from vla_ros.policies.fast.fast_tokenizer import DEFAULT_SCALE, FastTokenizer
 from vla_ros.policies.fast.model import save_checkpoint
 from vla_ros.policies.fast.processor import FastProcessor
-from vla_ros.policies.flow.training_data import dataset_spec
 from vla_ros.policies.tokens.checkpoint import new_vlm
 from vla_ros.policies.tokens.config import TokenNormalization
 from vla_ros.policies.tokens.pointing import pretrain
 from vla_ros.policies.tokens.prompt import PromptEncoder
 from vla_ros.policies.tokens.sequences import make_sequences, token_normalization
 from vla_ros.policies.tokens.teacher_forcing import (
-    add_arguments,
-    config_from_args,
     fit_and_save,
-    summary_line,
     TrainingConfig,
     TrainingResult,
 )
-from vla_ros.policies.tokens.train import instructions_of, load_dataset
 from vla_ros.policies.tokens.vlm import model_vocab_size
 
 if TYPE_CHECKING:
+    from vla_ros.core.pointing_set import PointingSet
+    from vla_ros.core.training_samples import SampleSource
     from vla_ros.policies.base import PolicySpec
-    from vla_ros.policies.flow.training_data import SampleSource
-    from vla_ros.policies.pointing_set import PointingSet
 
-__all__ = ['DEFAULT_FAST_VOCAB_SIZE', 'fit_fast_tokenizer', 'main', 'train']
+__all__ = ['DEFAULT_FAST_VOCAB_SIZE', 'fit_fast_tokenizer', 'train']
 
 #: FAST ids of a trained policy, coefficient symbols included.
 DEFAULT_FAST_VOCAB_SIZE = 256
@@ -98,7 +92,7 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
         length_constrained=length_constrained)
     model, tokenizer = new_vlm(spec, action_vocab_size=fast_tokenizer.vocab_size,
                                size=config.size, seed=config.seed,
-                               extra_texts=instructions_of(samples),
+                               extra_texts=sorted(instructions_of(samples)),
                                state_bins=policy_config.state_bins)
     prompt = PromptEncoder(spec, tokenizer, state_stats=normalization.state,
                            state_bins=policy_config.state_bins,
@@ -112,26 +106,3 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
     return fit_and_save(model, tensors, config, family='fast', pointing=pointed,
                         save=lambda: save_checkpoint(out_dir, model, tokenizer,
                                                      fast_tokenizer, policy_config))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry: ``python -m vla_ros.policies.fast.train``."""
-    parser = argparse.ArgumentParser(prog='python -m vla_ros.policies.fast.train',
-                                     description='Train a tiny FAST-token policy.')
-    add_arguments(parser)
-    parser.add_argument('--fast-vocab-size', type=int, default=DEFAULT_FAST_VOCAB_SIZE)
-    parser.add_argument('--scale', type=float, default=DEFAULT_SCALE,
-                        help='DCT coefficients are multiplied by this before rounding')
-    parser.add_argument('--length-constrained', action='store_true',
-                        help='store length-constrained decoding in the checkpoint')
-    args = parser.parse_args(argv)
-    dataset = load_dataset(args)
-    result = train(dataset, args.out, dt_s=dataset.dt_s, config=config_from_args(args),
-                   fast_vocab_size=args.fast_vocab_size, scale=args.scale,
-                   length_constrained=args.length_constrained)
-    print(summary_line('fast', result, args.log_every))
-    return 0
-
-
-if __name__ == '__main__':
-    raise SystemExit(main())

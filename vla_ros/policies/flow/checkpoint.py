@@ -34,6 +34,7 @@ from transformers import (
 
 from vla_ros.core.errors import ConfigError
 from vla_ros.policies.base import PolicySpec
+from vla_ros.policies.default_robot import DEFAULT_HOME_POSITIONS, DEFAULT_MOTION_STD, DEFAULT_SPEC
 from vla_ros.policies.flow.config import FeatureStats, FlowPolicyConfig, Normalization
 
 __all__ = [
@@ -42,15 +43,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: The default robot: a six-joint arm with a prismatic gripper and two cameras.
-DEFAULT_SPEC = PolicySpec(
-    joint_names=('joint1', 'joint2', 'joint3', 'joint4', 'joint5', 'joint6', 'gripper_joint'),
-    camera_names=('front', 'wrist'), image_height=64, image_width=64, chunk_length=10, dt_s=0.1)
-#: Home pose of the default robot, rad (the gripper, last, in m).
-DEFAULT_HOME_POSITIONS = (0.0, 0.4, 1.7, 0.0, 1.04, 0.0, 0.04)
-#: Action standard deviation of the default robot: 0.05 rad per arm joint, 2 mm for the gripper.
-DEFAULT_MOTION_STD = (0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.002)
 
 #: State and action widths of the model (pi0's 32); shorter vectors are zero-padded.
 _MAX_DIM = 32

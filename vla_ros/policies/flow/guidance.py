@@ -3,7 +3,7 @@
 """Real-time chunking for flow policies: inpainting guidance inside the flow-matching sampler.
 
 ``GuidedFlowPolicy`` is a ``FlowPolicy`` that also implements
-``vla_ros.policies.guidance.GuidedPolicy``. ``infer_guided`` samples a chunk with the same
+``vla_ros.core.policy.GuidedPolicy``. ``infer_guided`` samples a chunk with the same
 Euler integration as ``infer``, and at every denoising step pulls the predicted clean chunk
 towards a prefix (the actions the robot is executing meanwhile), the training-free
 pseudo-inverse guidance that real-time chunking uses (Black, Galliker and Levine 2025):

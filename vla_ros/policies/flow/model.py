@@ -21,7 +21,7 @@ import torch
 from transformers import PI0ForConditionalGeneration, PreTrainedConfig
 
 from vla_ros.core.errors import ConfigError
-from vla_ros.core.policy_mapping import ModelDtype
+from vla_ros.policies.device import resolve_device, resolve_dtype
 from vla_ros.policies.flow.batch_inputs import PaddingSide, stack_inputs
 from vla_ros.policies.flow.config import FlowPolicyConfig
 from vla_ros.policies.flow.lerobot_loader import load_lerobot_pi0
@@ -37,34 +37,9 @@ if TYPE_CHECKING:
     from vla_ros.core.types import ActionChunk, Observation
     from vla_ros.policies.base import PolicySpec
 
-__all__ = ['FlowPolicy', 'load', 'resolve_device', 'resolve_dtype']
+__all__ = ['FlowPolicy', 'load']
 
 logger = logging.getLogger(__name__)
-
-
-def resolve_device(device: str) -> torch.device:
-    """Parse ``device`` ('cpu', 'cuda', 'cuda:N') and check that it exists.
-
-    Raises:
-        ConfigError: not a torch device, not CPU or CUDA, or CUDA that is not there. A missing
-            GPU is an error rather than a quiet fallback to the CPU.
-    """
-    try:
-        torch_device = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ConfigError(f'policy.device: {device!r} is not a torch device') from err
-    if torch_device.type == 'cpu':
-        return torch_device
-    if torch_device.type != 'cuda':
-        raise ConfigError(f'policy.device: {device!r}, expected cpu, cuda or cuda:N')
-    if not torch.cuda.is_available():
-        raise ConfigError(
-            f'policy.device: {device!r} but CUDA is not available (torch {torch.__version__}, '
-            f'built for CUDA {torch.version.cuda}); set device to cpu to run on the CPU')
-    count = torch.cuda.device_count()
-    if torch_device.index is not None and torch_device.index >= count:
-        raise ConfigError(f'policy.device: {device!r} but only {count} CUDA devices exist')
-    return torch_device
 
 
 class FlowPolicy:
@@ -208,14 +183,6 @@ class FlowPolicy:
         self._model.save_pretrained(checkpoint_dir)
         self._processor.save(checkpoint_dir)
         self._config.save(checkpoint_dir)
-
-
-def resolve_dtype(dtype: ModelDtype | None, device: torch.device) -> torch.dtype:
-    """The torch dtype for ``policy.dtype``; unset: bfloat16 on a GPU, float32 on the CPU."""
-    if dtype is None:
-        return torch.float32 if device.type == 'cpu' else torch.bfloat16
-    return {ModelDtype.FLOAT32: torch.float32, ModelDtype.BFLOAT16: torch.bfloat16,
-            ModelDtype.FLOAT16: torch.float16}[dtype]
 
 
 def _load_model(checkpoint_dir: Path, dtype: torch.dtype) -> PI0ForConditionalGeneration:

@@ -43,22 +43,21 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from transformers import PI0ForConditionalGeneration
 
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.training_samples import dataset_spec, SampleSource
 from vla_ros.policies.flow.checkpoint import build_model, ModelSize
 from vla_ros.policies.flow.config import FlowPolicyConfig
 from vla_ros.policies.flow.pointing import prompt_readout
 from vla_ros.policies.flow.processor import FlowProcessor
 from vla_ros.policies.flow.training_data import (
     dataset_normalization,
-    dataset_spec,
     make_tensors,
-    SampleSource,
     TrainingTensors,
 )
 from vla_ros.policies.pointing import PointingConfig, PointingResult, pretrain_pointing
 from vla_ros.policies.training_result import TrainingResult
 
 if TYPE_CHECKING:
-    from vla_ros.policies.pointing_set import PointingSet
+    from vla_ros.core.pointing_set import PointingSet
 
 __all__ = ['TrainingConfig', 'TrainingResult', 'flow_matching_loss', 'train']
 

@@ -17,61 +17,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 import torch
 
 from vla_ros.core.errors import ConfigError
-from vla_ros.policies.base import PolicySpec
+from vla_ros.core.normalization import compute_stats
+from vla_ros.core.training_samples import check_not_empty
 from vla_ros.policies.flow.config import FeatureStats, Normalization
-from vla_ros.policies.normalization import compute_stats
 
 if TYPE_CHECKING:
-    from vla_ros.core.types import Observation
+    from vla_ros.core.policy import PolicySpec
+    from vla_ros.core.training_samples import SampleSource
     from vla_ros.policies.flow.config import FlowPolicyConfig
     from vla_ros.policies.flow.processor import FlowProcessor
 
-__all__ = [
-    'MIN_STD', 'SampleSource', 'TrainingSampleLike', 'TrainingTensors', 'dataset_normalization',
-    'dataset_spec', 'make_tensors',
-]
+__all__ = ['MIN_STD', 'TrainingTensors', 'dataset_normalization', 'make_tensors']
 
 #: Floor of a stored standard deviation, robot units: a joint that never moves in the data
 #: (the reach task's wrist roll) must not turn measurement noise into huge z-scores.
 MIN_STD = 1e-3
-
-
-class TrainingSampleLike(Protocol):
-    """One supervised pair, as ``vla_ros.sim.demonstrations.TrainingSample`` holds it."""
-
-    @property
-    def observation(self) -> Observation:
-        """Images, joint positions and instruction at step t."""
-        ...
-
-    @property
-    def actions(self) -> NDArray[np.float64]:
-        """(L, J) absolute targets; row k is due (k + 1) * dt_s after the observation."""
-        ...
-
-    @property
-    def is_padding(self) -> NDArray[np.bool_]:
-        """(L,) True for rows past the episode's end."""
-        ...
-
-
-class SampleSource(Protocol):
-    """An indexable collection of training samples (``DemonstrationDataset`` is one)."""
-
-    def __len__(self) -> int:
-        """Number of samples."""
-        ...
-
-    def __getitem__(self, index: int) -> TrainingSampleLike:
-        """Sample ``index``, 0 <= index < len."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,30 +76,6 @@ class TrainingTensors:
             loss_mask=self.loss_mask[indices])
 
 
-def _check_not_empty(samples: SampleSource) -> None:
-    if len(samples) < 1:
-        raise ConfigError('training samples: none given; record demonstrations first')
-
-
-def dataset_spec(samples: SampleSource, *, dt_s: float) -> PolicySpec:
-    """The policy contract the samples define: their joints, cameras, image size and chunk.
-
-    Cameras keep the order of the first observation's images.
-
-    Raises:
-        ConfigError: no samples, or cameras of different sizes.
-    """
-    _check_not_empty(samples)
-    first = samples[0]
-    shapes = {name: image.shape[:2] for name, image in first.observation.images.items()}
-    if len(set(shapes.values())) != 1:
-        raise ConfigError(f'training samples: camera sizes {shapes!r}, expected one size')
-    height, width = next(iter(shapes.values()))
-    return PolicySpec(joint_names=first.observation.joint_names,
-                      camera_names=tuple(shapes), image_height=int(height),
-                      image_width=int(width), chunk_length=len(first.actions), dt_s=dt_s)
-
-
 def _feature_stats(values: Sequence[NDArray[np.float64]]) -> FeatureStats:
     stats = compute_stats(np.stack(values))
     return FeatureStats(mean=stats.mean, std=tuple(max(std, MIN_STD) for std in stats.std),
@@ -149,7 +92,7 @@ def dataset_normalization(samples: SampleSource, spec: PolicySpec) -> Normalizat
         ConfigError: no samples.
         InputError: a sample lacks one of ``spec``'s joints or holds NaN or Inf.
     """
-    _check_not_empty(samples)
+    check_not_empty(samples)
     states, actions = [], []
     for index in range(len(samples)):
         sample = samples[index]
@@ -181,7 +124,7 @@ def make_tensors(samples: SampleSource, processor: FlowProcessor, config: FlowPo
         ConfigError: no samples, or a chunk that is not (chunk_length, J).
         InputError: an observation the processor refuses (camera, size, joint, instruction).
     """
-    _check_not_empty(samples)
+    check_not_empty(samples)
     spec = config.spec
     actions_stats = config.normalization.actions
     n_joints = len(spec.joint_names)

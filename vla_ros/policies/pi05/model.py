@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from vla_ros.policies.device import resolve_device, resolve_dtype
 from vla_ros.policies.flow.lerobot_loader import load_tokenizer
 from vla_ros.policies.flow.lerobot_pi0 import describe_lerobot
-from vla_ros.policies.flow.model import resolve_device, resolve_dtype
 from vla_ros.policies.pi05.loading import load_network_strictly, policy_config
 from vla_ros.policies.pi05.processor import Pi05Processor
 

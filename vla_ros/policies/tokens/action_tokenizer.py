@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from vla_ros.core.errors import ConfigError, InputError, PolicyOutputError
-from vla_ros.policies.normalization import QuantileStats
+from vla_ros.core.normalization import QuantileStats
 
 __all__ = ['ActionTokenizer', 'BinLayout', 'decode_actions', 'encode_actions']
 

@@ -20,9 +20,9 @@ from pathlib import Path
 from transformers import PaliGemmaForConditionalGeneration, PreTrainedTokenizerFast
 
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.normalization import QuantileStats
 from vla_ros.policies.base import PolicySpec
-from vla_ros.policies.flow.checkpoint import DEFAULT_HOME_POSITIONS, DEFAULT_SPEC
-from vla_ros.policies.normalization import QuantileStats
+from vla_ros.policies.default_robot import DEFAULT_HOME_POSITIONS, DEFAULT_SPEC
 from vla_ros.policies.tokens.config import ActionSpace, TokenNormalization, TokensPolicyConfig
 from vla_ros.policies.tokens.model import save_checkpoint
 from vla_ros.policies.tokens.vlm import build_text_tokenizer, build_vlm, IMAGE_TOKEN, VlmSize

@@ -25,8 +25,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from vla_ros.core.errors import ConfigError, InputError
+from vla_ros.core.normalization import QuantileStats
 from vla_ros.policies.base import PolicySpec
-from vla_ros.policies.normalization import QuantileStats
 from vla_ros.policies.tokens.action_tokenizer import BinLayout
 
 __all__ = [

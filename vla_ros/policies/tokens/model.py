@@ -21,7 +21,7 @@ import torch
 from transformers import PaliGemmaForConditionalGeneration
 
 from vla_ros.core.errors import ConfigError
-from vla_ros.policies.flow.model import resolve_device
+from vla_ros.policies.device import resolve_device
 from vla_ros.policies.tokens.config import TokensPolicyConfig
 from vla_ros.policies.tokens.greedy_decoding import allowed_ids_mask, greedy_decode
 from vla_ros.policies.tokens.openvla import CONFIG_FILENAME as OPENVLA_CONFIG_FILENAME

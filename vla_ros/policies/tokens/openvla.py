@@ -45,9 +45,9 @@ import torch
 from vla_ros.core.errors import ConfigError, InputError
 from vla_ros.core.images import require_size
 from vla_ros.core.instructions import normalize_instruction
+from vla_ros.core.normalization import DEFAULT_EPS, QuantileStats
 from vla_ros.core.types import ActionChunk, Observation
 from vla_ros.policies.base import PolicySpec
-from vla_ros.policies.normalization import DEFAULT_EPS, QuantileStats
 from vla_ros.policies.tokens.action_tokenizer import ActionTokenizer, BinLayout
 from vla_ros.policies.tokens.config import (
     ActionSpace,

@@ -22,8 +22,8 @@ from vla_ros.policies.tokens.prompt import pixels_to_model
 if TYPE_CHECKING:
     from transformers import PaliGemmaForConditionalGeneration
 
+    from vla_ros.core.pointing_set import PointingSet
     from vla_ros.policies.pointing import PointingResult, PromptReadout
-    from vla_ros.policies.pointing_set import PointingSet
     from vla_ros.policies.tokens.prompt import PromptEncoder
     from vla_ros.policies.tokens.teacher_forcing import TrainingConfig
 

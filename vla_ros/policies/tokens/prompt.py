@@ -31,9 +31,9 @@ from vla_ros.policies.tokens.vlm import IMAGE_TOKEN
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
 
+    from vla_ros.core.normalization import QuantileStats
     from vla_ros.core.types import Observation
     from vla_ros.policies.base import PolicySpec
-    from vla_ros.policies.normalization import QuantileStats
 
 __all__ = ['PromptEncoder', 'PromptInputs', 'pixels_to_model']
 

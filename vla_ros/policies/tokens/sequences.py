@@ -22,12 +22,12 @@ from numpy.typing import ArrayLike, NDArray
 import torch
 
 from vla_ros.core.errors import ConfigError
-from vla_ros.policies.normalization import compute_stats, QuantileStats
+from vla_ros.core.normalization import compute_stats, QuantileStats
 from vla_ros.policies.tokens.config import ActionSpace, TokenNormalization
 
 if TYPE_CHECKING:
+    from vla_ros.core.training_samples import SampleSource
     from vla_ros.policies.base import PolicySpec
-    from vla_ros.policies.flow.training_data import SampleSource
     from vla_ros.policies.tokens.prompt import PromptEncoder
 
 __all__ = [

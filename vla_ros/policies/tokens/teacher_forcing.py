@@ -13,14 +13,10 @@ With ``pointing_weight`` > 0 and a pointing objective from pre-training, every s
 that weight times the pointing loss on a fresh batch of pointing scenes (co-training, as pi0.5
 keeps training on vision-language data next to its actions): fine-tuned on action tokens alone,
 the tiny VLM forgets which cube the instruction names (``docs/results.md``).
-
-``add_arguments`` and ``config_from_args`` give both families' ``python -m ... train`` entries
-the same options.
 """
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 import logging
@@ -40,10 +36,7 @@ from vla_ros.policies.tokens.sequences import IGNORE_INDEX, SequenceTensors
 from vla_ros.policies.tokens.vlm import VlmSize
 from vla_ros.policies.training_result import TrainingResult
 
-__all__ = [
-    'TrainingConfig', 'TrainingResult', 'add_arguments', 'config_from_args', 'fit',
-    'fit_and_save', 'sequence_loss', 'summary_line',
-]
+__all__ = ['TrainingConfig', 'TrainingResult', 'fit', 'fit_and_save', 'sequence_loss']
 
 _LOG = logging.getLogger(__name__)
 
@@ -202,49 +195,3 @@ def fit_and_save(model: PaliGemmaForConditionalGeneration, tensors: SequenceTens
                   '%.1f cm', accuracy, 100 * median_error_m)
     return TrainingResult(checkpoint_dir=save(), losses=tuple(losses), samples=len(tensors),
                           parameters=parameters, elapsed_s=elapsed_s, pointing=outcome)
-
-
-def summary_line(family: str, result: TrainingResult, window: int) -> str:
-    """One line on a finished run: size, steps, time, recent loss, checkpoint."""
-    last = result.losses[-window:]
-    return (f'{family}: {result.parameters} parameters, {len(result.losses)} steps on '
-            f'{result.samples} samples in {result.elapsed_s:.0f} s, loss '
-            f'{sum(last) / len(last):.4f} over the last {len(last)} steps; wrote '
-            f'{result.checkpoint_dir.resolve()}')
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare the options every token family's training entry takes."""
-    defaults = TrainingConfig()
-    size = defaults.size
-    parser.add_argument('--data', type=Path, required=True, metavar='DIR',
-                        help='dataset directory written by vla-ros demos')
-    parser.add_argument('--out', type=Path, required=True, metavar='CHECKPOINT_DIR')
-    parser.add_argument('--chunk-length', type=int, default=10, help='steps per chunk')
-    parser.add_argument('--steps', type=int, default=defaults.steps)
-    parser.add_argument('--batch-size', type=int, default=defaults.batch_size)
-    parser.add_argument('--learning-rate', type=float, default=defaults.learning_rate)
-    parser.add_argument('--seed', type=int, default=defaults.seed)
-    parser.add_argument('--action-space', choices=[m.value for m in ActionSpace],
-                        default=defaults.action_space.value)
-    parser.add_argument('--width', type=int, default=size.width)
-    parser.add_argument('--depth', type=int, default=size.depth)
-    parser.add_argument('--patch-px', type=int, default=size.patch_px)
-    parser.add_argument('--log-every', type=int, default=defaults.log_every, metavar='N')
-    parser.add_argument('--threads', type=int, default=defaults.torch_threads)
-
-
-def config_from_args(args: argparse.Namespace) -> TrainingConfig:
-    """The ``TrainingConfig`` of parsed ``add_arguments`` options.
-
-    Raises:
-        ConfigError: an invalid value.
-    """
-    base = VlmSize()
-    size = VlmSize(width=args.width, depth=args.depth, heads=base.heads,
-                   head_dim=args.width // base.heads, vision_width=base.vision_width,
-                   vision_depth=base.vision_depth, patch_px=args.patch_px)
-    return TrainingConfig(steps=args.steps, batch_size=args.batch_size,
-                          learning_rate=args.learning_rate, seed=args.seed, size=size,
-                          action_space=ActionSpace(args.action_space),
-                          log_every=args.log_every, torch_threads=args.threads)

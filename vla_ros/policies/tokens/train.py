@@ -8,18 +8,15 @@ samples' instructions; the model learns to emit each chunk's chunk_length x join
 by teacher-forced cross-entropy (``teacher_forcing.py``). The checkpoint then loads with
 ``load_policy('tokens', out_dir)``, the path every user checkpoint goes through.
 
-Run ``python -m vla_ros.policies.tokens.train --data DIR --out DIR`` (``--help`` lists the
-options), or call ``train`` from a ``vla-ros train`` verb.
+``vla-ros train --family tokens`` calls ``train``.
 """
 
 from __future__ import annotations
 
-import argparse
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vla_ros.policies.flow.training_data import dataset_spec
+from vla_ros.core.training_samples import dataset_spec, instructions_of
 from vla_ros.policies.tokens.checkpoint import new_vlm
 from vla_ros.policies.tokens.config import TokensPolicyConfig
 from vla_ros.policies.tokens.model import save_checkpoint
@@ -28,26 +25,17 @@ from vla_ros.policies.tokens.processor import TokensProcessor
 from vla_ros.policies.tokens.prompt import PromptEncoder
 from vla_ros.policies.tokens.sequences import make_sequences, token_normalization
 from vla_ros.policies.tokens.teacher_forcing import (
-    add_arguments,
-    config_from_args,
     fit_and_save,
-    summary_line,
     TrainingConfig,
     TrainingResult,
 )
 from vla_ros.policies.tokens.vlm import model_vocab_size
 
 if TYPE_CHECKING:
-    from vla_ros.policies.flow.training_data import SampleSource
-    from vla_ros.policies.pointing_set import PointingSet
-    from vla_ros.sim.demonstrations import DemonstrationDataset
+    from vla_ros.core.pointing_set import PointingSet
+    from vla_ros.core.training_samples import SampleSource
 
-__all__ = ['instructions_of', 'load_dataset', 'main', 'train']
-
-
-def instructions_of(samples: SampleSource) -> list[str]:
-    """The distinct instructions of ``samples``, sorted."""
-    return sorted({samples[index].observation.instruction for index in range(len(samples))})
+__all__ = ['train']
 
 
 def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
@@ -73,7 +61,7 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
     policy_config = TokensPolicyConfig(
         spec=spec, normalization=token_normalization(samples, spec, config.action_space))
     model, tokenizer = new_vlm(spec, action_vocab_size=policy_config.n_bins, size=config.size,
-                               seed=config.seed, extra_texts=instructions_of(samples),
+                               seed=config.seed, extra_texts=sorted(instructions_of(samples)),
                                state_bins=policy_config.state_bins)
     prompt = PromptEncoder(spec, tokenizer, state_stats=policy_config.normalization.state,
                            state_bins=policy_config.state_bins,
@@ -84,31 +72,3 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
     pointed = None if pointing is None else pretrain(model, prompt, pointing, config)
     return fit_and_save(model, tensors, config, family='tokens', pointing=pointed,
                         save=lambda: save_checkpoint(out_dir, model, tokenizer, policy_config))
-
-
-def load_dataset(args: argparse.Namespace) -> DemonstrationDataset:
-    """The ``DemonstrationDataset`` named by ``--data`` with ``--chunk-length``; sets up logging.
-
-    Raises:
-        ConfigError: no or unreadable episodes.
-    """
-    from vla_ros.sim.demonstrations import DemonstrationDataset
-
-    logging.basicConfig(level=logging.INFO, format='%(name)s: %(message)s')
-    return DemonstrationDataset(args.data, chunk_length=args.chunk_length)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry: ``python -m vla_ros.policies.tokens.train``."""
-    parser = argparse.ArgumentParser(prog='python -m vla_ros.policies.tokens.train',
-                                     description='Train a tiny discrete-token policy.')
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    dataset = load_dataset(args)
-    result = train(dataset, args.out, dt_s=dataset.dt_s, config=config_from_args(args))
-    print(summary_line('tokens', result, args.log_every))
-    return 0
-
-
-if __name__ == '__main__':
-    raise SystemExit(main())

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from vla_ros.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from vla_ros.policies.base import PolicySpec
+    from vla_ros.core.policy import PolicySpec
 
 __all__ = ['PointingSet']
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from vla_ros.core.errors import ConfigError, InputError, PolicyOutputError
-from vla_ros.policies.normalization import (
+from vla_ros.core.normalization import (
     compute_stats,
     DatasetStats,
     pad_dims,

@@ -1,16 +1,23 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 The vla_ros authors
-"""An optional extension of ``Policy``: inference guided towards a given prefix of actions.
+"""The one interface every policy family implements: observation in, action chunk out.
 
+``Policy`` and its ``PolicySpec`` live in ``core`` (numpy only) because every layer speaks
+them: families implement them (``vla_ros.policies``), the runner executes them
+(``vla_ros.execution``), the offline evaluation replays them (``vla_ros.data``). None of those
+layers has to import another to agree on the contract.
+
+``GuidedPolicy`` is an optional extension: inference guided towards a given prefix of actions.
 Real-time chunking (``vla_ros.execution.rtc``) needs the new chunk to continue the running
 one: its first ``prefix_steps`` actions are fixed and the following ones are pulled towards
 ``prefix_actions`` with ``weights``. A policy family that can do this inside its own sampling
 (inpainting guidance of a flow-matching sampler) implements ``infer_guided``; for every other
-policy the runner blends the plain chunk with the prefix instead. numpy only.
+policy the runner blends the plain chunk with the prefix instead.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable, TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -18,9 +25,47 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from vla_ros.core.types import ActionChunk, Observation
-    from vla_ros.policies.base import Policy, PolicySpec
 
-__all__ = ['GuidedPolicy', 'as_guided']
+__all__ = ['GuidedPolicy', 'Policy', 'PolicySpec', 'as_guided']
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySpec:
+    """What a policy needs and produces; stored with its checkpoint.
+
+    Attributes:
+        joint_names: the joints the action columns drive, in order.
+        camera_names: the cameras it reads, in the order the model sees them.
+        image_height: height every camera image must have, pixels.
+        image_width: width every camera image must have, pixels.
+        chunk_length: time steps per action chunk.
+        dt_s: time between chunk steps, seconds.
+    """
+
+    joint_names: tuple[str, ...]
+    camera_names: tuple[str, ...]
+    image_height: int
+    image_width: int
+    chunk_length: int
+    dt_s: float
+
+
+class Policy(Protocol):
+    """A loaded policy. ``infer`` may block for the length of one inference."""
+
+    @property
+    def spec(self) -> PolicySpec:
+        """The policy's fixed input and output contract."""
+        ...
+
+    def infer(self, observation: Observation) -> ActionChunk:
+        """Compute the next action chunk (absolute joint positions) for ``observation``.
+
+        Raises:
+            InputError: the observation does not fit ``spec`` (missing camera, wrong size).
+            PolicyOutputError: the model produced no valid chunk.
+        """
+        ...
 
 
 @runtime_checkable
