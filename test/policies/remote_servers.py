@@ -10,10 +10,17 @@ comes over a real socket.
 - ``ScriptedOpenpiServer``: openpi's websocket server as protocols.md 1a describes it
   (``websocket_policy_server.py``): a msgpack metadata frame on connect, then one binary
   msgpack-numpy reply per request; a ``str`` reply goes out as a text (error) frame.
+
+Run as a script (``python remote_servers.py --answers N``), the module is a policy server in
+a process of its own for the node tests: the ``vla-ros serve`` schema for the tabletop arm
+(``TABLETOP_SPEC``), answering the first N requests with a slow joint1 sweep (``sweep``) and
+then hanging: it accepts every later request and never answers (a stuck GPU, a deadlock). The
+first stdout line names its URL.
 """
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 import threading
 import time
@@ -28,6 +35,11 @@ from vla_ros.policies.base import PolicySpec
 from vla_ros.policies.remote.wire_codec import pack, unpack
 
 JOINTS = ('joint1', 'joint2', 'joint3', 'joint4', 'joint5', 'joint6', 'gripper_joint')
+#: What the script's server advertises: the tabletop arm, its front camera, 10 steps of 0.1 s.
+TABLETOP_SPEC = PolicySpec(joint_names=JOINTS, camera_names=('front',), image_height=16,
+                           image_width=16, chunk_length=10, dt_s=0.1)
+#: joint1's step in each row of a ``sweep`` chunk, rad (0.2 rad/s at 0.1 s a step).
+SWEEP_STEP_RAD = 0.02
 
 class RampPolicy:
     """A tiny real policy: row k is the observed joints + 0.01 k + the front image's mean / 255."""
@@ -247,3 +259,37 @@ class ScriptedOpenvlaServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def sweep(request: dict[str, Any]) -> dict[str, Any]:
+    """A native-schema reply: from the observed joints, joint1 rises SWEEP_STEP_RAD a row."""
+    names = list(request['joint_names'])
+    observed = np.array([request['joint_positions'][names.index(joint)] for joint in JOINTS])
+    actions = np.tile(observed, (TABLETOP_SPEC.chunk_length, 1))
+    actions[:, 0] += SWEEP_STEP_RAD * np.arange(1, TABLETOP_SPEC.chunk_length + 1)
+    return {'actions': actions, 'server_timing': {'infer_ms': 0.1}}
+
+
+def main() -> None:
+    """Serve ``sweep`` for ``--answers`` requests, then hang; until killed."""
+    from vla_ros.policies.remote.native_schema import spec_metadata
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('--answers', type=int, required=True,
+                        help='requests answered before the server hangs')
+    args = parser.parse_args()
+    answered = threading.Semaphore(args.answers)
+    hung = threading.Event()
+
+    def reply(request: dict[str, Any]) -> dict[str, Any] | None:
+        if not answered.acquire(blocking=False):
+            hung.wait()  # never set: this connection's thread sleeps until the process ends
+        return sweep(request)
+
+    server = ScriptedOpenpiServer(reply, metadata=spec_metadata(TABLETOP_SPEC))
+    print(f'remote_servers: hanging after {args.answers} answers on {server.url}', flush=True)
+    hung.wait()
+
+
+if __name__ == '__main__':
+    main()

@@ -19,7 +19,8 @@ DROID = {'url': 'ws://gpu:8000', 'schema': 'droid', 'cameras': ['front', 'wrist'
 
 
 def test_a_droid_section_becomes_openpis_keys() -> None:
-    server = parse_server({**DROID, 'api_key_env': 'KEY', 'timeout_s': 2, 'chunk_length': 15})
+    server = parse_server({**DROID, 'api_key_env': 'KEY', 'timeout_s': 2, 'chunk_length': 15,
+                           'patience_s': 12.5})
 
     mapping = server.mapping
     assert mapping is not None and server.schema is WireSchema.DROID
@@ -27,7 +28,7 @@ def test_a_droid_section_becomes_openpis_keys() -> None:
                                                       ('observation/wrist_image_left',)]
     assert [len(slot.joints) for slot in mapping.state] == [7, 1]
     assert mapping.chunk_length == 15 and mapping.image_height == 224
-    assert server.timeout_s == 2 and server.api_key_env == 'KEY'
+    assert server.timeout_s == 2 and server.api_key_env == 'KEY' and server.patience_s == 12.5
 
 
 def test_a_custom_mapping_nests_keys_with_dots() -> None:
@@ -51,6 +52,7 @@ def test_a_custom_mapping_nests_keys_with_dots() -> None:
     ({'url': 'gpu:8000'}, 'expected a URL'),
     ({'url': 'ws://gpu', 'schema': 'rt1'}, "schema: 'rt1', expected one of"),
     ({'url': 'ws://gpu', 'timeout_s': 0}, r'timeout_s: 0, expected a number > 0'),
+    ({'url': 'ws://gpu', 'patience_s': -1}, r'patience_s: -1, expected a number > 0'),
     ({'url': 'ws://gpu', 'api_key': 'secret'}, 'expected a mapping with url'),
     ({'url': 'ws://gpu', 'cameras': ['front']}, 'takes no names list'),
     ({'url': 'ws://gpu', 'chunk_length': 10}, 'reads chunk_length and dt_s from the server'),
@@ -64,8 +66,8 @@ def test_a_custom_mapping_nests_keys_with_dots() -> None:
     ({'url': 'ws://gpu', 'schema': 'custom', 'chunk_length': 1, 'dt_s': 0.1,
       'mapping': {'cameras': {'a..b': 'front'}, 'actions': {'a': ['x']}}}, 'expected a key'),
     ({'url': 'ws://gpu', 'api_key_env': ''}, 'name of an environment variable'),
-], ids=['no_url', 'no_scheme', 'unknown_schema', 'zero_timeout', 'key_in_file',
-        'names_for_vla_ros', 'chunk_for_vla_ros', 'droid_cameras', 'droid_state',
+], ids=['no_url', 'no_scheme', 'unknown_schema', 'zero_timeout', 'negative_patience',
+        'key_in_file', 'names_for_vla_ros', 'chunk_for_vla_ros', 'droid_cameras', 'droid_state',
         'custom_without_mapping', 'custom_without_chunk', 'column_twice', 'empty_key_part',
         'empty_env_name'])
 def test_a_malformed_server_section_names_the_field(section: dict, match: str) -> None:

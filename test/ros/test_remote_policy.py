@@ -9,6 +9,9 @@
   observations in the same order (same noise seed) to 1e-5.
 - Killing the server mid-goal holds the arm: ``vla/status`` says why (naming the server), the
   node stays up, and once the server is back the same goal goes on.
+- A server that hangs mid-goal (``remote_servers.py``: accepts, never answers) holds the arm
+  within one policy step of the plan's end, on the controllers' (simulated) clock, long before
+  ``timeout_s``; past ``patience_s`` the goal is aborted, naming the server.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 import subprocess
+import sys
 import threading
+from typing import Any
 
 from node_test_constants import ARM_JOINTS, WAIT_S
 import numpy as np
@@ -25,6 +30,7 @@ from rclpy.action import ActionClient
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import JointState
+from trajectory_msgs.msg import JointTrajectory
 import yaml
 
 from vla_ros.action import ExecuteInstruction
@@ -34,7 +40,7 @@ from vla_ros.policies.registry import load_policy
 from vla_ros.ros.in_process import InProcessGraph
 from vla_ros.ros.nodes.policy_node import PolicyNode
 from vla_ros.ros.nodes.sim_node import SimNode
-from vla_ros.ros.qos import SENSOR_QOS, STATUS_QOS
+from vla_ros.ros.qos import COMMAND_QOS, SENSOR_QOS, STATUS_QOS
 
 REACH = Path('checkpoints') / 'flow' / 'reach'
 
@@ -63,12 +69,17 @@ def served(repo_root: Path, tmp_path: Path) -> Iterator[dict[str, object]]:
     running.wait(timeout=30)
 
 
-def remote_config(repo_root: Path, tmp_path: Path, port: int) -> Path:
+def remote_config(repo_root: Path, tmp_path: Path, url: str, *,
+                  server: dict[str, object] | None = None,
+                  execution: dict[str, object] | None = None) -> Path:
+    """The tabletop config with an openpi policy at ``url``; ``server`` adds server keys."""
     raw = yaml.safe_load((repo_root / 'config' / 'tabletop_arm.yaml').read_text())
     raw['embodiment']['urdf'] = str(repo_root / 'urdf' / 'tabletop_arm.urdf')
     raw['sim']['mjcf'] = str(repo_root / 'urdf' / 'tabletop_scene.xml')
     raw['policy'] = {'family': 'openpi', 'server': {
-        'url': f'ws://127.0.0.1:{port}', 'timeout_s': 10.0, 'connect_timeout_s': 30.0}}
+        'url': url, 'timeout_s': 10.0, 'connect_timeout_s': 30.0, 'patience_s': 300.0,
+        **(server or {})}}
+    raw['execution'] = execution or raw['execution']
     path = tmp_path / 'remote.yaml'
     path.write_text(yaml.safe_dump(raw))
     return path
@@ -84,7 +95,7 @@ def wait(future, timeout_s: float = WAIT_S):
 def test_a_served_policy_runs_an_episode_with_the_local_chunks(
         served: dict[str, object], repo_root: Path, tmp_path: Path, graph: InProcessGraph,
         collect: type) -> None:
-    config = remote_config(repo_root, tmp_path, int(str(served['port'])))
+    config = remote_config(repo_root, tmp_path, f'ws://127.0.0.1:{served["port"]}')
     param = [Parameter('config_file', value=str(config))]
     graph.add(SimNode, parameter_overrides=param)
     graph.add(PolicyNode, parameter_overrides=param)
@@ -132,7 +143,8 @@ def test_killing_the_server_mid_goal_holds_and_the_goal_resumes_after_a_restart(
         served: dict[str, object], repo_root: Path, tmp_path: Path, graph: InProcessGraph,
         collect: type) -> None:
     port = int(str(served['port']))
-    param = [Parameter('config_file', value=str(remote_config(repo_root, tmp_path, port)))]
+    param = [Parameter('config_file', value=str(
+        remote_config(repo_root, tmp_path, f'ws://127.0.0.1:{port}')))]
     graph.add(SimNode, parameter_overrides=param)
     graph.add(PolicyNode, parameter_overrides=param)
     probe = graph.add(Node, node_name='probe')
@@ -163,3 +175,80 @@ def test_killing_the_server_mid_goal_holds_and_the_goal_resumes_after_a_restart(
 
     wait(handle.cancel_goal_async())  # the same goal went on: cancelled, not aborted
     assert wait(handle.get_result_async()).result.message == 'canceled'
+
+
+def hanging_server(repo_root: Path, answers: int) -> tuple[subprocess.Popen[str], str]:
+    """``remote_servers.py`` in a process: ``answers`` replies, then none; and its URL."""
+    process = subprocess.Popen(
+        [sys.executable, str(repo_root / 'test' / 'policies' / 'remote_servers.py'),
+         '--answers', str(answers)], cwd=repo_root, text=True, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert ' on ws://' in line, f'remote_servers.py printed {line!r}, exit {process.poll()}'
+    return process, line.split(' on ')[1].strip()
+
+
+def seconds(duration: Any) -> float:
+    return float(duration.sec) + 1e-9 * float(duration.nanosec)
+
+
+def test_a_server_that_hangs_mid_goal_holds_within_one_step_and_the_goal_gives_up(
+        repo_root: Path, tmp_path: Path, graph: InProcessGraph, collect: type) -> None:
+    process, url = hanging_server(repo_root, answers=5)  # the node's warm-up, then 4 chunks
+    try:
+        config = remote_config(repo_root, tmp_path, url,
+                               server={'timeout_s': 120.0, 'patience_s': 3.0},
+                               execution={'strategy': 'async', 'horizon': 5})
+        param = [Parameter('config_file', value=str(config))]
+        sim = graph.add(SimNode, parameter_overrides=param)
+        # The node times its plans on the simulator's clock, the controllers' (use_sim_time).
+        graph.add(PolicyNode, parameter_overrides=[*param, Parameter('use_sim_time', value=True)])
+        probe = graph.add(Node, node_name='probe')
+        sent, status, joints = collect(), collect(), collect()
+
+        def arrived(msg: JointTrajectory) -> None:  # the sim's clock, read as MotionLog does
+            with sim.lock:
+                sent((sim.sim.time_s, msg))
+
+        probe.create_subscription(JointTrajectory, 'arm_controller/joint_trajectory', arrived,
+                                  COMMAND_QOS)
+        probe.create_subscription(PolicyStatus, 'vla/status', status, STATUS_QOS)
+        probe.create_subscription(JointState, 'joint_states', joints, SENSOR_QOS)
+        client = ActionClient(probe, ExecuteInstruction, 'vla/execute')
+        assert client.wait_for_server(timeout_sec=WAIT_S)
+        handle = wait(client.send_goal_async(
+            ExecuteInstruction.Goal(instruction='sweep joint1', timeout_s=300.0)))
+
+        result = wait(handle.get_result_async(), 2 * WAIT_S).result
+        late = [m for m in status.messages if m.state == PolicyStatus.STATE_ERROR
+                and 'when the plan ran out' in m.last_error and url in m.last_error]
+        assert late, [m.last_error for m in status.messages]
+        assert result.message.startswith(f'aborted: policy stopped (gave up: no chunk from '
+                                         f'policy server {url}'), result.message
+        assert 'patience_s 3' in result.message
+        last = status.wait_for(lambda msgs: msgs[-1].state == PolicyStatus.STATE_HOLDING)[-1]
+        assert last.last_error.startswith('gave up')  # the node is up and says why
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+
+    moving = [index for index, (_, msg) in enumerate(sent.messages)
+              if any(any(point.velocities) for point in msg.points)]
+    assert len(moving) >= 3, 'the answered chunks should have moved the arm'
+    last_s, last_motion = sent.messages[moving[-1]]
+    plan_end_s = last_s + seconds(last_motion.points[-1].time_from_start)
+    after = sent.messages[moving[-1] + 1:]
+    assert len(after) == 1, 'one hold, then nothing while the server hangs'
+    hold_s, hold = after[0]
+    step_s = 0.1  # the served spec's dt_s (remote_servers.TABLETOP_SPEC)
+    print(f'plan ran out at t={plan_end_s:.3f} s, hold arrived at t={hold_s:.3f} s (sim)')
+    assert plan_end_s - step_s <= hold_s <= plan_end_s + step_s
+    np.testing.assert_allclose(hold.points[-1].positions, last_motion.points[-1].positions,
+                               atol=1e-9)  # at rest where the plan ended, not back or beyond
+    assert not any(any(point.velocities) for point in hold.points)
+    # The simulated arm, measured on its own clock, stays where the plan left it.
+    names = list(joints.messages[-1].name)
+    joint1 = [msg.position[names.index('joint1')] for msg in joints.messages
+              if seconds(msg.header.stamp) >= hold_s + 0.5]
+    assert joint1 and max(abs(value - hold.points[-1].positions[0]) for value in joint1) < 0.02

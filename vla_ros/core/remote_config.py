@@ -13,6 +13,7 @@ policy:
     url: ws://gpu-box:8000                 # wss:// for TLS; tcp:// (groot); http:// (openvla)
     api_key_env: VLA_ROS_API_KEY           # the key is read from this variable, never the file
     timeout_s: 2.0                         # longest wait for one reply; then hold, reconnect
+    patience_s: 30.0                       # server away this long during a goal: abort it
     schema: droid                          # vla_ros | droid | aloha | libero | openvla | custom
     cameras: [front, wrist]                # embodiment cameras in the schema's slot order
     state: [joint1, ..., gripper_joint]    # joints in the schema's state order
@@ -140,6 +141,9 @@ class RemoteServerConfig:
         api_key_env: the environment variable holding the API key; None: no key is sent.
         timeout_s: longest wait for one reply, seconds; then the node holds and reconnects.
         connect_timeout_s: longest wait to connect at configure, seconds.
+        patience_s: how long a running instruction (a goal) waits for a failing server to
+            answer again, seconds on the controllers' clock; then the runner gives it up
+            (holding) and the goal is aborted with the reason.
         schema: which observation keys the server expects.
         mapping: the resolved keys; None for ``vla_ros`` (from the server's metadata).
         unnorm_key: OpenVLA's dataset statistics key; None: the server's default.
@@ -149,6 +153,7 @@ class RemoteServerConfig:
     api_key_env: str | None = None
     timeout_s: float = 5.0
     connect_timeout_s: float = 10.0
+    patience_s: float = 30.0
     schema: WireSchema = WireSchema.VLA_ROS
     mapping: WireMapping | None = None
     unnorm_key: str | None = None
@@ -157,7 +162,7 @@ class RemoteServerConfig:
         if not isinstance(self.url, str) or '://' not in self.url:
             raise ConfigError(f'policy.server.url: {self.url!r}, expected a URL such as '
                               'ws://host:8000')
-        for name in ('timeout_s', 'connect_timeout_s'):
+        for name in ('timeout_s', 'connect_timeout_s', 'patience_s'):
             value = getattr(self, name)
             if not (_is_number(value) and value > 0):
                 raise ConfigError(f'policy.server.{name}: {value!r}, expected a number > 0 (s)')
@@ -319,8 +324,8 @@ def parse_server(raw: Any) -> RemoteServerConfig:
     Raises:
         ConfigError: an unknown key or a malformed value, naming the field.
     """
-    allowed = {'url', 'api_key_env', 'timeout_s', 'connect_timeout_s', 'schema', 'cameras',
-               'state', 'actions', 'chunk_length', 'dt_s', 'mapping', 'unnorm_key'}
+    allowed = {'url', 'api_key_env', 'timeout_s', 'connect_timeout_s', 'patience_s', 'schema',
+               'cameras', 'state', 'actions', 'chunk_length', 'dt_s', 'mapping', 'unnorm_key'}
     if not isinstance(raw, Mapping) or 'url' not in raw or set(raw) - allowed:
         raise ConfigError(f'policy.server: {raw!r}, expected a mapping with url and keys '
                           f'within {sorted(allowed)}')
@@ -355,7 +360,8 @@ def parse_server(raw: Any) -> RemoteServerConfig:
                           'an environment variable')
     server = RemoteServerConfig(url=raw['url'], api_key_env=api_key_env, schema=schema,
                                 mapping=mapping, unnorm_key=raw.get('unnorm_key'))
-    overrides = {name: raw[name] for name in ('timeout_s', 'connect_timeout_s') if name in raw}
+    overrides = {name: raw[name] for name in ('timeout_s', 'connect_timeout_s', 'patience_s')
+                 if name in raw}
     return replace(server, **overrides) if overrides else server
 
 

@@ -22,6 +22,10 @@ Every trajectory sent is checked last against where the arm is (the newest accep
 state, allowing for its age) and where it was last told to be: a first point that the
 velocity limits cannot reach in its ``time_from_start`` is delayed until they can, and
 counted in ``corrections`` (``reachable_from``).
+
+A chunk is due before the plan runs out (``PolicyDeadline``): when it is late (a hung or slow
+policy server), a watch thread holds within a quarter policy step, shows why (ERROR) and drops
+the late chunk; past a remote policy's ``server.patience_s`` the instruction is given up.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from vla_ros.core.config import ExecutionConfig, ExecutionStrategy, SafetyConfig
 from vla_ros.core.errors import ConfigError, InputError, PolicyOutputError, SafetyViolation
 from vla_ros.core.observation_buffer import ObservationBuffer
 from vla_ros.core.policy import as_guided, Policy
+from vla_ros.core.remote_config import RemoteServerConfig
 from vla_ros.core.types import ActionChunk, JointTrajectoryCommand, NodeState, Observation
 from vla_ros.execution.action_timeline import ActionTimeline
 from vla_ros.execution.chunk_planner import (
@@ -51,6 +56,7 @@ from vla_ros.execution.chunk_planner import (
 from vla_ros.execution.chunk_scheduler import ChunkScheduler, MergeInput
 from vla_ros.execution.conversion_report import ConversionReport, ReportsConversion
 from vla_ros.execution.joint_limits import JointLimits
+from vla_ros.execution.policy_deadline import PolicyDeadline
 from vla_ros.execution.rtc import RtcPrefix
 
 __all__ = ['PolicyRunner', 'RunnerStatus', 'TrajectorySink']
@@ -145,8 +151,15 @@ class PolicyRunner:
         self._stopped = False  # latched by stop(), cleared by resume()
         self._status = RunnerStatus()
         self._latency_sum_ms = 0.0
+        server = getattr(policy, 'server', None)  # a remote policy's RemoteServerConfig
+        self._deadline = PolicyDeadline(server if isinstance(server, RemoteServerConfig)
+                                        else None)
+        self._closing = threading.Event()
         self._thread = threading.Thread(target=self._loop, name='vla_inference', daemon=True)
         self._thread.start()
+        self._watch = threading.Thread(target=self._watch_deadline, args=(spec.dt_s / 4.0,),
+                                       name='vla_deadline', daemon=True)
+        self._watch.start()
 
     @property
     def status(self) -> RunnerStatus:
@@ -171,6 +184,7 @@ class PolicyRunner:
                 raise SafetyViolation('motion is stopped (vla/stop); call vla/resume first')
             self._generation += 1
             self._running = True
+            self._deadline.reset()
             self._status = replace(self._status, state=NodeState.RUNNING, instruction=instruction,
                                    last_error='')
         self._wake.set()
@@ -213,7 +227,9 @@ class PolicyRunner:
         with self._lock:
             self._closed = True
         self._wake.set()
+        self._closing.set()
         self._thread.join(timeout=10.0)
+        self._watch.join(timeout=10.0)
 
     def _send_hold_locked(self) -> None:
         """Brake to rest, once: re-sending a hold would creep as the arm sags.
@@ -278,6 +294,9 @@ class PolicyRunner:
             with self._lock:
                 observed_s = self._clock()
                 prefix = self._scheduler.prefix(observed_s)
+                timeline = self._scheduler.timeline
+                self._deadline.began(generation=generation, now_s=observed_s,
+                                     plan_end_s=None if timeline is None else timeline.end_s)
             started = time.perf_counter()
             chunk, guided = self._infer(observation, prefix)
             latency_ms = 1e3 * (time.perf_counter() - started)
@@ -328,6 +347,7 @@ class PolicyRunner:
             now_s = self._clock()
             if generation != self._generation:
                 return now_s  # stopped or switched during inference: drop this chunk
+            self._deadline.ended(chunk=True, now_s=now_s)
             commanded = self._commanded_locked(now_s)
             planned = self._scheduler.merge(replace(merge, now_s=now_s))
             due_s = self._scheduler.next_inference_s(now_s)
@@ -380,11 +400,37 @@ class PolicyRunner:
         with self._lock:
             if generation != self._generation:
                 return
+            self._deadline.ended(chunk=False, now_s=self._clock())
             self._send_hold_locked()
             self._status = replace(self._status, state=NodeState.ERROR, last_error=message,
                                    errors=self._status.errors + 1)
         _LOG.warning('holding: %s', message)
         self._on_status(self.status)
+
+    def _watch_deadline(self, period_s: float) -> None:
+        """Watch the deadline every ``period_s`` (wall time, at most MAX_WAIT_S).
+
+        Holds when the plan ran out before its successor came (that chunk is dropped: the
+        worker infers afresh); gives the instruction up past the policy's patience.
+        """
+        while not self._closing.wait(min(period_s, MAX_WAIT_S)):
+            with self._lock:
+                now_s, running = self._clock(), self._running
+                late = self._deadline.missed(generation=self._generation, now_s=now_s) if (
+                    running) else ''
+                if late:
+                    self._generation += 1
+                    self._send_hold_locked()
+                    self._status = replace(self._status, state=NodeState.ERROR,
+                                           last_error=late, errors=self._status.errors + 1)
+                gone = self._deadline.impatient(now_s=now_s, last_error=(
+                    self._status.last_error)) if running else ''
+            if gone:
+                _LOG.warning('%s', gone)
+                self.hold(gone)
+            elif late:
+                _LOG.warning('holding: %s', late)
+                self._on_status(self.status)
 
 
 

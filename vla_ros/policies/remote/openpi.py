@@ -88,6 +88,11 @@ class OpenpiPolicy:
         return self._spec
 
     @property
+    def server(self) -> RemoteServerConfig:
+        """Where the policy runs (its URL, timeouts and patience, for ``vla/status``)."""
+        return self._server
+
+    @property
     def last_timing(self) -> CallTiming | None:
         """Round trip and server time of the latest successful call."""
         return self._last_timing
