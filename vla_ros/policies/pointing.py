@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from vla_ros.core.errors import ConfigError
+from vla_ros.policies.training_loop import optimize, OptimizerSettings
 
 if TYPE_CHECKING:
     from vla_ros.core.pointing_set import PointingSet
@@ -101,7 +102,11 @@ def padded_prompts(rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.T
 
 
 def _rate_factor(steps: int) -> Callable[[int], float]:
-    """Linear warm-up over 100 steps, then cosine decay to 10 % at ``steps``."""
+    """Cosine decay to 10 % at ``steps``, scaled by a linear warm-up over the first 100.
+
+    Unlike the action training's ``warmup_cosine`` the decay runs from step 0 and the warm-up
+    multiplies it, which the shipped pointing-pre-trained checkpoints were trained with.
+    """
     def factor(step: int) -> float:
         decay = 0.5 * (1.0 + math.cos(math.pi * min(1.0, step / max(1, steps))))
         return min(1.0, (step + 1) / 100) * (0.1 + 0.9 * decay)
@@ -190,20 +195,16 @@ def train_pointing(objective: PointingObjective, parameters: Sequence[torch.nn.P
                    config: PointingConfig) -> PointingResult:
     """Train ``parameters`` (the VLM's) and ``objective``'s head to point; score held out."""
     trained = [*parameters, *objective.head.parameters()]
-    optimizer = torch.optim.AdamW(trained, lr=config.learning_rate, weight_decay=1e-2)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _rate_factor(config.steps))
-    losses: list[float] = []
-    for step in range(config.steps):
+    settings = OptimizerSettings(steps=config.steps, batch_size=config.batch_size,
+                                 learning_rate=config.learning_rate, weight_decay=1e-2,
+                                 warmup_steps=100, grad_clip_norm=1.0, log_every=500)
+
+    def step_loss(step: int) -> tuple[torch.Tensor, torch.Tensor]:
         loss = objective.loss()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()  # type: ignore[no-untyped-call]
-        torch.nn.utils.clip_grad_norm_(trained, 1.0)
-        optimizer.step()
-        schedule.step()
-        losses.append(float(loss.detach()))
-        if (step + 1) % 500 == 0:
-            _LOG.info('pointing step %d/%d: loss %.4f', step + 1, config.steps,
-                      sum(losses[-500:]) / 500)
+        return loss, loss
+
+    losses = optimize(trained, step_loss, settings, label='pointing',
+                      rate_factor=_rate_factor(config.steps))
     accuracy, median_error_m = objective.score()
     _LOG.info('pointing: held-out accuracy %.3f, median error %.1f cm', accuracy,
               100 * median_error_m)

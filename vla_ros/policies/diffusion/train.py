@@ -21,7 +21,6 @@ statistics, tokenizer, safetensors weights) loads with ``load_policy('diffusion'
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 import copy
 from dataclasses import dataclass, field, replace
 import logging
@@ -30,8 +29,6 @@ from pathlib import Path
 import time
 
 import torch
-from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
 
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.training_samples import (
@@ -53,6 +50,12 @@ from vla_ros.policies.diffusion.training_data import (
     dataset_normalization,
     make_tensors,
     TrainingTensors,
+)
+from vla_ros.policies.training_loop import (
+    check_run_settings,
+    index_batches,
+    optimize,
+    require_int,
 )
 from vla_ros.policies.training_result import TrainingResult
 
@@ -115,17 +118,8 @@ class TrainingConfig:
     torch_threads: int = 1
 
     def __post_init__(self) -> None:
-        for name in ('steps', 'batch_size', 'noise_draws', 'log_every', 'torch_threads'):
-            _require_int(self, name, minimum=1)
-        for name in ('warmup_steps', 'seed', 'shift_px'):
-            _require_int(self, name, minimum=0)
-        for name in ('learning_rate', 'grad_clip_norm'):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-                raise ConfigError(f'TrainingConfig.{name}: {value!r}, expected a number > 0')
-        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
-            raise ConfigError(
-                f'TrainingConfig.weight_decay: {self.weight_decay!r}, expected a number >= 0')
+        check_run_settings(self, counts=('noise_draws',))
+        require_int(self, 'shift_px', minimum=0)
         if self.snr_gamma is not None and not (
                 math.isfinite(self.snr_gamma) and self.snr_gamma > 0.0):
             raise ConfigError(
@@ -133,12 +127,6 @@ class TrainingConfig:
         if self.ema_decay is not None and not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(
                 f'TrainingConfig.ema_decay: {self.ema_decay!r}, expected 0 <= decay < 1 or None')
-
-
-def _require_int(config: TrainingConfig, name: str, *, minimum: int) -> None:
-    value = getattr(config, name)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f'TrainingConfig.{name}: {value!r}, expected an integer >= {minimum}')
 
 
 def diffusion_loss(network: DiffusionNetwork, process: DiffusionProcess,
@@ -189,26 +177,6 @@ def shift_images(images: torch.Tensor, max_shift_px: int,
     return shifted.permute(0, 3, 4, 1, 2)
 
 
-def _batches(count: int, batch_size: int,
-             generator: torch.Generator) -> Iterator[torch.Tensor]:
-    """Endless batches of sample indices, each epoch a fresh permutation."""
-    order = torch.empty(0, dtype=torch.int64)
-    while True:
-        while len(order) < batch_size:
-            order = torch.cat([order, torch.randperm(count, generator=generator)])
-        yield order[:batch_size]
-        order = order[batch_size:]
-
-
-def _learning_rate_factor(config: TrainingConfig) -> Callable[[int], float]:
-    def factor(step: int) -> float:
-        if step < config.warmup_steps:
-            return (step + 1) / config.warmup_steps
-        progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
-        return 0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-    return factor
-
-
 class WeightAverage:
     """Exponential moving average of a network's parameters (buffers are copied).
 
@@ -231,22 +199,16 @@ class WeightAverage:
             kept.copy_(buffer)
 
 
-def _train_step(network: DiffusionNetwork, process: DiffusionProcess, batch: TrainingTensors,
-                config: TrainingConfig, optimizer: torch.optim.Optimizer,
-                generator: torch.Generator) -> float:
-    """One optimizer step on ``batch`` with fresh steps, noise and shifts; returns the loss."""
+def _step_loss(network: DiffusionNetwork, process: DiffusionProcess, batch: TrainingTensors,
+               config: TrainingConfig, generator: torch.Generator) -> torch.Tensor:
+    """The loss of one optimizer step on ``batch`` with fresh steps, noise and shifts."""
     draws = len(batch) * config.noise_draws
     timesteps = torch.randint(0, process.train_steps, (draws,), generator=generator)
     noise = torch.randn((draws, *batch.actions.shape[1:]), generator=generator)
     images = (shift_images(batch.inputs.images, config.shift_px, generator)
               if config.shift_px else None)
-    loss = diffusion_loss(network, process, batch, timesteps=timesteps, noise=noise,
+    return diffusion_loss(network, process, batch, timesteps=timesteps, noise=noise,
                           images=images, snr_gamma=config.snr_gamma)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()  # type: ignore[no-untyped-call]
-    torch.nn.utils.clip_grad_norm_(network.parameters(), config.grad_clip_norm)
-    optimizer.step()
-    return float(loss.detach())
 
 
 def _optimize(network: DiffusionNetwork, process: DiffusionProcess, tensors: TrainingTensors,
@@ -257,28 +219,19 @@ def _optimize(network: DiffusionNetwork, process: DiffusionProcess, tensors: Tra
     The network to save is the weight average when ``config.ema_decay`` is set.
     """
     generator = torch.Generator().manual_seed(config.seed)
-    optimizer = torch.optim.AdamW(network.parameters(), lr=config.learning_rate,
-                                  weight_decay=config.weight_decay)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _learning_rate_factor(config))
-    batches = _batches(len(tensors), min(config.batch_size, len(tensors)), generator)
+    batches = index_batches(len(tensors), min(config.batch_size, len(tensors)),
+                            lambda count: torch.randperm(count, generator=generator))
     average = None if config.ema_decay is None else WeightAverage(network, config.ema_decay)
-    losses: list[float] = []
+
+    def step_loss(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        loss = _step_loss(network, process, tensors.select(next(batches)), config, generator)
+        return loss, loss
+
     network.train()
-    with logging_redirect_tqdm(), tqdm(range(config.steps), desc='train diffusion',
-                                       unit='step', disable=not progress,
-                                       dynamic_ncols=True) as bar:
-        for step in bar:
-            losses.append(_train_step(network, process, tensors.select(next(batches)), config,
-                                      optimizer, generator))
-            schedule.step()
-            if average is not None:
-                average.update(network, step)
-            bar.set_postfix(loss=f'{losses[-1]:.4f}', refresh=False)
-            if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
-                window = losses[-config.log_every:]
-                _LOG.info('step %d/%d: loss %.4f (mean of the last %d), lr %.2e', step + 1,
-                          config.steps, sum(window) / len(window), len(window),
-                          schedule.get_last_lr()[0])
+    losses = optimize(list(network.parameters()), step_loss, config, label='diffusion',
+                      progress=progress,
+                      after_step=None if average is None else (
+                          lambda step: average.update(network, step)))
     network.eval()
     return (network if average is None else average.network), losses
 

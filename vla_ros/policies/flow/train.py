@@ -28,21 +28,16 @@ so ``load_policy('flow', out_dir)`` runs it through the normal inference path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 import logging
-import math
 from pathlib import Path
 import time
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
 from transformers import PI0ForConditionalGeneration
 
-from vla_ros.core.errors import ConfigError
 from vla_ros.core.training_samples import dataset_spec, SampleSource
 from vla_ros.policies.flow.checkpoint import build_model, ModelSize
 from vla_ros.policies.flow.config import FlowPolicyConfig
@@ -54,6 +49,7 @@ from vla_ros.policies.flow.training_data import (
     TrainingTensors,
 )
 from vla_ros.policies.pointing import PointingConfig, PointingResult, pretrain_pointing
+from vla_ros.policies.training_loop import check_run_settings, index_batches, optimize
 from vla_ros.policies.training_result import TrainingResult
 
 if TYPE_CHECKING:
@@ -105,41 +101,7 @@ class TrainingConfig:
     freeze_vision: bool = True
 
     def __post_init__(self) -> None:
-        for name in ('steps', 'batch_size', 'num_denoising_steps', 'log_every',
-                     'torch_threads'):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f'TrainingConfig.{name}: {value!r}, expected an integer >= 1')
-        for name in ('warmup_steps', 'seed'):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigError(f'TrainingConfig.{name}: {value!r}, expected an integer >= 0')
-        for name in ('learning_rate', 'grad_clip_norm'):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-                raise ConfigError(f'TrainingConfig.{name}: {value!r}, expected a number > 0')
-        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
-            raise ConfigError(
-                f'TrainingConfig.weight_decay: {self.weight_decay!r}, expected a number >= 0')
-
-
-def _batches(count: int, batch_size: int, rng: np.random.Generator) -> Iterator[torch.Tensor]:
-    """Endless batches of sample indices, each epoch a fresh permutation (no replacement)."""
-    order = np.empty(0, dtype=np.int64)
-    while True:
-        while len(order) < batch_size:
-            order = np.concatenate([order, rng.permutation(count)])
-        yield torch.from_numpy(order[:batch_size].copy())
-        order = order[batch_size:]
-
-
-def _learning_rate_factor(config: TrainingConfig) -> Callable[[int], float]:
-    def factor(step: int) -> float:
-        if step < config.warmup_steps:
-            return (step + 1) / config.warmup_steps
-        progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
-        return 0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-    return factor
+        check_run_settings(self, counts=('num_denoising_steps',))
 
 
 def flow_matching_loss(model: PI0ForConditionalGeneration, batch: TrainingTensors, *,
@@ -181,30 +143,17 @@ def _optimize(model: PI0ForConditionalGeneration, tensors: TrainingTensors,
     """Run ``config.steps`` AdamW steps on ``tensors``; returns every step's loss."""
     rng = np.random.default_rng(config.seed)
     trained = [parameter for parameter in model.parameters() if parameter.requires_grad]
-    optimizer = torch.optim.AdamW(trained, lr=config.learning_rate,
-                                  weight_decay=config.weight_decay)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _learning_rate_factor(config))
-    batches = _batches(len(tensors), min(config.batch_size, len(tensors)), rng)
-    losses: list[float] = []
+    batches = index_batches(len(tensors), min(config.batch_size, len(tensors)),
+                            lambda count: torch.from_numpy(rng.permutation(count)))
+
+    def step_loss(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        batch = tensors.select(next(batches))
+        timestep, noise = _draw_flow(model, batch, rng)
+        loss = flow_matching_loss(model, batch, timestep=timestep, noise=noise)
+        return loss, loss
+
     model.train()
-    with logging_redirect_tqdm(), tqdm(range(config.steps), desc='train flow', unit='step',
-                                       disable=not progress, dynamic_ncols=True) as bar:
-        for step in bar:
-            batch = tensors.select(next(batches))
-            timestep, noise = _draw_flow(model, batch, rng)
-            loss = flow_matching_loss(model, batch, timestep=timestep, noise=noise)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()  # type: ignore[no-untyped-call]
-            torch.nn.utils.clip_grad_norm_(trained, config.grad_clip_norm)
-            optimizer.step()
-            schedule.step()
-            losses.append(float(loss.detach()))
-            bar.set_postfix(loss=f'{losses[-1]:.4f}', refresh=False)
-            if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
-                window = losses[-config.log_every:]
-                _LOG.info('step %d/%d: loss %.4f (mean of the last %d), lr %.2e', step + 1,
-                          config.steps, sum(window) / len(window), len(window),
-                          schedule.get_last_lr()[0])
+    losses = optimize(trained, step_loss, config, label='flow', progress=progress)
     model.eval()  # type: ignore[no-untyped-call]
     return losses
 

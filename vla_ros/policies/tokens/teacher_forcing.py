@@ -17,10 +17,9 @@ the tiny VLM forgets which cube the instruction names (``docs/results.md``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 import logging
-import math
 from pathlib import Path
 import time
 
@@ -28,12 +27,17 @@ import numpy as np
 import torch
 from transformers import PaliGemmaForConditionalGeneration
 
-from vla_ros.core.errors import ConfigError
 from vla_ros.policies.pointing import PointingConfig, PointingObjective, PointingResult
 from vla_ros.policies.tokens.config import ActionSpace
 from vla_ros.policies.tokens.prompt import pixels_to_model
 from vla_ros.policies.tokens.sequences import IGNORE_INDEX, SequenceTensors
 from vla_ros.policies.tokens.vlm import VlmSize
+from vla_ros.policies.training_loop import (
+    check_run_settings,
+    index_batches,
+    optimize,
+    require_number,
+)
 from vla_ros.policies.training_result import TrainingResult
 
 __all__ = ['TrainingConfig', 'TrainingResult', 'fit', 'fit_and_save', 'sequence_loss']
@@ -79,19 +83,8 @@ class TrainingConfig:
     pointing_weight: float = 0.0
 
     def __post_init__(self) -> None:
-        for key, minimum in (('steps', 1), ('batch_size', 1), ('log_every', 1),
-                             ('torch_threads', 1), ('warmup_steps', 0), ('seed', 0)):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise ConfigError(
-                    f'TrainingConfig.{key}: {value!r}, expected an integer >= {minimum}')
-        for key, may_be_zero in (('learning_rate', False), ('grad_clip_norm', False),
-                                 ('weight_decay', True), ('pointing_weight', True)):
-            value = getattr(self, key)
-            if not (isinstance(value, int | float) and math.isfinite(value)
-                    and (value >= 0 if may_be_zero else value > 0)):
-                bound = '>= 0' if may_be_zero else '> 0'
-                raise ConfigError(f'TrainingConfig.{key}: {value!r}, expected a number {bound}')
+        check_run_settings(self)
+        require_number(self, 'pointing_weight', may_be_zero=True)
 
 
 def sequence_loss(model: PaliGemmaForConditionalGeneration,
@@ -112,24 +105,9 @@ def sequence_loss(model: PaliGemmaForConditionalGeneration,
     return torch.nn.functional.cross_entropy(logits, targets[predicting])
 
 
-def _batches(count: int, batch_size: int, rng: np.random.Generator) -> Iterator[torch.Tensor]:
-    order = np.empty(0, dtype=np.int64)
-    while True:
-        while len(order) < batch_size:
-            order = np.concatenate([order, rng.permutation(count)])
-        yield torch.from_numpy(order[:batch_size].copy())
-        order = order[batch_size:]
-
-
-def _rate_factor(config: TrainingConfig, step: int) -> float:
-    if step < config.warmup_steps:
-        return (step + 1) / config.warmup_steps
-    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
-    return 0.1 + 0.45 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-
-
 def fit(model: PaliGemmaForConditionalGeneration, tensors: SequenceTensors,
-        config: TrainingConfig, cotrain: PointingObjective | None = None) -> list[float]:
+        config: TrainingConfig, cotrain: PointingObjective | None = None, *,
+        label: str = 'tokens') -> list[float]:
     """Run ``config.steps`` AdamW steps on ``tensors``; return every step's action loss.
 
     With ``cotrain`` and ``config.pointing_weight`` > 0, each step's objective also holds the
@@ -141,35 +119,22 @@ def fit(model: PaliGemmaForConditionalGeneration, tensors: SequenceTensors,
     trained = [parameter for parameter in model.parameters() if parameter.requires_grad]
     if pointing is not None:
         trained += list(pointing.head.parameters())
-    optimizer = torch.optim.AdamW(trained, lr=config.learning_rate,
-                                  weight_decay=config.weight_decay)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: _rate_factor(config, step))
-    batches = _batches(len(tensors), min(config.batch_size, len(tensors)), rng)
-    losses: list[float] = []
+    batches = index_batches(len(tensors), min(config.batch_size, len(tensors)),
+                            lambda count: torch.from_numpy(rng.permutation(count)))
+
+    def step_loss(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        loss = sequence_loss(model, tensors.select(next(batches)))
+        return loss, loss if pointing is None else (
+            loss + config.pointing_weight * pointing.loss(config.batch_size))
+
     threads = torch.get_num_threads()
     torch.set_num_threads(config.torch_threads)
     model.train()
     try:
-        for step in range(config.steps):
-            loss = sequence_loss(model, tensors.select(next(batches)))
-            total = loss if pointing is None else (
-                loss + config.pointing_weight * pointing.loss(config.batch_size))
-            optimizer.zero_grad(set_to_none=True)
-            total.backward()  # type: ignore[no-untyped-call]
-            torch.nn.utils.clip_grad_norm_(trained, config.grad_clip_norm)
-            optimizer.step()
-            schedule.step()
-            losses.append(float(loss.detach()))
-            if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
-                window = losses[-config.log_every:]
-                _LOG.info('step %d/%d: loss %.4f (mean of the last %d), lr %.2e', step + 1,
-                          config.steps, sum(window) / len(window), len(window),
-                          schedule.get_last_lr()[0])
+        return optimize(trained, step_loss, config, label=label)
     finally:
         model.eval()  # type: ignore[no-untyped-call]
         torch.set_num_threads(threads)
-    return losses
 
 
 def fit_and_save(model: PaliGemmaForConditionalGeneration, tensors: SequenceTensors,
@@ -187,7 +152,7 @@ def fit_and_save(model: PaliGemmaForConditionalGeneration, tensors: SequenceTens
               parameters, family, len(tensors), tensors.input_ids.shape[1])
     started = time.monotonic()
     outcome, objective = (None, None) if pointing is None else pointing
-    losses = fit(model, tensors, config, cotrain=objective)
+    losses = fit(model, tensors, config, cotrain=objective, label=family)
     elapsed_s = time.monotonic() - started
     if objective is not None:
         accuracy, median_error_m = objective.score()
