@@ -53,6 +53,7 @@ def test_a_custom_mapping_nests_keys_with_dots() -> None:
     ({'url': 'ws://gpu', 'schema': 'rt1'}, "schema: 'rt1', expected one of"),
     ({'url': 'ws://gpu', 'timeout_s': 0}, r'timeout_s: 0, expected a number > 0'),
     ({'url': 'ws://gpu', 'patience_s': -1}, r'patience_s: -1, expected a number > 0'),
+    ({'url': 'ws://gpu', 'ca_file': 'ca.pem'}, r'ca_file: .*only with a wss:// url'),
     ({'url': 'ws://gpu', 'api_key': 'secret'}, 'expected a mapping with url'),
     ({'url': 'ws://gpu', 'cameras': ['front']}, 'takes no names list'),
     ({'url': 'ws://gpu', 'chunk_length': 10}, 'reads chunk_length and dt_s from the server'),
@@ -67,9 +68,9 @@ def test_a_custom_mapping_nests_keys_with_dots() -> None:
       'mapping': {'cameras': {'a..b': 'front'}, 'actions': {'a': ['x']}}}, 'expected a key'),
     ({'url': 'ws://gpu', 'api_key_env': ''}, 'name of an environment variable'),
 ], ids=['no_url', 'no_scheme', 'unknown_schema', 'zero_timeout', 'negative_patience',
-        'key_in_file', 'names_for_vla_ros', 'chunk_for_vla_ros', 'droid_cameras', 'droid_state',
-        'custom_without_mapping', 'custom_without_chunk', 'column_twice', 'empty_key_part',
-        'empty_env_name'])
+        'ca_file_without_tls', 'key_in_file', 'names_for_vla_ros', 'chunk_for_vla_ros',
+        'droid_cameras', 'droid_state', 'custom_without_mapping', 'custom_without_chunk',
+        'column_twice', 'empty_key_part', 'empty_env_name'])
 def test_a_malformed_server_section_names_the_field(section: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         parse_server(section)

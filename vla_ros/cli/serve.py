@@ -8,6 +8,8 @@ client works too. It binds 127.0.0.1 by default; any other address needs ``--api
 (openpi #1039). The first line on stdout names the URL it listens on (``--port 0`` picks a
 free port). ``GET /healthz`` answers ``OK``. ``--max-batch N`` (with ``--batch-window-ms``)
 runs the requests of up to N robots as one batched forward pass (``policies.remote.batching``).
+``--certfile``/``--keyfile`` serve ``wss://`` (TLS); robots then set ``policy.server.ca_file``
+to the CA that signed the certificate (or the certificate itself, when self-signed).
 """
 
 from __future__ import annotations
@@ -45,6 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--port', type=int, default=8000, help='TCP port (default 8000; 0: any)')
     parser.add_argument('--api-key-env', metavar='VARIABLE',
                         help='environment variable holding the API key clients must send')
+    parser.add_argument('--certfile', type=Path, metavar='PEM',
+                        help='serve wss:// (TLS) with this certificate (chain)')
+    parser.add_argument('--keyfile', type=Path, metavar='PEM',
+                        help="the certificate's private key (default: in --certfile)")
     parser.add_argument('--max-message-mb', type=float, default=50.0,
                         help='largest message accepted, MiB (default 50)')
     parser.add_argument('--record', type=Path, metavar='DIR',
@@ -97,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
     api_key = api_key_from_env(args.api_key_env)
     options = ServeOptions(host=args.host, port=args.port, api_key=api_key,
                            max_message_bytes=int(args.max_message_mb * 1024 * 1024),
-                           record_dir=args.record,
+                           record_dir=args.record, certfile=args.certfile,
+                           keyfile=args.keyfile,
                            batching=BatchOptions(window_ms=args.batch_window_ms,
                                                  max_batch=args.max_batch))
     check_options(options)  # before the model loads, which may take minutes
@@ -111,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, _on_signal)
     server.start()
     spec = policy.spec
-    print(f'vla-ros serve: {family} from {checkpoint} on ws://{args.host}:{server.port} '
+    print(f'vla-ros serve: {family} from {checkpoint} on '
+          f'{options.scheme}://{args.host}:{server.port} '
           f'(joints {list(spec.joint_names)}, cameras {list(spec.camera_names)}, '
           f'chunk {spec.chunk_length} x {spec.dt_s} s; key {"required" if api_key else "none"}; '
           f'{_batching_words(options.batching)})',

@@ -11,6 +11,7 @@ policy:
   family: openpi
   server:
     url: ws://gpu-box:8000                 # wss:// for TLS; tcp:// (groot); http:// (openvla)
+    ca_file: /etc/vla_ros/gpu-box-ca.pem   # wss:// only: the CA that signed the server's cert
     api_key_env: VLA_ROS_API_KEY           # the key is read from this variable, never the file
     timeout_s: 2.0                         # longest wait for one reply; then hold, reconnect
     patience_s: 30.0                       # server away this long during a goal: abort it
@@ -147,6 +148,8 @@ class RemoteServerConfig:
         schema: which observation keys the server expects.
         mapping: the resolved keys; None for ``vla_ros`` (from the server's metadata).
         unnorm_key: OpenVLA's dataset statistics key; None: the server's default.
+        ca_file: for ``wss://``, the PEM file of the CA(s) that the server's certificate must
+            chain to (a self-signed one's own certificate); None: the system's CAs.
     """
 
     url: str
@@ -157,6 +160,7 @@ class RemoteServerConfig:
     schema: WireSchema = WireSchema.VLA_ROS
     mapping: WireMapping | None = None
     unnorm_key: str | None = None
+    ca_file: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.url, str) or '://' not in self.url:
@@ -166,6 +170,10 @@ class RemoteServerConfig:
             value = getattr(self, name)
             if not (_is_number(value) and value > 0):
                 raise ConfigError(f'policy.server.{name}: {value!r}, expected a number > 0 (s)')
+        if self.ca_file is not None and not (
+                isinstance(self.ca_file, str) and self.ca_file and self.url.startswith('wss://')):
+            raise ConfigError(f'policy.server.ca_file: {self.ca_file!r}, expected a file path, '
+                              f'and only with a wss:// url (url is {self.url!r})')
         if (self.mapping is None) != (self.schema is WireSchema.VLA_ROS):
             raise ConfigError(f'policy.server.schema: {self.schema.value!r} needs a mapping '
                               'and vla_ros takes none')
@@ -325,7 +333,8 @@ def parse_server(raw: Any) -> RemoteServerConfig:
         ConfigError: an unknown key or a malformed value, naming the field.
     """
     allowed = {'url', 'api_key_env', 'timeout_s', 'connect_timeout_s', 'patience_s', 'schema',
-               'cameras', 'state', 'actions', 'chunk_length', 'dt_s', 'mapping', 'unnorm_key'}
+               'cameras', 'state', 'actions', 'chunk_length', 'dt_s', 'mapping', 'unnorm_key',
+               'ca_file'}
     if not isinstance(raw, Mapping) or 'url' not in raw or set(raw) - allowed:
         raise ConfigError(f'policy.server: {raw!r}, expected a mapping with url and keys '
                           f'within {sorted(allowed)}')
@@ -359,7 +368,8 @@ def parse_server(raw: Any) -> RemoteServerConfig:
         raise ConfigError(f'policy.server.api_key_env: {api_key_env!r}, expected the name of '
                           'an environment variable')
     server = RemoteServerConfig(url=raw['url'], api_key_env=api_key_env, schema=schema,
-                                mapping=mapping, unnorm_key=raw.get('unnorm_key'))
+                                mapping=mapping, unnorm_key=raw.get('unnorm_key'),
+                                ca_file=raw.get('ca_file'))
     overrides = {name: raw[name] for name in ('timeout_s', 'connect_timeout_s', 'patience_s')
                  if name in raw}
     return replace(server, **overrides) if overrides else server

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import os
+import ssl
 import time
-from typing import Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable, TYPE_CHECKING
 
 from vla_ros.core.errors import ConfigError, PolicyOutputError
 
-__all__ = ['Backoff', 'CallTiming', 'ReportsTiming', 'api_key_from_env']
+if TYPE_CHECKING:
+    from vla_ros.core.remote_config import RemoteServerConfig
+
+__all__ = ['Backoff', 'CallTiming', 'ReportsTiming', 'api_key_from_env', 'tls_context']
 
 #: First and longest wait between reconnect attempts, seconds.
 FIRST_RETRY_S = 0.2
@@ -38,6 +42,24 @@ def api_key_from_env(variable: str | None) -> str | None:
         raise ConfigError(f'policy.server.api_key_env: environment variable {variable!r} is '
                           'unset or empty; export the API key in it')
     return key
+
+
+def tls_context(server: RemoteServerConfig) -> ssl.SSLContext | None:
+    """The TLS client context for a ``wss://`` server (None for any other URL).
+
+    Certificates are verified, host name included, against ``server.ca_file`` or, without
+    one, the system's CAs.
+
+    Raises:
+        ConfigError: ``ca_file`` cannot be read as PEM certificates.
+    """
+    if not server.url.startswith('wss://'):
+        return None
+    try:
+        return ssl.create_default_context(cafile=server.ca_file)
+    except (OSError, ssl.SSLError) as err:
+        raise ConfigError(f'policy.server.ca_file: cannot load {server.ca_file!r} as PEM '
+                          f'certificates: {err}') from err
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ holds), and the client reconnects with bounded back-off (``link.Backoff``).
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import time
 from typing import Any, TYPE_CHECKING
@@ -27,7 +28,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from vla_ros.core.errors import ConfigError, InputError, PolicyOutputError
 from vla_ros.core.remote_config import WireSchema
-from vla_ros.policies.remote.link import api_key_from_env, Backoff, CallTiming
+from vla_ros.policies.remote.link import api_key_from_env, Backoff, CallTiming, tls_context
 from vla_ros.policies.remote.native_schema import (
     native_mapping,
     native_request,
@@ -135,9 +136,14 @@ class OpenpiPolicy:
         try:
             connection = connect(url, open_timeout=timeout_s, additional_headers=headers,
                                  compression=None, max_size=MAX_MESSAGE_BYTES, proxy=None,
-                                 close_timeout=1.0, legacy=True)
+                                 close_timeout=1.0, legacy=True, ssl=tls_context(self._server))
         except InvalidURI as err:
             raise ConfigError(f'policy.server.url: {url!r} is not a ws:// or wss:// URL') from err
+        except ssl.SSLCertVerificationError as err:
+            trusted = self._server.ca_file or "the system's CAs"
+            raise ConfigError(f'policy.server.url: {url} refused: its TLS certificate does not '
+                              f'chain to {trusted} (policy.server.ca_file): '
+                              f'{err.verify_message}') from err
         except (OSError, TimeoutError, InvalidHandshake) as err:
             raise ConfigError(f'policy.server.url: cannot connect to {url} within '
                               f'{timeout_s} s: {err}') from err

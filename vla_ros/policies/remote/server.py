@@ -28,6 +28,7 @@ from http import HTTPStatus
 import ipaddress
 import logging
 from pathlib import Path
+import ssl
 import threading
 from typing import Any, TYPE_CHECKING
 
@@ -65,6 +66,8 @@ class ServeOptions:
         record_dir: when set, each request and reply is written there as ``NNNNNN.npz``.
         batching: how requests of several connections share forward passes; the default
             runs each request alone, in arrival order.
+        certfile: PEM certificate (chain) to serve ``wss://`` with; None: plain ``ws://``.
+        keyfile: its private key (PEM); None: the key is in ``certfile``.
     """
 
     host: str = '127.0.0.1'
@@ -73,6 +76,13 @@ class ServeOptions:
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     record_dir: Path | None = None
     batching: BatchOptions = BatchOptions()
+    certfile: Path | None = None
+    keyfile: Path | None = None
+
+    @property
+    def scheme(self) -> str:
+        """``wss`` with a certificate, else ``ws``."""
+        return 'ws' if self.certfile is None else 'wss'
 
 
 def is_loopback(host: str) -> bool:
@@ -94,9 +104,28 @@ def check_options(options: ServeOptions) -> None:
     if not is_loopback(options.host) and not options.api_key:
         raise ConfigError(f'serve: binding {options.host!r} exposes the policy to the '
                           'network; set an API key (--api-key-env) or bind 127.0.0.1')
+    if options.keyfile is not None and options.certfile is None:
+        raise ConfigError('serve: --keyfile without --certfile')
     if options.max_message_bytes < 1:
         raise ConfigError(f'serve: max message size {options.max_message_bytes!r}, '
                           'expected >= 1 byte')
+
+
+def _tls_context(options: ServeOptions) -> ssl.SSLContext | None:
+    """The server's TLS context, or None without a certificate.
+
+    Raises:
+        ConfigError: the certificate or key cannot be loaded.
+    """
+    if options.certfile is None:
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(options.certfile, options.keyfile)
+    except (OSError, ssl.SSLError) as err:
+        raise ConfigError(f'serve: cannot load the TLS certificate {str(options.certfile)!r} '
+                          f'(key {str(options.keyfile)!r}): {err}') from err
+    return context
 
 
 class PolicyServer:
@@ -115,7 +144,8 @@ class PolicyServer:
         try:
             self._server: Server = serve(
                 self._handle, options.host, options.port, compression=None,
-                max_size=options.max_message_bytes, process_request=self._process_request)
+                max_size=options.max_message_bytes, process_request=self._process_request,
+                ssl=_tls_context(options))
         except OSError as err:
             raise ConfigError(f'serve: cannot listen on {options.host}:{options.port}: '
                               f'{err}') from err
