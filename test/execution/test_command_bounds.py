@@ -154,10 +154,60 @@ def test_no_published_trajectory_outruns_the_velocity_limits_from_the_last_good_
             sent = checker.sent
             policy.gate.set()
             checker.wait_for(sent + len(CONTROLLERS))
-            clock.now_s += CHUNK * DT_S + 0.05  # the chunk has run: the next one is due
+            # The chunk has run (re-timed ones run longer): the next inference is due.
+            clock.now_s += CHUNK * DT_S + 0.05
+            for _ in range(100):
+                if policy.entered.wait(0.02):
+                    break
+                clock.now_s += DT_S
     finally:
         policy.closing = True
         policy.gate.set()
         runner.close()
     assert checker.sent > 0
+    assert not checker.violations, '\n'.join(checker.violations)
+
+
+
+def test_a_retimed_chunk_runs_to_its_end_before_the_next_inference() -> None:
+    """Sync execution: a chunk delayed to be reachable is not cut short by the next one.
+
+    While the policy infers from the arm at HOME, a joint state reports joint1 0.5 rad on
+    (2 rad/s: 0.25 s away, not the 0.1 s the chunk's first step allows), so every point of
+    the chunk (HOME again) is delayed 0.15 s. The next inference is due when the delayed
+    chunk ends; due at the undelayed end, it would replace the chunk's last 0.15 s (which
+    made the FAST reach policy stop short of a cube in closed loop).
+    """
+    clock = ManualClock()
+    buffer = ObservationBuffer((CAMERA,), stale_after_s=STALE_AFTER_S, clock=clock,
+                               joint_bounds=BOUNDS)
+    buffer.put_image(CAMERA.name, np.zeros((4, 4, 3), dtype=np.uint8))
+    buffer.put_joint_state(JOINTS, HOME)
+    policy = ScriptedPolicy()
+    checker = Checker(buffer)
+    runner = PolicyRunner(policy=policy, buffer=buffer, controllers=CONTROLLERS, limits=LIMITS,
+                          safety=SafetyConfig(stale_after_s=STALE_AFTER_S, max_step_rad=2.0),
+                          sink=checker.send, on_status=lambda _: None, clock=clock)
+    moved = HOME.copy()
+    moved[0] += 0.5
+    try:
+        runner.start('reach')
+        assert policy.entered.wait(WAIT_S)
+        policy.entered.clear()
+        clock.now_s += 0.3
+        buffer.put_joint_state(JOINTS, moved)
+        policy.chunks.append(np.tile(HOME, (CHUNK, 1)))
+        sent_at_s = clock.now_s
+        policy.gate.set()
+        checker.wait_for(len(CONTROLLERS))
+        assert runner.status.corrections >= 1  # the chunk was re-timed
+
+        clock.now_s = sent_at_s + CHUNK * DT_S + 0.05  # the undelayed end has passed
+        assert not policy.entered.wait(0.5), 'inferred again before the delayed chunk ended'
+        clock.now_s = sent_at_s + CHUNK * DT_S + 0.15 + 0.05  # the delayed end has passed
+        assert policy.entered.wait(WAIT_S), 'never inferred after the delayed chunk ended'
+    finally:
+        policy.closing = True
+        policy.gate.set()
+        runner.close()
     assert not checker.violations, '\n'.join(checker.violations)

@@ -26,7 +26,7 @@ thread-safe: the runner calls it under its lock. numpy only.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -126,6 +126,21 @@ class ChunkScheduler:
         """Forget the plan (a hold); the next chunk starts from the measured position."""
         self._timeline = None
         self._ensembler.clear()
+
+    def delay(self, delay_s: float) -> None:
+        """The trajectory just sent was re-timed ``delay_s`` later (``reachable_from``).
+
+        The plan moves with it, so that the next inference (sync: the plan's end), the
+        commanded position and later merges follow what the controller actually runs; a
+        plan left on the old times would start the next chunk before this one ends and
+        cut off its last ``delay_s`` seconds.
+        """
+        timeline = self._timeline
+        if timeline is None or not delay_s > 0.0:
+            return
+        self._timeline = replace(timeline, start_s=timeline.start_s + delay_s)
+        self._grid_origin_s += delay_s
+        self._chunk_origin_s += delay_s
 
     def next_inference_s(self, now_s: float) -> float:
         """When the next inference should start (may be in the past: start now)."""

@@ -350,14 +350,18 @@ class PolicyRunner:
             self._deadline.ended(chunk=True, now_s=now_s)
             commanded = self._commanded_locked(now_s)
             planned = self._scheduler.merge(replace(merge, now_s=now_s))
-            due_s = self._scheduler.next_inference_s(now_s)
             if planned is None:
-                return due_s  # every step of the chunk was already in the past
+                # every step of the chunk was already in the past
+                return self._scheduler.next_inference_s(now_s)
             references = [self._measured_reference()]
             if commanded is not None:
                 references.append((commanded, 0.0))
             command, too_far = reachable_from(planned.command, references,
                                               velocity_limits=self._limits.velocity)
+            # A re-timed command runs later: the plan (and the next inference) with it.
+            self._scheduler.delay(float(command.times_from_start_s[0]
+                                        - planned.command.times_from_start_s[0]))
+            due_s = self._scheduler.next_inference_s(now_s)
             planned = replace(planned, command=command,
                               corrections=planned.corrections + too_far)
             for controller, command in split_by_controller(planned.command,
