@@ -24,7 +24,6 @@ from vla_ros.core.normalization import QuantileStats
 from vla_ros.core.types import Observation
 from vla_ros.policies.base import Policy
 from vla_ros.policies.default_robot import DEFAULT_HOME_POSITIONS, DEFAULT_SPEC
-from vla_ros.policies.diffusion import checkpoint as checkpoint_module
 from vla_ros.policies.diffusion.checkpoint import create_random_checkpoint, DEFAULT_MOTION
 from vla_ros.policies.diffusion.config import (
     Architecture,
@@ -446,9 +445,10 @@ def test_training_command_and_random_checkpoint_command_write_loadable_checkpoin
     assert cli_main(['train', '--family', 'diffusion', '--data', str(demos_dir),
                      str(demos_dir), '--out', str(tmp_path / 'cli'), '--steps', '2',
                      '--batch-size', '4', '--no-progress']) == 0
-    assert checkpoint_module.main(['--out', str(tmp_path / 'random'), '--seed', '1',
-                            '--denoising-steps', '3']) == 0
-    assert checkpoint_module.main(['--out', str(tmp_path / 'bad'), '--image-size', '30']) == 2
+    assert cli_main(['random-checkpoint', '--family', 'diffusion', '--out',
+                     str(tmp_path / 'random'), '--seed', '1', '--denoising-steps', '3']) == 0
+    assert cli_main(['random-checkpoint', '--family', 'diffusion', '--out',
+                     str(tmp_path / 'bad'), '--image-size', '30']) == 1
     for name in ('cli', 'random'):
         assert _load(tmp_path / name).spec.joint_names == DEFAULT_SPEC.joint_names
 

@@ -30,6 +30,8 @@ VERBS: dict[str, tuple[str, str]] = {
     'record': ('vla_ros.cli.record', 'record topics into a rosbag2 bag (sqlite3 or mcap)'),
     'play': ('vla_ros.cli.play', 'publish a recorded bag again, with its timing'),
     'train': ('vla_ros.cli.train', 'train a policy on recorded demonstrations (CPU)'),
+    'random-checkpoint': ('vla_ros.cli.random_checkpoint',
+                          'write a small random-weight checkpoint of a policy family'),
     'eval-bag': ('vla_ros.cli.eval_bag', 'open-loop error of a policy on a recorded bag'),
     'export': ('vla_ros.cli.export', 'bags -> a LeRobotDataset v3.0 directory'),
     'import': ('vla_ros.cli.import_bag', 'a LeRobotDataset v3.0 directory -> a bag'),

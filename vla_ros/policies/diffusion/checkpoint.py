@@ -7,22 +7,19 @@ tokenizer is built from ``processor.BASE_CORPUS``. Nothing is downloaded, and th
 arguments write the same files. The default statistics map the model's clipped [-1, 1]
 action space onto home +- ``motion_rad``, so a random policy commands positions near home.
 
-Run ``python -m vla_ros.policies.diffusion.checkpoint --out DIR --seed 0`` for the default
-robot (the flow family's ``DEFAULT_SPEC``).
+``vla-ros random-checkpoint --family diffusion --out DIR`` writes one for the default robot
+(``vla_ros.policies.default_robot``).
 """
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from dataclasses import replace
-import logging
 from pathlib import Path
 
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.normalization import QuantileStats, ZScoreStats
 from vla_ros.policies.base import PolicySpec
-from vla_ros.policies.default_robot import DEFAULT_HOME_POSITIONS, DEFAULT_SPEC
 from vla_ros.policies.diffusion.config import (
     Architecture,
     DiffusionPolicyConfig,
@@ -35,9 +32,8 @@ from vla_ros.policies.diffusion.config import (
 from vla_ros.policies.diffusion.model import build_network, save_checkpoint
 from vla_ros.policies.diffusion.processor import build_tokenizer, DiffusionProcessor
 
-__all__ = ['DEFAULT_MOTION', 'create_random_checkpoint', 'home_pose_normalization', 'main']
+__all__ = ['DEFAULT_MOTION', 'create_random_checkpoint', 'home_pose_normalization']
 
-_LOG = logging.getLogger(__name__)
 
 #: Action band of the default robot: 0.1 rad per arm joint, 4 mm for the gripper.
 DEFAULT_MOTION = (0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.004)
@@ -107,48 +103,3 @@ def create_random_checkpoint(out_dir: Path, spec: PolicySpec, *, seed: int = 0,
         sampling=replace(sampling or Sampling(), noise_seed=seed))
     network = build_network(config, seed=seed)
     return save_checkpoint(Path(out_dir), config, DiffusionProcessor(config, tokenizer), network)
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog='python -m vla_ros.policies.diffusion.checkpoint',
-        description='Write a small diffusion checkpoint with random weights.')
-    parser.add_argument('--out', type=Path, required=True, help='directory to write')
-    parser.add_argument('--seed', type=int, default=0, help='weights and noise seed')
-    parser.add_argument('--joints', nargs='+', default=list(DEFAULT_SPEC.joint_names))
-    parser.add_argument('--cameras', nargs='+', default=list(DEFAULT_SPEC.camera_names))
-    parser.add_argument('--image-size', type=int, default=DEFAULT_SPEC.image_height,
-                        help='side of the square camera images, pixels')
-    parser.add_argument('--chunk-length', type=int, default=DEFAULT_SPEC.chunk_length)
-    parser.add_argument('--dt-s', type=float, default=DEFAULT_SPEC.dt_s,
-                        help='time between chunk steps, seconds')
-    parser.add_argument('--home', type=float, nargs='+', default=list(DEFAULT_HOME_POSITIONS),
-                        help='home pose, rad (m for prismatic joints), one per joint')
-    parser.add_argument('--motion-rad', type=float, nargs='+', default=list(DEFAULT_MOTION),
-                        help='half-width of the action band around home: one value, or one '
-                        'per joint')
-    parser.add_argument('--denoising-steps', type=int, default=Sampling().steps)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry: parse flags, write the checkpoint; returns the exit code."""
-    logging.basicConfig(level=logging.INFO, format='%(message)s')
-    args = _parser().parse_args(argv)
-    try:
-        spec = PolicySpec(joint_names=tuple(args.joints), camera_names=tuple(args.cameras),
-                          image_height=args.image_size, image_width=args.image_size,
-                          chunk_length=args.chunk_length, dt_s=args.dt_s)
-        motion = args.motion_rad[0] if len(args.motion_rad) == 1 else args.motion_rad
-        create_random_checkpoint(args.out, spec, seed=args.seed, home_positions=args.home,
-                                 motion_rad=motion,
-                                 sampling=Sampling(steps=args.denoising_steps))
-    except ConfigError as err:
-        _LOG.error('error: %s', err)
-        return 2
-    _LOG.info('wrote a random diffusion checkpoint to %s', args.out)
-    return 0
-
-
-if __name__ == '__main__':
-    raise SystemExit(main())

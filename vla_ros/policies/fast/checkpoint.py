@@ -8,12 +8,11 @@ same arguments write the same files and nothing is downloaded. A random model ra
 well-formed FAST sequence: this checkpoint exercises loading, decoding and the malformed-output
 path, not a skill.
 
-Run ``python -m vla_ros.policies.fast.checkpoint --out DIR --seed 0`` for the default robot.
+``vla-ros random-checkpoint --family fast --out DIR`` writes one for the default robot.
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,7 @@ from vla_ros.policies.tokens.checkpoint import home_pose_normalization, new_vlm
 from vla_ros.policies.tokens.config import TokenNormalization
 from vla_ros.policies.tokens.vlm import VlmSize
 
-__all__ = ['create_random_checkpoint', 'main', 'synthetic_chunks']
+__all__ = ['create_random_checkpoint', 'synthetic_chunks']
 
 
 def synthetic_chunks(spec: PolicySpec, *, count: int = 64, seed: int = 0) -> NDArray[np.float64]:
@@ -77,19 +76,3 @@ def create_random_checkpoint(out_dir: Path, spec: PolicySpec = DEFAULT_SPEC, *, 
     model, tokenizer = new_vlm(spec, action_vocab_size=fast_tokenizer.vocab_size, size=size,
                                seed=seed, state_bins=config.state_bins)
     return save_checkpoint(out_dir, model, tokenizer, fast_tokenizer, config)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry: write the default robot's random checkpoint."""
-    parser = argparse.ArgumentParser(
-        prog='python -m vla_ros.policies.fast.checkpoint',
-        description='Write a tiny FAST-token checkpoint with random weights.')
-    parser.add_argument('--out', type=Path, required=True, help='directory to write')
-    parser.add_argument('--seed', type=int, default=0, help='weights and chunks seed')
-    args = parser.parse_args(argv)
-    print(create_random_checkpoint(args.out, seed=args.seed))
-    return 0
-
-
-if __name__ == '__main__':
-    raise SystemExit(main())

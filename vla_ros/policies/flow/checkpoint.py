@@ -9,15 +9,13 @@ same arguments write the same files. With the default statistics the model's ~N(
 becomes small motions around a home pose, so a random policy commands positions near home.
 ``build_model`` (with a ``ModelSize``) makes the same kind of model for ``train`` to fit.
 
-Run ``python -m vla_ros.policies.flow.checkpoint --out DIR --seed 0`` for the default robot.
+``vla-ros random-checkpoint --family flow --out DIR`` writes one for the default robot.
 """
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
-import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -39,10 +37,9 @@ from vla_ros.policies.flow.config import FeatureStats, FlowPolicyConfig, Normali
 
 __all__ = [
     'DEFAULT_HOME_POSITIONS', 'DEFAULT_MOTION_STD', 'DEFAULT_SPEC', 'ModelSize', 'build_model',
-    'create_random_checkpoint', 'home_pose_normalization', 'main',
+    'create_random_checkpoint', 'home_pose_normalization',
 ]
 
-logger = logging.getLogger(__name__)
 
 #: State and action widths of the model (pi0's 32); shorter vectors are zero-padded.
 _MAX_DIM = 32
@@ -267,47 +264,3 @@ def create_random_checkpoint(out_dir: Path, spec: PolicySpec, *, seed: int = 0,
     hf_processor.save_pretrained(out_dir)
     config.save(out_dir)
     return out_dir
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog='python -m vla_ros.policies.flow.checkpoint',
-        description='Write a tiny flow-matching checkpoint with random weights.')
-    parser.add_argument('--out', type=Path, required=True, help='directory to write')
-    parser.add_argument('--seed', type=int, default=0, help='weights and noise seed')
-    parser.add_argument('--joints', nargs='+', default=list(DEFAULT_SPEC.joint_names))
-    parser.add_argument('--cameras', nargs='+', default=list(DEFAULT_SPEC.camera_names))
-    parser.add_argument('--image-size', type=int, default=DEFAULT_SPEC.image_height,
-                        help='side of the square camera images, pixels')
-    parser.add_argument('--chunk-length', type=int, default=DEFAULT_SPEC.chunk_length)
-    parser.add_argument('--dt-s', type=float, default=DEFAULT_SPEC.dt_s,
-                        help='time between chunk steps, seconds')
-    parser.add_argument('--home', type=float, nargs='+', default=list(DEFAULT_HOME_POSITIONS),
-                        help='home pose, rad (m for prismatic joints), one per joint')
-    parser.add_argument('--motion-std', type=float, nargs='+', default=list(DEFAULT_MOTION_STD),
-                        help='action std around home: one value, or one per joint')
-    parser.add_argument('--denoising-steps', type=int, default=10)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry: parse flags, write the checkpoint; returns the exit code."""
-    logging.basicConfig(level=logging.INFO, format='%(message)s')
-    args = _parser().parse_args(argv)
-    spec = PolicySpec(
-        joint_names=tuple(args.joints), camera_names=tuple(args.cameras),
-        image_height=args.image_size, image_width=args.image_size,
-        chunk_length=args.chunk_length, dt_s=args.dt_s)
-    motion_std = args.motion_std[0] if len(args.motion_std) == 1 else args.motion_std
-    try:
-        create_random_checkpoint(args.out, spec, seed=args.seed, home_positions=args.home,
-                                 motion_std=motion_std, num_denoising_steps=args.denoising_steps)
-    except ConfigError as err:
-        logger.error('error: %s', err)
-        return 2
-    logger.info('wrote a random flow checkpoint to %s', args.out)
-    return 0
-
-
-if __name__ == '__main__':
-    raise SystemExit(main())

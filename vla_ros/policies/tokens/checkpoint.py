@@ -8,12 +8,11 @@ arguments write the same files. The default statistics map the bins onto a small
 a home pose, so a random policy commands positions near home. ``new_vlm`` makes the same kind
 of model and tokenizer for training (``train.py``) and for the ``fast`` family.
 
-Run ``python -m vla_ros.policies.tokens.checkpoint --out DIR --seed 0`` for the default robot.
+``vla-ros random-checkpoint --family tokens --out DIR`` writes one for the default robot.
 """
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from vla_ros.policies.tokens.config import ActionSpace, TokenNormalization, Toke
 from vla_ros.policies.tokens.model import save_checkpoint
 from vla_ros.policies.tokens.vlm import build_text_tokenizer, build_vlm, IMAGE_TOKEN, VlmSize
 
-__all__ = ['create_random_checkpoint', 'home_pose_normalization', 'main', 'new_vlm']
+__all__ = ['create_random_checkpoint', 'home_pose_normalization', 'new_vlm']
 
 
 def home_pose_normalization(home_positions: Sequence[float], *, motion_rad: float = 0.1,
@@ -97,19 +96,3 @@ def create_random_checkpoint(out_dir: Path, spec: PolicySpec = DEFAULT_SPEC, *, 
     model, tokenizer = new_vlm(spec, action_vocab_size=config.n_bins, size=size, seed=seed,
                                state_bins=config.state_bins)
     return save_checkpoint(out_dir, model, tokenizer, config)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry: write the default robot's random checkpoint."""
-    parser = argparse.ArgumentParser(
-        prog='python -m vla_ros.policies.tokens.checkpoint',
-        description='Write a tiny discrete-token checkpoint with random weights.')
-    parser.add_argument('--out', type=Path, required=True, help='directory to write')
-    parser.add_argument('--seed', type=int, default=0, help='weights seed')
-    args = parser.parse_args(argv)
-    print(create_random_checkpoint(args.out, seed=args.seed))
-    return 0
-
-
-if __name__ == '__main__':
-    raise SystemExit(main())
