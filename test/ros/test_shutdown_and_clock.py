@@ -31,6 +31,7 @@ from vla_ros.msg import PolicyStatus
 from vla_ros.ros.in_process import InProcessGraph
 from vla_ros.ros.nodes.sim_node import SimNode
 from vla_ros.ros.qos import SENSOR_QOS, STATUS_QOS
+from vla_ros.srv import SetInstruction
 
 #: Longest wait for a node process to load its policy and serve goals, seconds (a deadline).
 STARTUP_S = 120.0
@@ -68,6 +69,8 @@ class _GoalUnderSignal:
         self.feedback = collect()
         probe.create_subscription(PolicyStatus, 'vla/status', self.status, STATUS_QOS)
         self._client = ActionClient(probe, ExecuteInstruction, 'vla/execute')
+        self._instruct = probe.create_client(SetInstruction, 'vla/set_instruction')
+        self._instruct = probe.create_client(SetInstruction, 'vla/set_instruction')
 
     def run(self, child: subprocess.Popen[str], signum: int) -> tuple[object, str]:
         """Start a long goal, signal ``child`` once chunks flow; returns (result, stderr)."""
@@ -201,6 +204,7 @@ class _ClockFaultScene:
         self.status = collect()
         probe.create_subscription(PolicyStatus, 'vla/status', self.status, STATUS_QOS)
         self._client = ActionClient(probe, ExecuteInstruction, 'vla/execute')
+        self._instruct = probe.create_client(SetInstruction, 'vla/set_instruction')
         self._long_goals: list = []
         assert self._client.wait_for_server(timeout_sec=WAIT_S)
         self.wait_for_node_time(99.0)  # the node runs on our /clock
@@ -212,6 +216,11 @@ class _ClockFaultScene:
     def send(self, timeout_s: float):
         """Send a goal; returns its handle (accepted or not)."""
         return _wait(self._client.send_goal_async(_goal(timeout_s)))
+
+    def set_instruction(self, instruction: str) -> SetInstruction.Response:
+        """Call vla/set_instruction; returns the response."""
+        assert self._instruct.wait_for_service(timeout_sec=WAIT_S)
+        return _wait(self._instruct.call_async(SetInstruction.Request(instruction=instruction)))
 
     def start_goal_with_chunks(self, collect: type):
         """A long goal whose chunks flow; returns the future of its result."""
@@ -251,6 +260,7 @@ def test_stopped_clock_holds_and_aborts_the_goal_and_goals_run_again_with_the_cl
     stopped_at_s = scene.world.stop()
     aborted = _wait(result).result
     while_stopped = scene.send(timeout_s=3.0)
+    instructed_while_stopped = scene.set_instruction('touch the red cube')
     scene.world.resume()
     scene.wait_for_node_time(stopped_at_s)
     again = scene.send(timeout_s=3.0)
@@ -260,6 +270,9 @@ def test_stopped_clock_holds_and_aborts_the_goal_and_goals_run_again_with_the_cl
         aborted.message
     assert any(error.startswith('/clock stopped') for error in scene.errors()), scene.errors()
     assert not while_stopped.accepted
+    assert not instructed_while_stopped.accepted
+    assert instructed_while_stopped.message.startswith('/clock stopped'), (
+        instructed_while_stopped.message)
     assert again.accepted and again_result.success, again_result.message
     assert again_result.chunks_executed >= 1
 

@@ -13,7 +13,8 @@ many simulated seconds as on an idle one.
 Given ``stale_after_s``, a watchdog on the wall clock (``ClockWatch``) guards that clock: when
 it stops (no new time for longer than ``stale_after_s``) or jumps back (a restarted simulator),
 the arm holds, the running goal is aborted with the reason and ``vla/status`` shows it (ERROR);
-goals are rejected while the clock stands still, and accepted again once it runs.
+goals and ``vla/set_instruction`` are refused while the clock stands still, and accepted again
+once it runs.
 """
 
 from __future__ import annotations
@@ -189,6 +190,14 @@ class InstructionGoals:
             self._runner.report_input_error(f'goal rejected: {err}')
             return GoalResponse.REJECT
         return GoalResponse.ACCEPT
+
+    def clock_refusal(self) -> str | None:
+        """Why new motion (a goal or ``vla/set_instruction``) is refused now, or None.
+
+        It is while the controllers' clock stands still: chunks timed on it would never run
+        out, and nothing would notice the arm.
+        """
+        return self._clock_stopped()
 
     def _clock_stopped(self) -> str | None:
         """Why goals are refused now because the controllers' clock stands still, or None."""

@@ -350,6 +350,11 @@ class PolicyNode(LifecycleNode):
             response.accepted, response.message = False, str(err)
             return response
         session = self._session
+        refusal = None if session is None or session.goals is None else (
+            session.goals.clock_refusal())
+        if refusal is not None:
+            response.accepted, response.message = False, refusal
+            return response
         if session is not None and session.goals is not None:
             session.goals.preempt()
         try:
