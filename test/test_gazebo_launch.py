@@ -60,8 +60,8 @@ def _ros2_control_interfaces(urdf: Path) -> dict[str, tuple[list[str], list[str]
         for joint in block.findall('joint')}
 
 
-def test_the_tabletop_arm_and_aloha_have_gazebo_bringups() -> None:
-    assert {'tabletop_arm.yaml', 'aloha.yaml'} <= set(CONFIGS)
+def test_the_tabletop_arm_aloha_and_g1_have_gazebo_bringups() -> None:
+    assert {'tabletop_arm.yaml', 'aloha.yaml', 'g1.yaml'} <= set(CONFIGS)
 
 
 def test_controllers_yaml_has_one_position_jtc_per_embodiment_controller(

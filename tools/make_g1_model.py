@@ -16,8 +16,11 @@ primitive shapes (capsules along each link towards its children, boxes for the f
 pelvis, the torso and the palms, a sphere for the head), the same in the URDF and the MJCF, so
 that the repository stays small and both files need no mesh directory. What this adds:
 
-- ``urdf/g1.urdf``: the URDF with the primitive shapes and a ``<ros2_control>`` block (mock
-  hardware) with a position command interface for each of the 43 joints;
+- ``urdf/g1.urdf``: the URDF with the primitive shapes, a ``<ros2_control>`` block (mock
+  hardware) with a position command interface for each of the 43 joints, and for Gazebo
+  (``launch/gazebo.launch.py``, docs/gazebo.md) the ``gz_ros2_control-system`` plugin naming
+  ``config/g1_controllers.yaml`` and a camera sensor for each MJCF camera below (same link,
+  position and field of view; Gazebo cameras look along +x with +z up);
 - ``urdf/g1/g1.xml``: MuJoCo's import of that URDF (MjSpec), with the pelvis fixed in the
   world 0.793 m above the floor, gravity compensation on every link (a humanoid's controllers
   feed gravity torques forward; the position servos then track without sag), one position
@@ -46,6 +49,21 @@ PELVIS_HEIGHT_M = 0.793
 GAINS = (('hip', 300.0, 5.0), ('knee', 300.0, 5.0), ('ankle', 100.0, 2.0),
          ('waist', 300.0, 5.0), ('shoulder', 120.0, 2.0), ('elbow', 100.0, 2.0),
          ('wrist', 40.0, 0.5), ('hand', 5.0, 0.05))
+
+
+#: The cameras, in MJCF terms: name -> (body, position in it (m), MJCF xyaxes, fovy (deg)).
+#: The head camera sits at the D435 mount (x forward, pitched 0.83 rad down); each wrist camera
+#: is above the back of the hand, looking along the fingers and 45 degrees down.
+CAMERAS = {
+    'head': ('d435_link', (0.0, 0.0, 0.0), (0.0, -1.0, 0.0, 0.0, 0.0, 1.0), 70.0),
+    'left_wrist': ('left_hand_palm_link', (-0.02, 0.0, 0.08),
+                   (0.0, -1.0, 0.0, 0.71, 0.0, 0.71), 90.0),
+    'right_wrist': ('right_hand_palm_link', (-0.02, 0.0, 0.08),
+                    (0.0, -1.0, 0.0, 0.71, 0.0, 0.71), 90.0),
+}
+#: Camera image size and rate, as config/g1.yaml's embodiment.cameras and sim.camera_rate_hz.
+CAMERA_SIZE_PX = 224
+CAMERA_RATE_HZ = 10
 
 
 def _floats(text: str | None, default: str = '0 0 0') -> np.ndarray:
@@ -139,6 +157,55 @@ def add_ros2_control(robot: ElementTree.Element) -> list[str]:
     return names
 
 
+def _gazebo_rpy(xyaxes: tuple[float, ...]) -> list[float]:
+    """Roll, pitch, yaw of a Gazebo camera (looks along +x, +z up) that sees as the MJCF one.
+
+    A MuJoCo camera looks along -z of the frame whose x and y axes ``xyaxes`` gives.
+    """
+    right, up = np.array(xyaxes[:3]), np.array(xyaxes[3:])
+    up = up / np.linalg.norm(up)
+    look = -np.cross(right, up)
+    look = look / np.linalg.norm(look)
+    rotation = np.column_stack([look, np.cross(up, look), up])
+    return [float(np.arctan2(rotation[2, 1], rotation[2, 2])),
+            float(-np.arcsin(np.clip(rotation[2, 0], -1.0, 1.0))),
+            float(np.arctan2(rotation[1, 0], rotation[0, 0]))]
+
+
+def add_gazebo(robot: ElementTree.Element) -> None:
+    """Append the gz_ros2_control plugin and a camera sensor per camera of ``CAMERAS``."""
+    robot.append(ElementTree.Comment(
+        ' Gazebo (launch/gazebo.launch.py, docs/gazebo.md). Ignored by everything else. The '
+        'launch\n       file swaps the hardware plugin above for gz_ros2_control/GazeboSimSystem '
+        'and resolves\n       this package:// path of the controllers YAML to the installed '
+        'file. The cameras are\n       the MJCF ones (urdf/g1/g1.xml): same link, position and '
+        'field of view. '))
+    gazebo = ElementTree.SubElement(robot, 'gazebo')
+    plugin = ElementTree.SubElement(gazebo, 'plugin', filename='gz_ros2_control-system',
+                                    name='gz_ros2_control::GazeboSimROS2ControlPlugin')
+    ElementTree.SubElement(plugin, 'parameters').text = \
+        'package://vla_ros/config/g1_controllers.yaml'
+    for name, (link, position, xyaxes, fovy_deg) in CAMERAS.items():
+        mount = ElementTree.SubElement(robot, 'gazebo', reference=link)
+        sensor = ElementTree.SubElement(mount, 'sensor', name=name, type='camera')
+        pose = [*position, *_gazebo_rpy(xyaxes)]
+        ElementTree.SubElement(sensor, 'pose').text = _fmt([v if abs(v) > 1e-9 else 0.0
+                                                            for v in pose])
+        ElementTree.SubElement(sensor, 'topic').text = f'camera/{name}/image_raw'
+        ElementTree.SubElement(sensor, 'gz_frame_id').text = link
+        ElementTree.SubElement(sensor, 'update_rate').text = str(CAMERA_RATE_HZ)
+        ElementTree.SubElement(sensor, 'always_on').text = 'true'
+        camera = ElementTree.SubElement(sensor, 'camera')
+        ElementTree.SubElement(camera, 'horizontal_fov').text = f'{np.radians(fovy_deg):.4f}'
+        image = ElementTree.SubElement(camera, 'image')
+        ElementTree.SubElement(image, 'width').text = str(CAMERA_SIZE_PX)
+        ElementTree.SubElement(image, 'height').text = str(CAMERA_SIZE_PX)
+        ElementTree.SubElement(image, 'format').text = 'R8G8B8'
+        clip = ElementTree.SubElement(camera, 'clip')
+        ElementTree.SubElement(clip, 'near').text = '0.01'
+        ElementTree.SubElement(clip, 'far').text = '5.0'
+
+
 def _gains(joint: str) -> tuple[float, float]:
     for part, kp, damping in GAINS:
         if part in joint:
@@ -179,15 +246,12 @@ def make_mjcf(urdf_text: str, joints: list[str]) -> str:
         actuator.ctrllimited, actuator.ctrlrange = True, list(joint.range)
         if effort > 0.0:
             actuator.forcelimited, actuator.forcerange = True, [-effort, effort]
-    head = spec.body('d435_link')  # x forward (pitched 0.83 rad down), z up
-    head.add_camera(name='head', pos=[0.0, 0.0, 0.0], fovy=70.0,
-                    xyaxes=[0.0, -1.0, 0.0, 0.0, 0.0, 1.0])
+    for name, (link, position, xyaxes, fovy_deg) in CAMERAS.items():
+        spec.body(link).add_camera(name=name, pos=list(position), fovy=fovy_deg,
+                                   xyaxes=list(xyaxes))
     for side in ('left', 'right'):
         palm = spec.body(f'{side}_hand_palm_link')
         palm.add_site(name=f'{side}_palm', pos=[0.06, 0.0, 0.0], size=[0.01, 0.0, 0.0])
-        # Above the back of the hand, looking along the fingers and 45 degrees down.
-        palm.add_camera(name=f'{side}_wrist', pos=[-0.02, 0.0, 0.08], fovy=90.0,
-                        xyaxes=[0.0, -1.0, 0.0, 0.71, 0.0, 0.71])
     spec.compile()
     return str(spec.to_xml())
 
@@ -200,17 +264,17 @@ def main() -> None:
     args = parser.parse_args()
     robot = simplify_urdf(ElementTree.parse(args.urdf).getroot())
     joints = add_ros2_control(robot)
+    add_gazebo(robot)
     ElementTree.indent(robot)
     urdf_text = ElementTree.tostring(robot, encoding='unicode')
     header = ('<?xml version="1.0"?>\n<!-- Unitree G1 (29 DoF + Dex3-1 hands) from '
               'example-robot-data 6.0.0 (BSD-3-Clause, see urdf/g1/NOTICE);\n     meshes '
-              'replaced by primitive shapes and a ros2_control block added by '
+              'replaced by primitive shapes, ros2_control and Gazebo elements added\n     by '
               'tools/make_g1_model.py. -->\n')
     (args.out / 'g1.urdf').write_text(header + urdf_text + '\n')
     no_control = ElementTree.fromstring(urdf_text)
-    control = no_control.find('ros2_control')
-    assert control is not None
-    no_control.remove(control)
+    for element in no_control.findall('ros2_control') + no_control.findall('gazebo'):
+        no_control.remove(element)
     mjcf = make_mjcf(ElementTree.tostring(no_control, encoding='unicode'), joints)
     (args.out / 'g1').mkdir(exist_ok=True)
     (args.out / 'g1' / 'g1.xml').write_text(mjcf)
