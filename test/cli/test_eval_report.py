@@ -13,7 +13,7 @@ from vla_ros.cli import eval as eval_verb
 from vla_ros.core.errors import ConfigError
 from vla_ros.execution.smoothness import SmoothnessMetrics
 from vla_ros.ros.evaluation import EpisodeRecord, EvaluationRun
-from vla_ros.sim.tasks import make_episode, TaskKind
+from vla_ros.sim.tasks import FailureReason, make_episode, TaskKind
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -55,6 +55,23 @@ def test_report_without_measurements_has_null_smoothness() -> None:
     assert report['strategy'] is None and report['horizon'] is None
     assert report['max_boundary_jump_rad'] is None and report['idle_fraction'] is None
     assert report['per_episode'][0]['boundaries'] == 0
+
+
+def test_report_gives_each_failed_lift_its_reason_and_cube_height() -> None:
+    args = parse('--policy', 'ckpt', '--task', 'lift', '--json', 'out.json')
+    episode = make_episode(TaskKind.LIFT, 1000)
+    run = EvaluationRun(records=(
+        EpisodeRecord(index=0, episode=episode, success=False, time_to_success_s=None,
+                      duration_s=15.0, outcome='canceled',
+                      failure_reason=FailureReason.DROPPED, max_cube_height_m=0.03125),
+        EpisodeRecord(index=1, episode=episode, success=True, time_to_success_s=3.0,
+                      duration_s=3.0, outcome='canceled', max_cube_height_m=0.051),
+    ), latencies_ms=(10.0,))
+
+    failed, lifted = eval_verb.report(run, args)['per_episode']
+
+    assert (failed['failure_reason'], failed['max_cube_height_m']) == ('cube dropped', 0.0312)
+    assert (lifted['failure_reason'], lifted['max_cube_height_m']) == (None, 0.051)
 
 
 def test_strategy_is_one_of_the_four_and_applies_to_a_policy_only(tmp_path: Path,

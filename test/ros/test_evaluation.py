@@ -13,7 +13,7 @@ from std_srvs.srv import Trigger
 from vla_ros.ros.clients import call_service
 from vla_ros.ros.evaluation import evaluate, PolicyUnderTest
 from vla_ros.ros.qos import SENSOR_QOS
-from vla_ros.sim.tasks import sample_episodes, TaskKind
+from vla_ros.sim.tasks import FailureReason, sample_episodes, TaskKind
 
 
 def _stamp_s(msg: Image) -> float:
@@ -52,4 +52,6 @@ def test_policy_episodes_run_to_their_timeout_and_are_cancelled(config_file: Pat
         assert not record.success and record.time_to_success_s is None
         assert record.duration_s >= 1.0  # ran to its timeout (no upper bound: load varies)
         assert record.outcome == 'canceled'
+        assert record.failure_reason is FailureReason.NEVER_GRASPED
+        assert record.max_cube_height_m is not None and record.max_cube_height_m < 0.005
     assert run.latencies_ms and min(run.latencies_ms) > 0.0

@@ -23,7 +23,16 @@ from vla_ros.sim.expert import (
     run_expert_episode,
     ScriptedExpert,
 )
-from vla_ros.sim.tasks import Colour, Episode, make_episode, PHRASINGS, sample_episodes, TaskKind
+from vla_ros.sim.tasks import (
+    Colour,
+    Episode,
+    EpisodeWatch,
+    FailureReason,
+    make_episode,
+    PHRASINGS,
+    sample_episodes,
+    TaskKind,
+)
 
 SCENE_PATH = Path(__file__).resolve().parents[2] / 'urdf' / 'tabletop_scene.xml'
 RESTING = {'red_cube': (0.30, -0.10, 0.02), 'green_cube': (0.35, 0.0, 0.02),
@@ -75,6 +84,31 @@ def test_success_predicates_on_constructed_states(task: TaskKind, scene: Constru
                                                   expected: bool) -> None:
     episode = Episode(task=task, colour=Colour.RED, instruction='do it', seed=0)
     assert episode.is_success(scene) is expected
+
+
+@pytest.mark.parametrize(('task', 'red_heights_m', 'expected'), [
+    (TaskKind.LIFT, (0.02, 0.03, 0.02), FailureReason.NEVER_GRASPED),
+    (TaskKind.LIFT, (0.02, 0.06, 0.02), FailureReason.DROPPED),
+    (TaskKind.LIFT, (0.02, 0.05, 0.06), FailureReason.NOT_HIGH_ENOUGH),
+    (TaskKind.LIFT, (0.02, 0.08, 0.02), None),
+    (TaskKind.REACH, (0.02, 0.02), FailureReason.NOT_REACHED),
+], ids=['lift_never_left_the_table', 'lift_raised_then_dropped', 'lift_held_too_low',
+        'lift_succeeded_then_dropped', 'reach_missed'])
+def test_episode_watch_names_why_an_episode_failed(
+        task: TaskKind, red_heights_m: tuple[float, ...],
+        expected: FailureReason | None) -> None:
+    watch = EpisodeWatch(Episode(task=task, colour=Colour.RED, instruction='do it', seed=0))
+    for z_m in red_heights_m:
+        watch.observe(ConstructedScene((0.30, 0.10, 0.3), lifted('red_cube', z_m)))
+    assert watch.failure_reason() is expected
+    assert watch.max_height_m == pytest.approx(max(red_heights_m) - 0.02)
+    assert watch.last_height_m == pytest.approx(red_heights_m[-1] - 0.02)
+
+
+def test_episode_watch_tells_a_lifted_wrong_cube_apart() -> None:
+    watch = EpisodeWatch(Episode(task=TaskKind.LIFT, colour=Colour.RED, instruction='x', seed=0))
+    watch.observe(ConstructedScene((0.30, 0.10, 0.3), lifted('blue_cube', 0.12)))
+    assert watch.failure_reason() is FailureReason.WRONG_CUBE
 
 
 @pytest.mark.parametrize('task', list(TaskKind), ids=lambda task: task.value)

@@ -13,8 +13,12 @@ sim node and trajectory topics instead, which checks the harness itself. Writes 
      "inference_latency_ms": {"p50", "p95", "count"} (null values without samples),
      "max_boundary_jump_rad", "max_jerk" (rad/s^3), "idle_fraction",
      "per_episode": [{"index", "seed", "colour", "instruction", "success",
-                      "time_to_success_s", "duration_s", "outcome", "max_boundary_jump_rad",
-                      "max_jerk", "idle_fraction", "boundaries"}, ...]}
+                      "time_to_success_s", "duration_s", "outcome", "failure_reason" (null
+                      after a success; for lift 'cube never grasped', 'cube dropped', 'cube
+                      not high enough' or 'another cube lifted'; for reach 'cube not
+                      reached'), "max_cube_height_m" (the named cube's highest centre above
+                      its rest height), "max_boundary_jump_rad", "max_jerk", "idle_fraction",
+                      "boundaries"}, ...]}
 
 Times are simulated seconds (the sim runs in real time). The smoothness metrics are those of
 ``vla_ros.execution.smoothness`` on the arm joints: the largest jump and jerk over all
@@ -81,6 +85,10 @@ def _record(record: EpisodeRecord) -> dict[str, Any]:
             'colour': record.episode.colour.value, 'instruction': record.episode.instruction,
             'success': record.success, 'time_to_success_s': _seconds(record.time_to_success_s),
             'duration_s': _seconds(record.duration_s), 'outcome': record.outcome,
+            'failure_reason': None if record.failure_reason is None
+            else record.failure_reason.value,
+            'max_cube_height_m': None if record.max_cube_height_m is None
+            else round(record.max_cube_height_m, 4),
             **_smoothness(None if record.smoothness is None else [record.smoothness])}
 
 
@@ -143,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
     def show(record: EpisodeRecord) -> None:
         took = 'timeout' if record.time_to_success_s is None \
             else f'{record.time_to_success_s:.1f} s'
+        if record.failure_reason is not None:
+            took += f', {record.failure_reason.value}'
         print(f'  episode {record.index + 1}/{args.episodes} seed {record.episode.seed} '
               f'"{record.episode.instruction}": {"success" if record.success else "failure"} '
               f'({took})', flush=True)

@@ -16,7 +16,9 @@ episode it:
 2. policy mode: sends the instruction as a ``vla/execute`` goal (ExecuteInstruction) that
    outlasts the episode; expert mode: starts the expert on the episode;
 3. polls the task's success predicate on the sim object, under the sim node's ``lock``,
-   every ``POLL_PERIOD_S``, until success or ``timeout_s`` of simulated time;
+   every ``POLL_PERIOD_S``, until success or ``timeout_s`` of simulated time, through an
+   ``EpisodeWatch`` that also says why a failed episode failed (``failure_reason``: for
+   ``lift``, cube never grasped, dropped, not high enough, or another cube lifted);
 4. cancels the goal (the policy node then holds) or stops the expert.
 
 Time to success is simulated time from the goal's acceptance (the sim runs in real time).
@@ -60,7 +62,7 @@ from vla_ros.ros.nodes.sim_node import SimNode
 from vla_ros.ros.qos import COMMAND_QOS, STATUS_QOS
 from vla_ros.sim.expert import POLICY_DT_S, ScriptedExpert
 from vla_ros.sim.scene import ARM_JOINT_NAMES
-from vla_ros.sim.tasks import Episode
+from vla_ros.sim.tasks import Episode, EpisodeWatch, FailureReason
 
 __all__ = ['EpisodeRecord', 'EvaluationRun', 'PolicyUnderTest', 'evaluate']
 
@@ -92,6 +94,8 @@ class EpisodeRecord:
         duration_s: simulated time the episode ran, seconds.
         outcome: the goal's result message (policy mode) or 'expert'.
         smoothness: boundary jump, jerk and idle time of the arm over the episode.
+        failure_reason: why it failed (None after a success, or when no check ran).
+        max_cube_height_m: the named cube's highest centre above its rest height, m.
     """
 
     index: int
@@ -101,6 +105,8 @@ class EpisodeRecord:
     duration_s: float
     outcome: str
     smoothness: SmoothnessMetrics | None = None
+    failure_reason: FailureReason | None = None
+    max_cube_height_m: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +224,8 @@ class _Harness:
                 return EpisodeRecord(index=index, episode=episode, success=False,
                                      time_to_success_s=None, duration_s=0.0,
                                      outcome='goal rejected')
-        time_to_success_s, elapsed_s, end_s = self._watch(episode)
+        watch = EpisodeWatch(episode)
+        time_to_success_s, elapsed_s, end_s = self._watch(episode, watch)
         smoothness = self._motion.finish(end_s)
         outcome = 'expert'
         if handle is not None:
@@ -231,7 +238,9 @@ class _Harness:
         return EpisodeRecord(index=index, episode=episode,
                              success=time_to_success_s is not None,
                              time_to_success_s=time_to_success_s, duration_s=elapsed_s,
-                             outcome=outcome, smoothness=smoothness)
+                             outcome=outcome, smoothness=smoothness,
+                             failure_reason=watch.failure_reason(),
+                             max_cube_height_m=watch.max_height_m)
 
     def _send_goal(self, episode: Episode) -> Any:
         assert self._action is not None
@@ -244,7 +253,8 @@ class _Harness:
                            'vla/execute goal')
         return handle if handle.accepted else None
 
-    def _watch(self, episode: Episode) -> tuple[float | None, float, float]:
+    def _watch(self, episode: Episode,
+               watch: EpisodeWatch) -> tuple[float | None, float, float]:
         """Poll success; returns (time to success or None, elapsed, end time), sim seconds."""
         with self._sim_node.lock:
             started_s = self._sim_node.sim.time_s
@@ -255,7 +265,7 @@ class _Harness:
             command = None
             with self._sim_node.lock:
                 elapsed_s = self._sim_node.sim.time_s - started_s
-                succeeded = episode.is_success(self._sim_node.sim)
+                succeeded = watch.observe(self._sim_node.sim)
                 if self._expert is not None and not succeeded:
                     command = self._expert.act(elapsed_s + started_s)
             if command is not None and self._expert is not None:

@@ -13,6 +13,9 @@ which cube counts:
   its resting height (``CUBE_REST_Z_M``, half its edge above the table top z = 0).
 
 Both predicates read the state at one instant; an evaluation decides how long to watch.
+``EpisodeWatch`` watches a whole episode and says why it failed (``FailureReason``): for
+``lift`` whether the named cube never left the table (``GRASP_HEIGHT_M``), left it and came
+back down, or was still held at the end below the success height, or another cube went up.
 
 An ``Episode`` fixes the task, the cube's colour, the instruction's wording and the scene seed
 (``TabletopSim.reset(seed)``). ``make_episode`` draws colour and wording from a generator
@@ -34,8 +37,9 @@ from numpy.typing import NDArray
 from vla_ros.core.errors import ConfigError
 
 __all__ = [
-    'CUBE_REST_Z_M', 'Colour', 'Episode', 'LIFT_HEIGHT_M', 'PHRASINGS', 'REACH_TOLERANCE_M',
-    'SceneReader', 'TaskKind', 'make_episode', 'reach_point', 'sample_episodes',
+    'CUBE_REST_Z_M', 'Colour', 'Episode', 'EpisodeWatch', 'FailureReason', 'GRASP_HEIGHT_M',
+    'LIFT_HEIGHT_M', 'PHRASINGS', 'REACH_TOLERANCE_M', 'SceneReader', 'TaskKind',
+    'make_episode', 'reach_point', 'sample_episodes',
 ]
 
 #: Largest distance from ``ee_site`` to the cube's top-face centre that counts as a reach, m.
@@ -44,6 +48,9 @@ REACH_TOLERANCE_M = 0.03
 LIFT_HEIGHT_M = 0.05
 #: Half the cube's edge: the cube centre's height when the cube rests on the table, m.
 CUBE_REST_Z_M = 0.02
+#: Height above its resting height above which a cube counts as off the table, m (a cube
+#: tipped onto an edge rises 0.8 cm; one held between the fingers rises with them).
+GRASP_HEIGHT_M = 0.015
 #: Keeps the episode's language stream apart from the sim's placement stream of the same seed.
 _LANGUAGE_STREAM = 0x7A5C
 
@@ -163,3 +170,60 @@ def reach_point(scene: SceneReader, cube_name: str) -> NDArray[np.float64]:
         [0.0, 0.0, CUBE_REST_Z_M])
     return point
 
+
+
+class FailureReason(enum.Enum):
+    """Why an episode failed, as ``EpisodeWatch`` saw it."""
+
+    NOT_REACHED = 'cube not reached'
+    NEVER_GRASPED = 'cube never grasped'
+    DROPPED = 'cube dropped'
+    NOT_HIGH_ENOUGH = 'cube not high enough'
+    WRONG_CUBE = 'another cube lifted'
+
+
+class EpisodeWatch:
+    """Watches an episode's scene at each check and says why the episode failed.
+
+    Call ``observe`` at every check (it returns ``episode.is_success``), then
+    ``failure_reason`` at the end. For ``lift`` it keeps the named cube's highest and last
+    height above rest, and whether any other cube went above ``LIFT_HEIGHT_M``.
+    """
+
+    def __init__(self, episode: Episode) -> None:
+        self._episode = episode
+        self._succeeded = False
+        self._other_lifted = False
+        #: Highest height of the named cube above rest seen, m (None before any check).
+        self.max_height_m: float | None = None
+        #: The named cube's height above rest at the last check, m (None before any check).
+        self.last_height_m: float | None = None
+
+    def observe(self, scene: SceneReader) -> bool:
+        """Record ``scene``'s state; whether the episode's task is done now."""
+        positions = scene.object_positions()
+        height_m = float(positions[self._episode.cube_name][2]) - CUBE_REST_Z_M
+        self.last_height_m = height_m
+        self.max_height_m = height_m if self.max_height_m is None \
+            else max(self.max_height_m, height_m)
+        self._other_lifted |= any(
+            float(centre[2]) - CUBE_REST_Z_M > LIFT_HEIGHT_M
+            for name, centre in positions.items() if name != self._episode.cube_name)
+        succeeded = self._episode.is_success(scene)
+        self._succeeded |= succeeded
+        return succeeded
+
+    def failure_reason(self) -> FailureReason | None:
+        """None after a success; otherwise the reason (``NOT_REACHED`` for ``reach``)."""
+        if self._succeeded:
+            return None
+        if self._episode.task is TaskKind.REACH:
+            return FailureReason.NOT_REACHED
+        if self._other_lifted:
+            return FailureReason.WRONG_CUBE
+        if self.max_height_m is None or self.max_height_m < GRASP_HEIGHT_M:
+            return FailureReason.NEVER_GRASPED
+        assert self.last_height_m is not None  # set with max_height_m
+        if self.last_height_m < GRASP_HEIGHT_M:
+            return FailureReason.DROPPED
+        return FailureReason.NOT_HIGH_ENOUGH
