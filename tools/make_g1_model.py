@@ -26,7 +26,8 @@ that the repository stays small and both files need no mesh directory. What this
   feed gravity torques forward; the position servos then track without sag), one position
   actuator per joint named as the joint (gains by joint group, torque limited to the URDF's
   effort), joint damping and armature, a head camera at the D435's mount, a camera on the back
-  of each hand, and a site at each palm's centre (``left_palm``, ``right_palm``).
+  of each hand, and a site on each palm's underside behind the fingers (``left_palm``,
+  ``right_palm``; ``PALM_SITE_M``).
 
 ``urdf/g1/g1_scene.xml`` (written by hand) includes ``g1.xml`` and adds the floor, the table,
 the cubes and the home keyframe.
@@ -61,6 +62,11 @@ CAMERAS = {
     'right_wrist': ('right_hand_palm_link', (-0.02, 0.0, 0.08),
                     (0.0, -1.0, 0.0, 0.71, 0.0, 0.71), 90.0),
 }
+#: Each palm's site, in its palm link, m: the middle of the underside (-z face) of the palm's
+#: box behind the fingers. The middle finger hangs 2.2 cm below the palm from 1 cm ahead of
+#: this point on (the index finger as far above), so a hand held level with this point over a
+#: cube's top face clears the cube with its fingers.
+PALM_SITE_M = (0.0375, 0.0, -0.015)
 #: Camera image size and rate, as config/g1.yaml's embodiment.cameras and sim.camera_rate_hz.
 CAMERA_SIZE_PX = 224
 CAMERA_RATE_HZ = 10
@@ -251,7 +257,7 @@ def make_mjcf(urdf_text: str, joints: list[str]) -> str:
                                    xyaxes=list(xyaxes))
     for side in ('left', 'right'):
         palm = spec.body(f'{side}_hand_palm_link')
-        palm.add_site(name=f'{side}_palm', pos=[0.06, 0.0, 0.0], size=[0.01, 0.0, 0.0])
+        palm.add_site(name=f'{side}_palm', pos=list(PALM_SITE_M), size=[0.01, 0.0, 0.0])
     spec.compile()
     return str(spec.to_xml())
 
