@@ -59,7 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--horizon', type=int, default=None, metavar='STEPS',
                         help='chunk steps executed per inference (execution.horizon; default: '
                              'the config)')
-    parser.add_argument('--task', choices=('reach', 'lift'), required=True)
+    parser.add_argument('--task', choices=('reach', 'lift', 'side_reach', 'handover'),
+                        required=True, help='reach, lift: the tabletop arm; side_reach, '
+                        'handover: the ALOHA rig (vla_ros.sim.bimanual_tasks)')
     parser.add_argument('--episodes', type=int, default=10, help='how many episodes')
     parser.add_argument('--seed', type=int, default=1000,
                         help='scene seed of the first episode; episode i uses seed + i')
@@ -131,7 +133,7 @@ def report(run: EvaluationRun, args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     """Run the evaluation and write the report; exit 0 when it ran to the end."""
     from vla_ros.ros.evaluation import evaluate, PolicyUnderTest
-    from vla_ros.sim.tasks import sample_episodes, TaskKind
+    from vla_ros.sim.bimanual_tasks import sample_task_episodes
 
     if args.episodes < 1 or args.seed < 0 or not args.episode_timeout > 0.0:
         raise ConfigError(f'--episodes {args.episodes} --seed {args.seed} --episode-timeout '
@@ -142,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     if args.horizon is not None and args.horizon < 1:
         raise ConfigError(f'--horizon {args.horizon}: expected an integer >= 1')
     config_path = args.config or default_config_path()
-    episodes = sample_episodes(TaskKind(args.task), args.episodes, args.seed)
+    episodes = sample_task_episodes(args.task, args.episodes, args.seed)
     policy = None if args.expert else PolicyUnderTest(args.policy, args.family)
     what = 'the scripted expert' if args.expert else str(args.policy)
     print(f'vla-ros eval: {what} on {args.task}, {args.episodes} episodes from seed '

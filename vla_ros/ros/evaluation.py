@@ -14,7 +14,8 @@ episode it:
    It then waits until the sim has run ``SETTLE_S`` since the reset, so the cameras have
    published the new scene;
 2. policy mode: sends the instruction as a ``vla/execute`` goal (ExecuteInstruction) that
-   outlasts the episode; expert mode: starts the expert on the episode;
+   outlasts the episode; expert mode: starts the expert on the episode (``ScriptedExpert``;
+   ``BimanualExpert`` and ``BimanualWatch`` for the ALOHA rig's ``BimanualEpisode``s);
 3. polls the task's success predicate on the sim object, under the sim node's ``lock``,
    every ``POLL_PERIOD_S``, until success or ``timeout_s`` of simulated time, through an
    ``EpisodeWatch`` that also says why a failed episode failed (``failure_reason``: for
@@ -60,9 +61,10 @@ from vla_ros.ros.motion_log import MotionLog
 from vla_ros.ros.nodes.policy_node import PolicyNode
 from vla_ros.ros.nodes.sim_node import SimNode
 from vla_ros.ros.qos import COMMAND_QOS, STATUS_QOS
+from vla_ros.sim.bimanual_expert import BimanualExpert
+from vla_ros.sim.bimanual_tasks import AnyEpisode, BimanualEpisode, BimanualWatch
 from vla_ros.sim.expert import POLICY_DT_S, ScriptedExpert
-from vla_ros.sim.scene import ARM_JOINT_NAMES
-from vla_ros.sim.tasks import Episode, EpisodeWatch, FailureReason
+from vla_ros.sim.tasks import EpisodeWatch, FailureReason
 
 __all__ = ['EpisodeRecord', 'EvaluationRun', 'PolicyUnderTest', 'evaluate']
 
@@ -99,7 +101,7 @@ class EpisodeRecord:
     """
 
     index: int
-    episode: Episode
+    episode: AnyEpisode
     success: bool
     time_to_success_s: float | None
     duration_s: float
@@ -143,7 +145,7 @@ class _LatencyLog:
 
 
 class _ExpertDriver:
-    """Runs a ``ScriptedExpert`` on the sim node's scene and publishes its targets."""
+    """Runs the episode's scripted expert on the sim node's scene and publishes its targets."""
 
     def __init__(self, node: Node, sim_node: SimNode, mjcf_path: Path,
                  controllers: Mapping[str, tuple[str, ...]], latencies: _LatencyLog) -> None:
@@ -153,11 +155,12 @@ class _ExpertDriver:
         self._latencies = latencies
         self._pubs = {name: node.create_publisher(JointTrajectory, f'{name}/joint_trajectory',
                                                   COMMAND_QOS) for name in controllers}
-        self._expert: ScriptedExpert | None = None
+        self._expert: ScriptedExpert | BimanualExpert | None = None
         self._next_action_s = 0.0
 
-    def start(self, episode: Episode, now_s: float) -> None:
-        self._expert = ScriptedExpert(self._mjcf_path, episode)
+    def start(self, episode: AnyEpisode, now_s: float) -> None:
+        self._expert = BimanualExpert(self._sim_node.sim.config, episode) \
+            if isinstance(episode, BimanualEpisode) else ScriptedExpert(self._mjcf_path, episode)
         self._next_action_s = now_s
 
     def act(self, now_s: float) -> JointTrajectoryCommand | None:
@@ -195,7 +198,7 @@ class _Harness:
         if expert is None:
             self._action = ActionClient(client, ExecuteInstruction, 'vla/execute')
 
-    def prepare(self, index: int, episode: Episode) -> None:
+    def prepare(self, index: int, episode: AnyEpisode) -> None:
         """Bring the scene to ``episode``'s seed and let it settle."""
         if index > 0:
             response = call_service(self._client, Trigger, 'sim/reset', Trigger.Request(),
@@ -213,7 +216,7 @@ class _Harness:
         with self._sim_node.lock:
             return self._sim_node.sim.time_s
 
-    def run(self, index: int, episode: Episode) -> EpisodeRecord:
+    def run(self, index: int, episode: AnyEpisode) -> EpisodeRecord:
         """Run ``episode`` until success or the timeout; the arm holds afterwards."""
         self.prepare(index, episode)
         self._motion.begin()
@@ -224,7 +227,8 @@ class _Harness:
                 return EpisodeRecord(index=index, episode=episode, success=False,
                                      time_to_success_s=None, duration_s=0.0,
                                      outcome='goal rejected')
-        watch = EpisodeWatch(episode)
+        watch = BimanualWatch(episode) if isinstance(episode, BimanualEpisode) \
+            else EpisodeWatch(episode)
         time_to_success_s, elapsed_s, end_s = self._watch(episode, watch)
         smoothness = self._motion.finish(end_s)
         outcome = 'expert'
@@ -242,7 +246,7 @@ class _Harness:
                              failure_reason=watch.failure_reason(),
                              max_cube_height_m=watch.max_height_m)
 
-    def _send_goal(self, episode: Episode) -> Any:
+    def _send_goal(self, episode: AnyEpisode) -> Any:
         assert self._action is not None
         if not self._action.wait_for_server(timeout_sec=CALL_TIMEOUT_S):
             raise ClientTimeoutError(
@@ -253,8 +257,8 @@ class _Harness:
                            'vla/execute goal')
         return handle if handle.accepted else None
 
-    def _watch(self, episode: Episode,
-               watch: EpisodeWatch) -> tuple[float | None, float, float]:
+    def _watch(self, episode: AnyEpisode,
+               watch: EpisodeWatch | BimanualWatch) -> tuple[float | None, float, float]:
         """Poll success; returns (time to success or None, elapsed, end time), sim seconds."""
         with self._sim_node.lock:
             started_s = self._sim_node.sim.time_s
@@ -296,7 +300,7 @@ def _policy_parameters(config_param: Parameter[str], policy: PolicyUnderTest,
     return overrides
 
 
-def evaluate(*, config_path: Path, episodes: list[Episode], timeout_s: float,
+def evaluate(*, config_path: Path, episodes: list[AnyEpisode], timeout_s: float,
              policy: PolicyUnderTest | None,
              on_episode: Callable[[EpisodeRecord], None] | None = None,
              strategy: ExecutionStrategy | None = None, horizon: int | None = None,
@@ -331,9 +335,10 @@ def evaluate(*, config_path: Path, episodes: list[Episode], timeout_s: float,
         latencies = _LatencyLog(client)
         expert = None if policy is not None else _ExpertDriver(
             client, sim_node, config.sim.mjcf, config.embodiment.controllers, latencies)
+        # The metrics' joints: revolute ones only (the grippers' fingers slide, in m).
         motion = MotionLog(client, sim_node, controllers=config.embodiment.controllers,
                            joint_state_topic=config.embodiment.joint_state_topic,
-                           joints=[j for j in config.embodiment.joints if j in ARM_JOINT_NAMES])
+                           joints=[j for j in config.embodiment.joints if 'gripper' not in j])
         harness = _Harness(client=client, sim_node=sim_node, expert=expert, timeout_s=timeout_s,
                            motion=motion)
         try:

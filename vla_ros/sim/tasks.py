@@ -180,6 +180,8 @@ class FailureReason(enum.Enum):
     DROPPED = 'cube dropped'
     NOT_HIGH_ENOUGH = 'cube not high enough'
     WRONG_CUBE = 'another cube lifted'
+    WRONG_GRIPPER = 'reached with the other gripper'  # bimanual_tasks
+    NOT_HANDED_OVER = 'cube not handed over'  # bimanual_tasks
 
 
 class EpisodeWatch:
