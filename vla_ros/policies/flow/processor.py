@@ -24,6 +24,7 @@ from vla_ros.core.errors import ConfigError, InputError, PolicyOutputError
 from vla_ros.core.images import letterbox
 from vla_ros.core.instructions import normalize_instruction
 from vla_ros.core.types import ActionChunk
+from vla_ros.policies.flow.input_encoder import InputEncoder
 
 if TYPE_CHECKING:
     from vla_ros.core.types import Observation
@@ -83,6 +84,9 @@ class FlowProcessor:
         self._hf_processor = hf_processor
         self._max_state_dim = max_state_dim
         self._max_action_dim = max_action_dim
+        self._encoder = InputEncoder(hf_processor, height=config.spec.image_height,
+                                     width=config.spec.image_width,
+                                     cameras=len(config.spec.camera_names))
 
     @classmethod
     def from_checkpoint(cls, checkpoint_dir: Path, config: FlowPolicyConfig, *,
@@ -139,9 +143,7 @@ class FlowProcessor:
         state = self._config.normalization.state.normalize(positions)
         padded_state = np.zeros((1, self._max_state_dim), dtype=np.float32)
         padded_state[0, :len(state)] = state
-        encoded = self._hf_processor(
-            images=[images], text=instruction, input_data_format='channels_last',
-            return_tensors='pt')
+        encoded = self._encoder.encode(images, instruction)  # exactly the hf_processor's
         return ModelInputs(
             input_ids=encoded['input_ids'], attention_mask=encoded['attention_mask'],
             pixel_values=encoded['pixel_values'],
