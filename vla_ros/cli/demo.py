@@ -3,11 +3,13 @@
 """`vla-ros demo`: the main job, end to end.
 
 Brings up the simulated arm and the policy node in this process (real rclpy over DDS), sends
-an instruction as an action goal, records the joint states and the config's first camera
-while it runs, then prints what happened and writes a PNG (camera frames and joint
-trajectories). Any embodiment with a sim section runs (``--config config/aloha.yaml``).
+an instruction as an action goal, records the joint states and every camera while it runs,
+then prints what happened and writes a PNG (each camera at the start and the end, and the
+joint trajectories, one plot per controller). Any embodiment with a sim section runs
+(``--config config/aloha.yaml``, ``config/g1.yaml``).
 When the instruction names a cube and the fingertip reaches it (the simulator's check, as in
-`vla-ros eval`; only for scenes with the tabletop's cubes and an ``end_effector`` frame), the
+`vla-ros eval`; only for scenes with the tabletop's cubes and an ``end_effector`` frame, or a
+``left_hand`` / ``right_hand`` frame that the instruction names, "... with your right hand"), the
 demo cancels the goal and the arm holds there: the policies are trained on reaches that end
 at the cube, not on what to do afterwards (``--keep-going`` runs on).
 The policy node runs on the simulator's clock (``use_sim_time``), as `vla-ros eval` does, so a
@@ -18,6 +20,7 @@ instead of cutting chunks short.
 from __future__ import annotations
 
 import argparse
+import functools
 from pathlib import Path
 import threading
 import time
@@ -26,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vla_ros.cli.config_path import add_config_argument, default_config_path
-from vla_ros.sim.tasks import Colour, reach_point, REACH_TOLERANCE_M, SceneReader
+from vla_ros.sim.tasks import Colour, reach_point, REACH_TOLERANCE_M
 
 if TYPE_CHECKING:
     from rclpy.node import Node
@@ -60,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 class _Recorder:
     """Collects joint states, camera frames and status messages from a spinning node."""
 
-    def __init__(self, node: Node, camera_topic: str, joint_state_topic: str) -> None:
+    def __init__(self, node: Node, camera_topics: dict[str, str], joint_state_topic: str) -> None:
         from sensor_msgs.msg import Image, JointState
 
         from vla_ros.ros.qos import SENSOR_QOS
@@ -69,17 +72,19 @@ class _Recorder:
         self.times_s: list[float] = []
         self.positions: list[list[float]] = []
         self.names: list[str] = []
-        self.frames: list[np.ndarray] = []
+        self.frames: dict[str, list[np.ndarray]] = {camera: [] for camera in camera_topics}
         self._node = node
         node.create_subscription(JointState, joint_state_topic, self._on_joints, SENSOR_QOS)
-        node.create_subscription(Image, camera_topic, self._on_image, SENSOR_QOS)
+        for camera, topic in camera_topics.items():
+            node.create_subscription(Image, topic, functools.partial(self._on_image, camera),
+                                     SENSOR_QOS)
 
     def wait_for_sensors(self, timeout_s: float) -> bool:
         """Wait until a joint state and a camera frame have arrived; False on timeout."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             with self.lock:
-                if self.positions and self.frames:
+                if self.positions and all(self.frames.values()):
                     return True
             time.sleep(0.05)
         return False
@@ -90,15 +95,18 @@ class _Recorder:
             self.times_s.append(time.monotonic())
             self.positions.append(list(msg.position))
 
-    def _on_image(self, msg: Image) -> None:
+    def _on_image(self, camera: str, msg: Image) -> None:
         from vla_ros.ros.convert import image_from_msg
 
         with self.lock:
-            self.frames.append(image_from_msg(msg, where='demo camera'))
-            del self.frames[1:-1]  # keep the first and the newest
+            frames = self.frames[camera]
+            frames.append(image_from_msg(msg, where=f'demo camera {camera}'))
+            del frames[1:-1]  # keep the first and the newest
 
 
-def _plot(recorder: _Recorder, path: Path, instruction: str, camera: str) -> None:
+def _plot(recorder: _Recorder, path: Path, instruction: str,
+          controllers: dict[str, tuple[str, ...]]) -> None:
+    """Each camera at the start and the end (top row), each controller's joints (below)."""
     import matplotlib
 
     matplotlib.use('Agg')
@@ -106,19 +114,30 @@ def _plot(recorder: _Recorder, path: Path, instruction: str, camera: str) -> Non
 
     times = np.array(recorder.times_s) - recorder.times_s[0]
     positions = np.array(recorder.positions)
-    figure, axes = plt.subplots(1, 3, figsize=(15, 4.2),
-                                gridspec_kw={'width_ratios': [1, 1, 2.2]})
-    for axis, frame, title in zip(axes[:2], (recorder.frames[0], recorder.frames[-1]),
-                                  (f'{camera} camera, start', f'{camera} camera, end')):
-        axis.imshow(frame)
-        axis.set_title(title)
-        axis.axis('off')
-    for column, name in enumerate(recorder.names):
-        axes[2].plot(times, positions[:, column], label=name)
-    axes[2].set_xlabel('time [s]')
-    axes[2].set_ylabel('position [rad | m]')
-    axes[2].set_title(f'joint states while executing "{instruction}"')
-    axes[2].legend(loc='upper right', fontsize='small', ncol=2)
+    columns = max(2 * len(recorder.frames), 2)
+    plot_rows = -(-len(controllers) // 2)  # two controllers per row
+    figure = plt.figure(figsize=(max(15.0, 2.6 * columns), 3.2 + 3.4 * plot_rows))
+    grid = figure.add_gridspec(1 + plot_rows, columns,
+                               height_ratios=[1.0] + [1.1] * plot_rows)
+    for index, (camera, frames) in enumerate(recorder.frames.items()):
+        for offset, (frame, when) in enumerate(zip((frames[0], frames[-1]), ('start', 'end'))):
+            axis = figure.add_subplot(grid[0, 2 * index + offset])
+            axis.imshow(frame)
+            axis.set_title(f'{camera}, {when}', fontsize='small')
+            axis.axis('off')
+    half = grid.ncols // 2
+    column_of = {name: i for i, name in enumerate(recorder.names)}
+    for index, (controller, joints) in enumerate(controllers.items()):
+        row, left = 1 + index // 2, (index % 2) * half
+        axis = figure.add_subplot(grid[row, left:left + half])
+        for joint in joints:
+            if joint in column_of:
+                axis.plot(times, positions[:, column_of[joint]], label=joint)
+        axis.set_title(controller, fontsize='small')
+        axis.set_xlabel('time [s]')
+        axis.set_ylabel('position [rad | m]')
+        axis.legend(loc='upper right', fontsize='x-small', ncol=2)
+    figure.suptitle(f'joint states while executing "{instruction}"')
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100)
@@ -131,15 +150,24 @@ def _named_colour(instruction: str) -> Colour | None:
     return named[0] if len(named) == 1 else None
 
 
-def _has_reach_check(scene: MujocoSim) -> bool:
-    """Whether the scene has the tabletop's cubes and an end-effector frame to measure."""
-    return 'end_effector' in scene.frame_names and all(
-        colour.cube_name in scene.object_names for colour in Colour)
+def _reach_frame(scene: MujocoSim, instruction: str) -> str | None:
+    """The frame the reach check measures: the hand the instruction names, else the end effector.
+
+    None without such a frame or without the three cubes.
+    """
+    if not all(colour.cube_name in scene.object_names for colour in Colour):
+        return None
+    words = instruction.lower().split()
+    hands = [f'{side}_hand' for side in ('left', 'right')
+             if f'{side}_hand' in scene.frame_names and side in words and 'hand' in words]
+    if len(hands) == 1:
+        return hands[0]
+    return 'end_effector' if 'end_effector' in scene.frame_names else None
 
 
-def _fingertip_distances(scene: SceneReader) -> dict[str, float]:
-    """Colour -> distance from the fingertip to the reach point of that cube, m."""
-    fingertip = scene.end_effector_position()
+def _fingertip_distances(scene: MujocoSim, frame: str) -> dict[str, float]:
+    """Colour -> distance from ``frame`` to the reach point of that cube, m."""
+    fingertip = scene.frame_position(frame)
     return {colour.value: float(np.linalg.norm(
         fingertip - reach_point(scene, colour.cube_name))) for colour in Colour}
 
@@ -157,7 +185,6 @@ def run(args: argparse.Namespace) -> int:
 
     config_path = args.config or default_config_path()
     embodiment = load_config(config_path).embodiment
-    camera = embodiment.cameras[0]
     latencies_ms: list[float] = []
     with InProcessGraph() as graph:
         print(f'vla-ros demo: starting the simulated arm and the policy ({config_path})')
@@ -167,7 +194,8 @@ def run(args: argparse.Namespace) -> int:
         graph.add(PolicyNode, parameter_overrides=[config_param,
                                                    Parameter('use_sim_time', value=True)])
         client = graph.add(Node, node_name='vla_demo')
-        recorder = _Recorder(client, camera.topic, embodiment.joint_state_topic)
+        recorder = _Recorder(client, {camera.name: camera.topic for camera in embodiment.cameras},
+                             embodiment.joint_state_topic)
 
         def show(feedback: ExecuteInstruction.Feedback) -> None:
             latencies_ms.append(feedback.last_inference_latency_ms)
@@ -182,13 +210,13 @@ def run(args: argparse.Namespace) -> int:
         reached_at_s: list[float] = []  # simulated seconds after the goal was sent
         with sim_node.lock:
             sent_s = sim_node.sim.time_s
-            checks_reach = _has_reach_check(sim_node.sim)
-        target = _named_colour(args.instruction) if checks_reach else None
+            frame = _reach_frame(sim_node.sim, args.instruction)
+        target = _named_colour(args.instruction) if frame else None
 
         def reached() -> bool:  # the simulator's view of a reach; the policy never sees it
             with sim_node.lock:
-                done = target is not None and _fingertip_distances(
-                    sim_node.sim)[target.value] <= REACH_TOLERANCE_M
+                done = target is not None and frame is not None and _fingertip_distances(
+                    sim_node.sim, frame)[target.value] <= REACH_TOLERANCE_M
                 if done and not reached_at_s:
                     reached_at_s.append(sim_node.sim.time_s - sent_s)
             return done and args.stop_when_reached
@@ -198,14 +226,16 @@ def run(args: argparse.Namespace) -> int:
                                                cancel_when=reached, result_timeout_s=(
                                                    args.duration / SLOWEST_REAL_TIME_FACTOR))
         with sim_node.lock:
-            distances_m = _fingertip_distances(sim_node.sim) if checks_reach else {}
+            distances_m = _fingertip_distances(sim_node.sim, frame) if frame else {}
     if not accepted or result is None:
         print('vla-ros demo: the goal was rejected')
         return 1
     with recorder.lock:
         positions = np.array(recorder.positions)
     moved = np.abs(positions - positions[0]).max(axis=0) if len(positions) else np.zeros(0)
-    _plot(recorder, args.out, args.instruction, camera.name)
+    _plot(recorder, args.out, args.instruction, {
+        **embodiment.controllers,
+        **{f'{name} (held)': joints for name, joints in embodiment.held_controllers.items()}})
     print(f'vla-ros demo: result success={result.success} message={result.message!r}')
     print(f'  chunks executed: {result.chunks_executed}')
     print(f'  inference latency: median {np.median(latencies_ms or [0]):.1f} ms')
@@ -217,7 +247,8 @@ def run(args: argparse.Namespace) -> int:
               + (' and stopped there (the goal was cancelled: hold)' if args.stop_when_reached
                  else ''))
     if distances_m:
-        print("  fingertip to each cube's top at the end: " + ', '.join(
+        where = 'fingertip' if frame == 'end_effector' else str(frame).replace('_', ' ')
+        print(f"  {where} to each cube's top at the end: " + ', '.join(
             f'{colour} {100 * distance:.1f} cm'
             f'{" (reached)" if distance <= REACH_TOLERANCE_M else ""}'
             for colour, distance in distances_m.items()))
