@@ -38,7 +38,7 @@ from vla_ros.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from vla_ros.execution.smoothness import SmoothnessMetrics
-    from vla_ros.ros.evaluation import EpisodeRecord, EvaluationRun
+    from vla_ros.ros.evaluation import EpisodeRecord, EvaluatedEpisode, EvaluationRun
 
 __all__ = ['add_arguments', 'report', 'run']
 
@@ -59,9 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--horizon', type=int, default=None, metavar='STEPS',
                         help='chunk steps executed per inference (execution.horizon; default: '
                              'the config)')
-    parser.add_argument('--task', choices=('reach', 'lift', 'side_reach', 'handover'),
+    parser.add_argument('--task', choices=('reach', 'lift', 'side_reach', 'handover',
+                                           'hand_reach'),
                         required=True, help='reach, lift: the tabletop arm; side_reach, '
-                        'handover: the ALOHA rig (vla_ros.sim.bimanual_tasks)')
+                        'handover: the ALOHA rig (vla_ros.sim.bimanual_tasks); hand_reach: the '
+                        'humanoid (vla_ros.sim.humanoid_tasks)')
     parser.add_argument('--episodes', type=int, default=10, help='how many episodes')
     parser.add_argument('--seed', type=int, default=1000,
                         help='scene seed of the first episode; episode i uses seed + i')
@@ -134,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the evaluation and write the report; exit 0 when it ran to the end."""
     from vla_ros.ros.evaluation import evaluate, PolicyUnderTest
     from vla_ros.sim.bimanual_tasks import sample_task_episodes
+    from vla_ros.sim.humanoid_tasks import HAND_REACH_TASK, sample_hand_reach_episodes
 
     if args.episodes < 1 or args.seed < 0 or not args.episode_timeout > 0.0:
         raise ConfigError(f'--episodes {args.episodes} --seed {args.seed} --episode-timeout '
@@ -144,7 +147,9 @@ def run(args: argparse.Namespace) -> int:
     if args.horizon is not None and args.horizon < 1:
         raise ConfigError(f'--horizon {args.horizon}: expected an integer >= 1')
     config_path = args.config or default_config_path()
-    episodes = sample_task_episodes(args.task, args.episodes, args.seed)
+    episodes: list[EvaluatedEpisode] = [
+        *sample_hand_reach_episodes(args.episodes, args.seed)] if args.task == HAND_REACH_TASK \
+        else [*sample_task_episodes(args.task, args.episodes, args.seed)]
     policy = None if args.expert else PolicyUnderTest(args.policy, args.family)
     what = 'the scripted expert' if args.expert else str(args.policy)
     print(f'vla-ros eval: {what} on {args.task}, {args.episodes} episodes from seed '

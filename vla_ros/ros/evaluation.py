@@ -15,7 +15,8 @@ episode it:
    published the new scene;
 2. policy mode: sends the instruction as a ``vla/execute`` goal (ExecuteInstruction) that
    outlasts the episode; expert mode: starts the expert on the episode (``ScriptedExpert``;
-   ``BimanualExpert`` and ``BimanualWatch`` for the ALOHA rig's ``BimanualEpisode``s);
+   ``BimanualExpert`` and ``BimanualWatch`` for the ALOHA rig's ``BimanualEpisode``s,
+   ``hand_reach_expert`` and ``HandReachWatch`` for the humanoid's ``HandReachEpisode``s);
 3. polls the task's success predicate on the sim object, under the sim node's ``lock``,
    every ``POLL_PERIOD_S``, until success or ``timeout_s`` of simulated time, through an
    ``EpisodeWatch`` that also says why a failed episode failed (``failure_reason``: for
@@ -64,9 +65,14 @@ from vla_ros.ros.qos import COMMAND_QOS, STATUS_QOS
 from vla_ros.sim.bimanual_expert import BimanualExpert
 from vla_ros.sim.bimanual_tasks import AnyEpisode, BimanualEpisode, BimanualWatch
 from vla_ros.sim.expert import POLICY_DT_S, ScriptedExpert
+from vla_ros.sim.humanoid_expert import hand_reach_expert, HandReachExpert
+from vla_ros.sim.humanoid_tasks import HandReachEpisode, HandReachWatch
 from vla_ros.sim.tasks import EpisodeWatch, FailureReason
 
 __all__ = ['EpisodeRecord', 'EvaluationRun', 'PolicyUnderTest', 'evaluate']
+
+#: What ``evaluate`` runs: the tabletop's, the bimanual rig's and the humanoid's episodes.
+EvaluatedEpisode = AnyEpisode | HandReachEpisode
 
 #: Period of the success check, wall-clock seconds.
 POLL_PERIOD_S = 0.05
@@ -101,7 +107,7 @@ class EpisodeRecord:
     """
 
     index: int
-    episode: AnyEpisode
+    episode: EvaluatedEpisode
     success: bool
     time_to_success_s: float | None
     duration_s: float
@@ -155,12 +161,17 @@ class _ExpertDriver:
         self._latencies = latencies
         self._pubs = {name: node.create_publisher(JointTrajectory, f'{name}/joint_trajectory',
                                                   COMMAND_QOS) for name in controllers}
-        self._expert: ScriptedExpert | BimanualExpert | None = None
+        self._expert: ScriptedExpert | BimanualExpert | HandReachExpert | None = None
         self._next_action_s = 0.0
 
-    def start(self, episode: AnyEpisode, now_s: float) -> None:
-        self._expert = BimanualExpert(self._sim_node.sim.config, episode) \
-            if isinstance(episode, BimanualEpisode) else ScriptedExpert(self._mjcf_path, episode)
+    def start(self, episode: EvaluatedEpisode, now_s: float) -> None:
+        if isinstance(episode, HandReachEpisode):
+            self._expert = hand_reach_expert(self._sim_node.sim.config, self._controllers,
+                                             episode)
+        else:
+            self._expert = BimanualExpert(self._sim_node.sim.config, episode) \
+                if isinstance(episode, BimanualEpisode) \
+                else ScriptedExpert(self._mjcf_path, episode)
         self._next_action_s = now_s
 
     def act(self, now_s: float) -> JointTrajectoryCommand | None:
@@ -198,7 +209,7 @@ class _Harness:
         if expert is None:
             self._action = ActionClient(client, ExecuteInstruction, 'vla/execute')
 
-    def prepare(self, index: int, episode: AnyEpisode) -> None:
+    def prepare(self, index: int, episode: EvaluatedEpisode) -> None:
         """Bring the scene to ``episode``'s seed and let it settle."""
         if index > 0:
             response = call_service(self._client, Trigger, 'sim/reset', Trigger.Request(),
@@ -216,7 +227,7 @@ class _Harness:
         with self._sim_node.lock:
             return self._sim_node.sim.time_s
 
-    def run(self, index: int, episode: AnyEpisode) -> EpisodeRecord:
+    def run(self, index: int, episode: EvaluatedEpisode) -> EpisodeRecord:
         """Run ``episode`` until success or the timeout; the arm holds afterwards."""
         self.prepare(index, episode)
         self._motion.begin()
@@ -227,7 +238,9 @@ class _Harness:
                 return EpisodeRecord(index=index, episode=episode, success=False,
                                      time_to_success_s=None, duration_s=0.0,
                                      outcome='goal rejected')
-        watch = BimanualWatch(episode) if isinstance(episode, BimanualEpisode) \
+        watch: EpisodeWatch | BimanualWatch | HandReachWatch = \
+            HandReachWatch(episode) if isinstance(episode, HandReachEpisode) \
+            else BimanualWatch(episode) if isinstance(episode, BimanualEpisode) \
             else EpisodeWatch(episode)
         time_to_success_s, elapsed_s, end_s = self._watch(episode, watch)
         smoothness = self._motion.finish(end_s)
@@ -246,7 +259,7 @@ class _Harness:
                              failure_reason=watch.failure_reason(),
                              max_cube_height_m=watch.max_height_m)
 
-    def _send_goal(self, episode: AnyEpisode) -> Any:
+    def _send_goal(self, episode: EvaluatedEpisode) -> Any:
         assert self._action is not None
         if not self._action.wait_for_server(timeout_sec=CALL_TIMEOUT_S):
             raise ClientTimeoutError(
@@ -257,8 +270,9 @@ class _Harness:
                            'vla/execute goal')
         return handle if handle.accepted else None
 
-    def _watch(self, episode: AnyEpisode,
-               watch: EpisodeWatch | BimanualWatch) -> tuple[float | None, float, float]:
+    def _watch(self, episode: EvaluatedEpisode,
+               watch: EpisodeWatch | BimanualWatch | HandReachWatch
+               ) -> tuple[float | None, float, float]:
         """Poll success; returns (time to success or None, elapsed, end time), sim seconds."""
         with self._sim_node.lock:
             started_s = self._sim_node.sim.time_s
@@ -300,7 +314,7 @@ def _policy_parameters(config_param: Parameter[str], policy: PolicyUnderTest,
     return overrides
 
 
-def evaluate(*, config_path: Path, episodes: list[AnyEpisode], timeout_s: float,
+def evaluate(*, config_path: Path, episodes: list[EvaluatedEpisode], timeout_s: float,
              policy: PolicyUnderTest | None,
              on_episode: Callable[[EpisodeRecord], None] | None = None,
              strategy: ExecutionStrategy | None = None, horizon: int | None = None,

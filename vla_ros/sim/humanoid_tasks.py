@@ -25,10 +25,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vla_ros.core.errors import ConfigError
-from vla_ros.sim.tasks import Colour, CUBE_REST_Z_M, REACH_TOLERANCE_M, TaskKind
+from vla_ros.sim.tasks import Colour, CUBE_REST_Z_M, FailureReason, REACH_TOLERANCE_M, TaskKind
 
-__all__ = ['Hand', 'HAND_REACH_TASK', 'HandReachEpisode', 'HandScene', 'PHRASINGS',
-           'make_hand_reach_episode', 'sample_hand_reach_episodes']
+__all__ = ['Hand', 'HAND_REACH_TASK', 'HandReachEpisode', 'HandReachWatch', 'HandScene',
+           'PHRASINGS', 'make_hand_reach_episode', 'sample_hand_reach_episodes']
 
 #: The task's name (``vla-ros eval --task``).
 HAND_REACH_TASK = 'hand_reach'
@@ -135,3 +135,35 @@ def sample_hand_reach_episodes(count: int, seed: int) -> list[HandReachEpisode]:
     if count < 0:
         raise ConfigError(f'episode count: {count!r}, expected >= 0')
     return [make_hand_reach_episode(seed + index) for index in range(count)]
+
+
+class HandReachWatch:
+    """Watches a hand-reach episode at each check (the interface of ``tasks.EpisodeWatch``).
+
+    ``observe`` at every check returns ``episode.is_success``; ``failure_reason`` at the end
+    is None after a success, else ``NOT_REACHED``; ``max_height_m`` is the named cube's highest
+    centre above its resting height (a knocked-over or lifted cube shows there).
+    """
+
+    def __init__(self, episode: HandReachEpisode) -> None:
+        self._episode = episode
+        self._succeeded = False
+        self._rest_z_m: float | None = None
+        #: Highest height of the named cube above where it started, m (None before any check).
+        self.max_height_m: float | None = None
+
+    def observe(self, scene: HandScene) -> bool:
+        """Record ``scene``'s state; whether the episode's task is done now."""
+        z_m = float(scene.object_positions()[self._episode.cube_name][2])
+        if self._rest_z_m is None:
+            self._rest_z_m = z_m
+        height_m = z_m - self._rest_z_m
+        self.max_height_m = height_m if self.max_height_m is None \
+            else max(self.max_height_m, height_m)
+        succeeded = self._episode.is_success(scene)
+        self._succeeded |= succeeded
+        return succeeded
+
+    def failure_reason(self) -> FailureReason | None:
+        """None after a success, else ``FailureReason.NOT_REACHED``."""
+        return None if self._succeeded else FailureReason.NOT_REACHED
