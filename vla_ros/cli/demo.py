@@ -9,7 +9,8 @@ joint trajectories, one plot per controller). Any embodiment with a sim section 
 (``--config config/aloha.yaml``, ``config/g1.yaml``).
 When the instruction names a cube and the fingertip reaches it (the simulator's check, as in
 `vla-ros eval`; only for scenes with the tabletop's cubes and an ``end_effector`` frame, or a
-``left_hand`` / ``right_hand`` frame that the instruction names, "... with your right hand"), the
+``left_hand`` / ``right_hand`` frame that the instruction names, "... with your right hand", or
+a ``left_end_effector`` / ``right_end_effector`` one, "... with the left gripper"), the
 demo cancels the goal and the arm holds there: the policies are trained on reaches that end
 at the cube, not on what to do afterwards (``--keep-going`` runs on).
 The policy node runs on the simulator's clock (``use_sim_time``), as `vla-ros eval` does, so a
@@ -160,6 +161,8 @@ def _reach_frame(scene: MujocoSim, instruction: str) -> str | None:
     words = instruction.lower().split()
     hands = [f'{side}_hand' for side in ('left', 'right')
              if f'{side}_hand' in scene.frame_names and side in words and 'hand' in words]
+    hands += [f'{side}_end_effector' for side in ('left', 'right')  # the ALOHA rig's grippers
+              if f'{side}_end_effector' in scene.frame_names and side in words]
     if len(hands) == 1:
         return hands[0]
     return 'end_effector' if 'end_effector' in scene.frame_names else None
