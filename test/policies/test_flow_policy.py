@@ -17,6 +17,7 @@ import pytest
 import torch
 from transformers import PI0ForConditionalGeneration, PI0Processor
 
+from vla_ros.cli.main import main
 from vla_ros.core.errors import ConfigError, InputError
 from vla_ros.core.types import Observation
 from vla_ros.policies.base import Policy
@@ -25,7 +26,6 @@ from vla_ros.policies.flow.checkpoint import (
     DEFAULT_HOME_POSITIONS,
     DEFAULT_MOTION_STD,
     DEFAULT_SPEC,
-    main,
 )
 from vla_ros.policies.flow.config import CONFIG_FILENAME, FlowPolicyConfig
 from vla_ros.policies.flow.model import FlowPolicy
@@ -88,10 +88,11 @@ def test_same_seed_writes_identical_checkpoint_files(
 
 def test_command_line_writes_the_default_robot_checkpoint(
         flow_checkpoint: Path, tmp_path: Path) -> None:
-    assert main(['--out', str(tmp_path / 'cli'), '--seed', '0']) == 0
+    assert main(['random-checkpoint', '--out', str(tmp_path / 'cli'), '--seed', '0']) == 0
     for name in CHECKPOINT_FILES:
         assert filecmp.cmp(flow_checkpoint / name, tmp_path / 'cli' / name, shallow=False), name
-    assert main(['--out', str(tmp_path / 'bad'), '--home', '0.0', '0.1']) == 2
+    assert main(['random-checkpoint', '--out', str(tmp_path / 'bad'), '--home', '0.0',
+                 '0.1']) == 1
 
 
 def test_saved_policy_predicts_identically_after_loading(

@@ -13,12 +13,13 @@ from numpy.typing import NDArray
 import pytest
 import torch
 
+from vla_ros.cli.main import main
 from vla_ros.core.errors import ConfigError, PolicyOutputError
 from vla_ros.core.types import Observation
 from vla_ros.policies.base import Policy, PolicySpec
 from vla_ros.policies.default_robot import DEFAULT_HOME_POSITIONS, DEFAULT_SPEC
 from vla_ros.policies.registry import load_policy
-from vla_ros.policies.tokens.checkpoint import create_random_checkpoint, main
+from vla_ros.policies.tokens.checkpoint import create_random_checkpoint
 from vla_ros.policies.tokens.config import ActionSpace, CONFIG_FILENAME, TokensPolicyConfig
 from vla_ros.policies.tokens.greedy_decoding import greedy_decode
 from vla_ros.policies.tokens.model import TokensPolicy
@@ -219,7 +220,8 @@ def test_loading_a_tokens_checkpoint_as_another_family_or_corrupted_is_config_er
 
 def test_command_line_writes_a_loadable_random_checkpoint(
         random_checkpoint: Path, tmp_path: Path, observation: Observation) -> None:
-    assert main(['--out', str(tmp_path / 'cli'), '--seed', '0']) == 0
+    assert main(['random-checkpoint', '--family', 'tokens', '--out', str(tmp_path / 'cli'),
+                 '--seed', '0']) == 0
     np.testing.assert_array_equal(_load(tmp_path / 'cli').infer(observation).positions,
                                   _load(random_checkpoint).infer(observation).positions)
 
