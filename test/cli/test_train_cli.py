@@ -276,7 +276,8 @@ def test_pointing_options_out_of_place_are_refused_in_one_line(
 def test_a_token_family_trains_in_the_chosen_action_space(
         family: str, space: str, demos_dir: Path, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from vla_ros.policies.tokens.config import ActionSpace, read_config_json
+    from vla_ros.policies.checkpoint_json import read_config_json
+    from vla_ros.policies.tokens.config import ActionSpace
 
     out = tmp_path / 'checkpoint'
 

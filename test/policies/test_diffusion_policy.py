@@ -195,13 +195,13 @@ def test_invalid_config_files_name_the_field(random_checkpoint: Path,
     raw = json.loads((random_checkpoint / CONFIG_FILENAME).read_text())
     edit(raw)
     with pytest.raises(ConfigError, match=match):
-        DiffusionPolicyConfig.from_json_dict(raw)
+        DiffusionPolicyConfig.from_json(raw)
 
 
 def test_config_round_trips_through_json(random_checkpoint: Path) -> None:
     config = DiffusionPolicyConfig.load(random_checkpoint)
-    assert DiffusionPolicyConfig.from_json_dict(
-        json.loads(json.dumps(config.to_json_dict()))) == config
+    assert DiffusionPolicyConfig.from_json(
+        json.loads(json.dumps(config.to_json()))) == config
     assert config.architecture.vocab_size == _load(
         random_checkpoint).processor.tokenizer.get_vocab_size()
 

@@ -35,7 +35,7 @@ _DELETE = object()
 
 
 def _edited(path: tuple[str, ...], value: Any) -> dict[str, Any]:
-    raw = copy.deepcopy(CONFIG.to_json_dict())
+    raw = copy.deepcopy(CONFIG.to_json())
     target = raw
     for key in path[:-1]:
         target = target[key]
@@ -89,7 +89,7 @@ def test_unnormalize_inverts_normalize() -> None:
 def test_invalid_field_is_config_error_naming_it(path: tuple[str, ...], value: Any,
                                                   match: str) -> None:
     with pytest.raises(ConfigError, match=match):
-        FlowPolicyConfig.from_json_dict(_edited(path, value))
+        FlowPolicyConfig.from_json(_edited(path, value))
 
 
 def test_corrupted_json_file_is_config_error(tmp_path: Path) -> None:

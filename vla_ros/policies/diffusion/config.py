@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 import enum
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -26,12 +25,23 @@ from numpy.typing import ArrayLike, NDArray
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.normalization import QuantileStats, ZScoreStats
 from vla_ros.policies.base import PolicySpec
+from vla_ros.policies.checkpoint_json import (
+    check_header,
+    check_spec,
+    CONFIG_FILENAME,
+    is_int,
+    load_config_file,
+    parse_fields,
+    save_config_file,
+    SCHEMA_VERSION,
+    spec_from_json,
+    spec_to_json,
+)
 from vla_ros.policies.diffusion.json_fields import (
     exact_mapping,
     flat_from_json,
     flat_to_json,
     parse_enum,
-    plain_value,
 )
 
 __all__ = [
@@ -40,10 +50,8 @@ __all__ = [
     'Sampler', 'Sampling', 'TOKENIZER_FILENAME', 'WEIGHTS_FILENAME',
 ]
 
-CONFIG_FILENAME = 'vla_ros_policy.json'
 WEIGHTS_FILENAME = 'model.safetensors'
 TOKENIZER_FILENAME = 'tokenizer.json'
-SCHEMA_VERSION = 1
 _FAMILY = 'diffusion'
 
 
@@ -160,7 +168,7 @@ class Architecture:
         for field in fields(self):
             value = getattr(self, field.name)
             values = value if isinstance(value, tuple) else (value,)
-            if not values or not all(_is_int(item) and item >= 1 for item in values):
+            if not values or not all(is_int(item) and item >= 1 for item in values):
                 raise ConfigError(f'Architecture.{field.name}: {value!r}, expected integers >= 1')
         if len(self.conv_channels) < 2:
             raise ConfigError(f'Architecture.conv_channels: {self.conv_channels!r}, expected at '
@@ -190,7 +198,7 @@ class NoiseSchedule:
     beta_end: float = 2e-2
 
     def __post_init__(self) -> None:
-        if not _is_int(self.train_steps) or self.train_steps < 2:
+        if not is_int(self.train_steps) or self.train_steps < 2:
             raise ConfigError(
                 f'NoiseSchedule.train_steps: {self.train_steps!r}, expected an integer >= 2')
         if not 0.0 < self.beta_start <= self.beta_end < 1.0:
@@ -217,7 +225,7 @@ class Sampling:
     noise_seed: int = 0
 
     def __post_init__(self) -> None:
-        if not _is_int(self.steps) or self.steps < 1:
+        if not is_int(self.steps) or self.steps < 1:
             raise ConfigError(f'Sampling.steps: {self.steps!r}, expected an integer >= 1')
         if not (math.isfinite(self.eta) and self.eta >= 0.0):
             raise ConfigError(f'Sampling.eta: {self.eta!r}, expected a number >= 0')
@@ -225,7 +233,7 @@ class Sampling:
                 math.isfinite(self.clip_sample) and self.clip_sample > 0.0):
             raise ConfigError(f'Sampling.clip_sample: {self.clip_sample!r}, expected > 0 or '
                               'null')
-        if not _is_int(self.noise_seed) or self.noise_seed < 0:
+        if not is_int(self.noise_seed) or self.noise_seed < 0:
             raise ConfigError(
                 f'Sampling.noise_seed: {self.noise_seed!r}, expected an integer >= 0')
 
@@ -241,7 +249,7 @@ class DiffusionPolicyConfig:
     sampling: Sampling
 
     def __post_init__(self) -> None:
-        _check_spec(self.spec)
+        check_spec(self.spec)
         joints = len(self.spec.joint_names)
         for name in ('state', 'actions'):
             dim = getattr(self.normalization, name).dim
@@ -260,12 +268,11 @@ class DiffusionPolicyConfig:
             raise ConfigError(f'spec: images {self.spec.image_width}x{self.spec.image_height}, '
                               'expected sides that are multiples of 4 (two stride-2 convs)')
 
-    def to_json_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """Return the plain mapping written to ``vla_ros_policy.json``."""
         return {
             'schema_version': SCHEMA_VERSION, 'family': _FAMILY,
-            'spec': {field.name: plain_value(getattr(self.spec, field.name))
-                     for field in fields(PolicySpec)},
+            'spec': spec_to_json(self.spec),
             'normalization': {'state': self.normalization.state.to_json(),
                               'actions': self.normalization.actions.to_json()},
             'architecture': flat_to_json(self.architecture),
@@ -274,21 +281,19 @@ class DiffusionPolicyConfig:
         }
 
     @classmethod
-    def from_json_dict(cls, raw: Any) -> DiffusionPolicyConfig:
+    def from_json(cls, raw: Any) -> DiffusionPolicyConfig:
         """Build and validate a config from the parsed JSON mapping.
 
         Raises:
             ConfigError: a missing, unknown or invalid field; the message gives its path.
         """
-        keys = ('schema_version', 'family', 'spec', 'normalization', 'architecture',
-                'schedule', 'sampling')
-        top = exact_mapping(raw, 'top level', keys)
-        if top['schema_version'] != SCHEMA_VERSION or top['family'] != _FAMILY:
-            raise ConfigError(f'schema_version {top["schema_version"]!r}, family '
-                              f'{top["family"]!r}: expected {SCHEMA_VERSION} and {_FAMILY!r}')
+        check_header(raw, _FAMILY)
+        top = parse_fields(raw, '', required={'schema_version', 'family', 'spec',
+                                              'normalization', 'architecture', 'schedule',
+                                              'sampling'})
         norm = exact_mapping(top['normalization'], 'normalization', ('state', 'actions'))
         return cls(
-            spec=flat_from_json(PolicySpec, top['spec'], 'spec'),
+            spec=spec_from_json(top['spec']),
             normalization=Normalization(
                 state=FeatureNormalization.from_json(norm['state'], 'normalization.state'),
                 actions=FeatureNormalization.from_json(norm['actions'],
@@ -299,9 +304,7 @@ class DiffusionPolicyConfig:
 
     def save(self, checkpoint_dir: Path) -> Path:
         """Write ``vla_ros_policy.json`` into ``checkpoint_dir``; returns the file's path."""
-        path = Path(checkpoint_dir) / CONFIG_FILENAME
-        path.write_text(json.dumps(self.to_json_dict(), indent=2) + '\n')
-        return path
+        return save_config_file(checkpoint_dir, self.to_json())
 
     @classmethod
     def load(cls, checkpoint_dir: Path) -> DiffusionPolicyConfig:
@@ -310,35 +313,4 @@ class DiffusionPolicyConfig:
         Raises:
             ConfigError: the file is missing, not JSON, or holds an invalid field.
         """
-        path = Path(checkpoint_dir) / CONFIG_FILENAME
-        try:
-            raw = json.loads(path.read_text())
-        except OSError as err:
-            raise ConfigError(f'{path}: cannot read the diffusion policy config '
-                              f'({err.strerror}); every diffusion checkpoint has one') from err
-        except json.JSONDecodeError as err:
-            raise ConfigError(f'{path}: not valid JSON: {err}') from err
-        try:
-            return cls.from_json_dict(raw)
-        except ConfigError as err:
-            raise ConfigError(f'{path}: {err}') from err
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_spec(spec: PolicySpec) -> None:
-    for field in ('joint_names', 'camera_names'):
-        names = getattr(spec, field)
-        if not names or len(set(names)) != len(names) or not all(names):
-            raise ConfigError(
-                f'spec.{field}: {list(names)!r}, expected unique non-empty names, at least one')
-    for field in ('image_height', 'image_width', 'chunk_length'):
-        value = getattr(spec, field)
-        if not _is_int(value) or value < 1:
-            raise ConfigError(f'spec.{field}: {value!r}, expected an integer >= 1')
-    dt_s = spec.dt_s
-    if isinstance(dt_s, bool) or not isinstance(dt_s, int | float) or not (
-            math.isfinite(dt_s) and dt_s > 0):
-        raise ConfigError(f'spec.dt_s: {spec.dt_s!r}, expected a finite number of seconds > 0')
+        return load_config_file(checkpoint_dir, cls.from_json)

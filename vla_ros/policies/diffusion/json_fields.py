@@ -17,6 +17,7 @@ import typing
 from typing import Any
 
 from vla_ros.core.errors import ConfigError
+from vla_ros.policies.checkpoint_json import is_int
 
 __all__ = ['exact_mapping', 'flat_from_json', 'flat_to_json', 'parse_enum', 'plain_value']
 
@@ -55,10 +56,6 @@ def flat_to_json(value: Any) -> dict[str, Any]:
 _T = typing.TypeVar('_T')
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def flat_from_json(cls: type[_T], raw: Any, where: str) -> _T:
     """Build the flat dataclass ``cls`` from JSON, converting each field by its annotation.
 
@@ -87,7 +84,7 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
                      for index, item in enumerate(value))
     if args and type(None) in args:  # an optional number
         return None if value is None else _convert(float, value, where)
-    if hint is float and (_is_int(value) or isinstance(value, float)):
+    if hint is float and (is_int(value) or isinstance(value, float)):
         return float(value)
     if isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
         return value

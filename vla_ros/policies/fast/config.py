@@ -13,23 +13,23 @@ numpy only: this module imports neither torch nor transformers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-import json
 from pathlib import Path
 from typing import Any
 
 from vla_ros.core.errors import ConfigError
 from vla_ros.policies.base import PolicySpec
-from vla_ros.policies.tokens.config import (
+from vla_ros.policies.checkpoint_json import (
     check_header,
     check_spec,
     CONFIG_FILENAME,
+    load_config_file,
     parse_fields,
-    read_config_json,
+    save_config_file,
     SCHEMA_VERSION,
     spec_from_json,
     spec_to_json,
-    TokenNormalization,
 )
+from vla_ros.policies.tokens.config import TokenNormalization
 
 __all__ = ['CONFIG_FILENAME', 'FastPolicyConfig']
 
@@ -93,9 +93,7 @@ class FastPolicyConfig:
 
     def save(self, checkpoint_dir: Path) -> Path:
         """Write ``vla_ros_policy.json`` into ``checkpoint_dir``; returns its path."""
-        path = Path(checkpoint_dir) / CONFIG_FILENAME
-        path.write_text(json.dumps(self.to_json(), indent=2) + '\n')
-        return path
+        return save_config_file(checkpoint_dir, self.to_json())
 
     @classmethod
     def load(cls, checkpoint_dir: Path) -> FastPolicyConfig:
@@ -104,8 +102,4 @@ class FastPolicyConfig:
         Raises:
             ConfigError: the file is missing, not JSON, or holds an invalid field.
         """
-        path = Path(checkpoint_dir) / CONFIG_FILENAME
-        try:
-            return cls.from_json(read_config_json(path))
-        except ConfigError as err:
-            raise ConfigError(f'{path}: {err}') from err
+        return load_config_file(checkpoint_dir, cls.from_json)

@@ -11,10 +11,9 @@ module imports neither torch nor transformers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 import enum
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -24,14 +23,24 @@ from numpy.typing import NDArray
 
 from vla_ros.core.errors import ConfigError
 from vla_ros.policies.base import PolicySpec
+from vla_ros.policies.checkpoint_json import (
+    check_header,
+    check_spec,
+    CONFIG_FILENAME,
+    is_int,
+    load_config_file,
+    parse_fields,
+    save_config_file,
+    SCHEMA_VERSION,
+    spec_from_json,
+    spec_to_json,
+)
 
 __all__ = [
     'CONFIG_FILENAME', 'FeatureStats', 'FlowPolicyConfig', 'NORM_EPS', 'NormMode',
     'Normalization', 'SCHEMA_VERSION',
 ]
 
-CONFIG_FILENAME = 'vla_ros_policy.json'
-SCHEMA_VERSION = 1
 #: Added to the standard deviation, as transformers' ``PI0Processor`` does, so the two agree.
 NORM_EPS = 1e-8
 
@@ -122,11 +131,11 @@ class FlowPolicyConfig:
             self.state_joint_names)
 
     def __post_init__(self) -> None:
-        _check_spec(self.spec)
-        if not _is_int(self.num_denoising_steps) or self.num_denoising_steps < 1:
+        check_spec(self.spec)
+        if not is_int(self.num_denoising_steps) or self.num_denoising_steps < 1:
             raise ConfigError(
                 f'num_denoising_steps: {self.num_denoising_steps!r}, expected an integer >= 1')
-        if not _is_int(self.noise_seed) or self.noise_seed < 0:
+        if not is_int(self.noise_seed) or self.noise_seed < 0:
             raise ConfigError(f'noise_seed: {self.noise_seed!r}, expected an integer >= 0')
         if self.state_joint_names is not None:
             _names(self.state_joint_names, 'state_joint_names')
@@ -134,21 +143,13 @@ class FlowPolicyConfig:
         _check_stats(self.normalization.actions, 'normalization.actions',
                      len(self.spec.joint_names))
 
-    def to_json_dict(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """Return the plain mapping written to ``vla_ros_policy.json``."""
-        spec = self.spec
         state_joints = {} if self.state_joint_names is None else {
             'state_joint_names': list(self.state_joint_names)}
         return {
             'schema_version': SCHEMA_VERSION, **state_joints,
-            'spec': {
-                'joint_names': list(spec.joint_names),
-                'camera_names': list(spec.camera_names),
-                'image_height': spec.image_height,
-                'image_width': spec.image_width,
-                'chunk_length': spec.chunk_length,
-                'dt_s': spec.dt_s,
-            },
+            'spec': spec_to_json(self.spec),
             'num_denoising_steps': self.num_denoising_steps,
             'noise_seed': self.noise_seed,
             'normalization': {
@@ -159,18 +160,16 @@ class FlowPolicyConfig:
         }
 
     @classmethod
-    def from_json_dict(cls, raw: Any) -> FlowPolicyConfig:
+    def from_json(cls, raw: Any) -> FlowPolicyConfig:
         """Build and validate a config from the parsed JSON mapping.
 
         Raises:
             ConfigError: a missing, unknown or invalid field; the message gives its path.
         """
-        top = _fields(raw, '', required={'schema_version', 'spec', 'normalization'},
-                      optional={'num_denoising_steps', 'noise_seed', 'state_joint_names'})
-        if top['schema_version'] != SCHEMA_VERSION:
-            raise ConfigError(
-                f'schema_version: {top["schema_version"]!r}, expected {SCHEMA_VERSION}')
-        norm = _fields(top['normalization'], 'normalization', required={'state', 'actions'},
+        check_header(raw, 'flow', family_stored=False)
+        top = parse_fields(raw, '', required={'schema_version', 'spec', 'normalization'},
+                           optional={'num_denoising_steps', 'noise_seed', 'state_joint_names'})
+        norm = parse_fields(top['normalization'], 'normalization', required={'state', 'actions'},
                        optional={'mode'})
         try:
             mode = NormMode(norm.get('mode', NormMode.MEAN_STD.value))
@@ -179,7 +178,7 @@ class FlowPolicyConfig:
                 f'normalization.mode: {norm.get("mode")!r}, expected one of '
                 f'{[m.value for m in NormMode]}') from err
         return cls(
-            spec=_parse_spec(top['spec']),
+            spec=spec_from_json(top['spec']),
             normalization=Normalization(
                 state=_parse_stats(norm['state'], 'normalization.state'),
                 actions=_parse_stats(norm['actions'], 'normalization.actions'), mode=mode),
@@ -190,9 +189,7 @@ class FlowPolicyConfig:
 
     def save(self, checkpoint_dir: Path) -> Path:
         """Write ``vla_ros_policy.json`` into ``checkpoint_dir``; returns the file's path."""
-        path = Path(checkpoint_dir) / CONFIG_FILENAME
-        path.write_text(json.dumps(self.to_json_dict(), indent=2) + '\n')
-        return path
+        return save_config_file(checkpoint_dir, self.to_json())
 
     @classmethod
     def load(cls, checkpoint_dir: Path) -> FlowPolicyConfig:
@@ -201,40 +198,7 @@ class FlowPolicyConfig:
         Raises:
             ConfigError: the file is missing, not JSON, or holds an invalid field.
         """
-        path = Path(checkpoint_dir) / CONFIG_FILENAME
-        try:
-            text = path.read_text()
-        except OSError as err:
-            raise ConfigError(
-                f'{path}: cannot read the flow policy config ({err.strerror}); every flow '
-                'checkpoint needs one') from err
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ConfigError(f'{path}: not valid JSON: {err}') from err
-        try:
-            return cls.from_json_dict(raw)
-        except ConfigError as err:
-            raise ConfigError(f'{path}: {err}') from err
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _fields(raw: Any, where: str, *, required: set[str], optional: set[str]) -> dict[str, Any]:
-    label = where or 'top level'
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f'{label}: expected a mapping, got {raw!r}')
-    unknown = sorted(set(raw) - required - optional)
-    if unknown:
-        raise ConfigError(
-            f'{label}: unknown keys {unknown!r}; allowed {sorted(required | optional)!r}')
-    missing = sorted(required - set(raw))
-    if missing:
-        prefix = f'{where}.' if where else ''
-        raise ConfigError(f'{prefix}{missing[0]}: missing required key')
-    return dict(raw)
+        return load_config_file(checkpoint_dir, cls.from_json)
 
 
 def _names(raw: Any, where: str) -> tuple[str, ...]:
@@ -254,21 +218,8 @@ def _floats(raw: Any, where: str) -> tuple[float, ...]:
     return tuple(float(value) for value in raw)
 
 
-def _parse_spec(raw: Any) -> PolicySpec:
-    keys = {'joint_names', 'camera_names', 'image_height', 'image_width', 'chunk_length', 'dt_s'}
-    spec = _fields(raw, 'spec', required=keys, optional=set())
-    dt_s = spec['dt_s']
-    if isinstance(dt_s, bool) or not isinstance(dt_s, (int, float)):
-        raise ConfigError(f'spec.dt_s: {dt_s!r}, expected a number of seconds > 0')
-    return PolicySpec(
-        joint_names=_names(spec['joint_names'], 'spec.joint_names'),
-        camera_names=_names(spec['camera_names'], 'spec.camera_names'),
-        image_height=spec['image_height'], image_width=spec['image_width'],
-        chunk_length=spec['chunk_length'], dt_s=float(dt_s))
-
-
 def _parse_stats(raw: Any, where: str) -> FeatureStats:
-    stats = _fields(raw, where, required={'mean', 'std'}, optional={'q01', 'q99'})
+    stats = parse_fields(raw, where, required={'mean', 'std'}, optional={'q01', 'q99'})
     quantiles = {key: None if stats.get(key) is None else _floats(stats[key], f'{where}.{key}')
                  for key in ('q01', 'q99')}
     return FeatureStats(mean=_floats(stats['mean'], f'{where}.mean'),
@@ -281,19 +232,6 @@ def _stats_to_dict(stats: FeatureStats) -> dict[str, Any]:
         if getattr(stats, key) is not None:
             raw[key] = list(getattr(stats, key))
     return raw
-
-
-def _check_spec(spec: PolicySpec) -> None:
-    for field, names in (('joint_names', spec.joint_names), ('camera_names', spec.camera_names)):
-        if not names or len(set(names)) != len(names):
-            raise ConfigError(
-                f'spec.{field}: {list(names)!r}, expected unique names, at least one')
-    for field in ('image_height', 'image_width', 'chunk_length'):
-        value = getattr(spec, field)
-        if not _is_int(value) or value < 1:
-            raise ConfigError(f'spec.{field}: {value!r}, expected an integer >= 1')
-    if not (isinstance(spec.dt_s, (int, float)) and math.isfinite(spec.dt_s) and spec.dt_s > 0):
-        raise ConfigError(f'spec.dt_s: {spec.dt_s!r}, expected a finite number of seconds > 0')
 
 
 def _check_stats(stats: FeatureStats, where: str, n_joints: int) -> None:

@@ -13,11 +13,8 @@ the field path. numpy only: this module imports neither torch nor transformers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 import enum
-import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +24,21 @@ from numpy.typing import ArrayLike, NDArray
 from vla_ros.core.errors import ConfigError, InputError
 from vla_ros.core.normalization import QuantileStats
 from vla_ros.policies.base import PolicySpec
+from vla_ros.policies.checkpoint_json import (
+    check_header,
+    check_spec,
+    CONFIG_FILENAME,
+    is_int,
+    load_config_file,
+    parse_fields,
+    save_config_file,
+    SCHEMA_VERSION,
+    spec_from_json,
+    spec_to_json,
+)
 from vla_ros.policies.tokens.action_tokenizer import BinLayout
 
-__all__ = [
-    'ActionSpace', 'CONFIG_FILENAME', 'SCHEMA_VERSION', 'TokenNormalization',
-    'TokensPolicyConfig', 'parse_fields', 'read_config_json', 'spec_from_json', 'spec_to_json',
-]
-
-CONFIG_FILENAME = 'vla_ros_policy.json'
-SCHEMA_VERSION = 1
+__all__ = ['ActionSpace', 'CONFIG_FILENAME', 'TokenNormalization', 'TokensPolicyConfig']
 
 
 class ActionSpace(enum.Enum):
@@ -138,7 +141,7 @@ class TokensPolicyConfig:
         self.normalization.check_width(len(self.spec.joint_names))
         for key in ('n_bins', 'state_bins'):
             value = getattr(self, key)
-            if not _is_int(value) or value < 2:
+            if not is_int(value) or value < 2:
                 raise ConfigError(f'{key}: {value!r}, expected an integer >= 2')
         if not isinstance(self.layout, BinLayout):
             raise ConfigError(f'layout: {self.layout!r}, expected a BinLayout')
@@ -171,9 +174,7 @@ class TokensPolicyConfig:
 
     def save(self, checkpoint_dir: Path) -> Path:
         """Write ``vla_ros_policy.json`` into ``checkpoint_dir``; returns its path."""
-        path = Path(checkpoint_dir) / CONFIG_FILENAME
-        path.write_text(json.dumps(self.to_json(), indent=2) + '\n')
-        return path
+        return save_config_file(checkpoint_dir, self.to_json())
 
     @classmethod
     def load(cls, checkpoint_dir: Path) -> TokensPolicyConfig:
@@ -182,107 +183,7 @@ class TokensPolicyConfig:
         Raises:
             ConfigError: the file is missing, not JSON, or holds an invalid field.
         """
-        path = Path(checkpoint_dir) / CONFIG_FILENAME
-        try:
-            return cls.from_json(read_config_json(path))
-        except ConfigError as err:
-            raise ConfigError(f'{path}: {err}') from err
-
-
-def read_config_json(path: Path) -> Any:
-    """The parsed content of ``path``; ConfigError when it is missing or not JSON."""
-    try:
-        return json.loads(path.read_text())
-    except OSError as err:
-        raise ConfigError(f'cannot read the policy config ({err.strerror}); every token '
-                          'checkpoint needs one') from err
-    except json.JSONDecodeError as err:
-        raise ConfigError(f'not valid JSON: {err}') from err
-
-
-def check_header(fields: Any, family: str) -> None:
-    """Raise ConfigError unless ``schema_version`` and ``family`` are this module's.
-
-    Runs before the other keys are checked, so a checkpoint of another family is named as such.
-    """
-    others = frozenset(fields) if isinstance(fields, Mapping) else frozenset()
-    fields = parse_fields(fields, '', required={'schema_version', 'family'}, optional=others)
-    if fields['schema_version'] != SCHEMA_VERSION:
-        raise ConfigError(
-            f'schema_version: {fields["schema_version"]!r}, expected {SCHEMA_VERSION}')
-    if fields['family'] != family:
-        raise ConfigError(f'family: {fields["family"]!r}, expected {family!r}; load it with '
-                          f'policy.family {fields["family"]!r}')
-
-
-def parse_fields(raw: Any, where: str, *, required: set[str],
-                 optional: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """Check that ``raw`` is a mapping with exactly the allowed keys; return a copy.
-
-    Raises:
-        ConfigError: not a mapping, an unknown key, or a missing required key.
-    """
-    label = where or 'top level'
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f'{label}: expected a mapping, got {raw!r}')
-    unknown = sorted(set(raw) - required - optional)
-    if unknown:
-        raise ConfigError(
-            f'{label}: unknown keys {unknown!r}; allowed {sorted(required | optional)!r}')
-    missing = sorted(required - set(raw))
-    if missing:
-        raise ConfigError(f'{where + "." if where else ""}{missing[0]}: missing required key')
-    return dict(raw)
-
-
-def spec_to_json(spec: PolicySpec) -> dict[str, Any]:
-    """Return the JSON mapping of ``spec``."""
-    return {'joint_names': list(spec.joint_names), 'camera_names': list(spec.camera_names),
-            'image_height': spec.image_height, 'image_width': spec.image_width,
-            'chunk_length': spec.chunk_length, 'dt_s': spec.dt_s}
-
-
-def spec_from_json(raw: Any, where: str = 'spec') -> PolicySpec:
-    """Build a checked ``PolicySpec`` from its JSON mapping.
-
-    Raises:
-        ConfigError: a missing, unknown or invalid field, named ``<where>.<field>``.
-    """
-    fields = parse_fields(raw, where, required={
-        'joint_names', 'camera_names', 'image_height', 'image_width', 'chunk_length', 'dt_s'})
-    for key in ('joint_names', 'camera_names'):
-        names = fields[key]
-        if isinstance(names, str) or not isinstance(names, Sequence) or not all(
-                isinstance(name, str) and name for name in names):
-            raise ConfigError(f'{where}.{key}: {names!r}, expected a list of names')
-    dt_s = fields['dt_s']
-    if isinstance(dt_s, bool) or not isinstance(dt_s, int | float):
-        raise ConfigError(f'{where}.dt_s: {dt_s!r}, expected a number of seconds > 0')
-    spec = PolicySpec(joint_names=tuple(fields['joint_names']),
-                      camera_names=tuple(fields['camera_names']),
-                      image_height=fields['image_height'], image_width=fields['image_width'],
-                      chunk_length=fields['chunk_length'], dt_s=float(dt_s))
-    check_spec(spec, where)
-    return spec
-
-
-def check_spec(spec: PolicySpec, where: str = 'spec') -> None:
-    """Raise ConfigError unless names are unique and non-empty and sizes and dt_s positive."""
-    for key in ('joint_names', 'camera_names'):
-        names = getattr(spec, key)
-        if not names or len(set(names)) != len(names):
-            raise ConfigError(f'{where}.{key}: {list(names)!r}, expected unique names, at '
-                              'least one')
-    for key in ('image_height', 'image_width', 'chunk_length'):
-        value = getattr(spec, key)
-        if not _is_int(value) or value < 1:
-            raise ConfigError(f'{where}.{key}: {value!r}, expected an integer >= 1')
-    if not (math.isfinite(spec.dt_s) and spec.dt_s > 0.0):
-        raise ConfigError(f'{where}.dt_s: {spec.dt_s!r}, expected a finite number > 0')
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+        return load_config_file(checkpoint_dir, cls.from_json)
 
 
 def _positions(joint_positions: ArrayLike, dim: int) -> NDArray[np.float64]:

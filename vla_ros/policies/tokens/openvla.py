@@ -48,14 +48,14 @@ from vla_ros.core.instructions import normalize_instruction
 from vla_ros.core.normalization import DEFAULT_EPS, QuantileStats
 from vla_ros.core.types import ActionChunk, Observation
 from vla_ros.policies.base import PolicySpec
-from vla_ros.policies.tokens.action_tokenizer import ActionTokenizer, BinLayout
-from vla_ros.policies.tokens.config import (
-    ActionSpace,
+from vla_ros.policies.checkpoint_json import (
     check_header,
     parse_fields,
     read_config_json,
     spec_from_json,
 )
+from vla_ros.policies.tokens.action_tokenizer import ActionTokenizer, BinLayout
+from vla_ros.policies.tokens.config import ActionSpace
 
 __all__ = [
     'CONFIG_FILENAME', 'EMPTY_TOKEN_ID', 'OpenVlaConfig', 'OpenVlaPolicy', 'STATS_FILENAME',

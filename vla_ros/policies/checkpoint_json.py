@@ -1,0 +1,155 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""``vla_ros_policy.json``, the file every vla_ros checkpoint keeps its config in.
+
+Each family's ``config.py`` says what its file holds (``to_json`` / ``from_json``); this
+module holds what they share: the file name and schema version, the header check, strict
+mappings (exact keys, a ConfigError naming the path of the first problem), the ``PolicySpec``
+as JSON and its checks, and reading and writing the file with its path in every error.
+Standard library only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+import json
+import math
+from pathlib import Path
+from typing import Any, TypeVar
+
+from vla_ros.core.errors import ConfigError
+from vla_ros.core.policy import PolicySpec
+
+__all__ = [
+    'CONFIG_FILENAME', 'SCHEMA_VERSION', 'check_header', 'check_spec', 'is_int',
+    'load_config_file', 'parse_fields', 'read_config_json', 'save_config_file',
+    'spec_from_json', 'spec_to_json',
+]
+
+CONFIG_FILENAME = 'vla_ros_policy.json'
+SCHEMA_VERSION = 1
+
+_Config = TypeVar('_Config')
+_SPEC_KEYS = frozenset({'joint_names', 'camera_names', 'image_height', 'image_width',
+                        'chunk_length', 'dt_s'})
+
+
+def is_int(value: Any) -> bool:
+    """True for an int that is not a bool (JSON's true is not a count)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def read_config_json(path: Path) -> Any:
+    """The parsed content of ``path``; ConfigError when it is missing or not JSON."""
+    try:
+        return json.loads(path.read_text())
+    except OSError as err:
+        raise ConfigError(f'cannot read the policy config ({err.strerror}); every checkpoint '
+                          'needs one') from err
+    except json.JSONDecodeError as err:
+        raise ConfigError(f'not valid JSON: {err}') from err
+
+
+def load_config_file(checkpoint_dir: Path, from_json: Callable[[Any], _Config]) -> _Config:
+    """Read ``vla_ros_policy.json`` from ``checkpoint_dir`` and build it with ``from_json``.
+
+    Raises:
+        ConfigError: the file is missing, not JSON, or holds an invalid field; the message
+            starts with the file's path.
+    """
+    path = Path(checkpoint_dir) / CONFIG_FILENAME
+    try:
+        return from_json(read_config_json(path))
+    except ConfigError as err:
+        raise ConfigError(f'{path}: {err}') from err
+
+
+def save_config_file(checkpoint_dir: Path, mapping: Mapping[str, Any]) -> Path:
+    """Write ``mapping`` as ``vla_ros_policy.json`` into ``checkpoint_dir``; returns its path."""
+    path = Path(checkpoint_dir) / CONFIG_FILENAME
+    path.write_text(json.dumps(mapping, indent=2) + '\n')
+    return path
+
+
+def check_header(fields: Any, family: str, *, family_stored: bool = True) -> None:
+    """Raise ConfigError unless ``schema_version`` (and ``family``) are this family's.
+
+    Runs before the other keys are checked, so a checkpoint of another family is named as
+    such. ``family_stored=False`` is for the flow family, whose files have no ``family`` key.
+    """
+    others = frozenset(fields) if isinstance(fields, Mapping) else frozenset()
+    header = {'schema_version', 'family'} if family_stored else {'schema_version'}
+    fields = parse_fields(fields, '', required=header, optional=others)
+    if fields['schema_version'] != SCHEMA_VERSION:
+        raise ConfigError(
+            f'schema_version: {fields["schema_version"]!r}, expected {SCHEMA_VERSION}')
+    if family_stored and fields['family'] != family:
+        raise ConfigError(f'family: {fields["family"]!r}, expected {family!r}; load it with '
+                          f'policy.family {fields["family"]!r}')
+
+
+def parse_fields(raw: Any, where: str, *, required: set[str] | frozenset[str],
+                 optional: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Check that ``raw`` is a mapping with exactly the allowed keys; return a copy.
+
+    Raises:
+        ConfigError: not a mapping, an unknown key, or a missing required key.
+    """
+    label = where or 'top level'
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f'{label}: expected a mapping, got {raw!r}')
+    unknown = sorted(set(raw) - required - optional)
+    if unknown:
+        raise ConfigError(
+            f'{label}: unknown keys {unknown!r}; allowed {sorted(required | optional)!r}')
+    missing = sorted(required - set(raw))
+    if missing:
+        raise ConfigError(f'{where + "." if where else ""}{missing[0]}: missing required key')
+    return dict(raw)
+
+
+def spec_to_json(spec: PolicySpec) -> dict[str, Any]:
+    """Return the JSON mapping of ``spec``."""
+    return {'joint_names': list(spec.joint_names), 'camera_names': list(spec.camera_names),
+            'image_height': spec.image_height, 'image_width': spec.image_width,
+            'chunk_length': spec.chunk_length, 'dt_s': spec.dt_s}
+
+
+def spec_from_json(raw: Any, where: str = 'spec') -> PolicySpec:
+    """Build a checked ``PolicySpec`` from its JSON mapping.
+
+    Raises:
+        ConfigError: a missing, unknown or invalid field, named ``<where>.<field>``.
+    """
+    fields = parse_fields(raw, where, required=_SPEC_KEYS)
+    for key in ('joint_names', 'camera_names'):
+        names = fields[key]
+        if isinstance(names, str) or not isinstance(names, Sequence) or not all(
+                isinstance(name, str) and name for name in names):
+            raise ConfigError(f'{where}.{key}: {names!r}, expected a list of names')
+    dt_s = fields['dt_s']
+    if isinstance(dt_s, bool) or not isinstance(dt_s, int | float):
+        raise ConfigError(f'{where}.dt_s: {dt_s!r}, expected a number of seconds > 0')
+    spec = PolicySpec(joint_names=tuple(fields['joint_names']),
+                      camera_names=tuple(fields['camera_names']),
+                      image_height=fields['image_height'], image_width=fields['image_width'],
+                      chunk_length=fields['chunk_length'], dt_s=float(dt_s))
+    check_spec(spec, where)
+    return spec
+
+
+def check_spec(spec: PolicySpec, where: str = 'spec') -> None:
+    """Raise ConfigError unless names are unique and non-empty and sizes and dt_s positive."""
+    for key in ('joint_names', 'camera_names'):
+        names = getattr(spec, key)
+        if not names or len(set(names)) != len(names) or not all(names):
+            raise ConfigError(f'{where}.{key}: {list(names)!r}, expected unique non-empty '
+                              'names, at least one')
+    for key in ('image_height', 'image_width', 'chunk_length'):
+        value = getattr(spec, key)
+        if not is_int(value) or value < 1:
+            raise ConfigError(f'{where}.{key}: {value!r}, expected an integer >= 1')
+    dt_s = spec.dt_s
+    if isinstance(dt_s, bool) or not isinstance(dt_s, int | float) or not (
+            math.isfinite(dt_s) and dt_s > 0):
+        raise ConfigError(f'{where}.dt_s: {dt_s!r}, expected a finite number of seconds > 0')
