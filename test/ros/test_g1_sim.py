@@ -5,7 +5,9 @@
 The test config lists the joints in another order than the scene file (which the sim node
 publishes joint states in: legs first) and the policy's checkpoint in a third, so every
 hand-over between them must match joints by name. ``legs_controller`` is a held controller:
-the policy node never publishes to it, and the legs stay where they are.
+the policy node never publishes to it, and the legs stay where they are. The scripted hand-reach
+expert, run by ``vla_ros.ros.evaluation`` through the sim node's trajectory topics, touches the
+named cube with the named hand.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from node_test_constants import WAIT_S
+from node_test_constants import fresh_domain_id, WAIT_S
 import numpy as np
 import pytest
 from rclpy.node import Node
@@ -29,10 +31,12 @@ from vla_ros.policies.base import PolicySpec
 from vla_ros.policies.flow.checkpoint import create_random_checkpoint
 from vla_ros.ros.clients import execute_instruction
 from vla_ros.ros.convert import image_from_msg, trajectory_to_msg
+from vla_ros.ros.evaluation import evaluate
 from vla_ros.ros.in_process import InProcessGraph
 from vla_ros.ros.nodes.policy_node import PolicyNode
 from vla_ros.ros.nodes.sim_node import SimNode
 from vla_ros.ros.qos import COMMAND_QOS, SENSOR_QOS
+from vla_ros.sim.humanoid_tasks import Hand, sample_hand_reach_episodes
 
 LEGS = tuple(f'{side}_{joint}_joint' for side in ('left', 'right') for joint in (
     'hip_pitch', 'hip_roll', 'hip_yaw', 'knee', 'ankle_pitch', 'ankle_roll'))
@@ -178,3 +182,18 @@ def test_a_policy_goal_moves_every_commanded_controller_and_never_the_legs(
         assert excursion > 0.005, (controller, excursion)
     assert trajectories['legs_controller'].messages == []
     assert largest_leg_motion(joints.messages, before) < LEGS_TOLERANCE_RAD
+
+
+def test_the_hand_reach_expert_touches_the_cube_through_ros(g1_config: Path) -> None:
+    episodes = sample_hand_reach_episodes(4, seed=1000)
+    assert {episode.hand for episode in episodes} == set(Hand)
+
+    run = evaluate(config_path=g1_config, episodes=list(episodes), timeout_s=8.0, policy=None,
+                   domain_id=fresh_domain_id())
+
+    assert [record.episode for record in run.records] == episodes
+    for record in run.records:
+        assert record.success and record.failure_reason is None, record
+        assert record.outcome == 'expert'
+        assert record.time_to_success_s is not None and record.time_to_success_s < 8.0
+    assert run.callback_errors == ()
