@@ -124,8 +124,9 @@ def letterbox(image: NDArray[np.uint8], *, height: int, width: int) -> NDArray[n
     cols = _bilinear_taps(in_width, resized_width)
     padded = np.zeros((height, width, 3), dtype=np.uint8)
     top, left = (height - resized_height) // 2, (width - resized_width) // 2
-    # Blocks of output rows keep the float64 temporaries in the cache (about 0.5 MB each):
-    # 5-10x faster on 640x480 than whole-image temporaries.
+    # Blocks of output rows keep each float64 temporary under 128 KiB, glibc's threshold for
+    # mapping an allocation afresh: whole-image temporaries (2.6 MB for 640x480) were mapped
+    # and page-faulted in on every call, which cost more than the arithmetic.
     block = max(1, _BLOCK_VALUES // (in_width * 3))
     for first in range(0, resized_height, block):
         last = min(first + block, resized_height)
@@ -134,8 +135,8 @@ def letterbox(image: NDArray[np.uint8], *, height: int, width: int) -> NDArray[n
     return padded
 
 
-#: float64 values of one block of source rows in ``letterbox``.
-_BLOCK_VALUES = 65536
+#: Most float64 values of one block of source rows in ``letterbox`` (120 KiB).
+_BLOCK_VALUES = 15360
 
 
 def _resample_rows(image: NDArray[np.uint8],
