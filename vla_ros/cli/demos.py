@@ -22,7 +22,9 @@ __all__ = ['add_arguments', 'run']
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the verb's options."""
     add_config_argument(parser)
-    parser.add_argument('--task', choices=('reach', 'lift'), required=True)
+    parser.add_argument('--task', choices=('reach', 'lift', 'side_reach', 'handover'),
+                        required=True, help='reach, lift: the tabletop arm; side_reach, '
+                        'handover: the ALOHA rig (vla_ros.sim.bimanual_demonstrations)')
     parser.add_argument('--episodes', type=int, default=10, help='how many episodes')
     parser.add_argument('--seed', type=int, default=0,
                         help='scene seed of the first episode; episode i uses seed + i')
@@ -49,10 +51,19 @@ def run(args: argparse.Namespace) -> int:
         print(f'\rvla-ros demos: {index + 1}/{args.episodes} episodes, {successes} successful, '
               f'{steps} steps, {time.monotonic() - started:.0f} s', end='', flush=True)
 
-    paths = record_demonstrations(
-        mjcf_path=sim.mjcf, task=TaskKind(args.task), count=args.episodes,
-        seed=args.seed, cameras=config.embodiment.cameras, out_dir=args.out,
-        on_episode=progress)
+    if args.task in ('side_reach', 'handover'):
+        from vla_ros.sim.bimanual_demonstrations import record_bimanual_demonstrations
+        from vla_ros.sim.bimanual_tasks import BimanualTaskKind
+
+        paths = record_bimanual_demonstrations(
+            sim_config=sim, task=BimanualTaskKind(args.task), count=args.episodes,
+            seed=args.seed, cameras=config.embodiment.cameras, out_dir=args.out,
+            on_episode=progress)
+    else:
+        paths = record_demonstrations(
+            mjcf_path=sim.mjcf, task=TaskKind(args.task), count=args.episodes,
+            seed=args.seed, cameras=config.embodiment.cameras, out_dir=args.out,
+            on_episode=progress)
     print()
     print(f'vla-ros demos: wrote {len(paths)} episodes ({steps} steps) to {args.out.resolve()}; '
           f'expert success {successes}/{len(paths)}')

@@ -6,7 +6,9 @@ A dataset is a directory of ``episode_NNNNNN.npz`` files (numpy's zip of arrays,
 no pickles), one per episode, numbered in recording order. Each file holds:
 
 - ``format_version`` (int), ``task``, ``colour``, ``instruction`` (str), ``seed`` (int: the
-  scene seed), ``success`` (bool), ``dt_s`` (float: time between steps, 0.1 s);
+  scene seed), ``success`` (bool), ``dt_s`` (float: time between steps, 0.1 s); ``side``
+  (str) for the bimanual rig's tasks (``bimanual_tasks``, recorded by
+  ``bimanual_demonstrations``);
 - ``joint_names`` (J,) str and ``camera_names`` (C,) str;
 - ``images_<camera>`` (T, H, W, 3) uint8 RGB per camera, at the config's camera size;
 - ``joint_positions`` (T, J) float64, rad (gripper m), measured when the images were taken;
@@ -34,6 +36,7 @@ from numpy.typing import NDArray
 
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.types import Observation
+from vla_ros.sim.bimanual_tasks import AnyEpisode, BimanualEpisode, BimanualTaskKind, Side
 from vla_ros.sim.expert import max_steps_for, POLICY_DT_S, run_expert_episode, ScriptedExpert
 from vla_ros.sim.scene import TabletopSim
 from vla_ros.sim.tasks import Colour, Episode, sample_episodes, TaskKind
@@ -66,7 +69,7 @@ class Demonstration:
         dt_s: time between steps, seconds.
     """
 
-    episode: Episode
+    episode: AnyEpisode
     joint_names: tuple[str, ...]
     images: Mapping[str, NDArray[np.uint8]]
     joint_positions: NDArray[np.float64]
@@ -147,11 +150,25 @@ def save_demonstration(demonstration: Demonstration, path: Path) -> None:
         'dt_s': np.array(demonstration.dt_s), 'joint_names': np.array(demonstration.joint_names),
         'camera_names': np.array(list(demonstration.images)),
         'joint_positions': demonstration.joint_positions, 'actions': demonstration.actions}
+    if isinstance(episode, BimanualEpisode):
+        arrays['side'] = np.array(episode.side.value)
     for camera, frames in demonstration.images.items():
         arrays[f'{_IMAGE_PREFIX}{camera}'] = frames
     path.parent.mkdir(parents=True, exist_ok=True)
     # numpy's stub types **kwds as if one of them could be its allow_pickle flag.
     np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
+
+
+def _episode_from(arrays: Mapping[str, Any]) -> AnyEpisode:
+    """The episode an episode file describes: a bimanual one when it names a side."""
+    colour = Colour(str(arrays['colour']))
+    instruction, seed = str(arrays['instruction']), int(arrays['seed'])
+    if 'side' in arrays:
+        return BimanualEpisode(task=BimanualTaskKind(str(arrays['task'])), colour=colour,
+                               side=Side(str(arrays['side'])), instruction=instruction,
+                               seed=seed)
+    return Episode(task=TaskKind(str(arrays['task'])), colour=colour, instruction=instruction,
+                   seed=seed)
 
 
 def load_demonstration(path: Path) -> Demonstration:
@@ -165,9 +182,7 @@ def load_demonstration(path: Path) -> Demonstration:
             version = int(arrays['format_version'])
             if version != FORMAT_VERSION:
                 raise ConfigError(f'{path}: format_version {version}, expected {FORMAT_VERSION}')
-            episode = Episode(task=TaskKind(str(arrays['task'])),
-                              colour=Colour(str(arrays['colour'])),
-                              instruction=str(arrays['instruction']), seed=int(arrays['seed']))
+            episode = _episode_from(arrays)
             cameras = [str(name) for name in arrays['camera_names']]
             return Demonstration(
                 episode=episode, joint_names=tuple(str(n) for n in arrays['joint_names']),
