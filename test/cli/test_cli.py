@@ -44,6 +44,12 @@ def test_demo_takes_the_arm_to_the_instructed_cube_and_writes_a_plot(repo_root, 
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert 'chunks executed:' in done.stdout
+    factor, simulated_s, wall_s = map(float, re.search(
+        r'real-time factor: (\d+\.\d+) \((\d+\.\d) s simulated in (\d+\.\d) s wall',
+        done.stdout).groups())
+    # The goal ran until the reach (0.6 s here) or its 8 s, and the factor is their ratio.
+    assert 0.0 < simulated_s <= 8.5 and wall_s > 0.0, done.stdout
+    assert abs(factor - simulated_s / wall_s) <= 0.01 + 0.1 * factor, done.stdout
     ends = dict(re.findall(r'(red|green|blue) (\d+\.\d) cm', done.stdout.split('at the end:')[-1]))
     distances_cm = {colour: float(value) for colour, value in ends.items()}
     # The trained policy reaches within the 3 cm tolerance and then holds (1.3-2.8 cm here,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+import re
 import subprocess
 
 from vla_ros.sim.tasks import make_episode, TaskKind
@@ -26,7 +27,13 @@ def test_expert_scores_every_reach_episode_through_ros(repo_root: Path, tmp_path
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert 'success rate 1.00 (2/2)' in done.stdout
+    factor, simulated_s, wall_s = map(float, re.search(
+        r'real-time factor (\d+\.\d+) \((\d+\.\d) s simulated in (\d+\.\d) s wall',
+        done.stdout).groups())
     report = json.loads(report_path.read_text())
+    # The simulated time covers both episodes (and their settling), and the factor is the ratio.
+    assert simulated_s >= sum(r['duration_s'] for r in report['per_episode']) - 0.1
+    assert wall_s > 0.0 and abs(factor - simulated_s / wall_s) <= 0.01 + 0.1 * factor
     assert report['mode'] == 'expert' and report['task'] == 'reach'
     assert report['episodes'] == 2 and report['successes'] == 2
     assert report['success_rate'] == 1.0

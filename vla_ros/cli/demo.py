@@ -214,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
         with sim_node.lock:
             sent_s = sim_node.sim.time_s
             frame = _reach_frame(sim_node.sim, args.instruction)
+        sent_wall_s = time.monotonic()
         target = _named_colour(args.instruction) if frame else None
 
         def reached() -> bool:  # the simulator's view of a reach; the policy never sees it
@@ -228,8 +229,10 @@ def run(args: argparse.Namespace) -> int:
                                                duration_s=args.duration, on_feedback=show,
                                                cancel_when=reached, result_timeout_s=(
                                                    args.duration / SLOWEST_REAL_TIME_FACTOR))
+        wall_s = time.monotonic() - sent_wall_s
         with sim_node.lock:
             distances_m = _fingertip_distances(sim_node.sim, frame) if frame else {}
+            simulated_s = sim_node.sim.time_s - sent_s
     if not accepted or result is None:
         print('vla-ros demo: the goal was rejected')
         return 1
@@ -242,6 +245,8 @@ def run(args: argparse.Namespace) -> int:
     print(f'vla-ros demo: result success={result.success} message={result.message!r}')
     print(f'  chunks executed: {result.chunks_executed}')
     print(f'  inference latency: median {np.median(latencies_ms or [0]):.1f} ms')
+    print(f'  real-time factor: {simulated_s / wall_s:.2f} ({simulated_s:.1f} s simulated in '
+          f'{wall_s:.1f} s wall time, goal to result)')
     print('  largest joint excursion: ' + ', '.join(
         f'{name} {value:.3f}' for name, value in zip(recorder.names, moved)))
     if reached_at_s:

@@ -176,4 +176,7 @@ def run(args: argparse.Namespace) -> int:
           f'({summary["successes"]}/{summary["episodes"]}), latency p50 {latency["p50"]} ms, '
           f'max boundary jump {summary["max_boundary_jump_rad"]} rad, idle fraction '
           f'{summary["idle_fraction"]}; report {args.json.resolve()}')
+    if result.real_time_factor is not None:
+        print(f'vla-ros eval: real-time factor {result.real_time_factor:.2f} '
+              f'({result.simulated_s:.1f} s simulated in {result.wall_s:.1f} s wall time)')
     return 0

@@ -122,12 +122,21 @@ class EvaluationRun:
     """Every episode's record and the inference latencies seen, ms, in arrival order.
 
     ``callback_errors`` holds the traceback of each node callback that raised during the run
-    (the graph kept spinning); a healthy run has none.
+    (the graph kept spinning); a healthy run has none. ``simulated_s`` is the simulated time
+    the run advanced (each episode's, settling included) and ``wall_s`` the wall time from the
+    sim node's start to the last episode's end; their ratio is the real-time factor.
     """
 
     records: tuple[EpisodeRecord, ...]
     latencies_ms: tuple[float, ...]
     callback_errors: tuple[str, ...] = ()
+    simulated_s: float = 0.0
+    wall_s: float = 0.0
+
+    @property
+    def real_time_factor(self) -> float | None:
+        """Simulated seconds per wall second over the run; None before any time passed."""
+        return self.simulated_s / self.wall_s if self.wall_s > 0.0 else None
 
 
 class _LatencyLog:
@@ -218,12 +227,13 @@ class _Harness:
                 raise ConfigError(f'sim/reset answered {response.message!r}, expected seed '
                                   f'{episode.seed}: another client reset the sim')
         deadline = time.monotonic() + CALL_TIMEOUT_S
-        while self._sim_time_s() < SETTLE_S:
+        while self.sim_time_s() < SETTLE_S:
             if time.monotonic() > deadline:
                 raise ClientTimeoutError('the sim did not advance after sim/reset')
             time.sleep(POLL_PERIOD_S)
 
-    def _sim_time_s(self) -> float:
+    def sim_time_s(self) -> float:
+        """The simulator's clock, seconds since its last reset."""
         with self._sim_node.lock:
             return self._sim_node.sim.time_s
 
@@ -339,7 +349,9 @@ def evaluate(*, config_path: Path, episodes: list[EvaluatedEpisode], timeout_s: 
         raise ConfigError(f'episode seeds {seeds!r}: expected consecutive seeds')
     config_param = Parameter('config_file', value=str(config_path))
     records = []
+    simulated_s = 0.0  # each episode's sim time at its end: the sim restarts at 0 on reset
     with InProcessGraph(domain_id=domain_id) as graph:
+        wall_started_s = time.monotonic()
         sim_node = graph.add(SimNode, parameter_overrides=[
             config_param, Parameter('seed', value=seeds[0])])
         if policy is not None:
@@ -358,11 +370,14 @@ def evaluate(*, config_path: Path, episodes: list[EvaluatedEpisode], timeout_s: 
         try:
             for index, episode in enumerate(episodes):
                 record = harness.run(index, episode)
+                simulated_s += harness.sim_time_s()
                 records.append(record)
                 if on_episode is not None:
                     on_episode(record)
         finally:
             harness.close()
+        wall_s = time.monotonic() - wall_started_s
         samples = tuple(latencies.samples_ms)
     return EvaluationRun(records=tuple(records), latencies_ms=samples,
-                         callback_errors=tuple(graph.callback_errors))
+                         callback_errors=tuple(graph.callback_errors),
+                         simulated_s=simulated_s, wall_s=wall_s)
