@@ -96,3 +96,14 @@ def test_action_space_and_non_absolute_joint_commands_together_are_refused(tmp_p
 
     with pytest.raises(ConfigError, match='embodiment.commands and action_space'):
         prepare_policy(config)
+
+
+def test_the_prepared_policy_says_which_inference_path_runs(tmp_path):
+    # The node's configure log prints this: the default flow policy on the CPU runs our
+    # sampler eagerly (SamplerBackend.default_for), also behind an action-space wrapper.
+    default = prepare_policy(load_config(REPO_ROOT / 'config' / 'tabletop_arm.yaml'))
+    wrapped = prepare_policy(_tabletop_with_ee_actions(tmp_path))
+
+    assert default.inference_path == 'our sampler (eager) on cpu, float32'
+    assert wrapped.inference_path == 'our sampler (eager) on cpu, float32'
+    assert default.warm_up_ms > 0.0

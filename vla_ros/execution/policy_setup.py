@@ -39,6 +39,8 @@ class PreparedPolicy:
         source: where the policy comes from (the checkpoint folder or the server URL).
         release: frees what the policy holds outside the process (a remote policy's
             connection); call it once the policy is no longer used.
+        inference_path: how the policy computes its chunks (e.g. the flow sampler's backend
+            and device), for the log; '' when the policy does not say.
     """
 
     policy: Policy
@@ -46,6 +48,7 @@ class PreparedPolicy:
     warm_up_ms: float
     source: str = ''
     release: Callable[[], None] = field(default=lambda: None)
+    inference_path: str = ''
 
 
 def check_policy_fits(embodiment: EmbodimentConfig, spec: PolicySpec) -> None:
@@ -95,9 +98,11 @@ def prepare_policy(config: VlaConfig) -> PreparedPolicy:
             max_step_rad=config.safety.max_step_rad))
         check_policy_fits(embodiment, policy.spec)
     release = getattr(loaded, 'close', None)
+    inference_path = getattr(loaded, 'inference_path', '')
     warm_up_ms = warm_up(policy)
     server = config.policy.server
     return PreparedPolicy(
         policy=policy, limits=limits, warm_up_ms=warm_up_ms,
         source=server.url if server is not None else str(config.policy.checkpoint),
-        release=release if callable(release) else (lambda: None))
+        release=release if callable(release) else (lambda: None),
+        inference_path=inference_path if isinstance(inference_path, str) else '')

@@ -75,8 +75,14 @@ class FlowPolicy:
         self._lock = threading.Lock()
         self._sampler_backend = sampler or SamplerBackend.default_for(device)
         self._sampler = self._sampler_backend.make_sampler(model)
-        logger.info('flow policy samples with %s', "transformers' sample_actions"
-                    if self._sampler is None else f'our sampler ({self._sampler_backend.value})')
+        logger.info('flow policy samples with %s', self.inference_path)
+
+    @property
+    def inference_path(self) -> str:
+        """How chunks are computed: the sampler and its backend, device and dtype."""
+        sampler = ("transformers' sample_actions" if self._sampler is None
+                   else f'our sampler ({self._sampler_backend.value})')
+        return f'{sampler} on {self._device}, {str(self._dtype).removeprefix("torch.")}'
 
     @property
     def spec(self) -> PolicySpec:

@@ -163,7 +163,8 @@ class PolicyNode(LifecycleNode):
         self._create_interfaces(session, session.runner)
         self.get_logger().info(
             f'policy {config.policy.family!r} from {prepared.source} ready '
-            f'(warm-up inference {prepared.warm_up_ms:.0f} ms); '
+            f'(inference: {prepared.inference_path or "as the family implements it"}; '
+            f'warm-up inference {prepared.warm_up_ms:.0f} ms); '
             f'controllers {sorted(embodiment.controllers)}')
 
     def _create_publishers(self, session: _Session) -> None:
