@@ -75,8 +75,11 @@ REACH_CLEARANCE_M = 0.01
 ARRIVAL_TOLERANCE_M = 0.01
 ORIENTATION_WEIGHT = 0.3
 JOINT_MARGIN_RAD = 0.05
-#: Steps a gripper is given to close or open before the script goes on.
+#: Steps a gripper is given to close or open before the script goes on; it then also waits
+#: (up to as many steps again) until both fingers moved less than ``GRIPPER_SETTLED_M`` in a
+#: step, so the giver never lets go before the receiver's fingers have closed on the cube.
 GRIPPER_STEPS = 8
+GRIPPER_SETTLED_M = 0.0005
 #: Steps after which a motion phase ends even if the arm has not arrived.
 PHASE_STEP_BUDGET = 40
 _IK_ITERATIONS = 15
@@ -245,6 +248,7 @@ class BimanualExpert:
         self._grip_rotation: NDArray[np.float64] | None = None
         self._retreat_position: NDArray[np.float64] | None = None
         self._hold_position: NDArray[np.float64] | None = None
+        self._last_grippers_m: NDArray[np.float64] | None = None
 
     @property
     def phase(self) -> BimanualPhase:
@@ -326,14 +330,19 @@ class BimanualExpert:
         return {self._actor: giver, receiver_side: receiving}
 
     def _advance(self, measured: NDArray[np.float64], targets: dict[Side, _Target]) -> bool:
-        """Go to the next phase once the arms arrived or the grippers had their steps."""
+        """Go to the next phase once the arms arrived or the grippers closed or opened."""
         self._phase_steps += 1
         arrived = all(np.linalg.norm(self._arms[side].pose(measured[self._arms[side].columns])[0]
                                      - target.position) < ARRIVAL_TOLERANCE_M
                       for side, target in targets.items())
+        grippers_m = measured[[arm.gripper_column for arm in self._arms.values()]]
+        settled = self._last_grippers_m is not None and bool(
+            np.all(np.abs(grippers_m - self._last_grippers_m) < GRIPPER_SETTLED_M))
+        self._last_grippers_m = grippers_m
         gripping = self._phase in (BimanualPhase.GRASP, BimanualPhase.HANDOVER_GRASP,
                                    BimanualPhase.RELEASE)
-        done = self._phase_steps >= GRIPPER_STEPS if gripping \
+        done = (self._phase_steps >= GRIPPER_STEPS and settled
+                or self._phase_steps >= 2 * GRIPPER_STEPS) if gripping \
             else arrived or self._phase_steps >= PHASE_STEP_BUDGET
         order = list(BimanualPhase)
         last = BimanualPhase.DESCEND if self._episode.task is BimanualTaskKind.SIDE_REACH \
