@@ -5,15 +5,15 @@
 Reads a dataset directory written by `vla-ros demos` (``vla_ros.sim.demonstrations``) or a
 LeRobot dataset written by `vla-ros export` (``vla_ros.data.lerobot_dataset``) and trains
 the chosen family (``flow``, ``tokens``, ``fast`` or ``diffusion``) on this machine's CPU with
-that family's ``vla_ros.policies.<family>.train``; ``train_families`` maps the options onto
-each family's ``TrainingConfig``. ``--steps``, ``--batch-size`` and ``--learning-rate``
+that family's ``vla_ros.policies.<family>.train``; ``train_families.TRAINERS`` maps the options
+onto each family's ``TrainingConfig``. ``--steps``, ``--batch-size`` and ``--learning-rate``
 default to the family's own values; the effective settings are printed before the data is
 read. The checkpoint loads with ``policy.family: FAMILY`` and ``policy.checkpoint: OUT``.
 ``--ee-deltas`` trains on the simulated arm's demonstrations rewritten as end-effector moves
 from each observation (``vla_ros.sim.ee_demonstrations.ObservedEeChunks``, the kinematics of
 ``--config``'s scene); such a policy runs behind the matching ``action_space`` declaration.
-``flow`` and ``diffusion`` draw a progress bar on stderr (``tokens`` and ``fast`` none); the
-mean loss is logged every ``--log-every`` steps.
+Every family draws a progress bar on stderr (``--no-progress`` hides it); the mean loss is
+logged every ``--log-every`` steps.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vla_ros.cli.config_path import add_config_argument, load_sim_config
-from vla_ros.cli.train_families import FAMILIES, prepare_run, RunOptions
+from vla_ros.cli.train_families import prepare_run, RunOptions, TRAINERS
 from vla_ros.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = ['TRAINABLE_FAMILIES', 'add_arguments', 'run']
 
 #: Families this verb can train.
-TRAINABLE_FAMILIES = tuple(FAMILIES)
+TRAINABLE_FAMILIES = tuple(TRAINERS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--threads', type=int, default=1,
                         help='torch CPU threads (results repeat for the same count)')
     parser.add_argument('--no-progress', action='store_true',
-                        help='hide the progress bar (flow, diffusion; tokens and fast draw none)')
+                        help='hide the progress bar')
     parser.add_argument('--length-constrained', action='store_true',
                         help='fast only: store length-constrained decoding, so every decoded '
                              'token sequence is a whole chunk')
@@ -136,8 +136,8 @@ def _action_space(args: argparse.Namespace) -> str | None:
     if chosen == 'delta':
         raise ConfigError('--ee-deltas with --action-space delta: the rows already count from '
                           'the observed pose; joint positions must not be subtracted from them')
-    entry = FAMILIES.get(args.family)
-    return 'absolute' if entry and 'action_space' in entry.own_options else chosen
+    trainer = TRAINERS.get(args.family)
+    return 'absolute' if trainer and 'action_space' in trainer.own_options else chosen
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,36 +1,34 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 The vla_ros authors
-"""The families `vla-ros train` trains: how the verb's options reach each family's trainer.
+"""The trainers `vla-ros train` runs: one table, one call for every family.
 
-Each family entry builds that family's own ``TrainingConfig`` (its defaults stand for every
-option left unset) and returns it with a function that runs the family's ``train`` on the
-samples, so the verb can print the effective settings before it reads any data. Options only
-some families have (``--length-constrained``: ``fast``) are refused for the others with a
-``ConfigError``, never ignored. Family modules (torch, transformers) are imported only when a
-run is prepared, so ``vla-ros --help`` stays fast.
+Every family's ``vla_ros.policies.<family>.train`` module has a ``TrainingConfig`` and
+``train(samples, out_dir, *, dt_s, config, progress, pointing)``; ``TRAINERS`` says which
+module that is and which of the options only some families take (``FAMILY_OPTIONS``) it
+reads. ``prepare_run`` builds the family's config (its defaults stand for every option left
+unset) and binds the call, so the verb can print the effective settings before it reads any
+data. An option the family does not take is a ``ConfigError``, never ignored. Family modules
+(torch, transformers) are imported only when a run is prepared, so ``vla-ros --help`` stays
+fast.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+import importlib
 from pathlib import Path
-from typing import Protocol, TYPE_CHECKING, TypeVar
+from typing import Any, Protocol, TYPE_CHECKING
 
 from vla_ros.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
-
-    from vla_ros.core.pointing_set import PointingSet
     from vla_ros.core.training_samples import SampleSource
-    from vla_ros.policies.pointing import PointingConfig
-    from vla_ros.policies.tokens.teacher_forcing import TrainingConfig as TokenTrainingConfig
     from vla_ros.policies.training_result import TrainingResult
 
 __all__ = [
-    'FAMILIES', 'FAMILY_OPTIONS', 'FamilyEntry', 'PreparedRun', 'RunOptions',
-    'TrainingSettings', 'prepare_run',
+    'FAMILY_OPTIONS', 'TRAINERS', 'PreparedRun', 'RunOptions', 'Trainer', 'TrainingSettings',
+    'prepare_run',
 ]
 
 
@@ -45,9 +43,9 @@ class RunOptions:
         seed: seeds weights, batch order and noise.
         log_every: steps between loss reports.
         threads: torch CPU threads during the run.
-        progress: draw a progress bar on stderr (families that have one).
+        progress: draw a progress bar on stderr.
         length_constrained: store length-constrained decoding in the checkpoint (``fast``).
-        pointing: a pointing set (``vla-ros pointing``) to pre-train the VLM on (``flow``).
+        pointing: a pointing set (``vla-ros pointing``) to pre-train the VLM on.
         pointing_steps: steps of that pre-training; None: the family's default.
         pointing_weight: weight of the pointing loss kept during the action training
             (``tokens``, ``fast``); None: the family's default (0, none).
@@ -97,8 +95,17 @@ class TrainingSettings(Protocol):
         """Torch CPU threads during the run."""
 
 
-#: Runs a prepared family's training: (samples, checkpoint directory, dt_s) -> outcome.
-Trainer = Callable[['SampleSource', Path, float], 'TrainingResult']
+@dataclass(frozen=True, slots=True)
+class Trainer:
+    """Where a family's trainer lives and which family-only options it takes.
+
+    Attributes:
+        module: the module with ``TrainingConfig`` and ``train``.
+        own_options: the ``FAMILY_OPTIONS`` this family takes.
+    """
+
+    module: str
+    own_options: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,28 +114,13 @@ class PreparedRun:
 
     Attributes:
         settings: the family's ``TrainingConfig``, options applied.
-        train: trains on samples and writes the checkpoint.
+        train: (samples, checkpoint directory, dt_s) -> what the run produced.
         shows_progress: whether a progress bar will be drawn.
     """
 
     settings: TrainingSettings
-    train: Trainer
+    train: Callable[[SampleSource, Path, float], TrainingResult]
     shows_progress: bool
-
-
-@dataclass(frozen=True, slots=True)
-class FamilyEntry:
-    """How the verb trains one family.
-
-    Attributes:
-        prepare: builds the family's config from the options and binds its ``train``.
-        draws_progress: the family's trainer draws a progress bar.
-        own_options: the ``FAMILY_OPTIONS`` this family takes.
-    """
-
-    prepare: Callable[[RunOptions], tuple[TrainingSettings, Trainer]]
-    draws_progress: bool
-    own_options: frozenset[str] = frozenset()
 
 
 #: Options only some families take: ``RunOptions`` field -> command-line flag.
@@ -137,107 +129,15 @@ FAMILY_OPTIONS: Mapping[str, str] = {
     'pointing_steps': '--pointing-steps', 'pointing_weight': '--pointing-weight',
     'action_space': '--action-space'}
 
-_Config = TypeVar('_Config', bound='DataclassInstance')
-_PointedConfig = TypeVar('_PointedConfig', bound='_PointedDataclass')
-
-if TYPE_CHECKING:
-    class _PointedDataclass(DataclassInstance, Protocol):
-        """A family ``TrainingConfig`` that can pre-train on pointing scenes."""
-
-        @property
-        def pointing(self) -> PointingConfig:
-            """The pointing pre-training settings."""
-
-
-def _configure(defaults: _Config, options: RunOptions) -> _Config:
-    """``defaults`` (a family's ``TrainingConfig()``) with the options applied.
-
-    Raises:
-        ConfigError: a value the family's config refuses.
-    """
-    sizing = {'steps': options.steps, 'batch_size': options.batch_size,
-              'learning_rate': options.learning_rate}
-    return replace(defaults, seed=options.seed, log_every=options.log_every,
-                   torch_threads=options.threads,
-                   **{name: value for name, value in sizing.items() if value is not None})
-
-
-def _pointing(options: RunOptions,
-              config: _PointedConfig) -> tuple[_PointedConfig, PointingSet | None]:
-    """``config`` with the pointing options applied, and the pointing set to pre-train on."""
-    from vla_ros.core.pointing_set import PointingSet
-
-    pointing, pointing_steps = options.pointing, options.pointing_steps
-    if pointing_steps is not None and pointing is None:
-        raise ConfigError('--pointing-steps: without --pointing there is no pre-training')
-    if options.pointing_weight is not None and pointing is None:
-        raise ConfigError('--pointing-weight: without --pointing there is no pointing loss')
-    config = replace(config, pointing=replace(
-        config.pointing, seed=options.seed,
-        steps=config.pointing.steps if pointing_steps is None else pointing_steps))
-    return config, None if pointing is None else PointingSet.load(pointing)
-
-
-def _flow(options: RunOptions) -> tuple[TrainingSettings, Trainer]:
-    from vla_ros.policies.flow.train import train, TrainingConfig
-
-    config, pointing = _pointing(options, _configure(TrainingConfig(), options))
-    return config, lambda samples, out_dir, dt_s: train(
-        samples, out_dir, dt_s=dt_s, config=config, progress=options.progress,
-        pointing=pointing)
-
-
-def _token_config(options: RunOptions, defaults: TokenTrainingConfig) -> TokenTrainingConfig:
-    """A token family's ``defaults`` with the options applied, ``--action-space`` included."""
-    from vla_ros.policies.tokens.config import ActionSpace
-
-    config = _configure(defaults, options)
-    if options.action_space is not None:
-        config = replace(config, action_space=ActionSpace(options.action_space))
-    if options.pointing_weight is not None:
-        config = replace(config, pointing_weight=options.pointing_weight)
-    return config
-
-
-def _tokens(options: RunOptions) -> tuple[TrainingSettings, Trainer]:
-    from vla_ros.policies.tokens.teacher_forcing import TrainingConfig
-    from vla_ros.policies.tokens.train import train
-
-    config, pointing = _pointing(options, _token_config(options, TrainingConfig()))
-    return config, lambda samples, out_dir, dt_s: train(
-        samples, out_dir, dt_s=dt_s, config=config, pointing=pointing)
-
-
-def _fast(options: RunOptions) -> tuple[TrainingSettings, Trainer]:
-    from vla_ros.policies.fast.train import train
-    from vla_ros.policies.tokens.teacher_forcing import TrainingConfig
-
-    config, pointing = _pointing(options, _token_config(options, TrainingConfig()))
-    return config, lambda samples, out_dir, dt_s: train(
-        samples, out_dir, dt_s=dt_s, config=config,
-        length_constrained=options.length_constrained, pointing=pointing)
-
-
-def _diffusion(options: RunOptions) -> tuple[TrainingSettings, Trainer]:
-    from vla_ros.policies.diffusion.train import train, TrainingConfig
-
-    config = _configure(TrainingConfig(), options)
-    return config, lambda samples, out_dir, dt_s: train(
-        samples, out_dir, dt_s=dt_s, config=config, progress=options.progress)
-
+_POINTING = frozenset({'pointing', 'pointing_steps'})
+_TOKEN_OPTIONS = _POINTING | {'pointing_weight', 'action_space'}
 
 #: The trainable families, in the order `--help` lists them.
-FAMILIES: Mapping[str, FamilyEntry] = {
-    'flow': FamilyEntry(_flow, draws_progress=True,
-                        own_options=frozenset({'pointing', 'pointing_steps'})),
-    'tokens': FamilyEntry(_tokens, draws_progress=False,
-                          own_options=frozenset({'pointing', 'pointing_steps',
-                                                 'pointing_weight', 'action_space'})),
-    'fast': FamilyEntry(_fast, draws_progress=False,
-                        own_options=frozenset({'length_constrained', 'pointing',
-                                               'pointing_steps', 'pointing_weight',
-                                               'action_space'})),
-    'diffusion': FamilyEntry(_diffusion, draws_progress=True),
+TRAINERS: Mapping[str, Trainer] = {
+    'flow': Trainer('vla_ros.policies.flow.train', _POINTING),
+    'tokens': Trainer('vla_ros.policies.tokens.train', _TOKEN_OPTIONS),
+    'fast': Trainer('vla_ros.policies.fast.train', _TOKEN_OPTIONS | {'length_constrained'}),
+    'diffusion': Trainer('vla_ros.policies.diffusion.train'),
 }
 
 
@@ -248,14 +148,57 @@ def prepare_run(family: str, options: RunOptions) -> PreparedRun:
         ConfigError: an unknown family, an option the family does not take, or a value its
             ``TrainingConfig`` refuses.
     """
-    if family not in FAMILIES:
-        raise ConfigError(f'--family: {family!r}, expected one of {", ".join(FAMILIES)}')
-    entry = FAMILIES[family]
+    if family not in TRAINERS:
+        raise ConfigError(f'--family: {family!r}, expected one of {", ".join(TRAINERS)}')
+    trainer = TRAINERS[family]
     for name, flag in FAMILY_OPTIONS.items():
-        if getattr(options, name) not in (None, False) and name not in entry.own_options:
-            takers = ', '.join(other for other, each in FAMILIES.items()
+        if getattr(options, name) not in (None, False) and name not in trainer.own_options:
+            takers = ', '.join(other for other, each in TRAINERS.items()
                                if name in each.own_options)
             raise ConfigError(f'{flag}: the {family} family has no such setting '
                               f'(families that take it: {takers})')
-    settings, trainer = entry.prepare(options)
-    return PreparedRun(settings, trainer, shows_progress=options.progress and entry.draws_progress)
+    if options.pointing is None:
+        for name, missing in (('pointing_steps', 'pre-training'),
+                              ('pointing_weight', 'pointing loss')):
+            if getattr(options, name) is not None:
+                raise ConfigError(f'{FAMILY_OPTIONS[name]}: without --pointing there is no '
+                                  f'{missing}')
+    module = importlib.import_module(trainer.module)
+    config = _configure(module.TrainingConfig(), options)
+    pointing = None
+    if options.pointing is not None:
+        from vla_ros.core.pointing_set import PointingSet
+
+        pointing = PointingSet.load(options.pointing)
+    extra = {'length_constrained': options.length_constrained} if (
+        'length_constrained' in trainer.own_options) else {}
+
+    def train(samples: SampleSource, out_dir: Path, dt_s: float) -> TrainingResult:
+        result: TrainingResult = module.train(
+            samples, out_dir, dt_s=dt_s, config=config, progress=options.progress,
+            pointing=pointing, **extra)
+        return result
+
+    return PreparedRun(config, train, shows_progress=options.progress)
+
+
+def _configure(defaults: Any, options: RunOptions) -> Any:
+    """``defaults`` (a family's ``TrainingConfig()``) with the options applied.
+
+    Raises:
+        ConfigError: a value the family's config refuses.
+    """
+    chosen = {'steps': options.steps, 'batch_size': options.batch_size,
+              'learning_rate': options.learning_rate, 'pointing_weight': options.pointing_weight}
+    config = replace(defaults, seed=options.seed, log_every=options.log_every,
+                     torch_threads=options.threads,
+                     **{name: value for name, value in chosen.items() if value is not None})
+    if options.action_space is not None:
+        from vla_ros.policies.tokens.config import ActionSpace
+
+        config = replace(config, action_space=ActionSpace(options.action_space))
+    if hasattr(config, 'pointing'):  # the families that can pre-train on pointing scenes
+        config = replace(config, pointing=replace(
+            config.pointing, seed=options.seed, steps=config.pointing.steps
+            if options.pointing_steps is None else options.pointing_steps))
+    return config

@@ -27,6 +27,7 @@ import logging
 import math
 from pathlib import Path
 import time
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -58,6 +59,9 @@ from vla_ros.policies.training_loop import (
     require_int,
 )
 from vla_ros.policies.training_result import TrainingResult
+
+if TYPE_CHECKING:
+    from vla_ros.core.pointing_set import PointingSet
 
 __all__ = [
     'TrainingConfig', 'TrainingResult', 'WeightAverage', 'diffusion_loss', 'shift_images', 'train',
@@ -247,7 +251,8 @@ def _policy_config(samples: SampleSource, config: TrainingConfig, *, dt_s: float
 
 
 def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
-          config: TrainingConfig | None = None, progress: bool = True) -> TrainingResult:
+          config: TrainingConfig | None = None, progress: bool = True,
+          pointing: PointingSet | None = None) -> TrainingResult:
     """Fit a diffusion policy to ``samples`` and write the checkpoint to ``out_dir``.
 
     Args:
@@ -257,11 +262,15 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
         dt_s: time between chunk rows (the demonstrations' step), seconds.
         config: the run's settings; ``TrainingConfig()`` when None.
         progress: show a tqdm progress bar on stderr.
+        pointing: must be None: the diffusion family has no VLM to pre-train (the
+            parameter keeps every family's trainer on one signature).
 
     Raises:
-        ConfigError: no samples, inconsistent samples or an invalid setting.
+        ConfigError: no samples, inconsistent samples, an invalid setting or a pointing set.
         InputError: an observation the inference preprocessing refuses.
     """
+    if pointing is not None:
+        raise ConfigError('pointing: the diffusion family has no pointing pre-training')
     config = config or TrainingConfig()
     tokenizer = build_tokenizer(instructions_of(samples),
                                 max_tokens=config.architecture.max_text_tokens)

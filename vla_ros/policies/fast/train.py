@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from vla_ros.core.training_samples import SampleSource
     from vla_ros.policies.base import PolicySpec
 
-__all__ = ['DEFAULT_FAST_VOCAB_SIZE', 'fit_fast_tokenizer', 'train']
+__all__ = ['DEFAULT_FAST_VOCAB_SIZE', 'TrainingConfig', 'fit_fast_tokenizer', 'train']
 
 #: FAST ids of a trained policy, coefficient symbols included.
 DEFAULT_FAST_VOCAB_SIZE = 256
@@ -60,9 +60,10 @@ def fit_fast_tokenizer(samples: SampleSource, spec: PolicySpec,
 
 
 def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
-          config: TrainingConfig | None = None, fast_vocab_size: int = DEFAULT_FAST_VOCAB_SIZE,
-          scale: float = DEFAULT_SCALE, length_constrained: bool = False,
-          pointing: PointingSet | None = None) -> TrainingResult:
+          config: TrainingConfig | None = None, progress: bool = True,
+          pointing: PointingSet | None = None, length_constrained: bool = False,
+          fast_vocab_size: int = DEFAULT_FAST_VOCAB_SIZE,
+          scale: float = DEFAULT_SCALE) -> TrainingResult:
     """Fit a tiny FAST-token VLM to ``samples`` and write the ``fast`` checkpoint to ``out_dir``.
 
     Args:
@@ -71,6 +72,7 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
         out_dir: checkpoint directory; created if missing, files of the same name replaced.
         dt_s: time between chunk rows, seconds.
         config: the run's settings; ``TrainingConfig()`` when None.
+        progress: show a tqdm progress bar on stderr.
         pointing: scenes to pre-train the VLM on first (``vla_ros.policies.pointing``); None
             trains from random weights.
         fast_vocab_size: FAST ids, coefficient symbols included.
@@ -104,5 +106,6 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
     tensors = make_sequences(samples, prompt, processor, spec=spec)
     pointed = None if pointing is None else pretrain(model, prompt, pointing, config)
     return fit_and_save(model, tensors, config, family='fast', pointing=pointed,
+                        progress=progress,
                         save=lambda: save_checkpoint(out_dir, model, tokenizer,
                                                      fast_tokenizer, policy_config))

@@ -107,7 +107,7 @@ def sequence_loss(model: PaliGemmaForConditionalGeneration,
 
 def fit(model: PaliGemmaForConditionalGeneration, tensors: SequenceTensors,
         config: TrainingConfig, cotrain: PointingObjective | None = None, *,
-        label: str = 'tokens') -> list[float]:
+        label: str = 'tokens', progress: bool = False) -> list[float]:
     """Run ``config.steps`` AdamW steps on ``tensors``; return every step's action loss.
 
     With ``cotrain`` and ``config.pointing_weight`` > 0, each step's objective also holds the
@@ -131,7 +131,7 @@ def fit(model: PaliGemmaForConditionalGeneration, tensors: SequenceTensors,
     torch.set_num_threads(config.torch_threads)
     model.train()
     try:
-        return optimize(trained, step_loss, config, label=label)
+        return optimize(trained, step_loss, config, label=label, progress=progress)
     finally:
         model.eval()  # type: ignore[no-untyped-call]
         torch.set_num_threads(threads)
@@ -139,8 +139,8 @@ def fit(model: PaliGemmaForConditionalGeneration, tensors: SequenceTensors,
 
 def fit_and_save(model: PaliGemmaForConditionalGeneration, tensors: SequenceTensors,
                  config: TrainingConfig, *, family: str, save: Callable[[], Path],
-                 pointing: tuple[PointingResult, PointingObjective] | None = None
-                 ) -> TrainingResult:
+                 pointing: tuple[PointingResult, PointingObjective] | None = None,
+                 progress: bool = False) -> TrainingResult:
     """``fit``, then ``save()`` the checkpoint; returns what the run produced.
 
     ``pointing`` is the outcome and objective of the pointing pre-training that came before,
@@ -152,7 +152,7 @@ def fit_and_save(model: PaliGemmaForConditionalGeneration, tensors: SequenceTens
               parameters, family, len(tensors), tensors.input_ids.shape[1])
     started = time.monotonic()
     outcome, objective = (None, None) if pointing is None else pointing
-    losses = fit(model, tensors, config, cotrain=objective, label=family)
+    losses = fit(model, tensors, config, cotrain=objective, label=family, progress=progress)
     elapsed_s = time.monotonic() - started
     if objective is not None:
         accuracy, median_error_m = objective.score()

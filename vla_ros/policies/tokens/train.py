@@ -35,11 +35,11 @@ if TYPE_CHECKING:
     from vla_ros.core.pointing_set import PointingSet
     from vla_ros.core.training_samples import SampleSource
 
-__all__ = ['train']
+__all__ = ['TrainingConfig', 'train']
 
 
 def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
-          config: TrainingConfig | None = None,
+          config: TrainingConfig | None = None, progress: bool = True,
           pointing: PointingSet | None = None) -> TrainingResult:
     """Fit a tiny token VLM to ``samples`` and write the ``tokens`` checkpoint to ``out_dir``.
 
@@ -49,6 +49,7 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
         out_dir: checkpoint directory; created if missing, files of the same name replaced.
         dt_s: time between chunk rows, seconds.
         config: the run's settings; ``TrainingConfig()`` when None.
+        progress: show a tqdm progress bar on stderr.
         pointing: scenes to pre-train the VLM on first (``vla_ros.policies.pointing``); None
             trains from random weights.
 
@@ -71,4 +72,5 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
     tensors = make_sequences(samples, prompt, processor, spec=spec)
     pointed = None if pointing is None else pretrain(model, prompt, pointing, config)
     return fit_and_save(model, tensors, config, family='tokens', pointing=pointed,
+                        progress=progress,
                         save=lambda: save_checkpoint(out_dir, model, tokenizer, policy_config))
