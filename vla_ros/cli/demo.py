@@ -64,7 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 class _Recorder:
     """Collects joint states, camera frames and status messages from a spinning node."""
 
-    def __init__(self, node: Node, camera_topics: dict[str, str], joint_state_topic: str) -> None:
+    def __init__(self, node: Node, camera_topics: dict[str, str], joint_state_topic: str,
+                 joints: tuple[str, ...]) -> None:
         from sensor_msgs.msg import Image, JointState
 
         from vla_ros.ros.qos import SENSOR_QOS
@@ -73,6 +74,8 @@ class _Recorder:
         self.times_s: list[float] = []
         self.positions: list[list[float]] = []
         self.names: list[str] = []
+        self._joints = set(joints)  # a joint state of this robot names at least these
+        self.foreign = 0  # joint states or frames unlike the first ones, ignored
         self.frames: dict[str, list[np.ndarray]] = {camera: [] for camera in camera_topics}
         self._node = node
         node.create_subscription(JointState, joint_state_topic, self._on_joints, SENSOR_QOS)
@@ -92,16 +95,30 @@ class _Recorder:
 
     def _on_joints(self, msg: JointState) -> None:
         with self.lock:
-            self.names = list(msg.name)
+            if not self.names and self._joints <= set(msg.name):
+                self.names = list(msg.name)
+            if list(msg.name) != self.names or len(msg.position) != len(self.names):
+                self.foreign += 1  # another robot on this DDS domain, or a malformed message
+                return
             self.times_s.append(time.monotonic())
             self.positions.append(list(msg.position))
 
     def _on_image(self, camera: str, msg: Image) -> None:
+        from vla_ros.core.errors import InputError
         from vla_ros.ros.convert import image_from_msg
 
+        try:
+            frame = image_from_msg(msg, where=f'demo camera {camera}')
+        except InputError:
+            with self.lock:
+                self.foreign += 1
+            return
         with self.lock:
             frames = self.frames[camera]
-            frames.append(image_from_msg(msg, where=f'demo camera {camera}'))
+            if frames and frames[0].shape != frame.shape:
+                self.foreign += 1
+                return
+            frames.append(frame)
             del frames[1:-1]  # keep the first and the newest
 
 
@@ -198,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
                                                    Parameter('use_sim_time', value=True)])
         client = graph.add(Node, node_name='vla_demo')
         recorder = _Recorder(client, {camera.name: camera.topic for camera in embodiment.cameras},
-                             embodiment.joint_state_topic)
+                             embodiment.joint_state_topic, embodiment.joints)
 
         def show(feedback: ExecuteInstruction.Feedback) -> None:
             latencies_ms.append(feedback.last_inference_latency_ms)
