@@ -10,6 +10,8 @@ free port). ``GET /healthz`` answers ``OK``. ``--max-batch N`` (with ``--batch-w
 runs the requests of up to N robots as one batched forward pass (``policies.remote.batching``).
 ``--certfile``/``--keyfile`` serve ``wss://`` (TLS); robots then set ``policy.server.ca_file``
 to the CA that signed the certificate (or the certificate itself, when self-signed).
+``--ray --replicas N`` loads the policy in N Ray Serve replicas behind the same endpoint
+(``policies.remote.ray_serve``): a local Ray, or a cluster with ``--ray-address``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from vla_ros.core.errors import ConfigError
 if TYPE_CHECKING:
     from vla_ros.policies.base import Policy
     from vla_ros.policies.remote.batching import BatchOptions
+    from vla_ros.policies.remote.ray_serve import RayOptions, RayServedPolicy
 
 __all__ = ['add_arguments', 'run']
 
@@ -61,10 +64,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--batch-window-ms', type=float, default=5.0, metavar='MS',
                         help='with --max-batch above 1, longest wait after a request for '
                              'other clients to join its batch, ms (default 5)')
+    parser.add_argument('--ray', action='store_true',
+                        help='run the policy as a Ray Serve deployment behind this endpoint')
+    parser.add_argument('--replicas', type=int, metavar='N',
+                        help='with --ray: replicas, each loading the policy (default 1)')
+    parser.add_argument('--ray-address', metavar='ADDRESS',
+                        help='with --ray: a running cluster (auto, HOST:6379, ray://HOST:10001);'
+                             ' default: start a local Ray')
+    parser.add_argument('--num-gpus-per-replica', type=float, metavar='G',
+                        help='with --ray: GPUs per replica (default 0)')
+    parser.add_argument('--num-cpus-per-replica', type=float, metavar='C',
+                        help='with --ray: CPUs per replica (default 1)')
 
 
-def _load(args: argparse.Namespace) -> tuple[str, Path, Policy]:
-    """The policy to serve: the config's policy section, overridden by the flags."""
+def _ray_options(args: argparse.Namespace) -> RayOptions | None:
+    """The --ray options, or None without --ray (where any of them is an error)."""
+    given = {'--replicas': args.replicas, '--ray-address': args.ray_address,
+             '--num-gpus-per-replica': args.num_gpus_per_replica,
+             '--num-cpus-per-replica': args.num_cpus_per_replica}
+    if not args.ray:
+        stray = [flag for flag, value in given.items() if value is not None]
+        if stray:
+            raise ConfigError(f'serve: {stray[0]} needs --ray')
+        return None
+    if args.max_batch != 1 or args.record is not None:
+        raise ConfigError('serve: --ray serves one request at a time per replica; '
+                          '--max-batch and --record are for the local server')
+    from vla_ros.policies.remote.ray_serve import RayOptions
+
+    return RayOptions(replicas=1 if args.replicas is None else args.replicas,
+                      num_gpus_per_replica=args.num_gpus_per_replica or 0.0,
+                      num_cpus_per_replica=(1.0 if args.num_cpus_per_replica is None
+                                            else args.num_cpus_per_replica),
+                      address=args.ray_address)
+
+
+def _load(args: argparse.Namespace,
+          ray: RayOptions | None) -> tuple[str, Path, Policy, RayServedPolicy | None]:
+    """The policy to serve (here, or in Ray replicas): the config's section, then the flags."""
     from vla_ros.core.config import load_config
     from vla_ros.policies.registry import load_policy
 
@@ -79,11 +116,21 @@ def _load(args: argparse.Namespace) -> tuple[str, Path, Policy]:
     device = args.device or (settings.device if settings else 'cpu')
     threads = args.threads if args.threads is not None else (
         settings.threads if settings else None)
+    if ray is not None:
+        from vla_ros.policies.remote.ray_serve import PolicySource, RayServedPolicy
+
+        if device.startswith('cuda') and not ray.num_gpus_per_replica:
+            raise ConfigError(f'serve: --device {device} with --ray needs '
+                              '--num-gpus-per-replica above 0 (Ray hides GPUs otherwise)')
+        served = RayServedPolicy(PolicySource(family, checkpoint, device, threads, settings), ray)
+        return family, checkpoint, served, served
     return family, checkpoint, load_policy(family, checkpoint, device=device, threads=threads,
-                                           settings=settings)
+                                           settings=settings), None
 
 
-def _batching_words(batching: BatchOptions) -> str:
+def _batching_words(batching: BatchOptions, ray: RayOptions | None) -> str:
+    if ray is not None:
+        return f'{ray.replicas} Ray Serve replicas, one request at a time each'
     if batching.max_batch == 1:
         return 'one request at a time'
     return f'batches of up to {batching.max_batch} within {batching.window_ms:g} ms'
@@ -108,8 +155,14 @@ def run(args: argparse.Namespace) -> int:
                            batching=BatchOptions(window_ms=args.batch_window_ms,
                                                  max_batch=args.max_batch))
     check_options(options)  # before the model loads, which may take minutes
-    family, checkpoint, policy = _load(args)
-    server = PolicyServer(policy, options)
+    ray = _ray_options(args)
+    family, checkpoint, policy, served = _load(args, ray)
+    try:
+        server = PolicyServer(policy, options, dispatcher=served)
+    except ConfigError:
+        if served is not None:
+            served.close()
+        raise
     stop = threading.Event()
 
     def _on_signal(_signum: int, _frame: FrameType | None) -> None:
@@ -122,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
           f'{options.scheme}://{args.host}:{server.port} '
           f'(joints {list(spec.joint_names)}, cameras {list(spec.camera_names)}, '
           f'chunk {spec.chunk_length} x {spec.dt_s} s; key {"required" if api_key else "none"}; '
-          f'{_batching_words(options.batching)})',
+          f'{_batching_words(options.batching, ray)})',
           flush=True)
     try:
         while not stop.wait(0.2):

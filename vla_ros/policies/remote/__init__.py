@@ -8,6 +8,7 @@
 - ``groot``: Isaac-GR00T's ZMQ request/reply policy server.
 - ``openvla``: OpenVLA's REST deploy server (``/act``).
 - ``server``: serves any local family over the openpi protocol (``vla-ros serve``).
+- ``ray_serve``: the same endpoint with the policy in Ray Serve replicas (``--ray``).
 
 Each client is an ordinary ``Policy``: the node's service, action server, execution strategies
 and safety apply unchanged. A lost server, a timeout or a malformed reply raises

@@ -82,6 +82,7 @@ class Served:
     chunk: ActionChunk
     infer_ms: float  #: the whole batch's inference time, ms
     batch_size: int
+    replica: str | None = None  #: which Ray Serve replica computed it (``ray_serve``); None: local
 
 
 class ClientSlot:

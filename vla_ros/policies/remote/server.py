@@ -30,7 +30,7 @@ import logging
 from pathlib import Path
 import ssl
 import threading
-from typing import Any, TYPE_CHECKING
+from typing import Any, Protocol, TYPE_CHECKING
 
 import numpy as np
 from websockets.exceptions import ConnectionClosed
@@ -46,9 +46,9 @@ if TYPE_CHECKING:
 
     from vla_ros.core.types import ActionChunk, Observation
     from vla_ros.policies.base import Policy
-    from vla_ros.policies.remote.batching import ClientSlot
+    from vla_ros.policies.remote.batching import ClientSlot, Served
 
-__all__ = ['PolicyServer', 'ServeOptions', 'check_options', 'is_loopback']
+__all__ = ['Dispatcher', 'PolicyServer', 'ServeOptions', 'check_options', 'is_loopback']
 
 _LOG = logging.getLogger(__name__)
 DEFAULT_MAX_MESSAGE_BYTES = 50 * 1024 * 1024
@@ -128,14 +128,38 @@ def _tls_context(options: ServeOptions) -> ssl.SSLContext | None:
     return context
 
 
+class Dispatcher(Protocol):
+    """Where the connections' requests are computed: ``Batcher`` (local) or Ray Serve replicas."""
+
+    def open_client(self) -> ClientSlot:
+        """Register a connection."""
+        ...
+
+    def close_client(self, slot: ClientSlot) -> None:
+        """Unregister a connection."""
+        ...
+
+    def submit(self, slot: ClientSlot, observation: Observation) -> Served:
+        """The chunk for one request (blocks); raises the policy's ``VlaRosError``."""
+        ...
+
+    def close(self) -> None:
+        """Stop computing; requests still waiting fail."""
+        ...
+
+
 class PolicyServer:
     """Serves ``policy`` until ``close``; ``start`` binds and returns at once.
+
+    ``dispatcher`` computes the requests (default: a ``Batcher`` running ``policy`` here, with
+    ``options.batching``); ``ray_serve`` passes one that sends them to Ray Serve replicas.
 
     Raises:
         ConfigError: a non-loopback host without an API key, or a port that cannot be bound.
     """
 
-    def __init__(self, policy: Policy, options: ServeOptions) -> None:
+    def __init__(self, policy: Policy, options: ServeOptions, *,
+                 dispatcher: Dispatcher | None = None) -> None:
         check_options(options)
         self._policy = policy
         self._options = options
@@ -151,7 +175,8 @@ class PolicyServer:
                               f'{err}') from err
         self._thread = threading.Thread(target=self._server.serve_forever, name='policy_server',
                                         daemon=True)
-        self._batcher = Batcher(policy, options.batching, self._record)
+        self._batcher: Dispatcher = (dispatcher if dispatcher is not None
+                                     else Batcher(policy, options.batching, self._record))
 
     @property
     def port(self) -> int:
@@ -213,9 +238,10 @@ class PolicyServer:
             _LOG.exception('inference failed')
             self._refuse(connection, 'internal error in the policy server (see its log)')
             return None
-        return pack({'actions': served.chunk.positions,
-                     'server_timing': {'infer_ms': served.infer_ms,
-                                       'batch_size': served.batch_size}})
+        timing: dict[str, Any] = {'infer_ms': served.infer_ms, 'batch_size': served.batch_size}
+        if served.replica is not None:
+            timing['replica'] = served.replica
+        return pack({'actions': served.chunk.positions, 'server_timing': timing})
 
     def _refuse(self, connection: ServerConnection, message: str) -> None:
         """Send one line of error text and close with 1011, as openpi's server does."""
