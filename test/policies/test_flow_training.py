@@ -14,7 +14,7 @@ from transformers import PI0ForConditionalGeneration
 
 from vla_ros.core.config import CameraConfig
 from vla_ros.core.errors import ConfigError
-from vla_ros.core.training_samples import dataset_spec
+from vla_ros.core.training_samples import dataset_spec, MIN_STD
 from vla_ros.policies.flow.checkpoint import build_model, DEFAULT_SPEC, ModelSize
 from vla_ros.policies.flow.config import FlowPolicyConfig
 from vla_ros.policies.flow.model import FlowPolicy
@@ -28,7 +28,6 @@ from vla_ros.policies.flow.train import (
 from vla_ros.policies.flow.training_data import (
     dataset_normalization,
     make_tensors,
-    MIN_STD,
     TrainingTensors,
 )
 from vla_ros.policies.registry import load_policy

@@ -16,19 +16,24 @@ from collections.abc import Sequence
 import itertools
 from typing import Protocol, TYPE_CHECKING
 
+import numpy as np
+
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.policy import PolicySpec
 
 if TYPE_CHECKING:
-    import numpy as np
     from numpy.typing import NDArray
 
     from vla_ros.core.types import Observation
 
 __all__ = [
-    'ConcatenatedSamples', 'SampleSource', 'TrainingSampleLike', 'check_not_empty',
-    'dataset_spec', 'instructions_of',
+    'MIN_STD', 'ConcatenatedSamples', 'SampleSource', 'TrainingSampleLike', 'check_not_empty',
+    'dataset_spec', 'instructions_of', 'state_and_action_rows',
 ]
+
+#: Floor of a stored standard deviation, robot units: a joint that never moves in the data
+#: (the reach task's wrist roll) must not turn measurement noise into huge z-scores.
+MIN_STD = 1e-3
 
 
 class TrainingSampleLike(Protocol):
@@ -119,3 +124,23 @@ def instructions_of(samples: SampleSource) -> list[str]:
     """
     return list(dict.fromkeys(samples[index].observation.instruction
                               for index in range(len(samples))))
+
+
+def state_and_action_rows(samples: SampleSource, joint_names: Sequence[str]
+                          ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """What a family's statistics are taken of: (N, J) joint positions and (N, J) targets.
+
+    The state rows are every sample's joint positions (``joint_names`` order); the action rows
+    are each sample's first chunk row, that is every step's commanded target once.
+
+    Raises:
+        ConfigError: no samples.
+        InputError: a sample lacks one of ``joint_names`` or holds NaN or Inf.
+    """
+    check_not_empty(samples)
+    states, actions = [], []
+    for index in range(len(samples)):
+        sample = samples[index]
+        states.append(sample.observation.positions_for(tuple(joint_names)))
+        actions.append(np.asarray(sample.actions[0], dtype=np.float64))
+    return np.stack(states), np.stack(actions)

@@ -24,7 +24,7 @@ import torch
 
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.normalization import compute_stats, QuantileStats, ZScoreStats
-from vla_ros.core.training_samples import check_not_empty
+from vla_ros.core.training_samples import check_not_empty, MIN_STD, state_and_action_rows
 from vla_ros.policies.diffusion.config import FeatureNormalization, Normalization, NormMode
 from vla_ros.policies.diffusion.processor import ModelInputs
 
@@ -33,11 +33,8 @@ if TYPE_CHECKING:
     from vla_ros.core.training_samples import SampleSource
     from vla_ros.policies.diffusion.processor import DiffusionProcessor
 
-__all__ = ['MIN_STD', 'QUANTILE_EPS', 'TrainingTensors', 'dataset_normalization', 'make_tensors']
+__all__ = ['QUANTILE_EPS', 'TrainingTensors', 'dataset_normalization', 'make_tensors']
 
-#: Floor of a stored standard deviation, robot units: a joint that never moves in the data
-#: must not turn measurement noise into huge z-scores.
-MIN_STD = 1e-3
 #: The quantile statistics' ``eps`` (added to q99 - q01), robot units, for the same reason: a
 #: joint held at 0 (q01 = q99 = 0) would otherwise map rounding noise of 1e-9 rad to +-1.
 QUANTILE_EPS = 1e-3
@@ -66,8 +63,8 @@ class TrainingTensors:
                                actions=self.actions[indices], loss_mask=self.loss_mask[indices])
 
 
-def _feature(values: list[NDArray[np.float64]], mode: NormMode) -> FeatureNormalization:
-    stats = compute_stats(np.stack(values))
+def _feature(values: NDArray[np.float64], mode: NormMode) -> FeatureNormalization:
+    stats = compute_stats(values)
     if mode is NormMode.QUANTILE:
         return FeatureNormalization(mode, QuantileStats(q01=stats.q01, q99=stats.q99,
                                                         eps=QUANTILE_EPS))
@@ -86,12 +83,7 @@ def dataset_normalization(samples: SampleSource, spec: PolicySpec, *, state_mode
         ConfigError: no samples.
         InputError: a sample lacks one of ``spec``'s joints or holds NaN or Inf.
     """
-    check_not_empty(samples)
-    states, actions = [], []
-    for index in range(len(samples)):
-        sample = samples[index]
-        states.append(sample.observation.positions_for(spec.joint_names))
-        actions.append(np.asarray(sample.actions[0], dtype=np.float64))
+    states, actions = state_and_action_rows(samples, spec.joint_names)
     return Normalization(state=_feature(states, state_mode),
                          actions=_feature(actions, action_mode))
 

@@ -15,7 +15,6 @@ and by default also the chunk rows past the episode's end.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,7 +24,7 @@ import torch
 
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.normalization import compute_stats
-from vla_ros.core.training_samples import check_not_empty
+from vla_ros.core.training_samples import check_not_empty, MIN_STD, state_and_action_rows
 from vla_ros.policies.flow.config import FeatureStats, Normalization
 
 if TYPE_CHECKING:
@@ -34,11 +33,8 @@ if TYPE_CHECKING:
     from vla_ros.policies.flow.config import FlowPolicyConfig
     from vla_ros.policies.flow.processor import FlowProcessor
 
-__all__ = ['MIN_STD', 'TrainingTensors', 'dataset_normalization', 'make_tensors']
+__all__ = ['TrainingTensors', 'dataset_normalization', 'make_tensors']
 
-#: Floor of a stored standard deviation, robot units: a joint that never moves in the data
-#: (the reach task's wrist roll) must not turn measurement noise into huge z-scores.
-MIN_STD = 1e-3
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +72,8 @@ class TrainingTensors:
             loss_mask=self.loss_mask[indices])
 
 
-def _feature_stats(values: Sequence[NDArray[np.float64]]) -> FeatureStats:
-    stats = compute_stats(np.stack(values))
+def _feature_stats(values: NDArray[np.float64]) -> FeatureStats:
+    stats = compute_stats(values)
     return FeatureStats(mean=stats.mean, std=tuple(max(std, MIN_STD) for std in stats.std),
                         q01=stats.q01, q99=stats.q99)
 
@@ -92,12 +88,7 @@ def dataset_normalization(samples: SampleSource, spec: PolicySpec) -> Normalizat
         ConfigError: no samples.
         InputError: a sample lacks one of ``spec``'s joints or holds NaN or Inf.
     """
-    check_not_empty(samples)
-    states, actions = [], []
-    for index in range(len(samples)):
-        sample = samples[index]
-        states.append(sample.observation.positions_for(spec.joint_names))
-        actions.append(np.asarray(sample.actions[0], dtype=np.float64))
+    states, actions = state_and_action_rows(samples, spec.joint_names)
     return Normalization(state=_feature_stats(states), actions=_feature_stats(actions))
 
 
