@@ -64,3 +64,9 @@ def test_upscaling_a_small_camera_keeps_flat_colour_exact() -> None:
 def test_a_non_rgb_image_is_input_error(image: np.ndarray) -> None:
     with pytest.raises(InputError, match=r'letterbox: expected a non-empty uint8 \(H, W, 3\)'):
         letterbox(image, height=8, width=8)
+
+
+def test_an_aspect_too_extreme_to_keep_is_input_error_not_a_crash() -> None:
+    # 7x300 into 30x40 keeps its aspect only at 0x40: nothing would be left of the picture.
+    with pytest.raises(InputError, match=r'keeps its aspect only at 0x40 pixels'):
+        letterbox(np.zeros((7, 300, 3), np.uint8), height=30, width=40)

@@ -110,7 +110,8 @@ def letterbox(image: NDArray[np.uint8], *, height: int, width: int) -> NDArray[n
         (height, width, 3) uint8 RGB.
 
     Raises:
-        InputError: ``image`` is not a non-empty (H, W, 3) uint8 array.
+        InputError: ``image`` is not a non-empty (H, W, 3) uint8 array, or its aspect is so
+            extreme that the fitted picture would have no rows or no columns.
     """
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3 or 0 in image.shape:
         raise InputError(f'letterbox: expected a non-empty uint8 (H, W, 3) image, got '
@@ -118,8 +119,14 @@ def letterbox(image: NDArray[np.uint8], *, height: int, width: int) -> NDArray[n
     in_height, in_width = image.shape[:2]
     if (in_height, in_width) == (height, width):
         return image
+    if height < 1 or width < 1:
+        raise InputError(f'letterbox: target size {height}x{width}, expected at least 1x1')
     ratio = max(in_width / width, in_height / height)
     resized_height, resized_width = int(in_height / ratio), int(in_width / ratio)
+    if resized_height < 1 or resized_width < 1:
+        raise InputError(f'letterbox: a {in_height}x{in_width} image fitted into {height}x'
+                         f'{width} keeps its aspect only at {resized_height}x{resized_width} '
+                         'pixels; refusing to letterbox to an empty picture')
     rows = _bilinear_taps(in_height, resized_height)
     cols = _bilinear_taps(in_width, resized_width)
     padded = np.zeros((height, width, 3), dtype=np.uint8)
