@@ -38,7 +38,6 @@ from vla_ros.policies.checkpoint_json import (
     spec_to_json,
 )
 from vla_ros.policies.diffusion.json_fields import (
-    exact_mapping,
     flat_from_json,
     flat_to_json,
     parse_enum,
@@ -291,7 +290,7 @@ class DiffusionPolicyConfig:
         top = parse_fields(raw, '', required={'schema_version', 'family', 'spec',
                                               'normalization', 'architecture', 'schedule',
                                               'sampling'})
-        norm = exact_mapping(top['normalization'], 'normalization', ('state', 'actions'))
+        norm = parse_fields(top['normalization'], 'normalization', required={'state', 'actions'})
         return cls(
             spec=spec_from_json(top['spec']),
             normalization=Normalization(

@@ -4,39 +4,28 @@
 
 The diffusion checkpoint config is made of flat dataclasses (numbers, enums, tuples of
 numbers or names); these helpers write them as plain JSON values and read them back with
-exact key sets, so an unknown or missing key is a ConfigError naming its path. Range checks
-stay in each dataclass's ``__post_init__``. Standard library only.
+exact key sets (``checkpoint_json.parse_fields``), so an unknown or missing key is a
+ConfigError naming its path. Range checks stay in each dataclass's ``__post_init__``.
+Standard library only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import fields
 import enum
 import typing
 from typing import Any
 
 from vla_ros.core.errors import ConfigError
-from vla_ros.policies.checkpoint_json import is_int
+from vla_ros.policies.checkpoint_json import is_int, parse_fields
 
-__all__ = ['exact_mapping', 'flat_from_json', 'flat_to_json', 'parse_enum', 'plain_value']
+__all__ = ['flat_from_json', 'flat_to_json', 'parse_enum', 'plain_value']
 
 
 def plain_value(value: Any) -> Any:
     """``value`` as JSON holds it: an enum's value, a tuple as a list, anything else as is."""
     return value.value if isinstance(value, enum.Enum) else (
         list(value) if isinstance(value, tuple) else value)
-
-
-def exact_mapping(raw: Any, where: str, keys: tuple[str, ...]) -> dict[str, Any]:
-    """``raw`` as a dict with exactly ``keys``; ConfigError names the first problem."""
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f'{where}: {raw!r}, expected a mapping')
-    unknown = sorted(set(raw) - set(keys))
-    missing = [key for key in keys if key not in raw]
-    if unknown or missing:
-        raise ConfigError(f'{where}: unknown keys {unknown!r}, missing keys {missing!r}')
-    return dict(raw)
 
 
 def parse_enum(kind: type[enum.Enum], raw: Any, where: str) -> Any:
@@ -64,7 +53,7 @@ def flat_from_json(cls: type[_T], raw: Any, where: str) -> _T:
     """
     hints = typing.get_type_hints(cls)
     names = tuple(field.name for field in fields(cls))  # type: ignore[arg-type]
-    values = exact_mapping(raw, where, names)
+    values = parse_fields(raw, where, required=set(names))
     converted = {name: _convert(hints[name], value, f'{where}.{name}')
                  for name, value in values.items()}
     try:
