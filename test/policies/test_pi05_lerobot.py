@@ -34,9 +34,10 @@ import yaml
 
 from vla_ros.core.config import load_config, VlaConfig
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.normalization import NormMode
 from vla_ros.core.types import Observation
 from vla_ros.execution.policy_setup import check_policy_fits
-from vla_ros.policies.pi05.config import discretize_state, FeatureNormalizer, NormMode
+from vla_ros.policies.pi05.config import discretize_state, FeatureNormalizer
 from vla_ros.policies.pi05.model import Pi05Policy
 from vla_ros.policies.registry import load_policy
 
@@ -130,7 +131,7 @@ def test_prompt_tokens_and_chunk_match_lerobots_own_pi05(
 
 
 def test_state_bins_reproduce_openpis_edges_without_clipping() -> None:
-    normalizer = FeatureNormalizer(mode=NormMode.QUANTILES, low=(-1.0, -1.0, -1.0, -1.0),
+    normalizer = FeatureNormalizer(mode=NormMode.QUANTILE, low=(-1.0, -1.0, -1.0, -1.0),
                                    high=(1.0, 1.0, 1.0, 1.0))
     normalized = normalizer.normalize(np.array([-1.5, -1.0, 0.0, 0.99609375]))
     np.testing.assert_array_equal(discretize_state(normalized, 6), [-1, 0, 128, 255, 128, 128])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+import enum
 import math
 from typing import Any
 
@@ -26,12 +27,26 @@ from numpy.typing import ArrayLike, NDArray
 from vla_ros.core.errors import ConfigError, InputError, PolicyOutputError
 
 __all__ = [
-    'DEFAULT_EPS', 'DatasetStats', 'QuantileStats', 'ZScoreStats', 'compute_stats', 'pad_dims',
-    'unpad_dims',
+    'DEFAULT_EPS', 'DatasetStats', 'NormMode', 'QuantileStats', 'ZScoreStats', 'compute_stats',
+    'pad_dims', 'unpad_dims',
 ]
 
 #: Added to the q01..q99 range and to the standard deviation, as openpi does (1e-6).
 DEFAULT_EPS = 1e-6
+
+
+class NormMode(enum.Enum):
+    """Which statistics map a feature to a model's space; the one name set of every family.
+
+    Checkpoint formats spell the modes their own way (a vla_ros flow file ``mean_std``, a
+    diffusion file ``zscore`` / ``quantile``, a LeRobot folder ``MEAN_STD`` / ``QUANTILES``);
+    each format's reader maps its spelling to these members and writes it back unchanged.
+    """
+
+    #: (value - mean) / (std + eps): ``ZScoreStats``.
+    ZSCORE = 'zscore'
+    #: q01 -> -1, q99 -> +1: ``QuantileStats``.
+    QUANTILE = 'quantile'
 
 
 @dataclass(frozen=True, slots=True)

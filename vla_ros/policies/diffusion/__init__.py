@@ -21,7 +21,6 @@ if TYPE_CHECKING:
         BetaSchedule,
         DiffusionPolicyConfig,
         NoiseSchedule,
-        NormMode,
         Sampler,
         Sampling,
     )
@@ -31,14 +30,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     'Architecture', 'BetaSchedule', 'DiffusionPolicy', 'DiffusionPolicyConfig',
-    'DiffusionProcessor', 'NoiseSchedule', 'NormMode', 'Sampler', 'Sampling', 'TrainingConfig',
+    'DiffusionProcessor', 'NoiseSchedule', 'Sampler', 'Sampling', 'TrainingConfig',
     'create_random_checkpoint', 'load',
 ]
 
 #: Public name -> submodule that defines it.
 _HOMES = {
     'Architecture': 'config', 'BetaSchedule': 'config', 'DiffusionPolicyConfig': 'config',
-    'NoiseSchedule': 'config', 'NormMode': 'config', 'Sampler': 'config', 'Sampling': 'config',
+    'NoiseSchedule': 'config', 'Sampler': 'config', 'Sampling': 'config',
     'DiffusionPolicy': 'model', 'load': 'model', 'DiffusionProcessor': 'processor',
     'TrainingConfig': 'train', 'create_random_checkpoint': 'checkpoint',
 }

@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from vla_ros.core.errors import ConfigError
-from vla_ros.core.normalization import QuantileStats, ZScoreStats
+from vla_ros.core.normalization import NormMode, QuantileStats, ZScoreStats
 from vla_ros.policies.base import PolicySpec
 from vla_ros.policies.diffusion.config import (
     Architecture,
@@ -26,7 +26,6 @@ from vla_ros.policies.diffusion.config import (
     FeatureNormalization,
     NoiseSchedule,
     Normalization,
-    NormMode,
     Sampling,
 )
 from vla_ros.policies.diffusion.model import build_network, save_checkpoint

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from vla_ros.core.errors import ConfigError
-from vla_ros.core.normalization import QuantileStats, ZScoreStats
+from vla_ros.core.normalization import NormMode, QuantileStats, ZScoreStats
 from vla_ros.policies.base import PolicySpec
 from vla_ros.policies.checkpoint_json import (
     check_header,
@@ -45,20 +45,13 @@ from vla_ros.policies.diffusion.json_fields import (
 
 __all__ = [
     'Architecture', 'BetaSchedule', 'CONFIG_FILENAME', 'DiffusionPolicyConfig',
-    'FeatureNormalization', 'NoiseSchedule', 'NormMode', 'Normalization', 'SCHEMA_VERSION',
+    'FeatureNormalization', 'NoiseSchedule', 'Normalization', 'SCHEMA_VERSION',
     'Sampler', 'Sampling', 'TOKENIZER_FILENAME', 'WEIGHTS_FILENAME',
 ]
 
 WEIGHTS_FILENAME = 'model.safetensors'
 TOKENIZER_FILENAME = 'tokenizer.json'
 _FAMILY = 'diffusion'
-
-
-class NormMode(enum.Enum):
-    """How a feature maps to the model's space (``vla_ros.core.normalization``)."""
-
-    ZSCORE = 'zscore'
-    QUANTILE = 'quantile'
 
 
 class BetaSchedule(enum.Enum):

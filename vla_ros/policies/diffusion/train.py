@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.normalization import NormMode
 from vla_ros.core.training_samples import (
     dataset_spec,
     instructions_of,
@@ -41,7 +42,6 @@ from vla_ros.policies.diffusion.config import (
     Architecture,
     DiffusionPolicyConfig,
     NoiseSchedule,
-    NormMode,
     Sampling,
 )
 from vla_ros.policies.diffusion.model import build_network, DiffusionNetwork, save_checkpoint

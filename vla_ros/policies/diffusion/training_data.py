@@ -23,9 +23,9 @@ from numpy.typing import NDArray
 import torch
 
 from vla_ros.core.errors import ConfigError
-from vla_ros.core.normalization import compute_stats, QuantileStats, ZScoreStats
+from vla_ros.core.normalization import compute_stats, NormMode, QuantileStats, ZScoreStats
 from vla_ros.core.training_samples import check_not_empty, MIN_STD, state_and_action_rows
-from vla_ros.policies.diffusion.config import FeatureNormalization, Normalization, NormMode
+from vla_ros.policies.diffusion.config import FeatureNormalization, Normalization
 from vla_ros.policies.diffusion.processor import ModelInputs
 
 if TYPE_CHECKING:

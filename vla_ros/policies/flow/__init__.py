@@ -14,24 +14,19 @@ from typing import Any, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from vla_ros.policies.flow.checkpoint import create_random_checkpoint
-    from vla_ros.policies.flow.config import (
-        FeatureStats,
-        FlowPolicyConfig,
-        Normalization,
-        NormMode,
-    )
+    from vla_ros.policies.flow.config import FeatureStats, FlowPolicyConfig, Normalization
     from vla_ros.policies.flow.model import FlowPolicy, load
     from vla_ros.policies.flow.processor import FlowProcessor
 
 __all__ = [
-    'FeatureStats', 'FlowPolicy', 'FlowPolicyConfig', 'FlowProcessor', 'NormMode',
-    'Normalization', 'create_random_checkpoint', 'load',
+    'FeatureStats', 'FlowPolicy', 'FlowPolicyConfig', 'FlowProcessor', 'Normalization',
+    'create_random_checkpoint', 'load',
 ]
 
 #: Public name -> submodule that defines it.
 _HOMES = {
     'FeatureStats': 'config', 'FlowPolicyConfig': 'config', 'Normalization': 'config',
-    'NormMode': 'config', 'FlowPolicy': 'model', 'load': 'model', 'FlowProcessor': 'processor',
+    'FlowPolicy': 'model', 'load': 'model', 'FlowProcessor': 'processor',
     'create_random_checkpoint': 'checkpoint',
 }
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-import enum
 import math
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.normalization import NormMode
 from vla_ros.policies.base import PolicySpec
 from vla_ros.policies.checkpoint_json import (
     check_header,
@@ -37,7 +37,7 @@ from vla_ros.policies.checkpoint_json import (
 )
 
 __all__ = [
-    'CONFIG_FILENAME', 'FeatureStats', 'FlowPolicyConfig', 'NORM_EPS', 'NormMode',
+    'CONFIG_FILENAME', 'FeatureStats', 'FlowPolicyConfig', 'NORM_EPS',
     'Normalization', 'SCHEMA_VERSION',
 ]
 
@@ -45,14 +45,9 @@ __all__ = [
 NORM_EPS = 1e-8
 
 
-class NormMode(enum.Enum):
-    """How state and actions are mapped to and from the model's space.
-
-    Only z-scores exist today; quantile normalization (q01/q99 -> [-1, 1], as pi0.5 uses) is
-    the planned second member, which is why ``FeatureStats`` can already carry q01 and q99.
-    """
-
-    MEAN_STD = 'mean_std'
+#: The spelling of each normalisation mode in a flow file; only z-scores are implemented
+#: (``FeatureStats`` already carries q01 and q99 for quantiles, as pi0.5 uses).
+_MODE_NAMES = {NormMode.ZSCORE: 'mean_std'}
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +96,7 @@ class Normalization:
 
     state: FeatureStats
     actions: FeatureStats
-    mode: NormMode = NormMode.MEAN_STD
+    mode: NormMode = NormMode.ZSCORE
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +148,7 @@ class FlowPolicyConfig:
             'num_denoising_steps': self.num_denoising_steps,
             'noise_seed': self.noise_seed,
             'normalization': {
-                'mode': self.normalization.mode.value,
+                'mode': _MODE_NAMES[self.normalization.mode],
                 'state': _stats_to_dict(self.normalization.state),
                 'actions': _stats_to_dict(self.normalization.actions),
             },
@@ -170,13 +165,12 @@ class FlowPolicyConfig:
         top = parse_fields(raw, '', required={'schema_version', 'spec', 'normalization'},
                            optional={'num_denoising_steps', 'noise_seed', 'state_joint_names'})
         norm = parse_fields(top['normalization'], 'normalization', required={'state', 'actions'},
-                       optional={'mode'})
-        try:
-            mode = NormMode(norm.get('mode', NormMode.MEAN_STD.value))
-        except ValueError as err:
-            raise ConfigError(
-                f'normalization.mode: {norm.get("mode")!r}, expected one of '
-                f'{[m.value for m in NormMode]}') from err
+                            optional={'mode'})
+        modes = {name: mode for mode, name in _MODE_NAMES.items()}
+        name = norm.get('mode', _MODE_NAMES[NormMode.ZSCORE])
+        if not isinstance(name, str) or name not in modes:
+            raise ConfigError(f'normalization.mode: {name!r}, expected one of {sorted(modes)}')
+        mode = modes[name]
         return cls(
             spec=spec_from_json(top['spec']),
             normalization=Normalization(

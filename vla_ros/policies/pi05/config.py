@@ -14,18 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-import enum
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.normalization import NormMode
 
 if TYPE_CHECKING:
     from vla_ros.policies.base import PolicySpec
 
-__all__ = ['FeatureNormalizer', 'NormMode', 'Pi05PolicyConfig', 'STATE_BINS',
+__all__ = ['FeatureNormalizer', 'LEROBOT_MODES', 'Pi05PolicyConfig', 'STATE_BINS',
            'discretize_state', 'prompt_text']
 
 #: LeRobot's normaliser epsilon.
@@ -34,11 +34,9 @@ _EPS = 1e-8
 STATE_BINS = 256
 
 
-class NormMode(enum.Enum):
-    """How a feature is mapped to and from the model's space (LeRobot's names)."""
-
-    QUANTILES = 'QUANTILES'
-    MEAN_STD = 'MEAN_STD'
+#: LeRobot's names of the normalisation modes (``normalization_mapping``).
+LEROBOT_MODES = {'QUANTILES': NormMode.QUANTILE, 'MEAN_STD': NormMode.ZSCORE}
+_LEROBOT_NAMES = {mode: name for name, mode in LEROBOT_MODES.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,19 +61,20 @@ class FeatureNormalizer:
         Raises:
             ConfigError: a statistic the mode needs is missing, or a std <= 0.
         """
-        names = ('q01', 'q99') if mode is NormMode.QUANTILES else ('mean', 'std')
+        names = ('q01', 'q99') if mode is NormMode.QUANTILE else ('mean', 'std')
         missing = [name for name in names if name not in stats]
         if missing:
-            raise ConfigError(f'{where}: no {"/".join(missing)} statistics, which {mode.value} '
-                              f'normalisation needs; the folder has {sorted(stats)!r}')
+            raise ConfigError(f'{where}: no {"/".join(missing)} statistics, which '
+                              f'{_LEROBOT_NAMES[mode]} normalisation needs; the folder has '
+                              f'{sorted(stats)!r}')
         low, high = (tuple(float(v) for v in stats[name]) for name in names)
-        if mode is NormMode.MEAN_STD and min(high) <= 0.0:
+        if mode is NormMode.ZSCORE and min(high) <= 0.0:
             raise ConfigError(f'{where}: std {list(high)!r}, expected values > 0')
         return cls(mode=mode, low=low, high=high)
 
     def _scale(self) -> NDArray[np.float32]:
         high = np.asarray(self.high, dtype=np.float32)
-        if self.mode is NormMode.MEAN_STD:
+        if self.mode is NormMode.ZSCORE:
             return high + np.float32(_EPS)
         span = high - np.asarray(self.low, dtype=np.float32)
         return np.where(span == 0.0, np.float32(_EPS), span)
@@ -84,7 +83,7 @@ class FeatureNormalizer:
         """Robot units (..., J) -> model space, in float32 as LeRobot computes it."""
         values32 = np.asarray(values, dtype=np.float32)
         low = np.asarray(self.low, dtype=np.float32)
-        if self.mode is NormMode.MEAN_STD:
+        if self.mode is NormMode.ZSCORE:
             return (values32 - low) / self._scale()
         normalized: NDArray[np.float32] = np.float32(2.0) * (values32 - low) / self._scale() - (
             np.float32(1.0))
@@ -94,7 +93,7 @@ class FeatureNormalizer:
         """Model space (..., J) -> robot units; the inverse of ``normalize``."""
         values64 = np.asarray(values, dtype=np.float64)
         low, scale = np.asarray(self.low, dtype=np.float64), self._scale().astype(np.float64)
-        if self.mode is NormMode.MEAN_STD:
+        if self.mode is NormMode.ZSCORE:
             return values64 * scale + low
         positions: NDArray[np.float64] = (values64 + 1.0) * scale / 2.0 + low
         return positions

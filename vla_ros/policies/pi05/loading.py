@@ -27,7 +27,7 @@ from transformers import GemmaConfig, PaliGemmaConfig
 from vla_ros.core.errors import ConfigError
 from vla_ros.policies.flow.lerobot_loader import gemma_config, mapped_spec, paligemma_config
 from vla_ros.policies.flow.strict_loading import loading_problems
-from vla_ros.policies.pi05.config import FeatureNormalizer, NormMode, Pi05PolicyConfig
+from vla_ros.policies.pi05.config import FeatureNormalizer, LEROBOT_MODES, Pi05PolicyConfig
 from vla_ros.policies.pi05.network import FlowSettings, Pi05Network
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def policy_config(described: LeRobotPi0, settings: PolicyConfig | None) -> Pi05P
     """
     spec = mapped_spec(described, settings)
     assert settings is not None and settings.inputs is not None  # checked by mapped_spec
-    modes = {kind: NormMode(described.normalization[kind]) for kind in ('STATE', 'ACTION')}
+    modes = {kind: LEROBOT_MODES[described.normalization[kind]] for kind in ('STATE', 'ACTION')}
     return Pi05PolicyConfig(
         spec=spec, state_joint_names=settings.inputs.state,
         state=FeatureNormalizer.from_stats(modes['STATE'], described.state_stats,
