@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vla_ros.core.errors import ConfigError
-from vla_ros.core.normalization import NormMode
+from vla_ros.core.normalization import NormMode, ZScoreStats
 from vla_ros.policies.base import PolicySpec
 from vla_ros.policies.checkpoint_json import (
     check_header,
@@ -54,6 +54,10 @@ _MODE_NAMES = {NormMode.ZSCORE: 'mean_std'}
 class FeatureStats:
     """Per-dimension statistics of one feature (state or actions), in robot units.
 
+    What a flow file stores (mean and std, with q01 and q99 when the data gave them); the
+    mapping itself is ``vla_ros.core.normalization.ZScoreStats`` (``zscore``), the one every
+    z-scoring family uses.
+
     Attributes:
         mean: (J,) mean, rad (m for prismatic joints).
         std: (J,) standard deviation, same units, > 0.
@@ -76,18 +80,26 @@ class FeatureStats:
             except (TypeError, ValueError) as err:
                 raise ConfigError(f'FeatureStats.{key}: {values!r}, expected numbers') from err
 
+    @property
+    def zscore(self) -> ZScoreStats:
+        """The z-score mapping of these statistics (``eps`` = ``NORM_EPS``, as PI0Processor)."""
+        return ZScoreStats(mean=self.mean, std=self.std, eps=NORM_EPS)
+
     def normalize(self, values: NDArray[np.floating]) -> NDArray[np.float64]:
-        """Map robot-unit values (..., J) to z-scores."""
-        normalized: NDArray[np.float64] = (
-            np.asarray(values, dtype=np.float64) - np.asarray(self.mean)) / (
-            np.asarray(self.std) + NORM_EPS)
-        return normalized
+        """Map robot-unit values (..., J) to z-scores (``ZScoreStats.normalize``).
+
+        Raises:
+            InputError: the last axis is not J wide, or a value is NaN or Inf.
+        """
+        return self.zscore.normalize(values)
 
     def unnormalize(self, values: NDArray[np.floating]) -> NDArray[np.float64]:
-        """Map z-scores (..., J) back to robot units; the exact inverse of ``normalize``."""
-        positions: NDArray[np.float64] = np.asarray(values, dtype=np.float64) * (
-            np.asarray(self.std) + NORM_EPS) + np.asarray(self.mean)
-        return positions
+        """Map z-scores (..., J) back to robot units; the inverse of ``normalize``.
+
+        Raises:
+            PolicyOutputError: the last axis is not J wide, or a value is NaN or Inf.
+        """
+        return self.zscore.unnormalize(values)
 
 
 @dataclass(frozen=True, slots=True)
