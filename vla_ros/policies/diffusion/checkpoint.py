@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from vla_ros.core.errors import ConfigError
-from vla_ros.core.normalization import NormMode, QuantileStats, ZScoreStats
+from vla_ros.core.normalization import NormMode, ZScoreStats
 from vla_ros.policies.base import PolicySpec
+from vla_ros.policies.default_robot import home_band, per_joint
 from vla_ros.policies.diffusion.config import (
     Architecture,
     DiffusionPolicyConfig,
@@ -53,17 +53,11 @@ def home_pose_normalization(home_positions: Sequence[float],
         ConfigError: ``motion_rad`` has the wrong length or a value <= 0.
     """
     home = tuple(float(value) for value in home_positions)
-    motion = ((float(motion_rad),) * len(home) if isinstance(motion_rad, int | float)
-              else tuple(float(value) for value in motion_rad))
-    if len(motion) != len(home) or not min(motion, default=0.0) > 0.0:
-        raise ConfigError(f'motion_rad: {motion_rad!r}, expected one value > 0 or '
-                          f'{len(home)} of them')
+    motion = per_joint(motion_rad, len(home), 'motion_rad')
     return Normalization(
         state=FeatureNormalization(NormMode.ZSCORE, ZScoreStats(
             mean=home, std=tuple(5.0 * value for value in motion))),
-        actions=FeatureNormalization(NormMode.QUANTILE, QuantileStats(
-            q01=tuple(value - width for value, width in zip(home, motion)),
-            q99=tuple(value + width for value, width in zip(home, motion)))))
+        actions=FeatureNormalization(NormMode.QUANTILE, home_band(home, motion)))
 
 
 def create_random_checkpoint(out_dir: Path, spec: PolicySpec, *, seed: int = 0,

@@ -32,7 +32,12 @@ from transformers import (
 
 from vla_ros.core.errors import ConfigError
 from vla_ros.policies.base import PolicySpec
-from vla_ros.policies.default_robot import DEFAULT_HOME_POSITIONS, DEFAULT_MOTION_STD, DEFAULT_SPEC
+from vla_ros.policies.default_robot import (
+    DEFAULT_HOME_POSITIONS,
+    DEFAULT_MOTION_STD,
+    DEFAULT_SPEC,
+    per_joint,
+)
 from vla_ros.policies.flow.config import FeatureStats, FlowPolicyConfig, Normalization
 
 __all__ = [
@@ -69,13 +74,7 @@ def home_pose_normalization(home_positions: Sequence[float],
         ConfigError: ``motion_std`` has the wrong length or a value <= 0.
     """
     home = tuple(float(value) for value in home_positions)
-    if isinstance(motion_std, (int, float)):
-        std = (float(motion_std),) * len(home)
-    else:
-        std = tuple(float(value) for value in motion_std)
-    if len(std) != len(home) or min(std, default=0.0) <= 0.0:
-        raise ConfigError(
-            f'motion_std: {motion_std!r}, expected one value > 0 or {len(home)} of them')
+    std = per_joint(motion_std, len(home), 'motion_std')
     return Normalization(
         state=FeatureStats(mean=home, std=tuple(10.0 * value for value in std)),
         actions=FeatureStats(mean=home, std=std))

@@ -19,9 +19,13 @@ from pathlib import Path
 from transformers import PaliGemmaForConditionalGeneration, PreTrainedTokenizerFast
 
 from vla_ros.core.errors import ConfigError
-from vla_ros.core.normalization import QuantileStats
 from vla_ros.policies.base import PolicySpec
-from vla_ros.policies.default_robot import DEFAULT_HOME_POSITIONS, DEFAULT_SPEC
+from vla_ros.policies.default_robot import (
+    DEFAULT_HOME_POSITIONS,
+    DEFAULT_SPEC,
+    home_band,
+    per_joint,
+)
 from vla_ros.policies.tokens.config import ActionSpace, TokenNormalization, TokensPolicyConfig
 from vla_ros.policies.tokens.model import save_checkpoint
 from vla_ros.policies.tokens.vlm import build_text_tokenizer, build_vlm, IMAGE_TOKEN, VlmSize
@@ -45,13 +49,10 @@ def home_pose_normalization(home_positions: Sequence[float], *, motion_rad: floa
         raise ConfigError(f'motion_rad {motion_rad!r}, state_range_rad {state_range_rad!r}: '
                           'expected > 0')
     home = [float(value) for value in home_positions]
-
-    def box(half_width: float) -> QuantileStats:
-        return QuantileStats(q01=tuple(value - half_width for value in home),
-                             q99=tuple(value + half_width for value in home))
-
-    return TokenNormalization(state=box(state_range_rad), actions=box(motion_rad),
-                              action_space=ActionSpace.ABSOLUTE)
+    return TokenNormalization(
+        state=home_band(home, per_joint(state_range_rad, len(home), 'state_range_rad')),
+        actions=home_band(home, per_joint(motion_rad, len(home), 'motion_rad')),
+        action_space=ActionSpace.ABSOLUTE)
 
 
 def new_vlm(spec: PolicySpec, *, action_vocab_size: int, size: VlmSize | None = None,
