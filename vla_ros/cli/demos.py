@@ -22,9 +22,12 @@ __all__ = ['add_arguments', 'run']
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the verb's options."""
     add_config_argument(parser)
-    parser.add_argument('--task', choices=('reach', 'lift', 'side_reach', 'handover'),
+    parser.add_argument('--task', choices=('reach', 'lift', 'side_reach', 'handover',
+                                           'hand_reach'),
                         required=True, help='reach, lift: the tabletop arm; side_reach, '
-                        'handover: the ALOHA rig (vla_ros.sim.bimanual_demonstrations)')
+                        'handover: the ALOHA rig (vla_ros.sim.bimanual_demonstrations); '
+                        'hand_reach: the humanoid (vla_ros.sim.humanoid_demonstrations, '
+                        'the commanded joints only)')
     parser.add_argument('--episodes', type=int, default=10, help='how many episodes')
     parser.add_argument('--seed', type=int, default=0,
                         help='scene seed of the first episode; episode i uses seed + i')
@@ -59,6 +62,16 @@ def run(args: argparse.Namespace) -> int:
             sim_config=sim, task=BimanualTaskKind(args.task), count=args.episodes,
             seed=args.seed, cameras=config.embodiment.cameras, out_dir=args.out,
             on_episode=progress)
+    elif args.task == 'hand_reach':
+        from vla_ros.sim.humanoid_demonstrations import record_hand_reach_demonstrations
+
+        embodiment = config.embodiment
+        commanded = {joint for joints in embodiment.controllers.values() for joint in joints}
+        paths = record_hand_reach_demonstrations(
+            sim_config=sim, controllers=embodiment.controllers,
+            joint_names=[joint for joint in embodiment.joints if joint in commanded],
+            count=args.episodes, seed=args.seed, cameras=embodiment.cameras,
+            out_dir=args.out, on_episode=progress)
     else:
         paths = record_demonstrations(
             mjcf_path=sim.mjcf, task=TaskKind(args.task), count=args.episodes,

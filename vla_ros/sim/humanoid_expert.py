@@ -24,7 +24,7 @@ the arm and the waist, and which frame is the hand, are arguments: nothing here 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, TYPE_CHECKING
 
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from vla_ros.sim.mujoco_sim import MujocoSim
 
 __all__ = ['APPROACH_HEIGHT_M', 'CLEARANCE_M', 'HandReachExpert', 'HandReachRollout',
+           'HandReachStepRecorder',
            'HumanoidScene', 'POLICY_DT_S', 'hand_reach_expert', 'run_hand_reach_episode']
 
 #: Time between the expert's targets, as between a policy's chunk rows, seconds.
@@ -296,6 +297,10 @@ def hand_reach_expert(sim: SimConfig, controllers: Mapping[str, tuple[str, ...]]
                            idle_frame=other.frame)
 
 
+#: Called once per step with the scene, the measured joints (J,) and the expert's targets (J,).
+HandReachStepRecorder = Callable[['MujocoSim', NDArray[np.float64], NDArray[np.float64]], None]
+
+
 @dataclass(frozen=True, slots=True)
 class HandReachRollout:
     """How an in-process expert episode went.
@@ -315,12 +320,14 @@ class HandReachRollout:
 
 def run_hand_reach_episode(sim: MujocoSim, expert: HandReachExpert, episode: HandReachEpisode,
                            *, max_steps: int = 50, steps_after_success: int = 3,
-                           control_period_s: float = 0.02) -> HandReachRollout:
+                           control_period_s: float = 0.02,
+                           on_step: HandReachStepRecorder | None = None) -> HandReachRollout:
     """Reset ``sim`` to the episode and run the expert until success or ``max_steps``.
 
     Each target is handed to a ``TrajectoryFollower`` as a one-point trajectory due one step
     later, and the servo targets are resampled every ``control_period_s``: what the sim node
-    does with the same trajectory arriving over ROS.
+    does with the same trajectory arriving over ROS. ``on_step`` (if given) sees each step's
+    measured joints and the expert's targets before the sim runs towards them.
     """
     sim.reset(episode.seed)
     follower = TrajectoryFollower(sim.joint_names, sim.position_targets())
@@ -329,6 +336,8 @@ def run_hand_reach_episode(sim: MujocoSim, expert: HandReachExpert, episode: Han
     step = 0
     while step < max_steps:
         action = expert.act(sim)
+        if on_step is not None:
+            on_step(sim, sim.joint_positions(), action)
         follower.accept(JointTrajectoryCommand(sim.joint_names, np.array([POLICY_DT_S]),
                                                action[np.newaxis, :]), now_s=sim.time_s)
         for _ in range(substeps):

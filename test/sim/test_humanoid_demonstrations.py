@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""Humanoid hand-reach demonstrations: recorded, commanded joints only, read back."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vla_ros.core.config import load_config
+from vla_ros.core.errors import ConfigError
+from vla_ros.sim import MujocoSim
+from vla_ros.sim.demonstrations import DemonstrationDataset, load_demonstration
+from vla_ros.sim.humanoid_demonstrations import (
+    record_hand_reach_demonstrations,
+    record_hand_reach_episode,
+)
+from vla_ros.sim.humanoid_tasks import make_hand_reach_episode
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+IMAGE_PX = 32
+
+
+def test_hand_reach_demonstrations_keep_the_commanded_joints_and_move_the_named_arm(
+        tmp_path: Path) -> None:
+    config = load_config(REPO_ROOT / 'config' / 'g1.yaml')
+    assert config.sim is not None
+    embodiment = config.embodiment
+    cameras = [dataclasses.replace(camera, width=IMAGE_PX, height=IMAGE_PX)
+               for camera in embodiment.cameras]
+    commanded = [joint for joints in embodiment.controllers.values() for joint in joints]
+    joint_names = [joint for joint in embodiment.joints if joint in commanded]
+
+    paths = record_hand_reach_demonstrations(
+        sim_config=config.sim, controllers=embodiment.controllers, joint_names=joint_names,
+        count=2, seed=1000, cameras=cameras, out_dir=tmp_path)
+
+    loaded = [load_demonstration(path) for path in paths]
+    for seed, demo in zip((1000, 1001), loaded, strict=True):
+        episode = make_hand_reach_episode(seed)
+        assert demo.success and demo.episode.seed == seed
+        assert demo.episode.instruction == episode.instruction
+        assert demo.episode.colour is episode.colour
+        assert demo.joint_names == tuple(joint_names) and len(joint_names) == 31
+        assert not any('hip' in name or 'knee' in name for name in demo.joint_names)
+        assert set(demo.images) == {camera.name for camera in cameras}
+        for frames in demo.images.values():
+            assert frames.shape == (demo.length, IMAGE_PX, IMAGE_PX, 3)
+        arm = [demo.joint_names.index(joint)
+               for joint in embodiment.controllers[f'{episode.hand.value}_arm_controller']]
+        assert np.abs(demo.actions[-1, arm] - demo.joint_positions[0, arm]).max() > 0.1  # rad
+    dataset = DemonstrationDataset(tmp_path, chunk_length=10)
+    assert len(dataset) == sum(demo.length for demo in loaded)
+    sample = dataset[2]
+    np.testing.assert_array_equal(sample.actions[:3], loaded[0].actions[2:5])
+
+
+def test_hand_reach_demonstration_of_an_unsimulated_joint_is_a_config_error() -> None:
+    config = load_config(REPO_ROOT / 'config' / 'g1.yaml')
+    assert config.sim is not None
+    with MujocoSim(config.sim) as sim, pytest.raises(ConfigError, match='head_pan_joint'):
+        record_hand_reach_episode(sim, make_hand_reach_episode(0),
+                                  controllers=config.embodiment.controllers,
+                                  joint_names=['waist_yaw_joint', 'head_pan_joint'], cameras=[])

@@ -1,0 +1,111 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""Scripted-expert demonstrations of the humanoid's hand reach, as ``demonstrations`` writes them.
+
+``record_hand_reach_demonstrations`` runs ``HandReachExpert`` (``run_hand_reach_episode``) on
+the scene of a ``SimConfig`` and writes one ``episode_NNNNNN.npz`` per episode, as
+``demonstrations.record_demonstrations`` does for the tabletop arm. Only the commanded joints
+are kept (``embodiment.controllers``' joints, in ``embodiment.joints`` order): a held
+controller's joints (the G1's legs) are neither a policy's state nor its action, so a policy
+trained on these files outputs exactly the joints its deployment config commands. The files
+carry the episode as a reach (task, colour, instruction, seed); the hand is in the instruction.
+``DemonstrationDataset`` reads them back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from vla_ros.core.errors import ConfigError
+from vla_ros.sim.demonstrations import Demonstration, save_demonstration
+from vla_ros.sim.humanoid_expert import hand_reach_expert, POLICY_DT_S, run_hand_reach_episode
+from vla_ros.sim.humanoid_tasks import HandReachEpisode, sample_hand_reach_episodes
+from vla_ros.sim.mujoco_sim import MujocoSim
+from vla_ros.sim.tasks import Episode
+
+if TYPE_CHECKING:
+    from vla_ros.core.config import CameraConfig
+    from vla_ros.core.sim_config import SimConfig
+
+__all__ = ['record_hand_reach_demonstrations', 'record_hand_reach_episode']
+
+_LOG = logging.getLogger(__name__)
+
+
+def record_hand_reach_episode(sim: MujocoSim, episode: HandReachEpisode, *,
+                              controllers: Mapping[str, tuple[str, ...]],
+                              joint_names: Sequence[str],
+                              cameras: Sequence[CameraConfig]) -> Demonstration:
+    """Run the hand-reach expert on ``episode`` in ``sim``; keep ``joint_names``' columns.
+
+    Raises:
+        ConfigError: a name in ``joint_names`` that the sim does not simulate.
+    """
+    missing = [name for name in joint_names if name not in sim.joint_names]
+    if missing:
+        raise ConfigError(f'hand reach demonstrations: joints {missing!r} are not simulated '
+                          f'(sim joints {list(sim.joint_names)!r})')
+    columns = np.array([sim.joint_names.index(name) for name in joint_names])
+    frames: dict[str, list[NDArray[np.uint8]]] = {camera.name: [] for camera in cameras}
+    positions: list[NDArray[np.float64]] = []
+    actions: list[NDArray[np.float64]] = []
+
+    def keep(scene: MujocoSim, measured: NDArray[np.float64],
+             action: NDArray[np.float64]) -> None:
+        for camera in cameras:
+            frames[camera.name].append(scene.render(camera.name, camera.width, camera.height))
+        positions.append(measured[columns])
+        actions.append(action[columns])
+
+    expert = hand_reach_expert(sim.config, controllers, episode)
+    result = run_hand_reach_episode(sim, expert, episode, on_step=keep)
+    return Demonstration(
+        episode=Episode(task=episode.task, colour=episode.colour,
+                        instruction=episode.instruction, seed=episode.seed),
+        joint_names=tuple(joint_names),
+        images={name: np.stack(images) for name, images in frames.items()},
+        joint_positions=np.stack(positions), actions=np.stack(actions),
+        success=result.success, dt_s=POLICY_DT_S)
+
+
+def record_hand_reach_demonstrations(
+        *, sim_config: SimConfig, controllers: Mapping[str, tuple[str, ...]],
+        joint_names: Sequence[str], count: int, seed: int, cameras: Sequence[CameraConfig],
+        out_dir: Path, on_episode: Callable[[int, Demonstration], None] | None = None,
+) -> list[Path]:
+    """Record ``count`` expert episodes with scene seeds ``seed``, ``seed + 1``, ...
+
+    Args:
+        sim_config: the scene and its bindings (``VlaConfig.sim``).
+        controllers: the commanded controllers (``embodiment.controllers``), which name the
+            arms and the waist the expert moves.
+        joint_names: the columns to keep, in order (the commanded joints).
+        count: how many episodes.
+        seed: the first scene seed.
+        cameras: the cameras to render, at their configured sizes.
+        out_dir: where ``episode_NNNNNN.npz`` go (created; existing files are replaced).
+        on_episode: called with (index, demonstration) after each episode is written.
+
+    Returns:
+        The files written, in order.
+    """
+    paths = []
+    with MujocoSim(sim_config, seed=seed) as sim:
+        for index, episode in enumerate(sample_hand_reach_episodes(count, seed)):
+            demonstration = record_hand_reach_episode(
+                sim, episode, controllers=controllers, joint_names=joint_names,
+                cameras=cameras)
+            path = out_dir / f'episode_{index:06d}.npz'
+            save_demonstration(demonstration, path)
+            if not demonstration.success:
+                _LOG.warning('episode seed %d: the expert failed', episode.seed)
+            if on_episode is not None:
+                on_episode(index, demonstration)
+            paths.append(path)
+    return paths
