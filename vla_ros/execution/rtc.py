@@ -7,7 +7,7 @@ delay of d steps, the first d actions of the new chunk are already decided, so t
 to what the robot executes meanwhile. The following actions, up to the end of the overlap
 with the current plan, are pulled towards it with weights that fall from 1 to 0 (the paper's
 soft mask), and the rest is the policy's own. Flow-matching policies do this inside sampling
-(inpainting guidance, ``vla_ros.policies.guidance``); for the others ``blend_with_prefix``
+(inpainting guidance, ``vla_ros.core.policy.GuidedPolicy``); for the others ``blend_with_prefix``
 mixes the two chunks with the same weights.
 
 d is estimated conservatively as the largest recent latency in steps, and the execution
