@@ -16,6 +16,11 @@ at the cube, not on what to do afterwards (``--keep-going`` runs on).
 The policy node runs on the simulator's clock (``use_sim_time``), as `vla-ros eval` does, so a
 loaded machine that slows the simulator down slows the policy's chunks and the goal with it
 instead of cutting chunks short.
+
+``--task lift`` runs the lift policy (``config/tabletop_arm_lift.yaml`` unless ``--config``;
+default instruction "pick up the red cube"), cancels the goal once the named cube is lifted
+(`vla-ros eval`'s check: its centre 5 cm above its rest), prints the cube's height over time
+and plots each camera at the start, when the cube left the table, and at the end.
 """
 
 from __future__ import annotations
@@ -30,7 +35,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vla_ros.cli.config_path import add_config_argument, default_config_path
-from vla_ros.sim.tasks import Colour, reach_point, REACH_TOLERANCE_M
+from vla_ros.sim.tasks import (
+    Colour,
+    Episode,
+    EpisodeWatch,
+    GRASP_HEIGHT_M,
+    LIFT_HEIGHT_M,
+    reach_point,
+    REACH_TOLERANCE_M,
+    TaskKind,
+)
 
 if TYPE_CHECKING:
     from rclpy.node import Node
@@ -46,12 +60,23 @@ SENSOR_TIMEOUT_S = 60.0
 #: The slowest simulation, as a fraction of real time, the demo waits for. The policy node runs
 #: on simulated time, so ``--duration`` is simulated seconds; a loaded machine stretches them.
 SLOWEST_REAL_TIME_FACTOR = 0.1
+#: Per task: the default instruction; ``--task lift`` also defaults to ``LIFT_CONFIG``.
+TASK_INSTRUCTIONS = {'reach': 'touch the red cube', 'lift': 'pick up the red cube'}
+LIFT_CONFIG = 'tabletop_arm_lift.yaml'
+#: Simulated time between the printed cube heights of ``--task lift``, seconds.
+HEIGHT_REPORT_PERIOD_S = 0.5
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the verb's options."""
     add_config_argument(parser)
-    parser.add_argument('--instruction', default='touch the red cube')
+    parser.add_argument('--task', choices=tuple(TASK_INSTRUCTIONS), default='reach',
+                        help='reach: stop at the named cube; lift: run the lift policy '
+                        f'(config/{LIFT_CONFIG} unless --config), stop once the cube is '
+                        'lifted, print its height over time')
+    parser.add_argument('--instruction', default=None,
+                        help='default: "touch the red cube" (reach), "pick up the red cube" '
+                        '(lift)')
     parser.add_argument('--duration', type=float, default=8.0,
                         help='simulated seconds of execution')
     parser.add_argument('--seed', type=int, default=0, help='object placement seed')
@@ -77,6 +102,7 @@ class _Recorder:
         self._joints = set(joints)  # a joint state of this robot names at least these
         self.foreign = 0  # joint states or frames unlike the first ones, ignored
         self.frames: dict[str, list[np.ndarray]] = {camera: [] for camera in camera_topics}
+        self.grasp_frames: dict[str, np.ndarray] = {}  # --task lift: as the cube left the table
         self._node = node
         node.create_subscription(JointState, joint_state_topic, self._on_joints, SENSOR_QOS)
         for camera, topic in camera_topics.items():
@@ -121,6 +147,11 @@ class _Recorder:
             frames.append(frame)
             del frames[1:-1]  # keep the first and the newest
 
+    def keep_grasp_frames(self) -> None:
+        """Keep each camera's newest frame as the moment the cube left the table."""
+        with self.lock:
+            self.grasp_frames = {camera: frames[-1] for camera, frames in self.frames.items()}
+
 
 def _plot(recorder: _Recorder, path: Path, instruction: str,
           controllers: dict[str, tuple[str, ...]]) -> None:
@@ -132,14 +163,17 @@ def _plot(recorder: _Recorder, path: Path, instruction: str,
 
     times = np.array(recorder.times_s) - recorder.times_s[0]
     positions = np.array(recorder.positions)
-    columns = max(2 * len(recorder.frames), 2)
+    shots = ('start', 'cube off the table', 'end') if recorder.grasp_frames else ('start', 'end')
+    columns = max(len(shots) * len(recorder.frames), 2)
     plot_rows = -(-len(controllers) // 2)  # two controllers per row
     figure = plt.figure(figsize=(max(15.0, 2.6 * columns), 3.2 + 3.4 * plot_rows))
     grid = figure.add_gridspec(1 + plot_rows, columns,
                                height_ratios=[1.0] + [1.1] * plot_rows)
     for index, (camera, frames) in enumerate(recorder.frames.items()):
-        for offset, (frame, when) in enumerate(zip((frames[0], frames[-1]), ('start', 'end'))):
-            axis = figure.add_subplot(grid[0, 2 * index + offset])
+        pictures = (frames[0], recorder.grasp_frames[camera], frames[-1]) \
+            if recorder.grasp_frames else (frames[0], frames[-1])
+        for offset, (frame, when) in enumerate(zip(pictures, shots)):
+            axis = figure.add_subplot(grid[0, len(shots) * index + offset])
             axis.imshow(frame)
             axis.set_title(f'{camera}, {when}', fontsize='small')
             axis.axis('off')
@@ -192,6 +226,38 @@ def _fingertip_distances(scene: MujocoSim, frame: str) -> dict[str, float]:
         fingertip - reach_point(scene, colour.cube_name))) for colour in Colour}
 
 
+class _LiftLog:
+    """The named cube's height over a lift demo, by `vla-ros eval`'s watch of the episode."""
+
+    def __init__(self, episode: Episode, recorder: _Recorder) -> None:
+        self.colour = episode.colour
+        self._watch = EpisodeWatch(episode)
+        self._recorder = recorder
+        self.heights: list[tuple[float, float]] = []  # (s after the goal, above rest m)
+
+    def observe(self, scene: MujocoSim, elapsed_s: float) -> bool:
+        """Record the cube's height; whether it is lifted. Keeps the frames of the grasp."""
+        lifted = self._watch.observe(scene)
+        height_m = self._watch.last_height_m
+        assert height_m is not None  # observe sets it
+        self.heights.append((elapsed_s, height_m))
+        if height_m > GRASP_HEIGHT_M and not self._recorder.grasp_frames:
+            self._recorder.keep_grasp_frames()
+        return lifted
+
+    def print_heights(self) -> None:
+        """The height every ``HEIGHT_REPORT_PERIOD_S``, the highest and why a lift failed."""
+        shown, next_s = [], 0.0
+        for elapsed_s, height_m in self.heights:
+            if elapsed_s >= next_s:
+                shown.append(f'{elapsed_s:.1f} s {100 * height_m:.1f}')
+                next_s = elapsed_s + HEIGHT_REPORT_PERIOD_S
+        print(f'  {self.colour.value} cube height above its rest [cm]: ' + ', '.join(shown))
+        reason = self._watch.failure_reason()
+        print(f'  highest {100 * (self._watch.max_height_m or 0.0):.1f} cm (lifted: more than '
+              f'{100 * LIFT_HEIGHT_M:.0f} cm){"" if reason is None else f"; {reason.value}"}')
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the demo; exit 0 when the goal ran (to its end or to the reach) and the arm moved."""
     from rclpy.node import Node
@@ -203,7 +269,11 @@ def run(args: argparse.Namespace) -> int:
     from vla_ros.ros.nodes.policy_node import PolicyNode
     from vla_ros.ros.nodes.sim_node import SimNode
 
-    config_path = args.config or default_config_path()
+    lifting = args.task == 'lift'
+    config_path = args.config or (default_config_path().with_name(LIFT_CONFIG) if lifting
+                                  else default_config_path())
+    if args.instruction is None:
+        args.instruction = TASK_INSTRUCTIONS[args.task]
     embodiment = load_config(config_path).embodiment
     latencies_ms: list[float] = []
     with InProcessGraph() as graph:
@@ -233,11 +303,15 @@ def run(args: argparse.Namespace) -> int:
             frame = _reach_frame(sim_node.sim, args.instruction)
         sent_wall_s = time.monotonic()
         target = _named_colour(args.instruction) if frame else None
+        lift = _LiftLog(Episode(task=TaskKind.LIFT, colour=target, instruction=args.instruction,
+                                seed=args.seed), recorder) if lifting and target else None
 
         def reached() -> bool:  # the simulator's view of a reach; the policy never sees it
             with sim_node.lock:
                 done = target is not None and frame is not None and _fingertip_distances(
                     sim_node.sim, frame)[target.value] <= REACH_TOLERANCE_M
+                if lift is not None:
+                    done = lift.observe(sim_node.sim, sim_node.sim.time_s - sent_s)
                 if done and not reached_at_s:
                     reached_at_s.append(sim_node.sim.time_s - sent_s)
             return done and args.stop_when_reached
@@ -266,8 +340,11 @@ def run(args: argparse.Namespace) -> int:
           f'{wall_s:.1f} s wall time, goal to result)')
     print('  largest joint excursion: ' + ', '.join(
         f'{name} {value:.3f}' for name, value in zip(recorder.names, moved)))
+    if lift is not None:
+        lift.print_heights()
     if reached_at_s:
-        print(f'  reached the {target.value if target else ""} cube {reached_at_s[0]:.1f} s '
+        print(f'  {"lifted" if lift else "reached"} the {target.value if target else ""} cube '
+              f'{reached_at_s[0]:.1f} s '
               'after the goal'
               + (' and stopped there (the goal was cancelled: hold)' if args.stop_when_reached
                  else ''))
