@@ -9,8 +9,9 @@ each runs ``--goal-s`` simulated seconds, the instruction cycling over the cubes
 child's resident memory (VmRSS). At the end it interrupts the child (Ctrl-C, during a goal)
 and reports:
 
-- RSS at the start and the end, and its slope (least squares over the samples after
-  ``--warm-up-s``), MiB per hour: a leak shows as a steady positive slope;
+- RSS at the start and the end, at each quarter of the run, and its slope (least squares
+  over the samples after ``--warm-up-s``, and over the second half alone), MiB per hour: a
+  leak shows as a steady positive slope, warm-up as one that levels off;
 - goals sent and their outcomes, chunks executed (the sum over the goals' results, and the
   node's ``chunks_published``), mean inference latency;
 - errors: goals that ended otherwise than expected (or were rejected), the node's error
@@ -64,6 +65,8 @@ class SoakReport:
     rss_start_mib: float = 0.0
     rss_end_mib: float = 0.0
     rss_slope_mib_per_h: float = 0.0
+    rss_second_half_slope_mib_per_h: float = 0.0
+    rss_by_quarter_mib: list[float] = field(default_factory=list)
     rss_samples: int = 0
     goals: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
@@ -234,6 +237,10 @@ def soak(args: argparse.Namespace) -> SoakReport:
     report.rss_start_mib, report.rss_end_mib = samples[0], samples[-1]
     report.rss_samples = len(samples)
     report.rss_slope_mib_per_h = sampler.slope_mib_per_h(args.warm_up_s)
+    # A leak grows on; warm-up (caches, allocator arenas) levels off: the second half tells.
+    report.rss_second_half_slope_mib_per_h = sampler.slope_mib_per_h(report.duration_s / 2.0)
+    report.rss_by_quarter_mib = [samples[min(len(samples) - 1, len(samples) * q // 4)]
+                                 for q in range(5)]
     if status is not None:
         report.chunks_published = status.chunks_published
         report.mean_latency_ms = status.mean_inference_latency_ms
