@@ -13,7 +13,6 @@ the normalised [0, 1] command that ``embodiment.commands`` lets a policy output.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +25,7 @@ from vla_ros.sim.bimanual_tasks import (
     BimanualTaskKind,
     sample_bimanual_episodes,
 )
-from vla_ros.sim.demonstrations import Demonstration, save_demonstration
+from vla_ros.sim.demonstrations import Demonstration, write_demonstrations
 from vla_ros.sim.mujoco_sim import MujocoSim
 
 if TYPE_CHECKING:
@@ -35,7 +34,6 @@ if TYPE_CHECKING:
 
 __all__ = ['record_bimanual_demonstrations', 'record_bimanual_episode']
 
-_LOG = logging.getLogger(__name__)
 
 
 def record_bimanual_episode(sim: MujocoSim, episode: BimanualEpisode,
@@ -78,15 +76,7 @@ def record_bimanual_demonstrations(
     Returns:
         The files written, in order.
     """
-    paths = []
     with MujocoSim(sim_config, seed=seed) as sim:
-        for index, episode in enumerate(sample_bimanual_episodes(task, count, seed)):
-            demonstration = record_bimanual_episode(sim, episode, cameras)
-            path = out_dir / f'episode_{index:06d}.npz'
-            save_demonstration(demonstration, path)
-            if not demonstration.success:
-                _LOG.warning('episode seed %d: the expert failed', episode.seed)
-            if on_episode is not None:
-                on_episode(index, demonstration)
-            paths.append(path)
-    return paths
+        return write_demonstrations(
+            ((episode.seed, record_bimanual_episode(sim, episode, cameras))
+             for episode in sample_bimanual_episodes(task, count, seed)), out_dir, on_episode)

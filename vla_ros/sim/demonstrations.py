@@ -25,7 +25,7 @@ observation. The same seed records the same files.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 import logging
 from pathlib import Path
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     'DemonstrationDataset', 'Demonstration', 'FORMAT_VERSION', 'TrainingSample',
     'load_demonstration', 'record_demonstrations', 'record_episode', 'save_demonstration',
+    'write_demonstrations',
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -212,17 +213,32 @@ def record_demonstrations(*, mjcf_path: Path, task: TaskKind, count: int, seed: 
     Returns:
         The files written, in order.
     """
-    paths = []
     with TabletopSim(mjcf_path, seed=seed) as sim:
-        for index, episode in enumerate(sample_episodes(task, count, seed)):
-            demonstration = record_episode(sim, mjcf_path, episode, cameras)
-            path = out_dir / f'episode_{index:06d}.npz'
-            save_demonstration(demonstration, path)
-            if not demonstration.success:
-                _LOG.warning('episode seed %d: the expert failed', episode.seed)
-            if on_episode is not None:
-                on_episode(index, demonstration)
-            paths.append(path)
+        return write_demonstrations(
+            ((episode.seed, record_episode(sim, mjcf_path, episode, cameras))
+             for episode in sample_episodes(task, count, seed)), out_dir, on_episode)
+
+
+def write_demonstrations(recorded: Iterable[tuple[int, Demonstration]], out_dir: Path,
+                         on_episode: Callable[[int, Demonstration], None] | None = None,
+                         ) -> list[Path]:
+    """Save each (scene seed, demonstration) as ``out_dir/episode_NNNNNN.npz``, in order.
+
+    Any robot's recorder feeds it: an episode the expert failed is saved and logged,
+    ``on_episode`` is called with (index, demonstration) after each file is written.
+
+    Returns:
+        The files written, in order.
+    """
+    paths = []
+    for index, (seed, demonstration) in enumerate(recorded):
+        path = out_dir / f'episode_{index:06d}.npz'
+        save_demonstration(demonstration, path)
+        if not demonstration.success:
+            _LOG.warning('episode seed %d: the expert failed', seed)
+        if on_episode is not None:
+            on_episode(index, demonstration)
+        paths.append(path)
     return paths
 
 

@@ -15,7 +15,6 @@ carry the episode as a reach (task, colour, instruction, seed); the hand is in t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vla_ros.core.errors import ConfigError
-from vla_ros.sim.demonstrations import Demonstration, save_demonstration
+from vla_ros.sim.demonstrations import Demonstration, write_demonstrations
 from vla_ros.sim.humanoid_expert import hand_reach_expert, POLICY_DT_S, run_hand_reach_episode
 from vla_ros.sim.humanoid_tasks import HandReachEpisode, sample_hand_reach_episodes
 from vla_ros.sim.mujoco_sim import MujocoSim
@@ -35,7 +34,6 @@ if TYPE_CHECKING:
 
 __all__ = ['record_hand_reach_demonstrations', 'record_hand_reach_episode']
 
-_LOG = logging.getLogger(__name__)
 
 
 def record_hand_reach_episode(sim: MujocoSim, episode: HandReachEpisode, *,
@@ -95,17 +93,8 @@ def record_hand_reach_demonstrations(
     Returns:
         The files written, in order.
     """
-    paths = []
     with MujocoSim(sim_config, seed=seed) as sim:
-        for index, episode in enumerate(sample_hand_reach_episodes(count, seed)):
-            demonstration = record_hand_reach_episode(
-                sim, episode, controllers=controllers, joint_names=joint_names,
-                cameras=cameras)
-            path = out_dir / f'episode_{index:06d}.npz'
-            save_demonstration(demonstration, path)
-            if not demonstration.success:
-                _LOG.warning('episode seed %d: the expert failed', episode.seed)
-            if on_episode is not None:
-                on_episode(index, demonstration)
-            paths.append(path)
-    return paths
+        return write_demonstrations(
+            ((episode.seed, record_hand_reach_episode(
+                sim, episode, controllers=controllers, joint_names=joint_names, cameras=cameras))
+             for episode in sample_hand_reach_episodes(count, seed)), out_dir, on_episode)
