@@ -242,8 +242,13 @@ def test_a_server_that_hangs_mid_goal_holds_within_one_step_and_the_goal_gives_u
     assert len(after) == 1, 'one hold, then nothing while the server hangs'
     hold_s, hold = after[0]
     step_s = 0.1  # the served spec's dt_s (remote_servers.TABLETOP_SPEC)
-    print(f'plan ran out at t={plan_end_s:.3f} s, hold arrived at t={hold_s:.3f} s (sim)')
-    assert plan_end_s - step_s <= hold_s <= plan_end_s + step_s
+    decided_s = seconds(late[0].header.stamp)  # the node's clock (/clock) when it held
+    print(f'plan ran out at t={plan_end_s:.3f} s, node held at t={decided_s:.3f} s, '
+          f'hold arrived at t={hold_s:.3f} s (sim)')
+    assert plan_end_s - step_s <= decided_s <= plan_end_s + step_s
+    # Delivery crosses DDS while the simulator steps on: 0.12 s of sim time was seen on a loaded
+    # CI machine, so arrival gets a looser bound (still far below the 3 s patience).
+    assert plan_end_s - step_s <= hold_s <= plan_end_s + 5 * step_s
     np.testing.assert_allclose(hold.points[-1].positions, last_motion.points[-1].positions,
                                atol=1e-9)  # at rest where the plan ended, not back or beyond
     assert not any(any(point.velocities) for point in hold.points)
