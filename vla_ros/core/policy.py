@@ -17,8 +17,13 @@ policy the runner blends the plain chunk with the prefix instead.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+import math
+import numbers
 from typing import Protocol, runtime_checkable, TYPE_CHECKING
+
+from vla_ros.core.errors import ConfigError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -32,6 +37,11 @@ __all__ = ['GuidedPolicy', 'Policy', 'PolicySpec', 'as_guided']
 @dataclass(frozen=True, slots=True)
 class PolicySpec:
     """What a policy needs and produces; stored with its checkpoint.
+
+    Checked at construction, so a spec that exists is valid: at least one joint; joint and
+    camera names unique and non-empty (a policy may read no camera); sizes and chunk length
+    integers >= 1; ``dt_s`` a finite number > 0. Name sequences become tuples, integral sizes
+    ``int`` and ``dt_s`` a ``float``.
 
     Attributes:
         joint_names: the joints the action columns drive, in order.
@@ -48,6 +58,39 @@ class PolicySpec:
     image_width: int
     chunk_length: int
     dt_s: float
+
+    def __post_init__(self) -> None:
+        """Check every field (class doc).
+
+        Raises:
+            ConfigError: naming the field (``spec.<field>``), the value and what was expected.
+        """
+        for key, least in (('joint_names', 1), ('camera_names', 0)):
+            object.__setattr__(self, key, _checked_names(getattr(self, key), key, least))
+        for key in ('image_height', 'image_width', 'chunk_length'):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ConfigError(f'spec.{key}: {value!r}, expected an integer >= 1')
+            object.__setattr__(self, key, int(value))
+        dt_s = self.dt_s
+        if isinstance(dt_s, bool) or not isinstance(dt_s, numbers.Real) or not (
+                math.isfinite(dt_s) and dt_s > 0):
+            raise ConfigError(f'spec.dt_s: {dt_s!r}, expected a finite number of seconds > 0')
+        object.__setattr__(self, 'dt_s', float(dt_s))
+
+
+def _checked_names(names: object, key: str, least: int) -> tuple[str, ...]:
+    """``names`` as a tuple of unique non-empty strings, at least ``least`` of them.
+
+    Raises:
+        ConfigError: anything else, naming ``spec.<key>``.
+    """
+    if isinstance(names, str) or not isinstance(names, Sequence) or len(names) < least or not all(
+            isinstance(name, str) and name for name in names) or len(set(names)) != len(names):
+        at_least = ', at least one' if least else ''
+        raise ConfigError(f'spec.{key}: {list(names) if isinstance(names, tuple) else names!r}, '
+                          f'expected unique non-empty names{at_least}')
+    return tuple(names)
 
 
 class Policy(Protocol):

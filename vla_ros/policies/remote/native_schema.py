@@ -67,7 +67,7 @@ def spec_from_metadata(metadata: Any, *, url: str) -> PolicySpec:
                           image_height=int(raw['image_height']),
                           image_width=int(raw['image_width']),
                           chunk_length=int(raw['chunk_length']), dt_s=float(raw['dt_s']))
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, ConfigError) as err:
         raise ConfigError(f'policy.server: {url} sent a malformed spec {raw!r}') from err
 
 
