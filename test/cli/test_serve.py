@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+import re
 import signal
 import subprocess
 
@@ -35,6 +36,22 @@ def test_a_batch_size_below_one_fails_at_start(repo_root: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         'vla-ros serve: serve: max batch 0, expected 1 to 256']
+
+
+def test_the_first_line_names_the_inference_path_and_the_warm_up_time(repo_root: Path) -> None:
+    process = subprocess.Popen(['vla-ros', 'serve', *REACH, '--port', '0'], cwd=repo_root,
+                               text=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    # The flow family on the CPU samples with our sampler, eagerly, in float32 (the node's
+    # configure log says the same); the warm-up ran before the socket opened.
+    found = re.search(r'inference: (.+); warm-up inference (\d+) ms\)$', line.strip())
+    assert found is not None, line
+    assert found.group(1) == 'our sampler (eager) on cpu, float32'
 
 
 def test_serves_with_a_key_records_requests_and_stops_on_sigterm(repo_root: Path,

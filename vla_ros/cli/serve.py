@@ -6,7 +6,10 @@ Run it on the GPU machine; the robot's policy node connects with ``policy.family
 (``schema: vla_ros``: joints, cameras and chunk come from the metadata frame). The stock openpi
 client works too. It binds 127.0.0.1 by default; any other address needs ``--api-key-env``
 (openpi #1039). The first line on stdout names the URL it listens on (``--port 0`` picks a
-free port). ``GET /healthz`` answers ``OK``. ``--max-batch N`` (with ``--batch-window-ms``)
+free port) and, like the policy node's configure log, which inference path runs and how long
+the warm-up inference took (one inference on black images, before the socket opens, so the
+first robot's request does not pay for allocation or compilation). ``GET /healthz`` answers
+``OK``. ``--max-batch N`` (with ``--batch-window-ms``)
 runs the requests of up to N robots as one batched forward pass (``policies.remote.batching``).
 ``--certfile``/``--keyfile`` serve ``wss://`` (TLS); robots then set ``policy.server.ca_file``
 to the CA that signed the certificate (or the certificate itself, when self-signed).
@@ -128,6 +131,18 @@ def _load(args: argparse.Namespace,
                                            settings=settings), None
 
 
+def _warm_up_words(policy: Policy, ray: RayOptions | None) -> str:
+    """Warm the local policy up; say which inference path it runs and how long that took."""
+    if ray is not None:
+        return 'inference: in the Ray replicas, not warmed up here'
+    from vla_ros.policies.warm_up import warm_up
+
+    path = getattr(policy, 'inference_path', '')
+    if not (isinstance(path, str) and path):
+        path = 'as the family implements it'
+    return f'inference: {path}; warm-up inference {warm_up(policy):.0f} ms'
+
+
 def _batching_words(batching: BatchOptions, ray: RayOptions | None) -> str:
     if ray is not None:
         return f'{ray.replicas} Ray Serve replicas, one request at a time each'
@@ -158,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
     ray = _ray_options(args)
     family, checkpoint, policy, served = _load(args, ray)
     try:
+        warmed = _warm_up_words(policy, ray)
         server = PolicyServer(policy, options, dispatcher=served)
     except ConfigError:
         if served is not None:
@@ -175,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
           f'{options.scheme}://{args.host}:{server.port} '
           f'(joints {list(spec.joint_names)}, cameras {list(spec.camera_names)}, '
           f'chunk {spec.chunk_length} x {spec.dt_s} s; key {"required" if api_key else "none"}; '
-          f'{_batching_words(options.batching, ray)})',
+          f'{_batching_words(options.batching, ray)}; {warmed})',
           flush=True)
     try:
         while not stop.wait(0.2):
