@@ -8,12 +8,14 @@ pixels, tokens and state into the model's tensors (``FlowProcessor.prepare``; st
 normalisation also timed alone), the model's output -> unnormalised ``ActionChunk``
 (``to_action_chunk``), ``plan_trajectory`` over the whole chunk and ``split_by_controller``,
 and the ``JointTrajectory`` messages. Stage calls alternate, so machine load hits them alike;
-``total`` runs the whole sequence as one call. Reports wall median and p95 per stage, the
+``total`` runs the whole sequence as one call, ``image msgs -> model tensors`` its image part
+(decode, letterbox, ``prepare``). Reports wall median and p95 per stage, the
 median of the thread's CPU time, and the wall median's share of the 2 ms budget. Reference
-rows, same inputs: transformers' ``PI0Processor`` on the letterboxed images (what
-``prepare`` called before ``InputEncoder``), and the decode and letterbox code before issue
-16 (kept in ``test/core/test_image_speedups_parity.py``; the decode on the message's own
-buffer, as ``image_from_msg``).
+rows, same inputs: ``letterbox(..., exact=True)`` (float64, bit-identical to openpi's
+``resize_with_pad``) against the default float32 letterbox, transformers' ``PI0Processor``
+on the letterboxed images (what ``prepare`` called before ``InputEncoder``), and the decode
+and letterbox code before issue 16 (kept in ``test/core/test_image_speedups_parity.py``; the
+decode on the message's own buffer, as ``image_from_msg``).
 
 Scenarios: three 640x480 rgb8 cameras into a 224x224 model (chunk 50), and the tabletop arm's
 two 64x64 cameras into its 64x64 model (chunk 10). Run from outside the repository, so the
@@ -120,6 +122,11 @@ def _scenario_calls(name: str, folder: Path) -> dict[str, Callable[[], object]]:
     parts = plan_and_split()
     assert isinstance(parts, dict)
 
+    def msgs_to_tensors() -> object:
+        return processor.prepare(Observation(
+            images=decode(), joint_names=JOINTS, joint_positions=positions,
+            instruction='touch the red cube'))
+
     def total() -> object:
         decoded = decode()
         inputs = processor.prepare(Observation(
@@ -149,11 +156,14 @@ def _scenario_calls(name: str, folder: Path) -> dict[str, Callable[[], object]]:
         'image msg -> numpy': decode,
         'letterbox': lambda: [letterbox(image, height=side, width=side)
                               for image in images.values()],
+        'letterbox exact=True (float64)': lambda: [
+            letterbox(image, height=side, width=side, exact=True) for image in images.values()],
         'prepare (tensors, state)': lambda: processor.prepare(observation),
         'state normalisation': lambda: processor_state(policy, positions),
         'unnormalise (to_action_chunk)': lambda: processor.to_action_chunk(model_out),
         'plan_trajectory + split': plan_and_split,
         'JointTrajectory messages': lambda: [trajectory_to_msg(part) for part in parts.values()],
+        'image msgs -> model tensors': msgs_to_tensors,
         'total': total,
         'reference: PI0Processor': reference_hf,
         'reference: earlier letterbox': reference_letterbox,
@@ -195,7 +205,8 @@ def main() -> None:
     print(f'numpy {np.__version__}, torch {torch.__version__}, one torch thread, '
           f'{args.iterations} rounds, budget {BUDGET_MS} ms')
     for name, rows in results.items():
-        print(f'\n{name}')
+        exact_ratio = rows['letterbox exact=True (float64)'][2] / rows['letterbox'][2]
+        print(f'\n{name} (letterbox: float32 {exact_ratio:.2f}x faster than exact, CPU p50)')
         print(f'{"stage":32s} {"p50 ms":>8s} {"p95 ms":>8s} {"CPU p50":>8s} {"x budget":>9s}')
         for stage, (median, p95, cpu_median) in rows.items():
             print(f'{stage:32s} {median:8.3f} {p95:8.3f} {cpu_median:8.3f} '
