@@ -10,11 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 import enum
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from vla_ros.core.errors import InputError, PolicyOutputError
+
+if TYPE_CHECKING:
+    from vla_ros.core.policy import PolicySpec
 
 __all__ = ['ActionChunk', 'JointTrajectoryCommand', 'NodeState', 'Observation']
 
@@ -75,6 +79,20 @@ class Observation:
             raise InputError(
                 f'joint state lacks joints {missing!r}; it has {list(self.joint_names)!r}')
         return self.joint_positions[[index[name] for name in names]]
+
+    def images_for(self, spec: PolicySpec) -> tuple[NDArray[np.uint8], ...]:
+        """Return the images of the cameras ``spec`` reads, in its order.
+
+        Raises:
+            InputError: a camera is missing; naming it, the cameras the policy needs and the
+                ones the observation has.
+        """
+        for camera in spec.camera_names:
+            if camera not in self.images:
+                raise InputError(
+                    f'camera {camera!r}: no image in the observation; the policy needs '
+                    f'{list(spec.camera_names)!r}, got {sorted(self.images)!r}')
+        return tuple(self.images[camera] for camera in spec.camera_names)
 
 
 @dataclass(frozen=True, slots=True)

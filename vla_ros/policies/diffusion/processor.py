@@ -25,7 +25,7 @@ from tokenizers import normalizers, pre_tokenizers, Tokenizer
 from tokenizers.models import WordLevel
 import torch
 
-from vla_ros.core.errors import ConfigError, InputError, PolicyOutputError
+from vla_ros.core.errors import ConfigError, PolicyOutputError
 from vla_ros.core.images import require_size
 from vla_ros.core.instructions import normalize_instruction
 from vla_ros.core.normalization import pad_dims, unpad_dims
@@ -168,12 +168,7 @@ class DiffusionProcessor:
         """
         spec = self._config.spec
         images = []
-        for camera in spec.camera_names:
-            if camera not in observation.images:
-                raise InputError(
-                    f'camera {camera!r}: no image in the observation; the policy needs '
-                    f'{list(spec.camera_names)!r}, got {sorted(observation.images)!r}')
-            image = observation.images[camera]
+        for camera, image in zip(spec.camera_names, observation.images_for(spec)):
             require_size(image, height=spec.image_height, width=spec.image_width,
                          where=f'camera {camera!r}')
             images.append(np.ascontiguousarray(image.transpose(2, 0, 1)))

@@ -128,13 +128,9 @@ class FlowProcessor:
         """
         spec = self._config.spec
         images = []
-        for camera in spec.camera_names:
-            if camera not in observation.images:
-                raise InputError(
-                    f'camera {camera!r}: no image in the observation; the policy needs '
-                    f'{list(spec.camera_names)!r}, got {sorted(observation.images)!r}')
+        for camera, image in zip(spec.camera_names, observation.images_for(spec)):
             try:
-                images.append(letterbox(observation.images[camera], height=spec.image_height,
+                images.append(letterbox(image, height=spec.image_height,
                                         width=spec.image_width))
             except InputError as err:
                 raise InputError(f'camera {camera!r}: {err}') from err

@@ -78,13 +78,9 @@ class Pi05Processor:
     def _pixels(self, observation: Observation) -> torch.Tensor:
         spec = self._config.spec
         images = []
-        for camera in spec.camera_names:
-            if camera not in observation.images:
-                raise InputError(
-                    f'camera {camera!r}: no image in the observation; the policy needs '
-                    f'{list(spec.camera_names)!r}, got {sorted(observation.images)!r}')
+        for camera, camera_image in zip(spec.camera_names, observation.images_for(spec)):
             try:
-                image = letterbox(observation.images[camera], height=spec.image_height,
+                image = letterbox(camera_image, height=spec.image_height,
                                   width=spec.image_width)
             except InputError as err:
                 raise InputError(f'camera {camera!r}: {err}') from err

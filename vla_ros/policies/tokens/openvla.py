@@ -42,7 +42,7 @@ from numpy.typing import NDArray
 from PIL import Image
 import torch
 
-from vla_ros.core.errors import ConfigError, InputError
+from vla_ros.core.errors import ConfigError
 from vla_ros.core.images import require_size
 from vla_ros.core.instructions import normalize_instruction
 from vla_ros.core.normalization import DEFAULT_EPS, QuantileStats
@@ -209,10 +209,7 @@ class OpenVlaPolicy:
         """
         spec = self.spec
         camera = spec.camera_names[0]
-        image = observation.images.get(camera)
-        if image is None:
-            raise InputError(f'camera {camera!r}: no image in the observation; got '
-                             f'{sorted(observation.images)!r}')
+        image = observation.images_for(spec)[0]
         require_size(image, height=spec.image_height, width=spec.image_width,
                      where=f'camera {camera!r}')
         encoded = self._processor(text=openvla_prompt(observation.instruction),

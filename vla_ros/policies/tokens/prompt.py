@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 import torch
 
-from vla_ros.core.errors import ConfigError, InputError
+from vla_ros.core.errors import ConfigError
 from vla_ros.core.images import require_size
 from vla_ros.core.instructions import normalize_instruction
 from vla_ros.policies.tokens.vlm import IMAGE_TOKEN
@@ -133,12 +133,7 @@ class PromptEncoder:
         """
         spec = self._spec
         images = []
-        for camera in spec.camera_names:
-            if camera not in observation.images:
-                raise InputError(
-                    f'camera {camera!r}: no image in the observation; the policy needs '
-                    f'{list(spec.camera_names)!r}, got {sorted(observation.images)!r}')
-            image = observation.images[camera]
+        for camera, image in zip(spec.camera_names, observation.images_for(spec)):
             require_size(image, height=spec.image_height, width=spec.image_width,
                          where=f'camera {camera!r}')
             images.append(image)
