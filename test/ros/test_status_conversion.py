@@ -7,7 +7,7 @@ from __future__ import annotations
 from rclpy.time import Time
 
 from vla_ros.core.types import NodeState
-from vla_ros.execution.runner import RunnerStatus
+from vla_ros.execution.runner_status import RunnerStatus
 from vla_ros.ros.convert import status_to_diagnostics, status_to_msg
 
 STATUS = RunnerStatus(state=NodeState.RUNNING, instruction='touch the red cube', chunks=4,
@@ -17,7 +17,7 @@ STATUS = RunnerStatus(state=NodeState.RUNNING, instruction='touch the red cube',
 
 
 def test_status_message_carries_safety_and_conversion_corrections() -> None:
-    msg = status_to_msg(STATUS, stamp=Time(seconds=7).to_msg(), stopped=False, dry_run=True)
+    msg = status_to_msg(STATUS, stamp=Time(seconds=7).to_msg(), dry_run=True)
 
     assert (msg.state, msg.instruction, msg.chunks_published) == (1, 'touch the red cube', 4)
     assert (msg.safety_corrections, msg.conversion_corrections) == (3, 5)
@@ -27,8 +27,7 @@ def test_status_message_carries_safety_and_conversion_corrections() -> None:
 
 
 def test_diagnostics_carry_the_conversion_summary() -> None:
-    array = status_to_diagnostics(STATUS, name='vla_policy_node', stamp=Time().to_msg(),
-                                  stopped=False)
+    array = status_to_diagnostics(STATUS, name='vla_policy_node', stamp=Time().to_msg())
 
     values = {pair.key: pair.value for pair in array.status[0].values}
     assert values['conversion_corrections'] == '5'

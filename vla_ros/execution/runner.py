@@ -31,7 +31,7 @@ the late chunk; past a remote policy's ``server.patience_s`` the instruction is 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 import logging
 import threading
 import time
@@ -58,7 +58,9 @@ from vla_ros.execution.conversion_report import ConversionReport, ReportsConvers
 from vla_ros.execution.joint_limits import JointLimits
 from vla_ros.execution.policy_deadline import PolicyDeadline
 from vla_ros.execution.rtc import RtcPrefix
+from vla_ros.execution.runner_status import RunnerFault, RunnerStatus, STOPPED_REFUSAL
 
+# RunnerStatus is re-exported: the runner's status is part of its API.
 __all__ = ['PolicyRunner', 'RunnerStatus', 'TrajectorySink']
 
 _LOG = logging.getLogger(__name__)
@@ -76,30 +78,6 @@ class TrajectorySink(Protocol):
     def __call__(self, controller: str, command: JointTrajectoryCommand) -> None:
         """Send ``command`` to ``controller``; must not block for long."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class RunnerStatus:
-    """A snapshot of what the runner is doing, for /vla/status and action feedback.
-
-    ``corrections`` counts trajectory values the safety layer changed (URDF limits, max step);
-    ``conversion_corrections`` counts what a policy's action-space conversion changed
-    (values clamped, end-effector steps the IK could not reach), and ``last_conversion`` is
-    the summary of the latest chunk it corrected. For a remote policy ``last_latency_ms`` is
-    the round trip and ``last_server_ms`` the server's own time (0 when not reported).
-    """
-
-    state: NodeState = NodeState.IDLE
-    instruction: str = ''
-    last_error: str = ''
-    last_latency_ms: float = 0.0
-    last_server_ms: float = 0.0
-    mean_latency_ms: float = 0.0
-    chunks: int = 0
-    errors: int = 0
-    corrections: int = 0
-    conversion_corrections: int = 0
-    last_conversion: str = ''
 
 
 class PolicyRunner:
@@ -149,6 +127,7 @@ class PolicyRunner:
         self._holding = True  # no chunk sent since the last hold (or ever)
         self._closed = False
         self._stopped = False  # latched by stop(), cleared by resume()
+        self._instruction = ''  # what the policy is told, as ``start`` got it
         self._status = RunnerStatus()
         self._latency_sum_ms = 0.0
         server = getattr(policy, 'server', None)  # a remote policy's RemoteServerConfig
@@ -173,31 +152,46 @@ class PolicyRunner:
         with self._lock:
             return self._stopped
 
+    @property
+    def refusal(self) -> str | None:
+        """Why ``start`` is refused now (``STOPPED_REFUSAL``), or None."""
+        with self._lock:
+            return STOPPED_REFUSAL if self._stopped else None
+
     def start(self, instruction: str) -> None:
-        """Start (or switch to) executing ``instruction``; it must already be validated.
+        """Start (or switch to) executing ``instruction``, already normalised at the boundary.
+
+        The runner holds the instruction and gives it to the policy with every observation;
+        the status shows it.
 
         Raises:
-            SafetyViolation: the runner is stopped; ``resume`` first.
+            SafetyViolation: the runner is stopped (``STOPPED_REFUSAL``); ``resume`` first.
         """
         with self._lock:
             if self._stopped:
-                raise SafetyViolation('motion is stopped (vla/stop); call vla/resume first')
+                raise SafetyViolation(STOPPED_REFUSAL)
             self._generation += 1
             self._running = True
+            self._instruction = instruction
             self._deadline.reset()
-            self._status = replace(self._status, state=NodeState.RUNNING, instruction=instruction,
+            self._status = replace(self._status, state=NodeState.RUNNING,
+                                   fault=RunnerFault.NONE, instruction=instruction,
                                    last_error='')
         self._wake.set()
         self._on_status(self.status)
 
-    def hold(self, reason: str = '', *, state: NodeState = NodeState.HOLDING) -> None:
-        """Stop executing and hold the measured position; no older chunk is sent afterwards."""
+    def hold(self, reason: str = '', *, fault: RunnerFault = RunnerFault.NONE) -> None:
+        """Stop executing and hold the measured position; no older chunk is sent afterwards.
+
+        Given a ``fault``, the state is ERROR with that fault, else HOLDING.
+        """
+        state = NodeState.HOLDING if fault is RunnerFault.NONE else NodeState.ERROR
         with self._lock:
             self._generation += 1
             self._running = False
             self._send_hold_locked()
-            self._status = replace(self._status, state=state, last_error=reason or
-                                   self._status.last_error)
+            self._status = replace(self._status, state=state, fault=fault,
+                                   last_error=reason or self._status.last_error)
         self._wake.set()
         self._on_status(self.status)
 
@@ -205,13 +199,15 @@ class PolicyRunner:
         """Hold now and refuse ``start`` until ``resume`` (an emergency-stop latch)."""
         with self._lock:
             self._stopped = True
+            self._status = replace(self._status, stopped=True)
         self.hold('stopped by vla/stop')
 
     def resume(self) -> None:
         """Clear the stop latch; the robot keeps holding until the next ``start``."""
         with self._lock:
             self._stopped = False
-            self._status = replace(self._status, state=NodeState.IDLE, last_error='')
+            self._status = replace(self._status, state=NodeState.IDLE, fault=RunnerFault.NONE,
+                                   stopped=False, last_error='')
         self._on_status(self.status)
 
     def report_input_error(self, message: str) -> None:
@@ -269,7 +265,7 @@ class PolicyRunner:
                 if self._closed:
                     return
                 running, generation = self._running, self._generation
-                instruction = self._status.instruction
+                instruction = self._instruction
             if not running:
                 self._wake.wait(timeout=0.5)
                 self._wake.clear()
@@ -307,7 +303,7 @@ class PolicyRunner:
             return self._clock() + RETRY_PERIOD_S
         except Exception as err:  # a bug, not bad input: hold, stop and show it
             _LOG.exception('inference cycle failed unexpectedly')
-            self.hold(f'internal error: {err!r}', state=NodeState.ERROR)
+            self.hold(f'internal error: {err!r}', fault=RunnerFault.INTERNAL)
             return self._clock() + RETRY_PERIOD_S
         merge = MergeInput(chunk=chunk, observed_s=observed_s, now_s=0.0,
                            measured=observation.joint_positions, prefix=prefix, guided=guided)
@@ -371,7 +367,8 @@ class PolicyRunner:
             self._latency_sum_ms += latency_ms
             chunks = self._status.chunks + 1
             self._status = replace(
-                self._status, state=NodeState.RUNNING, last_latency_ms=latency_ms,
+                self._status, state=NodeState.RUNNING, fault=RunnerFault.NONE,
+                last_latency_ms=latency_ms,
                 last_server_ms=_server_time_ms(self._policy),
                 mean_latency_ms=self._latency_sum_ms / chunks, chunks=chunks,
                 corrections=self._status.corrections + planned.corrections)
@@ -406,8 +403,8 @@ class PolicyRunner:
                 return
             self._deadline.ended(chunk=False, now_s=self._clock())
             self._send_hold_locked()
-            self._status = replace(self._status, state=NodeState.ERROR, last_error=message,
-                                   errors=self._status.errors + 1)
+            self._status = replace(self._status, state=NodeState.ERROR, fault=RunnerFault.INPUT,
+                                   last_error=message, errors=self._status.errors + 1)
         _LOG.warning('holding: %s', message)
         self._on_status(self.status)
 
@@ -426,7 +423,8 @@ class PolicyRunner:
                     self._generation += 1
                     self._send_hold_locked()
                     self._status = replace(self._status, state=NodeState.ERROR,
-                                           last_error=late, errors=self._status.errors + 1)
+                                           fault=RunnerFault.LATE, last_error=late,
+                                           errors=self._status.errors + 1)
                 gone = self._deadline.impatient(now_s=now_s, last_error=(
                     self._status.last_error)) if running else ''
             if gone:
@@ -435,7 +433,6 @@ class PolicyRunner:
             elif late:
                 _LOG.warning('holding: %s', late)
                 self._on_status(self.status)
-
 
 
 def _commanded_motion(timeline: ActionTimeline, now_s: float

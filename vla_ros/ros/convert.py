@@ -16,7 +16,7 @@ from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 from vla_ros.core.errors import InputError
 from vla_ros.core.images import decode_compressed_image, decode_image, encode_rgb8
 from vla_ros.core.types import JointTrajectoryCommand, NodeState
-from vla_ros.execution.runner import RunnerStatus
+from vla_ros.execution.runner_status import RunnerStatus
 from vla_ros.msg import PolicyStatus
 
 __all__ = ['image_from_msg', 'image_to_msg', 'joint_state_to_msg', 'status_to_diagnostics',
@@ -85,8 +85,7 @@ def trajectory_from_msg(msg: JointTrajectory) -> JointTrajectoryCommand:
         None if velocities is None else np.array(velocities, dtype=np.float64))
 
 
-def status_to_msg(status: RunnerStatus, *, stamp: Time, stopped: bool,
-                  dry_run: bool) -> PolicyStatus:
+def status_to_msg(status: RunnerStatus, *, stamp: Time, dry_run: bool) -> PolicyStatus:
     """The PolicyStatus message of a runner status."""
     msg = PolicyStatus(state=status.state.value, instruction=status.instruction,
                        last_error=status.last_error,
@@ -96,14 +95,13 @@ def status_to_msg(status: RunnerStatus, *, stamp: Time, stopped: bool,
                        chunks_published=status.chunks, errors=status.errors,
                        safety_corrections=status.corrections,
                        conversion_corrections=status.conversion_corrections,
-                       last_conversion=status.last_conversion, stopped=stopped,
+                       last_conversion=status.last_conversion, stopped=status.stopped,
                        dry_run=dry_run)
     msg.header.stamp = stamp
     return msg
 
 
-def status_to_diagnostics(status: RunnerStatus, *, name: str, stamp: Time,
-                          stopped: bool) -> DiagnosticArray:
+def status_to_diagnostics(status: RunnerStatus, *, name: str, stamp: Time) -> DiagnosticArray:
     """A /diagnostics array with one entry for the policy node."""
     level = {NodeState.ERROR: DiagnosticStatus.ERROR, NodeState.HOLDING: DiagnosticStatus.WARN
              }.get(status.state, DiagnosticStatus.OK)
@@ -111,7 +109,7 @@ def status_to_diagnostics(status: RunnerStatus, *, name: str, stamp: Time,
               'chunks_published': str(status.chunks), 'errors': str(status.errors),
               'safety_corrections': str(status.corrections),
               'conversion_corrections': str(status.conversion_corrections),
-              'last_conversion': status.last_conversion, 'stopped': str(stopped),
+              'last_conversion': status.last_conversion, 'stopped': str(status.stopped),
               'mean_inference_latency_ms': f'{status.mean_latency_ms:.1f}',
               'last_server_time_ms': f'{status.last_server_ms:.1f}'}
     entry = DiagnosticStatus(level=level, name=name, hardware_id='vla_ros',

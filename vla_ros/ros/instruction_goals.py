@@ -4,8 +4,12 @@
 
 A new goal pre-empts the running one (aborted with the message 'pre-empted'), as ros2_control's
 trajectory controller does; the node pre-empts it too on ``vla/set_instruction``, ``vla/stop``
-and deactivation. Cancel holds the measured position. Results carry a message: 'succeeded',
-'canceled', 'pre-empted' or 'aborted: <reason>'. A goal's ``timeout_s`` and its feedback's
+and deactivation. Cancel holds the measured position. A goal ends with a ``GoalOutcome``, and its
+result's message is the outcome's text, with the reason of an abort: 'succeeded', 'canceled',
+'pre-empted' or 'aborted: <reason>' (``GoalEnd.message``). A goal ends aborted when the runner
+holds on an internal fault (``RunnerFault.INTERNAL``) or stops (holding or idle); it rides out
+the faults the runner retries. The goal's instruction is normalised once, when the goal comes,
+and that text is what the runner starts. A goal's ``timeout_s`` and its feedback's
 ``elapsed_s`` are seconds on the controllers' clock (simulated time under ``use_sim_time``), the
 clock its chunks are timed on: a simulator slowed down by a loaded machine runs the goal for as
 many simulated seconds as on an idle one.
@@ -20,6 +24,8 @@ once it runs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+import enum
 import threading
 from typing import Any, TYPE_CHECKING
 
@@ -31,6 +37,7 @@ from vla_ros.action import ExecuteInstruction
 from vla_ros.core.errors import InputError, SafetyViolation
 from vla_ros.core.instructions import normalize_instruction
 from vla_ros.core.types import NodeState
+from vla_ros.execution.runner_status import RunnerFault
 from vla_ros.ros.control_clock import ClockFault, ClockWatch
 
 if TYPE_CHECKING:
@@ -40,7 +47,7 @@ if TYPE_CHECKING:
 
     from vla_ros.execution.runner import PolicyRunner
 
-__all__ = ['GoalHandle', 'InstructionGoals']
+__all__ = ['GoalEnd', 'GoalHandle', 'GoalOutcome', 'InstructionGoals']
 
 #: The action's goal handle; the generated message types carry no static types.
 GoalHandle = ServerGoalHandle[Any, Any, Any]
@@ -57,15 +64,45 @@ RESULT_FLUSH_ROUNDS = 3
 CLOCK_CHECK_PERIOD_S = 0.1
 
 
-class _ActiveGoal:
-    """The running goal, the event that pre-empts it and the outcome it then reports."""
+class GoalOutcome(enum.Enum):
+    """How an instruction goal ended; the value is its result message (without a reason)."""
 
-    __slots__ = ('handle', 'preempted', 'outcome')
+    SUCCEEDED = 'succeeded'
+    CANCELED = 'canceled'
+    PREEMPTED = 'pre-empted'
+    ABORTED = 'aborted'
+
+
+@dataclass(frozen=True, slots=True)
+class GoalEnd:
+    """A goal's outcome and, for an abort, why."""
+
+    outcome: GoalOutcome
+    reason: str = ''
+
+    @classmethod
+    def aborted(cls, reason: str) -> GoalEnd:
+        """The end of a goal aborted for ``reason``."""
+        return cls(GoalOutcome.ABORTED, reason)
+
+    @property
+    def message(self) -> str:
+        """The result's message: the outcome's text, then ': <reason>' when there is one."""
+        return f'{self.outcome.value}: {self.reason}' if self.reason else self.outcome.value
+
+
+PREEMPTED = GoalEnd(GoalOutcome.PREEMPTED)
+
+
+class _ActiveGoal:
+    """The running goal, the event that pre-empts it and the end it then reports."""
+
+    __slots__ = ('handle', 'preempted', 'end')
 
     def __init__(self, handle: GoalHandle) -> None:
         self.handle = handle
         self.preempted = threading.Event()
-        self.outcome = 'pre-empted'
+        self.end = PREEMPTED
 
 
 class InstructionGoals:
@@ -111,25 +148,25 @@ class InstructionGoals:
                 CLOCK_CHECK_PERIOD_S, self._on_clock_check, callback_group=callback_group,
                 clock=Clock(clock_type=ClockType.STEADY_TIME))
 
-    def preempt(self, outcome: str = 'pre-empted') -> None:
-        """End the running goal, if any, with ``outcome`` as its result message."""
+    def preempt(self, end: GoalEnd = PREEMPTED) -> None:
+        """End the running goal, if any, with ``end`` (pre-empted unless told otherwise)."""
         with self._lock:
             if self._active is not None:
-                self._active.outcome = outcome
+                self._active.end = end
                 self._active.preempted.set()
                 self._active = None
 
-    def abort(self, reason: str, *, state: NodeState = NodeState.HOLDING) -> None:
-        """Hold the arm (``state`` and ``reason`` in the status), then abort the running goal."""
-        self._runner.hold(reason, state=state)
-        self.preempt(f'aborted: {reason}')
+    def abort(self, reason: str, *, fault: RunnerFault = RunnerFault.NONE) -> None:
+        """Hold the arm (``fault`` and ``reason`` in the status), then abort the running goal."""
+        self._runner.hold(reason, fault=fault)
+        self.preempt(GoalEnd.aborted(reason))
 
     def destroy(self) -> None:
         """Abort the running goal, let it send its result, then remove the action server."""
         if self._watch_timer is not None:
             self._node.destroy_timer(self._watch_timer)
             self._watch_timer = None
-        self.preempt('aborted: the policy node is cleaning up')
+        self.preempt(GoalEnd.aborted('the policy node is cleaning up'))
         with self._finished:
             if not self._finished.wait_for(lambda: self._executing == 0,
                                            timeout=FINISH_TIMEOUT_S):
@@ -175,11 +212,16 @@ class InstructionGoals:
             self._clock_faulted = True
             aborting = '; holding and aborting the goal' if goal_running else '; holding'
             self._node.get_logger().error(f'{fault.reason}{aborting}')
-            self.abort(fault.reason, state=NodeState.ERROR)
+            self.abort(fault.reason, fault=RunnerFault.CLOCK)
 
     def _on_goal(self, goal: ExecuteInstruction.Goal) -> GoalResponse:
+        """Accept the goal, its instruction normalised in place, or reject it with the reason.
+
+        rclpy gives the accepted goal's handle this same message as its request, so the text
+        normalised here is what ``_execute`` starts.
+        """
         try:
-            normalize_instruction(goal.instruction)
+            goal.instruction = normalize_instruction(goal.instruction)
             if not goal.timeout_s > 0.0:
                 raise InputError(f'timeout_s is {goal.timeout_s!r}, expected > 0')
             reason = self._refusal() or self._clock_stopped()
@@ -225,56 +267,60 @@ class InstructionGoals:
         with self._lock:
             active = self._active
         if active is None or active.handle is not goal_handle:
-            goal_handle.abort()  # pre-empted before it began
-            return ExecuteInstruction.Result(success=False, message='pre-empted')
+            return _finish(goal_handle, PREEMPTED)  # pre-empted before it began
         try:
-            self._start(normalize_instruction(goal_handle.request.instruction))
+            self._start(goal_handle.request.instruction)  # normalised by _on_goal
         except SafetyViolation as err:  # refused between acceptance and execution
-            goal_handle.abort()
-            return ExecuteInstruction.Result(success=False, message=f'aborted: {err}')
+            return _finish(goal_handle, GoalEnd.aborted(str(err)))
         chunks_at_start = self._runner.status.chunks
-        outcome = self._follow(active, goal_handle.request.timeout_s, chunks_at_start)
-        result = ExecuteInstruction.Result(
-            success=outcome == 'succeeded', message=outcome,
-            chunks_executed=self._runner.status.chunks - chunks_at_start)
-        if outcome == 'succeeded':
-            goal_handle.succeed()
-        elif outcome == 'canceled':
-            goal_handle.canceled()
-        else:
-            goal_handle.abort()
+        end = self._follow(active, goal_handle.request.timeout_s, chunks_at_start)
+        result = _finish(goal_handle, end,
+                         chunks_executed=self._runner.status.chunks - chunks_at_start)
         with self._lock:
             if self._active is active:
                 self._active = None
         return result
 
-    def _follow(self, active: _ActiveGoal, timeout_s: float, chunks_at_start: int) -> str:
-        """Publish feedback until the goal ends; returns the outcome as the result message."""
+    def _follow(self, active: _ActiveGoal, timeout_s: float, chunks_at_start: int) -> GoalEnd:
+        """Publish feedback until the goal ends; returns how it ended."""
         started = self._clock()
         goal_handle = active.handle
         while True:
             if active.preempted.wait(timeout=FEEDBACK_PERIOD_S):
-                return active.outcome
+                return active.end
             now = self._clock()
             if started <= 0.0:  # use_sim_time reads 0 until the first /clock: start with it
                 started = now
             elapsed_s = now - started
             status = self._runner.status
             if active.preempted.is_set():  # pre-empted (then held) since the wait above
-                return active.outcome
+                return active.end
             if goal_handle.is_cancel_requested:
                 self._runner.hold('goal cancelled')
-                return 'canceled'
+                return GoalEnd(GoalOutcome.CANCELED)
             if not goal_handle.is_active:
-                return 'aborted'
-            if status.state is NodeState.ERROR and status.last_error.startswith('internal'):
-                return f'aborted: {status.last_error}'
+                return GoalEnd(GoalOutcome.ABORTED)
+            if status.fault is RunnerFault.INTERNAL:
+                return GoalEnd.aborted(status.last_error)
             if status.state is not NodeState.RUNNING and status.state is not NodeState.ERROR:
-                return f'aborted: policy stopped ({status.last_error})'
+                return GoalEnd.aborted(f'policy stopped ({status.last_error})')
             goal_handle.publish_feedback(ExecuteInstruction.Feedback(
                 chunks_executed=status.chunks - chunks_at_start,
                 last_inference_latency_ms=status.last_latency_ms, state=status.state.value,
                 elapsed_s=elapsed_s))
             if elapsed_s >= timeout_s:
                 self._runner.hold()
-                return 'succeeded'
+                return GoalEnd(GoalOutcome.SUCCEEDED)
+
+
+def _finish(goal_handle: GoalHandle, end: GoalEnd, *,
+            chunks_executed: int = 0) -> ExecuteInstruction.Result:
+    """Move the goal to the state of ``end`` and return its result."""
+    if end.outcome is GoalOutcome.SUCCEEDED:
+        goal_handle.succeed()
+    elif end.outcome is GoalOutcome.CANCELED:
+        goal_handle.canceled()
+    else:
+        goal_handle.abort()
+    return ExecuteInstruction.Result(success=end.outcome is GoalOutcome.SUCCEEDED,
+                                     message=end.message, chunks_executed=chunks_executed)

@@ -23,8 +23,9 @@ The node holds no model or safety logic: it converts messages and calls the Poli
 
 from __future__ import annotations
 
-from collections.abc import Callable
-import threading
+import contextlib
+from dataclasses import dataclass
+import functools
 import time
 import traceback
 from typing import Any, TYPE_CHECKING
@@ -42,9 +43,10 @@ from vla_ros.core.errors import ConfigError, InputError, SafetyViolation, VlaRos
 from vla_ros.core.instructions import normalize_instruction
 from vla_ros.core.joint_presence import JointPresence, JointPresenceCheck
 from vla_ros.core.observation_buffer import JointBounds, ObservationBuffer
-from vla_ros.core.types import JointTrajectoryCommand, NodeState
-from vla_ros.execution.policy_setup import prepare_policy
-from vla_ros.execution.runner import PolicyRunner, RunnerStatus
+from vla_ros.core.types import JointTrajectoryCommand
+from vla_ros.execution.policy_setup import prepare_policy, PreparedPolicy
+from vla_ros.execution.runner import PolicyRunner
+from vla_ros.execution.runner_status import RunnerFault, RunnerStatus
 from vla_ros.msg import PolicyStatus
 from vla_ros.ros.control_clock import control_clock
 from vla_ros.ros.convert import (
@@ -53,7 +55,8 @@ from vla_ros.ros.convert import (
     status_to_msg,
     trajectory_to_msg,
 )
-from vla_ros.ros.instruction_goals import InstructionGoals
+from vla_ros.ros.instruction_goals import GoalEnd, InstructionGoals
+from vla_ros.ros.motion_gate import MotionGate
 from vla_ros.ros.node_main import run_node
 from vla_ros.ros.params import declare_policy_parameters, overlay_config
 from vla_ros.ros.qos import COMMAND_QOS, SENSOR_QOS, STATUS_QOS
@@ -62,32 +65,43 @@ from vla_ros.srv import SetInstruction
 if TYPE_CHECKING:
     from rclpy.lifecycle import LifecyclePublisher
     from rclpy.publisher import Publisher
-    from rclpy.service import Service
-    from rclpy.subscription import Subscription
     from rclpy.timer import Timer
 
 __all__ = ['PolicyNode', 'main']
 
 SUCCESS = TransitionCallbackReturn.SUCCESS
+#: Period of the status heartbeat while active, seconds.
+HEARTBEAT_PERIOD_S = 1.0
 
 
+@dataclass(frozen=True, slots=True)
+class _Outputs:
+    """The node's publishers: a trajectory per controller, the status and /diagnostics."""
+
+    trajectory_pubs: dict[str, LifecyclePublisher[Any]]
+    status_pub: LifecyclePublisher[Any]
+    diagnostics_pub: Publisher[Any]
+
+
+@dataclass(frozen=True, slots=True)
 class _Session:
-    """What ``configure`` creates and ``cleanup`` destroys (the model lives in ``runner``)."""
+    """What ``configure`` creates, whole, and ``cleanup`` destroys (the model is the runner's).
 
-    def __init__(self, config: VlaConfig, buffer: ObservationBuffer,
-                 presence: JointPresenceCheck) -> None:
-        self.config = config
-        self.buffer = buffer
-        self.presence = presence
-        self.joint_error: str | None = None  # set while configured joints are missing
-        self.trajectory_pubs: dict[str, LifecyclePublisher[Any]] = {}
-        self.status_pub: LifecyclePublisher[Any] | None = None
-        self.diagnostics_pub: Publisher[Any] | None = None
-        self.runner: PolicyRunner | None = None
-        self.goals: InstructionGoals | None = None
-        self.subscriptions: list[Subscription[Any]] = []
-        self.services: list[Service[Any, Any]] = []
-        self.release_policy: Callable[[], None] = lambda: None  # a remote policy's connection
+    Each part, as it is made, puts its undoing on ``teardown``, which undoes them in reverse:
+    the services and subscriptions (made last, each bound to this session, so a callback has
+    every part it needs), the goals, the runner (its hold still published), the publishers,
+    then the policy's connection.
+    """
+
+    config: VlaConfig
+    buffer: ObservationBuffer
+    presence: JointPresenceCheck
+    outputs: _Outputs
+    runner: PolicyRunner
+    gate: MotionGate
+    goals: InstructionGoals
+    heartbeat: Timer  # cancelled while inactive
+    teardown: contextlib.ExitStack
 
 
 class PolicyNode(LifecycleNode):
@@ -97,11 +111,8 @@ class PolicyNode(LifecycleNode):
         super().__init__(node_name, **kwargs)
         self._settings = declare_policy_parameters(self)
         self._group = ReentrantCallbackGroup()
-        self._activity_lock = threading.Lock()  # orders instruction starts and deactivation
-        self._active = False
-        self._session: _Session | None = None
+        self._session: _Session | None = None  # None while unconfigured
         self._failure: BaseException | None = None
-        self._heartbeat_timer: Timer | None = None
         if self._settings.autostart:
             self._autostart()
 
@@ -117,14 +128,17 @@ class PolicyNode(LifecycleNode):
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Load the config and the policy, warm it up and create the interfaces."""
         self._failure = None
+        teardown = contextlib.ExitStack()  # undoes what a failed configure made
         try:
-            self._configure()
+            session = self._create_session(teardown)
+            self._create_interfaces(session)
         except VlaRosError as err:
-            self._close_session()
+            teardown.close()
             return self._fail_configure(err, TransitionCallbackReturn.FAILURE)
         except Exception as err:  # a bug: rclpy would turn it into ERROR without a word
-            self._close_session()
+            teardown.close()
             return self._fail_configure(err, TransitionCallbackReturn.ERROR)
+        self._session = session
         return super().on_configure(state)
 
     def _fail_configure(self, err: BaseException,
@@ -137,74 +151,85 @@ class PolicyNode(LifecycleNode):
                                     + ''.join(traceback.format_exception(err)))
         return result
 
-    def _configure(self) -> None:
+    def _create_session(self, teardown: contextlib.ExitStack) -> _Session:
+        """Load the config and the policy and make every part but the subscriptions."""
         config = overlay_config(self._settings)
         embodiment = config.embodiment
         prepared = prepare_policy(config)
-        limits = prepared.limits
-        bounds = {name: JointBounds(float(lower), float(upper), float(velocity))
-                  for name, lower, upper, velocity in zip(
-                      limits.names, limits.lower, limits.upper, limits.velocity)
-                  if name in embodiment.joints}
+        teardown.callback(prepared.release)  # a remote policy's connection
         # Ages on the controllers' clock: a simulator slowed down by load is not "stale".
         buffer = ObservationBuffer(embodiment.cameras, stale_after_s=config.safety.stale_after_s,
-                                   clock=control_clock(self), joint_bounds=bounds)
+                                   clock=control_clock(self),
+                                   joint_bounds=_bounds(prepared, embodiment.joints))
         presence = JointPresenceCheck(embodiment.joints, clock=time.monotonic,
                                       timeout_s=self._settings.joint_state_timeout_s,
                                       topic=embodiment.joint_state_topic)
-        self._session = session = _Session(config, buffer, presence)
-        session.release_policy = prepared.release
-        self._create_publishers(session)
-        session.runner = PolicyRunner(
+        outputs = self._create_publishers(config, teardown)
+        runner = PolicyRunner(
             policy=prepared.policy, buffer=buffer, controllers=embodiment.controllers,
             limits=prepared.limits, safety=config.safety, execution=config.execution,
-            sink=self._send_trajectory, on_status=self._publish_status,
+            sink=functools.partial(_send_trajectory, outputs),
+            on_status=functools.partial(self._publish_status, outputs),
             clock=control_clock(self))
-        self._create_interfaces(session, session.runner)
+        teardown.callback(runner.close)
+        gate = MotionGate(runner)
+        goals = InstructionGoals(self, runner, start=gate.start, refusal=gate.refusal,
+                                 callback_group=self._group, clock=control_clock(self),
+                                 stale_after_s=config.safety.stale_after_s)
+        teardown.callback(goals.destroy)
+        heartbeat = self.create_timer(HEARTBEAT_PERIOD_S,
+                                      lambda: self._publish_status(outputs, runner.status))
+        heartbeat.cancel()
+        teardown.callback(self.destroy_timer, heartbeat)
         self.get_logger().info(
             f'policy {config.policy.family!r} from {prepared.source} ready '
             f'(inference: {prepared.inference_path or "as the family implements it"}; '
             f'warm-up inference {prepared.warm_up_ms:.0f} ms); '
             f'controllers {sorted(embodiment.controllers)}')
+        return _Session(config=config, buffer=buffer, presence=presence, outputs=outputs,
+                        runner=runner, gate=gate, goals=goals, heartbeat=heartbeat,
+                        teardown=teardown)
 
-    def _create_publishers(self, session: _Session) -> None:
+    def _create_publishers(self, config: VlaConfig, teardown: contextlib.ExitStack) -> _Outputs:
         prefix = 'vla/preview/' if self._settings.dry_run else ''
-        for controller in session.config.embodiment.controllers:
-            session.trajectory_pubs[controller] = self.create_lifecycle_publisher(
+        outputs = _Outputs(
+            trajectory_pubs={controller: self.create_lifecycle_publisher(
                 JointTrajectory, f'{prefix}{controller}/joint_trajectory', COMMAND_QOS)
-        session.status_pub = self.create_lifecycle_publisher(PolicyStatus, 'vla/status',
-                                                             STATUS_QOS)
-        session.diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics',
-                                                        STATUS_QOS)
+                for controller in config.embodiment.controllers},
+            status_pub=self.create_lifecycle_publisher(PolicyStatus, 'vla/status', STATUS_QOS),
+            diagnostics_pub=self.create_publisher(DiagnosticArray, '/diagnostics', STATUS_QOS))
+        for publisher in (*outputs.trajectory_pubs.values(), outputs.status_pub):
+            teardown.callback(self.destroy_lifecycle_publisher, publisher)
+        teardown.callback(self.destroy_publisher, outputs.diagnostics_pub)
+        return outputs
 
-    def _create_interfaces(self, session: _Session, runner: PolicyRunner) -> None:
+    def _create_interfaces(self, session: _Session) -> None:
+        """Subscribe to the cameras and joint states and serve the services, for ``session``."""
         embodiment = session.config.embodiment
-        for camera in embodiment.cameras:
-            msg_type = CompressedImage if camera.topic.endswith('/compressed') else Image
-            session.subscriptions.append(self.create_subscription(
-                msg_type, camera.topic,
-                lambda msg, name=camera.name: self._on_image(name, msg), SENSOR_QOS))
-        session.subscriptions.append(self.create_subscription(
-            JointState, embodiment.joint_state_topic, self._on_joint_state, SENSOR_QOS))
-        session.services += [
-            self.create_service(SetInstruction, 'vla/set_instruction', self._on_set_instruction,
-                                callback_group=self._group),
-            self.create_service(Trigger, 'vla/stop', self._on_stop, callback_group=self._group),
-            self.create_service(Trigger, 'vla/resume', self._on_resume,
-                                callback_group=self._group)]
-        session.goals = InstructionGoals(self, runner, start=self._start,
-                                         refusal=self._refusal, callback_group=self._group,
-                                         clock=control_clock(self),
-                                         stale_after_s=session.config.safety.stale_after_s)
+        subscribe: list[tuple[type[Any], str, Any]] = [
+            (CompressedImage if camera.topic.endswith('/compressed') else Image, camera.topic,
+             functools.partial(self._on_image, session, camera.name))
+            for camera in embodiment.cameras]
+        subscribe.append((JointState, embodiment.joint_state_topic,
+                          functools.partial(self._on_joint_state, session)))
+        for msg_type, topic, on_message in subscribe:
+            session.teardown.callback(self.destroy_subscription, self.create_subscription(
+                msg_type, topic, on_message, SENSOR_QOS))
+        for srv_type, name, on_request in (
+                (SetInstruction, 'vla/set_instruction', self._on_set_instruction),
+                (Trigger, 'vla/stop', self._on_stop), (Trigger, 'vla/resume', self._on_resume)):
+            session.teardown.callback(self.destroy_service, self.create_service(
+                srv_type, name, functools.partial(on_request, session),
+                callback_group=self._group))
 
     @override
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Enable the publishers and accept instructions and goals."""
         result = super().on_activate(state)
-        with self._activity_lock:
-            self._active = True
-        self._heartbeat_timer = self.create_timer(1.0, self._on_heartbeat)
-        self._on_heartbeat()
+        session = self._configured()
+        session.gate.activate()
+        session.heartbeat.reset()
+        self._publish_status(session.outputs, session.runner.status)
         self.get_logger().info('active: instructions and goals are accepted')
         return result
 
@@ -215,15 +240,13 @@ class PolicyNode(LifecycleNode):
         return super().on_deactivate(state)
 
     def _deactivate(self, reason: str) -> None:
-        with self._activity_lock:
-            self._active = False
-            session = self._session
-            if session is not None and session.goals is not None and session.runner is not None:
-                session.goals.preempt(f'aborted: {reason}')
-                session.runner.hold(reason)
-        if self._heartbeat_timer is not None:
-            self.destroy_timer(self._heartbeat_timer)
-            self._heartbeat_timer = None
+        session = self._session
+        if session is None:
+            return
+        session.gate.deactivate()
+        session.goals.preempt(GoalEnd.aborted(reason))
+        session.runner.hold(reason)
+        session.heartbeat.cancel()
 
     @override
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -245,65 +268,35 @@ class PolicyNode(LifecycleNode):
         self._close_session()
         return super().on_error(state)
 
+    def _configured(self) -> _Session:
+        """The session; only for transitions that run while configured."""
+        session = self._session
+        assert session is not None, 'the lifecycle runs this only while configured'
+        return session
+
     def _close_session(self) -> None:
-        """Stop the runner (which holds while the publishers are enabled), then destroy all."""
-        session = self._session
-        if session is None:
-            return
-        if session.runner is not None:
-            session.runner.close()
-        session.release_policy()
-        if session.goals is not None:
-            session.goals.destroy()
-        self._session = None  # drops the last reference to the policy: frees the model
-        for subscription in session.subscriptions:
-            self.destroy_subscription(subscription)
-        for service in session.services:
-            self.destroy_service(service)
-        for publisher in (*session.trajectory_pubs.values(), session.status_pub):
-            if publisher is not None:
-                self.destroy_lifecycle_publisher(publisher)
-        if session.diagnostics_pub is not None:
-            self.destroy_publisher(session.diagnostics_pub)
-
-    def _send_trajectory(self, controller: str, command: JointTrajectoryCommand) -> None:
-        session = self._session
+        """Undo the session (see ``_Session``); dropping it frees the model."""
+        session, self._session = self._session, None
         if session is not None:
-            session.trajectory_pubs[controller].publish(trajectory_to_msg(command))
+            session.teardown.close()
 
-    def _publish_status(self, status: RunnerStatus) -> None:
-        session = self._session
-        if (session is None or session.runner is None or session.status_pub is None
-                or session.diagnostics_pub is None):
-            return
+    def _publish_status(self, outputs: _Outputs, status: RunnerStatus) -> None:
         stamp = self.get_clock().now().to_msg()
-        stopped = session.runner.stopped
-        session.status_pub.publish(status_to_msg(status, stamp=stamp, stopped=stopped,
+        outputs.status_pub.publish(status_to_msg(status, stamp=stamp,
                                                  dry_run=self._settings.dry_run))
-        session.diagnostics_pub.publish(status_to_diagnostics(
-            status, name=self.get_fully_qualified_name(), stamp=stamp, stopped=stopped))
+        outputs.diagnostics_pub.publish(status_to_diagnostics(
+            status, name=self.get_fully_qualified_name(), stamp=stamp))
 
-    def _on_heartbeat(self) -> None:
-        session = self._session
-        if session is not None and session.runner is not None:
-            self._publish_status(session.runner.status)
-
-    def _on_image(self, camera: str, msg: Image | CompressedImage) -> None:
-        session = self._session
-        if session is None or session.runner is None:
-            return
+    def _on_image(self, session: _Session, camera: str, msg: Image | CompressedImage) -> None:
         try:
             session.buffer.put_image(camera, image_from_msg(msg, where=f'camera {camera!r}'))
         except InputError as err:
             self.get_logger().warning(str(err), throttle_duration_sec=2.0)
             session.runner.report_input_error(str(err))
 
-    def _on_joint_state(self, msg: JointState) -> None:
-        session = self._session
-        if session is None or session.runner is None:
-            return
-        if session.joint_error is not None or session.presence.missing:
-            self._check_joint_presence(session, session.runner, session.presence.observe(msg.name))
+    def _on_joint_state(self, session: _Session, msg: JointState) -> None:
+        if session.gate.joint_error is not None or session.presence.missing:
+            self._check_joint_presence(session, session.presence.observe(msg.name))
         try:
             stamp = msg.header.stamp
             session.buffer.put_joint_state(msg.name, msg.position,
@@ -312,77 +305,42 @@ class PolicyNode(LifecycleNode):
             self.get_logger().warning(str(err), throttle_duration_sec=2.0)
             session.runner.report_input_error(str(err))
 
-    def _check_joint_presence(self, session: _Session, runner: PolicyRunner,
-                              verdict: JointPresence) -> None:
+    def _check_joint_presence(self, session: _Session, verdict: JointPresence) -> None:
         """Hold and refuse motion while configured joints are missing; clear once they appear."""
-        if verdict is JointPresence.MISSING and session.joint_error is None:
-            session.joint_error = session.presence.error_message()
-            self.get_logger().error(f'{session.joint_error}; holding and refusing motion')
-            runner.hold(session.joint_error, state=NodeState.ERROR)
-        elif verdict is JointPresence.COMPLETE and session.joint_error is not None:
-            session.joint_error = None
+        if verdict is JointPresence.MISSING and session.gate.joint_error is None:
+            error = session.presence.error_message()
+            session.gate.joints_missing(error)
+            self.get_logger().error(f'{error}; holding and refusing motion')
+            session.runner.hold(error, fault=RunnerFault.JOINTS)
+        elif verdict is JointPresence.COMPLETE and session.gate.joint_error is not None:
+            session.gate.joints_missing(None)
             self.get_logger().info('every configured joint is now in the joint states')
 
-    def _refusal(self) -> str | None:
-        """Why motion may not start now, or None."""
-        session = self._session
-        if session is None or session.runner is None or not self._active:
-            return 'the policy node is not active (lifecycle); activate it first'
-        if session.joint_error is not None:
-            return session.joint_error
-        if session.runner.stopped:
-            return 'motion is stopped (vla/stop); call vla/resume first'
-        return None
-
-    def _start(self, instruction: str) -> None:
-        """Start ``instruction``; raises SafetyViolation with the reason when refused."""
-        with self._activity_lock:
-            reason = self._refusal()
-            session = self._session
-            if reason is not None or session is None or session.runner is None:
-                raise SafetyViolation(reason or 'the policy node is not configured')
-            session.runner.start(instruction)
-
-    def _on_set_instruction(self, request: SetInstruction.Request,
+    def _on_set_instruction(self, session: _Session, request: SetInstruction.Request,
                             response: SetInstruction.Response) -> SetInstruction.Response:
         try:
             instruction = normalize_instruction(request.instruction)
-        except InputError as err:
-            response.accepted, response.message = False, str(err)
-            return response
-        session = self._session
-        refusal = None if session is None or session.goals is None else (
-            session.goals.clock_refusal())
-        if refusal is not None:
-            response.accepted, response.message = False, refusal
-            return response
-        if session is not None and session.goals is not None:
+            clock_refusal = session.goals.clock_refusal()
+            if clock_refusal is not None:
+                raise SafetyViolation(clock_refusal)
             session.goals.preempt()
-        try:
-            self._start(instruction)
-        except SafetyViolation as err:
+            session.gate.start(instruction)
+        except (InputError, SafetyViolation) as err:
             response.accepted, response.message = False, str(err)
             return response
         response.accepted, response.message = True, f'executing {instruction!r}'
         return response
 
-    def _on_stop(self, _request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        session = self._session
-        if session is None or session.goals is None or session.runner is None:
-            response.success, response.message = False, 'the policy node is not configured'
-            return response
+    def _on_stop(self, session: _Session, _request: Trigger.Request,
+                 response: Trigger.Response) -> Trigger.Response:
         session.goals.preempt()
         session.runner.stop()
         response.success = True
         response.message = 'holding position; new motion is refused until vla/resume'
         return response
 
-    def _on_resume(self, _request: Trigger.Request,
+    def _on_resume(self, session: _Session, _request: Trigger.Request,
                    response: Trigger.Response) -> Trigger.Response:
-        session = self._session
-        if session is None or session.runner is None:
-            response.success, response.message = False, 'the policy node is not configured'
-            return response
         session.runner.resume()
         response.success, response.message = True, 'resumed; send an instruction to move'
         return response
@@ -393,6 +351,20 @@ class PolicyNode(LifecycleNode):
         self._deactivate('node destroyed')
         self._close_session()
         super().destroy_node()
+
+
+def _bounds(prepared: PreparedPolicy, joints: tuple[str, ...]) -> dict[str, JointBounds]:
+    """The URDF bounds of each of ``joints`` (the configured ones), by name."""
+    limits = prepared.limits
+    return {name: JointBounds(float(lower), float(upper), float(velocity))
+            for name, lower, upper, velocity in zip(
+                limits.names, limits.lower, limits.upper, limits.velocity)
+            if name in joints}
+
+
+def _send_trajectory(outputs: _Outputs, controller: str,
+                     command: JointTrajectoryCommand) -> None:
+    outputs.trajectory_pubs[controller].publish(trajectory_to_msg(command))
 
 
 def main(args: list[str] | None = None) -> int:
