@@ -1,13 +1,19 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 The vla_ros authors
-"""The policy node's ROS parameters: a thin overlay on the config file, checked by its loader."""
+"""Node parameters: one way to declare them, and the policy node's overlay on the config file.
+
+Every node declares its parameters with ``declare_read_only`` (a description, a range where
+one applies, read-only). The policy node's are a thin overlay on the config file, checked by
+its loader.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+import functools
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, TYPE_CHECKING
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 
@@ -17,10 +23,35 @@ from vla_ros.core.errors import ConfigError
 if TYPE_CHECKING:
     from rclpy.node import Node
 
-__all__ = ['PolicyNodeParameters', 'declare_policy_parameters', 'overlay_config']
+__all__ = ['PolicyNodeParameters', 'declare_policy_parameters', 'declare_read_only',
+           'overlay_config']
 
 #: Default of ``startup.joint_state_timeout_s``, seconds.
 DEFAULT_JOINT_STATE_TIMEOUT_S = 5.0
+
+
+def declare_read_only(node: Node, name: str, default: Any, description: str, *,
+                      float_range: tuple[float, float] | None = None,
+                      int_range: tuple[int, int] | None = None) -> Any:
+    """Declare the read-only parameter ``name`` on ``node`` and return its value.
+
+    Args:
+        node: the node that owns the parameter.
+        name: the parameter's (dotted) name.
+        default: its default value; a ``Parameter.Type`` declares a typed parameter without
+            one, whose value is None while unset.
+        description: what it sets, as ``ros2 param describe`` shows it.
+        float_range: the inclusive (from, to) range of a floating-point parameter.
+        int_range: the inclusive (from, to) range of an integer parameter (step 1).
+    """
+    descriptor = ParameterDescriptor(description=description, read_only=True)
+    if float_range is not None:
+        descriptor.floating_point_range = [
+            FloatingPointRange(from_value=float_range[0], to_value=float_range[1])]
+    if int_range is not None:
+        descriptor.integer_range = [
+            IntegerRange(from_value=int_range[0], to_value=int_range[1], step=1)]
+    return node.declare_parameter(name, default, descriptor).value
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +87,7 @@ class PolicyNodeParameters:
 
 def declare_policy_parameters(node: Node) -> PolicyNodeParameters:
     """Declare the parameters on ``node`` (all read-only) and return their values."""
-    def declare(name: str, default: object, description: str, **ranges: object) -> object:
-        descriptor = ParameterDescriptor(description=description, read_only=True, **ranges)
-        return node.declare_parameter(name, default, descriptor).value
-
+    declare = functools.partial(declare_read_only, node)
     return PolicyNodeParameters(
         config_file=str(declare('config_file', '', 'embodiment YAML (config/*.yaml); required')),
         family=str(declare('policy.family', '', 'overrides policy.family of the config file')),
@@ -67,10 +95,10 @@ def declare_policy_parameters(node: Node) -> PolicyNodeParameters:
         device=str(declare('policy.device', '', 'overrides policy.device (cpu, cuda, cuda:1)')),
         threads=int(str(declare(
             'policy.threads', 0, 'torch CPU threads; 0: as in the config file',
-            integer_range=[IntegerRange(from_value=0, to_value=1024, step=1)]))),
+            int_range=(0, 1024)))),
         horizon=int(str(declare(
             'execution.horizon', 0, 'chunk steps executed per inference; 0: as in the config file',
-            integer_range=[IntegerRange(from_value=0, to_value=10_000, step=1)]))),
+            int_range=(0, 10_000)))),
         strategy=str(declare('execution.strategy', '',
                              'overrides execution.strategy: sync, async, ensemble or rtc')),
         dry_run=bool(declare('execution.dry_run', False,
@@ -82,7 +110,7 @@ def declare_policy_parameters(node: Node) -> PolicyNodeParameters:
             'startup.joint_state_timeout_s', DEFAULT_JOINT_STATE_TIMEOUT_S,
             'after the first joint state, every configured joint must appear within this '
             'many seconds, else the node reports it and refuses motion',
-            floating_point_range=[FloatingPointRange(from_value=0.0, to_value=3600.0)]))))
+            float_range=(0.0, 3600.0)))))
 
 
 def overlay_config(parameters: PolicyNodeParameters) -> VlaConfig:

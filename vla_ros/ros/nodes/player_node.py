@@ -24,12 +24,12 @@ a subscriber; 0: do not), ``discovery_timeout_s`` (the longest wait for discover
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from typing import Any
 
 from builtin_interfaces.msg import Time
-from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 import rclpy
 from rclpy.duration import Duration
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
@@ -41,6 +41,7 @@ from rosgraph_msgs.msg import Clock
 from vla_ros.core.errors import ConfigError, DataError
 from vla_ros.data.bag_reader import BagReader
 from vla_ros.ros.bag_topics import can_match, message_class, playback_qos
+from vla_ros.ros.params import declare_read_only
 from vla_ros.ros.qos import SENSOR_QOS
 
 __all__ = ['DISCOVERY_QUIET_S', 'DISCOVERY_TIMEOUT_S', 'PlayerNode', 'main', 'parse_remaps']
@@ -80,21 +81,20 @@ class PlayerNode(Node):
         self._stop = threading.Event()
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
-        bag = str(self._declare('bag', '', 'bag directory, or a .db3 or .mcap file'))
-        self._rate = float(self._declare('rate', 1.0, 'playback speed factor', FloatingPointRange(
-            from_value=0.01, to_value=100.0)))
-        self._loop = bool(self._declare('loop', False, 'start again at the end, until stopped'))
-        remaps = parse_remaps(list(self._declare(
+        declare = functools.partial(declare_read_only, self)
+        bag = str(declare('bag', '', 'bag directory, or a .db3 or .mcap file'))
+        self._rate = float(declare('rate', 1.0, 'playback speed factor',
+                                   float_range=(0.01, 100.0)))
+        self._loop = bool(declare('loop', False, 'start again at the end, until stopped'))
+        remaps = parse_remaps(list(declare(
             'remap', Parameter.Type.STRING_ARRAY, 'FROM:=TO: publish bag topic FROM as TO') or []))
-        clock_rate_hz = float(self._declare('clock_rate_hz', 0.0, 'publish /clock this often; 0: '
-                                            'no clock', FloatingPointRange(from_value=0.0,
-                                                                           to_value=1000.0)))
-        self._wait_for_subscribers_s = float(self._declare(
+        clock_rate_hz = float(declare('clock_rate_hz', 0.0, 'publish /clock this often; 0: no '
+                                      'clock', float_range=(0.0, 1000.0)))
+        self._wait_for_subscribers_s = float(declare(
             'wait_for_subscribers_s', 0.0, 'wait up to this long for subscribers before playing'))
-        self._discovery_timeout_s = float(self._declare(
+        self._discovery_timeout_s = float(declare(
             'discovery_timeout_s', DISCOVERY_TIMEOUT_S, 'wait up to this long for discovery to '
-            'settle before the first message; 0: start at once',
-            FloatingPointRange(from_value=0.0, to_value=3600.0)))
+            'settle before the first message; 0: start at once', float_range=(0.0, 3600.0)))
         if not bag:
             raise ConfigError('parameter bag is not set; pass -p bag:=PATH')
         self._reader = reader = BagReader(bag)
@@ -240,13 +240,6 @@ class PlayerNode(Node):
             if not pub.wait_for_all_acked(Duration(nanoseconds=int(left_s * 1e9))):
                 self.get_logger().warning(f'{topic}: not every subscriber acknowledged the '
                                           f'last messages within {ACK_TIMEOUT_S} s')
-
-    def _declare(self, name: str, default: Any, description: str,
-                 float_range: FloatingPointRange | None = None) -> Any:
-        """Declare a read-only parameter; its value, or None when a typed one is unset."""
-        descriptor = ParameterDescriptor(description=description, read_only=True,
-                                         floating_point_range=[float_range] if float_range else [])
-        return self.declare_parameter(name, default, descriptor).value
 
 
 def main(args: list[str] | None = None) -> int:

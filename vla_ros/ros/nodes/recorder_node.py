@@ -34,7 +34,6 @@ import threading
 import time
 from typing import Any, Literal
 
-from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.event_handler import (
     QoSMessageLostInfo,
@@ -68,6 +67,7 @@ from vla_ros.ros.bag_topics import (
     same_matching,
 )
 from vla_ros.ros.node_main import run_node
+from vla_ros.ros.params import declare_read_only
 from vla_ros.srv import SetInstruction
 
 __all__ = ['POLICY_TOPICS', 'RecorderNode', 'TopicRequest', 'main']
@@ -119,12 +119,13 @@ class RecorderNode(Node):
         # destroy_node runs even when __init__ fails half-way.
         self._writer: BagWriter | None = None
         self._discovery_timer: Timer | None = None
-        output = self._declare('output', '', 'bag directory to create; it must not exist')
-        storage = self._declare('storage', 'sqlite3', 'storage plugin: sqlite3 or mcap')
-        version = self._declare('bag_version', 8, 'rosbag2 metadata version: 8 or 9')
-        specs = self._declare('topics', Parameter.Type.STRING_ARRAY,
-                              'NAME, NAME:pkg/msg/Type or pattern; none: the policy topics')
-        self._discovery_timeout_s = float(self._declare(
+        declare = functools.partial(declare_read_only, self)
+        output = declare('output', '', 'bag directory to create; it must not exist')
+        storage = declare('storage', 'sqlite3', 'storage plugin: sqlite3 or mcap')
+        version = declare('bag_version', 8, 'rosbag2 metadata version: 8 or 9')
+        specs = declare('topics', Parameter.Type.STRING_ARRAY,
+                        'NAME, NAME:pkg/msg/Type or pattern; none: the policy topics')
+        self._discovery_timeout_s = float(declare(
             'discovery_timeout_s', 5.0, 'warn about topics still missing after this long'))
         self._use_sim_time = bool(self.get_parameter('use_sim_time').value)
         namespace = self.get_namespace()
@@ -369,11 +370,6 @@ class RecorderNode(Node):
             with self._changed:
                 self._in_flight -= 1
                 self._changed.notify_all()
-
-    def _declare(self, name: str, default: Any, description: str) -> Any:
-        """Declare a read-only parameter; its value, or None when a typed one is unset."""
-        descriptor = ParameterDescriptor(description=description, read_only=True)
-        return self.declare_parameter(name, default, descriptor).value
 
 
 def _storage(value: str) -> StorageFormat:

@@ -29,7 +29,6 @@ from typing import Any
 
 from builtin_interfaces.msg import Time
 import numpy as np
-from rcl_interfaces.msg import ParameterDescriptor
 import rclpy
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
@@ -41,6 +40,7 @@ from vla_ros.core.config import load_config, SimConfig
 from vla_ros.core.errors import ConfigError, InputError
 from vla_ros.ros.convert import image_to_msg, joint_state_to_msg, trajectory_from_msg
 from vla_ros.ros.node_main import run_node
+from vla_ros.ros.params import declare_read_only
 from vla_ros.ros.qos import COMMAND_QOS
 from vla_ros.sim.mujoco_sim import MujocoSim
 from vla_ros.sim.trajectory_follower import TrajectoryFollower
@@ -53,10 +53,10 @@ class SimNode(Node):
 
     def __init__(self, node_name: str = 'vla_mujoco_sim', **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
-        read_only = ParameterDescriptor(read_only=True)
-        path = str(self.declare_parameter('config_file', '', read_only).value)
-        seed = int(str(self.declare_parameter('seed', -1, ParameterDescriptor(
-            read_only=True, description='object placement seed; -1 takes sim.seed')).value))
+        path = str(declare_read_only(self, 'config_file', '',
+                                     'embodiment YAML with a sim section; required'))
+        seed = int(str(declare_read_only(self, 'seed', -1,
+                                         'object placement seed; -1 takes sim.seed')))
         if not path:
             raise ConfigError('parameter config_file is not set; pass -p config_file:=FILE.yaml')
         self._config = load_config(str(path))
