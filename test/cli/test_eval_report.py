@@ -13,6 +13,7 @@ from vla_ros.cli import eval as eval_verb
 from vla_ros.core.errors import ConfigError
 from vla_ros.execution.smoothness import SmoothnessMetrics
 from vla_ros.ros.evaluation import EpisodeRecord, EvaluationRun
+from vla_ros.ros.evaluation_report import evaluation_report
 from vla_ros.sim.tasks import FailureReason, make_episode, TaskKind
 
 
@@ -36,7 +37,7 @@ def test_report_holds_the_strategy_and_the_smoothness_over_all_episodes() -> Non
         record(1, SmoothnessMetrics(0.05, 90.0, idle_s=0.1, window_s=1.5, boundaries=4)),
     ), latencies_ms=(100.0, 120.0))
 
-    report = eval_verb.report(run, args)
+    report = evaluation_report(run, eval_verb.report_settings(args))
 
     assert (report['strategy'], report['horizon']) == ('rtc', 8)
     assert report['max_boundary_jump_rad'] == 0.05
@@ -50,7 +51,8 @@ def test_report_holds_the_strategy_and_the_smoothness_over_all_episodes() -> Non
 def test_report_without_measurements_has_null_smoothness() -> None:
     args = parse('--expert', '--task', 'lift', '--json', 'out.json')
 
-    report = eval_verb.report(EvaluationRun(records=(record(0, None),), latencies_ms=()), args)
+    report = evaluation_report(EvaluationRun(records=(record(0, None),), latencies_ms=()),
+                               eval_verb.report_settings(args))
 
     assert report['strategy'] is None and report['horizon'] is None
     assert report['max_boundary_jump_rad'] is None and report['idle_fraction'] is None
@@ -68,7 +70,7 @@ def test_report_gives_each_failed_lift_its_reason_and_cube_height() -> None:
                       duration_s=3.0, outcome='canceled', max_cube_height_m=0.051),
     ), latencies_ms=(10.0,))
 
-    failed, lifted = eval_verb.report(run, args)['per_episode']
+    failed, lifted = evaluation_report(run, eval_verb.report_settings(args))['per_episode']
 
     assert (failed['failure_reason'], failed['max_cube_height_m']) == ('cube dropped', 0.0312)
     assert (lifted['failure_reason'], lifted['max_cube_height_m']) == (None, 0.051)

@@ -4,43 +4,29 @@
 
 Starts the simulated arm and the policy node in this process and runs seeded episodes of the
 task (see ``vla_ros.ros.evaluation``); ``--expert`` runs the scripted expert through the same
-sim node and trajectory topics instead, which checks the harness itself. Writes a JSON report:
-
-    {"task", "mode" ('policy' | 'expert'), "checkpoint", "family", "strategy" and "horizon"
-     (null: the config's), "seed", "episode_timeout_s", "episodes" (count), "successes",
-     "success_rate",
-     "mean_time_to_success_s" (over successful episodes; null if none),
-     "inference_latency_ms": {"p50", "p95", "count"} (null values without samples),
-     "max_boundary_jump_rad", "max_jerk" (rad/s^3), "idle_fraction",
-     "per_episode": [{"index", "seed", "colour", "instruction", "success",
-                      "time_to_success_s", "duration_s", "outcome", "failure_reason" (null
-                      after a success; for lift 'cube never grasped', 'cube dropped', 'cube
-                      not high enough' or 'another cube lifted'; for reach 'cube not
-                      reached'), "max_cube_height_m" (the named cube's highest centre above
-                      its rest height), "max_boundary_jump_rad", "max_jerk", "idle_fraction",
-                      "boundaries"}, ...]}
-
-Times are simulated seconds (the sim runs in real time). The smoothness metrics are those of
-``vla_ros.execution.smoothness`` on the arm joints: the largest jump and jerk over all
-episodes, and the idle time over the summed episode time.
+sim node and trajectory topics instead, which checks the harness itself. Writes the JSON
+report of ``vla_ros.ros.evaluation_report`` (success rate, times to success, latency, the
+smoothness metrics, and each episode's outcome and failure reason). Times are simulated
+seconds.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from pathlib import Path
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from vla_ros.cli.config_path import add_config_argument, default_config_path
 from vla_ros.core.config import ExecutionStrategy
 from vla_ros.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from vla_ros.execution.smoothness import SmoothnessMetrics
-    from vla_ros.ros.evaluation import EpisodeRecord, EvaluatedEpisode, EvaluationRun
+    from vla_ros.ros.evaluation import EpisodeRecord, EvaluatedEpisode
+    from vla_ros.ros.evaluation_report import ReportSettings
 
-__all__ = ['add_arguments', 'report', 'run']
+__all__ = ['add_arguments', 'report_settings', 'run']
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,71 +59,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='where to write the report')
 
 
-def _percentile(samples: tuple[float, ...], q: float) -> float | None:
-    import numpy as np
+def report_settings(args: argparse.Namespace) -> ReportSettings:
+    """The report's header: what the command line asked to evaluate."""
+    from vla_ros.ros.evaluation_report import ReportSettings
 
-    return round(float(np.percentile(samples, q)), 3) if samples else None
-
-
-def _seconds(value: float | None) -> float | None:
-    """Round to the sim's time step scale; JSON readers need no float noise."""
-    return None if value is None else round(value, 3)
-
-
-def _record(record: EpisodeRecord) -> dict[str, Any]:
-    return {'index': record.index, 'seed': record.episode.seed,
-            'colour': record.episode.colour.value, 'instruction': record.episode.instruction,
-            'success': record.success, 'time_to_success_s': _seconds(record.time_to_success_s),
-            'duration_s': _seconds(record.duration_s), 'outcome': record.outcome,
-            'failure_reason': None if record.failure_reason is None
-            else record.failure_reason.value,
-            'max_cube_height_m': None if record.max_cube_height_m is None
-            else round(record.max_cube_height_m, 4),
-            **_smoothness(None if record.smoothness is None else [record.smoothness])}
+    return ReportSettings(
+        task=args.task, checkpoint=None if args.expert else args.policy, family=args.family,
+        strategy=None if args.strategy is None else ExecutionStrategy(args.strategy),
+        horizon=args.horizon, seed=args.seed, episode_timeout_s=args.episode_timeout)
 
 
-def _smoothness(metrics: list[SmoothnessMetrics] | None) -> dict[str, Any]:
-    """The smoothness keys: largest jump and jerk, idle time over total time."""
-    if not metrics:
-        return {'max_boundary_jump_rad': None, 'max_jerk': None, 'idle_fraction': None,
-                'boundaries': 0}
-    window_s = sum(m.window_s for m in metrics)
-    return {'max_boundary_jump_rad': round(max(m.max_boundary_jump_rad for m in metrics), 6),
-            'max_jerk': round(max(m.max_jerk_rad_s3 for m in metrics), 3),
-            'idle_fraction': round(sum(m.idle_s for m in metrics) / window_s, 4)
-            if window_s > 0.0 else 0.0,
-            'boundaries': sum(m.boundaries for m in metrics)}
-
-
-def report(run: EvaluationRun, args: argparse.Namespace) -> dict[str, Any]:
-    """The JSON report of ``run`` (the layout of the module docstring)."""
-    records = run.records
-    times = [r.time_to_success_s for r in records if r.time_to_success_s is not None]
-    successes = sum(record.success for record in records)
-    smoothness = _smoothness([r.smoothness for r in records if r.smoothness is not None])
-    del smoothness['boundaries']
-    return {
-        'task': args.task, 'mode': 'expert' if args.expert else 'policy',
-        'checkpoint': None if args.expert else str(args.policy), 'family': args.family,
-        'strategy': args.strategy, 'horizon': args.horizon,
-        'seed': args.seed, 'episode_timeout_s': args.episode_timeout,
-        'episodes': len(records), 'successes': successes,
-        'success_rate': successes / len(records) if records else 0.0,
-        'mean_time_to_success_s': _seconds(sum(times) / len(times)) if times else None,
-        'inference_latency_ms': {'p50': _percentile(run.latencies_ms, 50),
-                                 'p95': _percentile(run.latencies_ms, 95),
-                                 'count': len(run.latencies_ms)},
-        **smoothness,
-        'per_episode': [_record(record) for record in records],
-    }
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run the evaluation and write the report; exit 0 when it ran to the end."""
-    from vla_ros.ros.evaluation import evaluate, PolicyUnderTest
-    from vla_ros.sim.bimanual_tasks import sample_task_episodes
-    from vla_ros.sim.humanoid_tasks import HAND_REACH_TASK, sample_hand_reach_episodes
-
+def _check_options(args: argparse.Namespace) -> None:
+    """ConfigError for option values the evaluation cannot run with."""
     if args.episodes < 1 or args.seed < 0 or not args.episode_timeout > 0.0:
         raise ConfigError(f'--episodes {args.episodes} --seed {args.seed} --episode-timeout '
                           f'{args.episode_timeout}: expected >= 1, >= 0 and > 0')
@@ -146,6 +79,28 @@ def run(args: argparse.Namespace) -> int:
                           '--expert')
     if args.horizon is not None and args.horizon < 1:
         raise ConfigError(f'--horizon {args.horizon}: expected an integer >= 1')
+
+
+def _show(episodes: int, record: EpisodeRecord) -> None:
+    """One line per finished episode."""
+    took = 'timeout' if record.time_to_success_s is None \
+        else f'{record.time_to_success_s:.1f} s'
+    if record.failure_reason is not None:
+        took += f', {record.failure_reason.value}'
+    print(f'  episode {record.index + 1}/{episodes} seed {record.episode.seed} '
+          f'"{record.episode.instruction}": {"success" if record.success else "failure"} '
+          f'({took})', flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the evaluation and write the report; exit 0 when it ran to the end."""
+    from vla_ros.ros.evaluation import evaluate, PolicyUnderTest
+    from vla_ros.ros.evaluation_report import evaluation_report
+    from vla_ros.sim.bimanual_tasks import sample_task_episodes
+    from vla_ros.sim.humanoid_tasks import HAND_REACH_TASK, sample_hand_reach_episodes
+
+    _check_options(args)
+    settings = report_settings(args)
     config_path = args.config or default_config_path()
     episodes: list[EvaluatedEpisode] = [
         *sample_hand_reach_episodes(args.episodes, args.seed)] if args.task == HAND_REACH_TASK \
@@ -154,21 +109,11 @@ def run(args: argparse.Namespace) -> int:
     what = 'the scripted expert' if args.expert else str(args.policy)
     print(f'vla-ros eval: {what} on {args.task}, {args.episodes} episodes from seed '
           f'{args.seed}', flush=True)
-
-    def show(record: EpisodeRecord) -> None:
-        took = 'timeout' if record.time_to_success_s is None \
-            else f'{record.time_to_success_s:.1f} s'
-        if record.failure_reason is not None:
-            took += f', {record.failure_reason.value}'
-        print(f'  episode {record.index + 1}/{args.episodes} seed {record.episode.seed} '
-              f'"{record.episode.instruction}": {"success" if record.success else "failure"} '
-              f'({took})', flush=True)
-
-    strategy = None if args.strategy is None else ExecutionStrategy(args.strategy)
     result = evaluate(config_path=Path(config_path), episodes=episodes,
-                      timeout_s=args.episode_timeout, policy=policy, on_episode=show,
-                      strategy=strategy, horizon=args.horizon)
-    summary = report(result, args)
+                      timeout_s=args.episode_timeout, policy=policy,
+                      on_episode=functools.partial(_show, args.episodes),
+                      strategy=settings.strategy, horizon=args.horizon)
+    summary = evaluation_report(result, settings)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(summary, indent=2) + '\n')
     latency = summary['inference_latency_ms']

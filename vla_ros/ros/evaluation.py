@@ -2,25 +2,27 @@
 # Copyright 2026 The vla_ros authors
 """Closed-loop evaluation of a policy on the simulated arm, through the whole ROS stack.
 
-``evaluate`` starts, in this process (``InProcessGraph``), the sim node and either the policy
-node (the checkpoint under test) or, in expert mode, a driver that runs the scripted expert
-and publishes its targets as ``JointTrajectory`` messages, as the policy node would. For each
-episode it:
+``evaluate`` starts, in this process (``sim_graph``, the graph `vla-ros demo` runs too), the
+sim node and either the policy node (the checkpoint under test) or, in expert mode, a driver
+that runs the scripted expert and publishes its targets as ``JointTrajectory`` messages, as
+the policy node would. For each episode it:
 
 1. puts the scene in the episode's state. The sim node starts with ``seed`` = the first
    episode's seed, so episode 0 is its initial scene; each later episode calls ``sim/reset``,
-   which re-randomises with the next seed (first seed + index), and the answer's seed is
-   checked. ``sim/reset`` thus keeps its increment-the-seed behaviour and needs no new srv.
-   It then waits until the sim has run ``SETTLE_S`` since the reset, so the cameras have
-   published the new scene;
+   which re-randomises with the next seed (first seed + index). The answer's ``success``
+   flag must be set and this graph's sim clock must have restarted (a reset answered by
+   another sim node on the domain is an error). ``sim/reset`` thus keeps its
+   increment-the-seed behaviour and needs no new srv. It then waits until the sim has run
+   ``SETTLE_S`` since the reset, so the cameras have published the new scene;
 2. policy mode: sends the instruction as a ``vla/execute`` goal (ExecuteInstruction) that
    outlasts the episode; expert mode: starts the expert on the episode (``ScriptedExpert``;
    ``BimanualExpert`` and ``BimanualWatch`` for the ALOHA rig's ``BimanualEpisode``s,
    ``hand_reach_expert`` and ``HandReachWatch`` for the humanoid's ``HandReachEpisode``s);
 3. polls the task's success predicate on the sim object, under the sim node's ``lock``,
-   every ``POLL_PERIOD_S``, until success or ``timeout_s`` of simulated time, through an
-   ``EpisodeWatch`` that also says why a failed episode failed (``failure_reason``: for
-   ``lift``, cube never grasped, dropped, not high enough, or another cube lifted);
+   every ``POLL_PERIOD_S``, until success or ``timeout_s`` of simulated time, through the
+   ``SuccessCheck`` the demo uses too, whose watch also says why a failed episode failed
+   (``failure_reason``: for ``lift``, cube never grasped, dropped, not high enough, or
+   another cube lifted);
 4. cancels the goal (the policy node then holds) or stops the expert.
 
 Time to success is simulated time from the goal's acceptance (the sim runs in real time).
@@ -44,7 +46,6 @@ from typing import Any
 import numpy as np
 from rclpy.action.client import ActionClient
 from rclpy.node import Node
-from rclpy.parameter import Parameter
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
 
@@ -57,22 +58,19 @@ from vla_ros.execution.smoothness import SmoothnessMetrics
 from vla_ros.msg import PolicyStatus
 from vla_ros.ros.clients import call_service, ClientTimeoutError, wait_for_future
 from vla_ros.ros.convert import trajectory_to_msg
-from vla_ros.ros.in_process import InProcessGraph
 from vla_ros.ros.motion_log import MotionLog
-from vla_ros.ros.nodes.policy_node import PolicyNode
 from vla_ros.ros.nodes.sim_node import SimNode
 from vla_ros.ros.qos import COMMAND_QOS, STATUS_QOS
+from vla_ros.ros.sim_graph import PolicyParameters, sim_graph, SimGraph
+from vla_ros.ros.success_check import EvaluatedEpisode, SuccessCheck
 from vla_ros.sim.bimanual_expert import BimanualExpert
-from vla_ros.sim.bimanual_tasks import AnyEpisode, BimanualEpisode, BimanualWatch
+from vla_ros.sim.bimanual_tasks import BimanualEpisode
 from vla_ros.sim.expert import POLICY_DT_S, ScriptedExpert
 from vla_ros.sim.humanoid_expert import hand_reach_expert, HandReachExpert
-from vla_ros.sim.humanoid_tasks import HandReachEpisode, HandReachWatch
-from vla_ros.sim.tasks import EpisodeWatch, FailureReason
+from vla_ros.sim.humanoid_tasks import HandReachEpisode
+from vla_ros.sim.tasks import FailureReason
 
-__all__ = ['EpisodeRecord', 'EvaluationRun', 'PolicyUnderTest', 'evaluate']
-
-#: What ``evaluate`` runs: the tabletop's, the bimanual rig's and the humanoid's episodes.
-EvaluatedEpisode = AnyEpisode | HandReachEpisode
+__all__ = ['EpisodeRecord', 'EvaluatedEpisode', 'EvaluationRun', 'PolicyUnderTest', 'evaluate']
 
 #: Period of the success check, wall-clock seconds.
 POLL_PERIOD_S = 0.05
@@ -207,10 +205,11 @@ class _ExpertDriver:
 class _Harness:
     """Runs the episodes on a started graph (see the module docstring)."""
 
-    def __init__(self, *, client: Node, sim_node: SimNode, expert: _ExpertDriver | None,
+    def __init__(self, *, graph: SimGraph, client: Node, expert: _ExpertDriver | None,
                  timeout_s: float, motion: MotionLog) -> None:
+        self._graph = graph
         self._client = client
-        self._sim_node = sim_node
+        self._sim_node = graph.sim_node
         self._motion = motion
         self._expert = expert
         self._timeout_s = timeout_s
@@ -219,13 +218,23 @@ class _Harness:
             self._action = ActionClient(client, ExecuteInstruction, 'vla/execute')
 
     def prepare(self, index: int, episode: EvaluatedEpisode) -> None:
-        """Bring the scene to ``episode``'s seed and let it settle."""
+        """Bring the scene to ``episode``'s seed and let it settle.
+
+        Raises:
+            ConfigError: the reset failed, or answered without resetting this graph's sim
+                (another sim node on the DDS domain serves ``sim/reset`` too).
+        """
         if index > 0:
+            before_s = self.sim_time_s()
             response = call_service(self._client, Trigger, 'sim/reset', Trigger.Request(),
                                     timeout_s=CALL_TIMEOUT_S)
-            if response.message != f'reset with seed {episode.seed}':
-                raise ConfigError(f'sim/reset answered {response.message!r}, expected seed '
-                                  f'{episode.seed}: another client reset the sim')
+            if not response.success:
+                raise ConfigError(f'sim/reset for seed {episode.seed} failed: '
+                                  f'{response.message!r}')
+            if self.sim_time_s() >= before_s:
+                raise ConfigError(f'sim/reset for seed {episode.seed} succeeded, but this '
+                                  "evaluation's sim clock did not restart: another sim node "
+                                  'on this ROS domain answered')
         deadline = time.monotonic() + CALL_TIMEOUT_S
         while self.sim_time_s() < SETTLE_S:
             if time.monotonic() > deadline:
@@ -234,8 +243,7 @@ class _Harness:
 
     def sim_time_s(self) -> float:
         """The simulator's clock, seconds since its last reset."""
-        with self._sim_node.lock:
-            return self._sim_node.sim.time_s
+        return self._graph.sim_time_s()
 
     def run(self, index: int, episode: EvaluatedEpisode) -> EpisodeRecord:
         """Run ``episode`` until success or the timeout; the arm holds afterwards."""
@@ -248,12 +256,8 @@ class _Harness:
                 return EpisodeRecord(index=index, episode=episode, success=False,
                                      time_to_success_s=None, duration_s=0.0,
                                      outcome='goal rejected')
-        watch: EpisodeWatch | BimanualWatch | HandReachWatch = \
-            HandReachWatch(episode) if isinstance(episode, HandReachEpisode) \
-            else BimanualWatch(episode) if isinstance(episode, BimanualEpisode) \
-            else EpisodeWatch(episode)
-        time_to_success_s, elapsed_s, end_s = self._watch(episode, watch)
-        smoothness = self._motion.finish(end_s)
+        check = self._watch(episode)
+        smoothness = self._motion.finish(check.started_s + check.elapsed_s)
         outcome = 'expert'
         if handle is not None:
             wait_for_future(handle.cancel_goal_async(), CALL_TIMEOUT_S, 'vla/execute cancel')
@@ -263,11 +267,11 @@ class _Harness:
         elif self._expert is not None:
             self._expert.stop()
         return EpisodeRecord(index=index, episode=episode,
-                             success=time_to_success_s is not None,
-                             time_to_success_s=time_to_success_s, duration_s=elapsed_s,
-                             outcome=outcome, smoothness=smoothness,
-                             failure_reason=watch.failure_reason(),
-                             max_cube_height_m=watch.max_height_m)
+                             success=check.time_to_success_s is not None,
+                             time_to_success_s=check.time_to_success_s,
+                             duration_s=check.elapsed_s, outcome=outcome, smoothness=smoothness,
+                             failure_reason=check.watch.failure_reason(),
+                             max_cube_height_m=check.watch.max_height_m)
 
     def _send_goal(self, episode: EvaluatedEpisode) -> Any:
         assert self._action is not None
@@ -277,51 +281,32 @@ class _Harness:
         goal = ExecuteInstruction.Goal(instruction=episode.instruction,
                                        timeout_s=self._timeout_s + CALL_TIMEOUT_S)
         handle = wait_for_future(self._action.send_goal_async(goal), CALL_TIMEOUT_S,
-                           'vla/execute goal')
+                                 'vla/execute goal')
         return handle if handle.accepted else None
 
-    def _watch(self, episode: EvaluatedEpisode,
-               watch: EpisodeWatch | BimanualWatch | HandReachWatch
-               ) -> tuple[float | None, float, float]:
-        """Poll success; returns (time to success or None, elapsed, end time), sim seconds."""
+    def _watch(self, episode: EvaluatedEpisode) -> SuccessCheck:
+        """Poll the success check until success, ``timeout_s`` of sim time, or a wall deadline."""
         with self._sim_node.lock:
-            started_s = self._sim_node.sim.time_s
+            check = SuccessCheck(self._sim_node.sim, episode)
             if self._expert is not None:
-                self._expert.start(episode, started_s)
+                self._expert.start(episode, check.started_s)
         wall_deadline = time.monotonic() + 2 * self._timeout_s + CALL_TIMEOUT_S
         while True:
             command = None
             with self._sim_node.lock:
-                elapsed_s = self._sim_node.sim.time_s - started_s
-                succeeded = watch.observe(self._sim_node.sim)
+                succeeded = check.observe()
                 if self._expert is not None and not succeeded:
-                    command = self._expert.act(elapsed_s + started_s)
+                    command = self._expert.act(check.started_s + check.elapsed_s)
             if command is not None and self._expert is not None:
                 self._expert.publish(command)
-            if succeeded:
-                return elapsed_s, elapsed_s, started_s + elapsed_s
-            if elapsed_s >= self._timeout_s or time.monotonic() > wall_deadline:
-                return None, elapsed_s, started_s + elapsed_s
+            if (succeeded or check.elapsed_s >= self._timeout_s
+                    or time.monotonic() > wall_deadline):
+                return check
             time.sleep(POLL_PERIOD_S)
 
     def close(self) -> None:
         if self._action is not None:
             self._action.destroy()
-
-
-def _policy_parameters(config_param: Parameter[str], policy: PolicyUnderTest,
-                       strategy: ExecutionStrategy | None,
-                       horizon: int | None) -> list[Parameter[Any]]:
-    """The policy node's parameters: simulated time, checkpoint, family, strategy, horizon."""
-    overrides: list[Parameter[Any]] = [config_param, Parameter('use_sim_time', value=True),
-                 Parameter('policy.checkpoint', value=str(policy.checkpoint))]
-    if policy.family:
-        overrides.append(Parameter('policy.family', value=policy.family))
-    if strategy is not None:
-        overrides.append(Parameter('execution.strategy', value=strategy.value))
-    if horizon is not None:
-        overrides.append(Parameter('execution.horizon', value=horizon))
-    return overrides
 
 
 def evaluate(*, config_path: Path, episodes: list[EvaluatedEpisode], timeout_s: float,
@@ -338,7 +323,7 @@ def evaluate(*, config_path: Path, episodes: list[EvaluatedEpisode], timeout_s: 
     The episodes' seeds must be consecutive (``sample_episodes`` makes them so).
 
     Raises:
-        ConfigError: a config without a sim section, or non-consecutive seeds.
+        ConfigError: a config without a sim section, non-consecutive seeds, or a failed reset.
         ClientTimeoutError: a node did not answer in time.
     """
     config = load_config(config_path)
@@ -347,25 +332,23 @@ def evaluate(*, config_path: Path, episodes: list[EvaluatedEpisode], timeout_s: 
     seeds = [episode.seed for episode in episodes]
     if not seeds or seeds != list(range(seeds[0], seeds[0] + len(seeds))):
         raise ConfigError(f'episode seeds {seeds!r}: expected consecutive seeds')
-    config_param = Parameter('config_file', value=str(config_path))
+    parameters = None if policy is None else PolicyParameters(
+        checkpoint=policy.checkpoint, family=policy.family, strategy=strategy, horizon=horizon)
     records = []
     simulated_s = 0.0  # each episode's sim time at its end: the sim restarts at 0 on reset
-    with InProcessGraph(domain_id=domain_id) as graph:
-        wall_started_s = time.monotonic()
-        sim_node = graph.add(SimNode, parameter_overrides=[
-            config_param, Parameter('seed', value=seeds[0])])
-        if policy is not None:
-            graph.add(PolicyNode, parameter_overrides=_policy_parameters(
-                config_param, policy, strategy, horizon))
-        client = graph.add(Node, node_name='vla_eval')
+    wall_started_s = time.monotonic()
+    with sim_graph(config_path, seed=seeds[0], policy=parameters, client_name='vla_eval',
+                   domain_id=domain_id) as graph:
+        client = graph.client
+        assert client is not None  # asked for by name
         latencies = _LatencyLog(client)
         expert = None if policy is not None else _ExpertDriver(
-            client, sim_node, config.sim.mjcf, config.embodiment.controllers, latencies)
+            client, graph.sim_node, config.sim.mjcf, config.embodiment.controllers, latencies)
         # The metrics' joints: revolute ones only (the grippers' fingers slide, in m).
-        motion = MotionLog(client, sim_node, controllers=config.embodiment.controllers,
+        motion = MotionLog(client, graph.sim_node, controllers=config.embodiment.controllers,
                            joint_state_topic=config.embodiment.joint_state_topic,
                            joints=[j for j in config.embodiment.joints if 'gripper' not in j])
-        harness = _Harness(client=client, sim_node=sim_node, expert=expert, timeout_s=timeout_s,
+        harness = _Harness(graph=graph, client=client, expert=expert, timeout_s=timeout_s,
                            motion=motion)
         try:
             for index, episode in enumerate(episodes):
@@ -379,5 +362,5 @@ def evaluate(*, config_path: Path, episodes: list[EvaluatedEpisode], timeout_s: 
         wall_s = time.monotonic() - wall_started_s
         samples = tuple(latencies.samples_ms)
     return EvaluationRun(records=tuple(records), latencies_ms=samples,
-                         callback_errors=tuple(graph.callback_errors),
+                         callback_errors=tuple(graph.graph.callback_errors),
                          simulated_s=simulated_s, wall_s=wall_s)

@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: Apache-2.0
+# Copyright 2026 The vla_ros authors
+"""The JSON report of a closed-loop evaluation (``vla_ros.ros.evaluation``) for `vla-ros eval`.
+
+``evaluation_report(run, settings)`` aggregates the episodes' records into::
+
+    {"task", "mode" ('policy' | 'expert'), "checkpoint", "family", "strategy" and "horizon"
+     (null: the config's), "seed", "episode_timeout_s", "episodes" (count), "successes",
+     "success_rate",
+     "mean_time_to_success_s" (over successful episodes; null if none),
+     "inference_latency_ms": {"p50", "p95", "count"} (null values without samples),
+     "max_boundary_jump_rad", "max_jerk" (rad/s^3), "idle_fraction",
+     "per_episode": [{"index", "seed", "colour", "instruction", "success",
+                      "time_to_success_s", "duration_s", "outcome", "failure_reason" (null
+                      after a success; for lift 'cube never grasped', 'cube dropped', 'cube
+                      not high enough' or 'another cube lifted'; for reach 'cube not
+                      reached'), "max_cube_height_m" (the named cube's highest centre above
+                      its rest height), "max_boundary_jump_rad", "max_jerk", "idle_fraction",
+                      "boundaries"}, ...]}
+
+Times are simulated seconds, rounded to milliseconds. The smoothness metrics are those of
+``vla_ros.execution.smoothness`` on the arm joints: the largest jump and jerk over all
+episodes, and the idle time over the summed episode time. No rclpy here: the records are
+plain values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TYPE_CHECKING
+
+import numpy as np
+
+from vla_ros.core.config import ExecutionStrategy
+
+if TYPE_CHECKING:
+    from vla_ros.execution.smoothness import SmoothnessMetrics
+    from vla_ros.ros.evaluation import EpisodeRecord, EvaluationRun
+
+__all__ = ['ReportSettings', 'evaluation_report']
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSettings:
+    """What was evaluated, as the report's header says it.
+
+    Attributes:
+        task: the task name (``vla-ros eval --task``).
+        checkpoint: the checkpoint under test; None for the scripted expert.
+        family: the policy family asked for (None: the config's).
+        strategy: the execution strategy asked for (None: the config's).
+        horizon: chunk steps per inference asked for (None: the config's).
+        seed: the first episode's scene seed.
+        episode_timeout_s: simulated seconds before an episode counts as failed.
+    """
+
+    task: str
+    checkpoint: Path | None
+    family: str | None
+    strategy: ExecutionStrategy | None
+    horizon: int | None
+    seed: int
+    episode_timeout_s: float
+
+
+def _percentile(samples: tuple[float, ...], q: float) -> float | None:
+    return round(float(np.percentile(samples, q)), 3) if samples else None
+
+
+def _seconds(value: float | None) -> float | None:
+    """Round to the sim's time step scale; JSON readers need no float noise."""
+    return None if value is None else round(value, 3)
+
+
+def _record(record: EpisodeRecord) -> dict[str, Any]:
+    return {'index': record.index, 'seed': record.episode.seed,
+            'colour': record.episode.colour.value, 'instruction': record.episode.instruction,
+            'success': record.success, 'time_to_success_s': _seconds(record.time_to_success_s),
+            'duration_s': _seconds(record.duration_s), 'outcome': record.outcome,
+            'failure_reason': None if record.failure_reason is None
+            else record.failure_reason.value,
+            'max_cube_height_m': None if record.max_cube_height_m is None
+            else round(record.max_cube_height_m, 4),
+            **_smoothness(None if record.smoothness is None else [record.smoothness])}
+
+
+def _smoothness(metrics: list[SmoothnessMetrics] | None) -> dict[str, Any]:
+    """The smoothness keys: largest jump and jerk, idle time over total time."""
+    if not metrics:
+        return {'max_boundary_jump_rad': None, 'max_jerk': None, 'idle_fraction': None,
+                'boundaries': 0}
+    window_s = sum(m.window_s for m in metrics)
+    return {'max_boundary_jump_rad': round(max(m.max_boundary_jump_rad for m in metrics), 6),
+            'max_jerk': round(max(m.max_jerk_rad_s3 for m in metrics), 3),
+            'idle_fraction': round(sum(m.idle_s for m in metrics) / window_s, 4)
+            if window_s > 0.0 else 0.0,
+            'boundaries': sum(m.boundaries for m in metrics)}
+
+
+def evaluation_report(run: EvaluationRun, settings: ReportSettings) -> dict[str, Any]:
+    """The JSON report of ``run`` (the layout of the module docstring)."""
+    records = run.records
+    times = [r.time_to_success_s for r in records if r.time_to_success_s is not None]
+    successes = sum(record.success for record in records)
+    smoothness = _smoothness([r.smoothness for r in records if r.smoothness is not None])
+    del smoothness['boundaries']
+    return {
+        'task': settings.task, 'mode': 'expert' if settings.checkpoint is None else 'policy',
+        'checkpoint': None if settings.checkpoint is None else str(settings.checkpoint),
+        'family': settings.family,
+        'strategy': None if settings.strategy is None else settings.strategy.value,
+        'horizon': settings.horizon,
+        'seed': settings.seed, 'episode_timeout_s': settings.episode_timeout_s,
+        'episodes': len(records), 'successes': successes,
+        'success_rate': successes / len(records) if records else 0.0,
+        'mean_time_to_success_s': _seconds(sum(times) / len(times)) if times else None,
+        'inference_latency_ms': {'p50': _percentile(run.latencies_ms, 50),
+                                 'p95': _percentile(run.latencies_ms, 95),
+                                 'count': len(run.latencies_ms)},
+        **smoothness,
+        'per_episode': [_record(record) for record in records],
+    }
