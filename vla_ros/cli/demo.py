@@ -159,10 +159,9 @@ def run(args: argparse.Namespace) -> int:
     from vla_ros.ros.demo_run import DemoRequest, run_demo, SensorTimeoutError
 
     lifting = args.task == 'lift'
-    config_path = args.config or (default_config_path().with_name(LIFT_CONFIG) if lifting
-                                  else default_config_path())
-    if args.instruction is None:
-        args.instruction = TASK_INSTRUCTIONS[args.task]
+    config_path = Path(args.config or (default_config_path().with_name(LIFT_CONFIG) if lifting
+                                       else default_config_path()))
+    instruction = TASK_INSTRUCTIONS[args.task] if args.instruction is None else args.instruction
     embodiment = load_config(config_path).embodiment
     latencies_ms: list[float] = []
 
@@ -172,12 +171,12 @@ def run(args: argparse.Namespace) -> int:
               f'inference={feedback.last_inference_latency_ms:6.1f} ms', flush=True)
 
     print(f'vla-ros demo: starting the simulated arm and the policy ({config_path})')
-    request = DemoRequest(config_path=Path(config_path), instruction=args.instruction,
+    request = DemoRequest(config_path=config_path, instruction=instruction,
                           seed=args.seed, duration_s=args.duration, lift=lifting,
                           stop_when_done=args.stop_when_reached)
     try:
         demo = run_demo(request, on_feedback=show, on_goal=lambda: print(
-            f'vla-ros demo: goal "{args.instruction}" '
+            f'vla-ros demo: goal "{instruction}" '
             f'for {args.duration:.0f} s of simulated time'))
     except SensorTimeoutError as err:
         print(f'vla-ros demo: {err}')
@@ -187,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     positions = demo.sensors.positions
     moved = np.abs(positions - positions[0]).max(axis=0) if len(positions) else np.zeros(0)
-    _plot(demo.sensors, args.out, args.instruction, {
+    _plot(demo.sensors, args.out, instruction, {
         **embodiment.controllers,
         **{f'{name} (held)': joints for name, joints in embodiment.held_controllers.items()}})
     _print_outcome(demo, moved, latencies_ms, args.stop_when_reached)

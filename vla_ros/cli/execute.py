@@ -8,7 +8,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from vla_ros.action import ExecuteInstruction
+    from vla_ros.ros.one_shot_calls import GoalFeedback
 
 __all__ = ['add_arguments', 'run']
 
@@ -22,21 +22,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Send the goal, print feedback lines and the result; exit 0 on success."""
-    from rclpy.node import Node
+    from vla_ros.ros.one_shot_calls import execute_once
 
-    from vla_ros.ros.clients import execute_instruction
-    from vla_ros.ros.in_process import InProcessGraph
-
-    def show(feedback: ExecuteInstruction.Feedback) -> None:
+    def show(feedback: GoalFeedback) -> None:
         print(f'  t={feedback.elapsed_s:5.1f} s  chunks={feedback.chunks_executed:3d}  '
               f'latency={feedback.last_inference_latency_ms:6.1f} ms  state={feedback.state}',
               flush=True)
 
-    with InProcessGraph() as graph:
-        node = graph.add(Node, node_name='vla_ros_execute')
-        accepted, result = execute_instruction(node, args.instruction, duration_s=args.duration,
-                                               action=args.action, on_feedback=show)
-    if not accepted or result is None:
+    result = execute_once(args.instruction, duration_s=args.duration, action=args.action,
+                          on_feedback=show)
+    if result is None:
         print('goal rejected (see /vla/status last_error for why)')
         return 1
     print(f'success={result.success} chunks={result.chunks_executed} message={result.message!r}')

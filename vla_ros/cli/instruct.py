@@ -18,14 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Call the service; exit 0 when the instruction was accepted."""
-    from rclpy.node import Node
+    from vla_ros.ros.one_shot_calls import instruct_once
 
-    from vla_ros.ros.clients import set_instruction
-    from vla_ros.ros.in_process import InProcessGraph
-
-    with InProcessGraph() as graph:
-        node = graph.add(Node, node_name='vla_ros_instruct')
-        response = set_instruction(node, args.instruction, service=args.service,
-                                   timeout_s=args.timeout)
-    print(f'accepted={response.accepted} message={response.message!r}')
-    return 0 if response.accepted else 1
+    answer = instruct_once(args.instruction, service=args.service, timeout_s=args.timeout)
+    print(f'accepted={answer.ok} message={answer.message!r}')
+    return 0 if answer.ok else 1

@@ -2,7 +2,9 @@
 # Copyright 2026 The vla_ros authors
 """`vla-ros`: the command line of vla_ros, one module per verb.
 
-Verbs that talk to ROS import rclpy only when they run, so `vla-ros --help` is instant.
+Verbs never import rclpy or messages themselves: those that talk to ROS call functions of
+``vla_ros.ros`` (imported only when they run, so `vla-ros --help` is instant) that answer with
+plain values.
 Expected errors print one line and return a non-zero exit code, without a traceback.
 """
 

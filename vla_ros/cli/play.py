@@ -31,33 +31,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Play the bag to its end (or until Ctrl-C) and print what was published."""
-    from rclpy.parameter import Parameter
+    from vla_ros.ros.bag_sessions import play_bag, PlayOptions
 
-    from vla_ros.ros.in_process import InProcessGraph
-    from vla_ros.ros.nodes.player_node import PlayerNode
-
-    with InProcessGraph() as graph:
-        overrides = [Parameter('bag', value=args.bag), Parameter('rate', value=float(args.rate)),
-                     Parameter('loop', value=args.loop),
-                     Parameter('clock_rate_hz', value=float(args.clock)),
-                     Parameter('wait_for_subscribers_s', value=float(args.wait_for_subscribers))]
-        if args.discovery_timeout is not None:
-            overrides.append(Parameter('discovery_timeout_s', value=float(args.discovery_timeout)))
-        if args.remap:  # rclpy types an empty list as bytes
-            overrides.append(Parameter('remap', value=list(args.remap)))
-        player = graph.add(PlayerNode, parameter_overrides=overrides)
-        print(f'vla-ros play: playing {args.bag}; Ctrl-C to stop', flush=True)
-        try:
-            player.wait_until_done()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            player.stop()
-        published = player.published()
-        error = player.error
-    for topic, count in published.items():
+    summary = play_bag(PlayOptions(
+        bag=args.bag, rate=args.rate, loop=args.loop, clock_rate_hz=args.clock,
+        wait_for_subscribers_s=args.wait_for_subscribers,
+        discovery_timeout_s=args.discovery_timeout, remap=tuple(args.remap)),
+        on_playing=lambda: print(f'vla-ros play: playing {args.bag}; Ctrl-C to stop',
+                                 flush=True))
+    for topic, count in summary.published.items():
         print(f'{topic}: {count} published')
-    if error is not None:
-        print(f'vla-ros play: {error}')
+    if summary.error is not None:
+        print(f'vla-ros play: {summary.error}')
         return 1
     return 0

@@ -30,30 +30,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Record, then print what was received and written per topic."""
-    from rclpy.parameter import Parameter
+    from vla_ros.ros.bag_sessions import record_bag, RecordOptions
 
-    from vla_ros.ros.in_process import InProcessGraph, wait_until_interrupted
-    from vla_ros.ros.nodes.recorder_node import RecorderNode
-
-    with InProcessGraph() as graph:
-        overrides = [Parameter('output', value=args.output),
-                     Parameter('storage', value=args.storage),
-                     Parameter('bag_version', value=args.bag_version)]
-        if args.topics:  # rclpy types an empty list as bytes; unset means the policy topics
-            overrides.append(Parameter('topics', value=list(args.topics)))
-        recorder = graph.add(RecorderNode, parameter_overrides=overrides)
-        try:
-            recorder.wait_for_topics(args.wait)
-            until = f'for {args.duration} s' if args.duration else 'until Ctrl-C'
-            print(f'vla-ros record: recording into {recorder.bag_path} {until}', flush=True)
-            wait_until_interrupted(args.duration)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            counts = recorder.close()
-            lost = recorder.lost()
-    for topic in counts:
-        dropped = f'; {lost[topic.topic]} lost on the way' if lost.get(topic.topic) else ''
+    until = f'for {args.duration} s' if args.duration else 'until Ctrl-C'
+    summary = record_bag(RecordOptions(
+        output=args.output, storage=args.storage, bag_version=args.bag_version,
+        topics=tuple(args.topics), wait_s=args.wait, duration_s=args.duration),
+        on_recording=lambda bag: print(f'vla-ros record: recording into {bag} {until}',
+                                       flush=True))
+    for topic in summary.counts:
+        dropped = f'; {summary.lost[topic.topic]} lost on the way' \
+            if summary.lost.get(topic.topic) else ''
         print(f'{topic.topic} ({topic.type_name}): {topic.written} written of '
               f'{topic.received} received{dropped}')
     print(f'bag: {args.output}')

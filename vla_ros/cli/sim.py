@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from vla_ros.cli.config_path import add_config_argument, default_config_path
 
@@ -21,28 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Start the sim and policy nodes in this process; run until Ctrl-C."""
-    from rclpy.parameter import Parameter
+    from vla_ros.ros.sim_graph import run_until_interrupted
 
-    from vla_ros.ros.in_process import (
-        InProcessGraph,
-        sigterm_as_interrupt,
-        wait_until_interrupted,
-    )
-    from vla_ros.ros.nodes.policy_node import PolicyNode
-    from vla_ros.ros.nodes.sim_node import SimNode
-
-    config = str(args.config or default_config_path())
-    # Ctrl-C or SIGTERM closes the graph, which shuts the policy node down first: it holds the
-    # arm and aborts a running goal with a reason while the simulator still runs.
-    with sigterm_as_interrupt(), InProcessGraph() as graph:
-        graph.add(SimNode, parameter_overrides=[Parameter('config_file', value=config),
-                                                Parameter('seed', value=args.seed)])
-        if not args.no_policy:
-            graph.add(PolicyNode, parameter_overrides=[Parameter('config_file', value=config),
-                                                       Parameter('use_sim_time', value=True)])
-        print(f'vla-ros sim: running {config}; Ctrl-C to stop', flush=True)
-        try:
-            wait_until_interrupted()
-        except KeyboardInterrupt:
-            pass
+    config = Path(args.config or default_config_path())
+    run_until_interrupted(config, seed=args.seed, with_policy=not args.no_policy,
+                          on_running=lambda: print(f'vla-ros sim: running {config}; Ctrl-C to '
+                                                   'stop', flush=True))
     return 0

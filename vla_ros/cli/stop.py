@@ -17,16 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Call the verb's Trigger service; exit 0 when the node confirmed it."""
-    from rclpy.node import Node
-    from std_srvs.srv import Trigger
+    from vla_ros.ros.one_shot_calls import trigger_once
 
-    from vla_ros.ros.clients import call_service
-    from vla_ros.ros.in_process import InProcessGraph
-
-    with InProcessGraph() as graph:
-        node = graph.add(Node, node_name=f'vla_ros_{args.verb}')
-        response = call_service(node, Trigger, args.service or f'vla/{args.verb}',
-                                Trigger.Request(),
-                                timeout_s=args.timeout)
-    print(f'success={response.success} message={response.message!r}')
-    return 0 if response.success else 1
+    answer = trigger_once(args.service or f'vla/{args.verb}', node_name=f'vla_ros_{args.verb}',
+                          timeout_s=args.timeout)
+    print(f'success={answer.ok} message={answer.message!r}')
+    return 0 if answer.ok else 1
