@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 The vla_ros authors
-"""Imports point one way: the layers of ``vla_ros/__init__.py``, rclpy only in ``ros``.
+"""Imports point one way: the layers of ``vla_ros/__init__.py``; rclpy, messages only in ``ros``.
 
 Two kinds of check. The internal direction is read from the source: every ``import`` of every
 module, at module level, inside functions and under ``TYPE_CHECKING`` alike, is parsed, and
@@ -50,9 +50,12 @@ FAMILY_BASES = {
 }
 #: Generated interfaces that the colcon build adds to the package.
 GENERATED = frozenset({'msg', 'srv', 'action'})
-#: The layers that may import rclpy and the generated interfaces (anywhere in a module):
-#: ``ros``, and the verbs above it that are ROS clients (still with rclpy types of their own).
-ROS_LAYERS = frozenset({'ros', 'cli'})
+#: The layers that may import rclpy and messages, ours or not (anywhere in a module): ``ros``
+#: only. The verbs in ``cli`` call ``ros`` functions that answer with plain value types.
+ROS_LAYERS = frozenset({'ros'})
+#: Top-level modules that are ROS besides message packages (``*_msgs``, ``*_srvs``,
+#: ``*_interfaces``): the client library and its tools.
+ROS_MODULES = frozenset({'rclpy', 'rosidl_runtime_py', 'rosbag2_py'})
 
 #: subpackage -> modules that importing all of it must not load.
 FORBIDDEN = {
@@ -92,13 +95,41 @@ def test_only_the_ros_layer_imports_rclpy_at_module_level():
     assert offenders == []
 
 
-def test_no_layer_below_ros_imports_rclpy_even_inside_a_function():
-    offenders = [f'{module}:{line} {name}' for text, module, is_package in _sources()
-                 if len(module.split('.')) > 1 and module.split('.')[1] not in ROS_LAYERS
-                 for line, name in _imports(text, module, is_package=is_package)
-                 if name.split('.')[0] in ('rclpy', 'rosidl_runtime_py', 'rosbag2_py')]
+def _ros_imports(text: str, module: str, *, is_package: bool = False) -> list[str]:
+    """The imports of rclpy or a message package in ``text`` when ``module`` is outside ros."""
+    parts = module.split('.')
+    if len(parts) < 2 or parts[1] in ROS_LAYERS:
+        return []
+    return [f'{module}:{line} {name}' for line, name in _imports(text, module,
+                                                                 is_package=is_package)
+            if name.split('.')[0] in ROS_MODULES
+            or name.split('.')[0].endswith(('_msgs', '_srvs', '_interfaces'))]
+
+
+def test_only_the_ros_layer_imports_rclpy_or_messages_even_inside_a_function():
+    offenders = [offender for text, module, is_package in _sources()
+                 for offender in _ros_imports(text, module, is_package=is_package)]
 
     assert offenders == []
+
+
+@pytest.mark.parametrize(('module', 'source', 'expected'), [
+    ('vla_ros.cli.demo', 'def run():\n    from rclpy.node import Node\n',
+     ['vla_ros.cli.demo:2 rclpy.node']),
+    ('vla_ros.cli.stop', 'import rclpy\n', ['vla_ros.cli.stop:1 rclpy']),
+    ('vla_ros.cli.demo',
+     'from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n'
+     '    from sensor_msgs.msg import Image\n',
+     ['vla_ros.cli.demo:3 sensor_msgs.msg']),
+    ('vla_ros.cli.stop', 'def run():\n    from std_srvs.srv import Trigger\n',
+     ['vla_ros.cli.stop:2 std_srvs.srv']),
+    ('vla_ros.data.cdr', '"""Like rclpy.serialization, without rclpy."""\n', []),
+    ('vla_ros.ros.evaluation', 'from rclpy.node import Node\nfrom std_srvs.srv import Trigger\n',
+     []),
+], ids=['cli-in-function', 'cli-module-level', 'cli-type-checking-message', 'cli-service-type',
+        'only-mentioned-in-text', 'ros-may'])
+def test_a_ros_import_outside_ros_is_reported_with_module_and_line(module, source, expected):
+    assert _ros_imports(source, module) == expected
 
 
 def _module_name(path: Path) -> str:
@@ -187,9 +218,12 @@ def test_every_exception_is_still_needed():
      ['vla_ros.policies.diffusion.model:1 family diffusion -> vla_ros.policies.flow.model']),
     ('vla_ros.policies.fast.model', 'from vla_ros.policies.tokens.vlm import build\n', []),
     ('vla_ros.ros.convert', 'from vla_ros.msg import PolicyStatus\n', []),
+    ('vla_ros.cli.execute', 'def run():\n    from vla_ros.action import ExecuteInstruction\n',
+     ['vla_ros.cli.execute:2 cli -> vla_ros.action']),
     ('vla_ros.cli.train', 'from vla_ros.policies.registry import FAMILIES\n', []),
 ], ids=['module-level', 'relative-in-function', 'type-checking', 'relative-package',
-        'family-to-family', 'family-on-its-base', 'generated-messages', 'cli-uses-all'])
+        'family-to-family', 'family-on-its-base', 'generated-messages', 'cli-no-messages',
+        'cli-uses-all'])
 def test_a_wrong_import_is_reported_with_module_and_line(module, source, expected):
     is_package = module.count('.') == 1
 
