@@ -124,7 +124,8 @@ def test_each_family_trains_on_demos_a_checkpoint_that_loads_and_infers(
     policy = load_policy(family, out)
     assert policy.spec == PolicySpec(joint_names=SIM_JOINTS, camera_names=('front',),
                                      image_height=64, image_width=64, chunk_length=CHUNK,
-                                     dt_s=pytest.approx(dataset.dt_s))
+                                     dt_s=policy.spec.dt_s)
+    assert policy.spec.dt_s == pytest.approx(dataset.dt_s)
     chunk = policy.infer(dataset[3].observation)
     assert chunk.positions.shape == (CHUNK, len(SIM_JOINTS))
     assert np.all(np.isfinite(chunk.positions))
@@ -145,7 +146,8 @@ def test_each_family_trains_on_an_exported_robot_dataset(
     policy = load_policy(family, out)
     assert policy.spec == PolicySpec(joint_names=('joint1', 'gripper_joint'),
                                      camera_names=('top',), image_height=16, image_width=16,
-                                     chunk_length=CHUNK, dt_s=pytest.approx(0.1))
+                                     chunk_length=CHUNK, dt_s=policy.spec.dt_s)
+    assert policy.spec.dt_s == pytest.approx(0.1)
     chunk = policy.infer(dataset[5].observation)
     assert chunk.positions.shape == (CHUNK, 2) and np.all(np.isfinite(chunk.positions))
 

@@ -32,7 +32,8 @@ def test_flow_training_takes_an_exported_robot_dataset(tmp_path):
 
     assert policy.spec == PolicySpec(
         joint_names=('joint1', 'joint2', 'gripper_joint'), camera_names=('front', 'wrist'),
-        image_height=8, image_width=8, chunk_length=4, dt_s=pytest.approx(0.1))
+        image_height=8, image_width=8, chunk_length=4, dt_s=policy.spec.dt_s)
+    assert policy.spec.dt_s == pytest.approx(0.1)
     states = np.array([dataset[i].observation.joint_positions for i in range(len(dataset))])
     np.testing.assert_allclose(policy.config.normalization.state.mean, states.mean(axis=0))
     assert len(result.losses) == 3 and np.all(np.isfinite(result.losses))

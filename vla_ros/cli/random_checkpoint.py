@@ -18,20 +18,22 @@ from pathlib import Path
 
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.policy import PolicySpec
+from vla_ros.core.policy_family import PolicyFamily
 from vla_ros.policies.default_robot import DEFAULT_HOME_POSITIONS, DEFAULT_SPEC
 
 __all__ = ['RANDOM_FAMILIES', 'add_arguments', 'run']
 
 #: Families with a random checkpoint maker (``vla_ros.policies.<family>.checkpoint``).
-RANDOM_FAMILIES = ('flow', 'diffusion', 'tokens', 'fast')
+RANDOM_FAMILIES = (PolicyFamily.FLOW, PolicyFamily.DIFFUSION, PolicyFamily.TOKENS,
+                   PolicyFamily.FAST)
 #: Options that only the families with home-pose statistics and a denoising sampler read.
 _MOTION_OPTIONS = ('home', 'motion', 'denoising_steps')
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the verb's options."""
-    parser.add_argument('--family', choices=RANDOM_FAMILIES, default='flow',
-                        help='policy family of the checkpoint')
+    parser.add_argument('--family', choices=[family.value for family in RANDOM_FAMILIES],
+                        default=PolicyFamily.FLOW.value, help='policy family of the checkpoint')
     parser.add_argument('--out', type=Path, required=True, metavar='CHECKPOINT_DIR',
                         help='directory to write')
     parser.add_argument('--seed', type=int, default=0, help='weights and noise seed')
@@ -62,23 +64,25 @@ def run(args: argparse.Namespace) -> int:
                       image_height=args.image_size, image_width=args.image_size,
                       chunk_length=args.chunk_length, dt_s=args.dt_s)
     out_dir = Path(args.out)
-    if args.family in ('tokens', 'fast'):
+    family = PolicyFamily(args.family)
+    if family in (PolicyFamily.TOKENS, PolicyFamily.FAST):
         given = [name for name in _MOTION_OPTIONS if getattr(args, name) is not None]
         if given:
-            raise ConfigError(f'--{given[0].replace("_", "-")}: the {args.family!r} family '
+            raise ConfigError(f'--{given[0].replace("_", "-")}: the {family.value!r} family '
                               'does not read it; remove it')
     home = DEFAULT_HOME_POSITIONS if args.home is None else tuple(args.home)
-    written = _write(args.family, out_dir, spec, seed=args.seed, home=home,
+    written = _write(family, out_dir, spec, seed=args.seed, home=home,
                      motion=args.motion, denoising_steps=args.denoising_steps)
-    print(f'wrote a random {args.family} checkpoint to {written}')
+    print(f'wrote a random {family} checkpoint to {written}')
     return 0
 
 
-def _write(family: str, out_dir: Path, spec: PolicySpec, *, seed: int, home: Sequence[float],
-           motion: Sequence[float] | None, denoising_steps: int | None) -> Path:
+def _write(family: PolicyFamily, out_dir: Path, spec: PolicySpec, *, seed: int,
+           home: Sequence[float], motion: Sequence[float] | None,
+           denoising_steps: int | None) -> Path:
     """Run the family's ``create_random_checkpoint`` (imported here: torch loads only now)."""
     one_or_each = None if motion is None else (motion[0] if len(motion) == 1 else motion)
-    if family == 'flow':
+    if family is PolicyFamily.FLOW:
         from vla_ros.policies.default_robot import DEFAULT_MOTION_STD
         from vla_ros.policies.flow import checkpoint as flow
 
@@ -86,7 +90,7 @@ def _write(family: str, out_dir: Path, spec: PolicySpec, *, seed: int, home: Seq
             out_dir, spec, seed=seed, home_positions=home,
             motion_std=DEFAULT_MOTION_STD if one_or_each is None else one_or_each,
             num_denoising_steps=10 if denoising_steps is None else denoising_steps)
-    if family == 'diffusion':
+    if family is PolicyFamily.DIFFUSION:
         from vla_ros.policies.diffusion import checkpoint as diffusion
         from vla_ros.policies.diffusion.config import Sampling
 
@@ -95,7 +99,7 @@ def _write(family: str, out_dir: Path, spec: PolicySpec, *, seed: int, home: Seq
             motion_rad=diffusion.DEFAULT_MOTION if one_or_each is None else one_or_each,
             sampling=Sampling() if denoising_steps is None else Sampling(
                 steps=denoising_steps))
-    if family == 'tokens':
+    if family is PolicyFamily.TOKENS:
         from vla_ros.policies.tokens import checkpoint as tokens
 
         return tokens.create_random_checkpoint(out_dir, spec, seed=seed)

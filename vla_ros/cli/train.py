@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from vla_ros.cli.config_path import add_config_argument, load_sim_config
 from vla_ros.cli.train_families import prepare_run, RunOptions, TRAINERS
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.policy_family import PolicyFamily
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -44,8 +45,8 @@ TRAINABLE_FAMILIES = tuple(TRAINERS)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the verb's options."""
-    parser.add_argument('--family', choices=TRAINABLE_FAMILIES, default='flow',
-                        help='policy family to train')
+    parser.add_argument('--family', choices=[family.value for family in TRAINABLE_FAMILIES],
+                        default=PolicyFamily.FLOW.value, help='policy family to train')
     parser.add_argument('--data', type=Path, required=True, nargs='+', metavar='DIR',
                         help='dataset directories written by vla-ros demos or vla-ros export '
                              '(several are read as one)')
@@ -107,7 +108,7 @@ def _concatenated(datasets: Sequence[SampleSource]) -> SampleSource:
     return datasets[0] if len(datasets) == 1 else ConcatenatedSamples(datasets)
 
 
-def _settings_line(family: str, prepared: PreparedRun, chunk_length: int) -> str:
+def _settings_line(family: PolicyFamily, prepared: PreparedRun, chunk_length: int) -> str:
     """The effective settings of the run, one line."""
     settings = prepared.settings
     return (f'vla-ros train: {family}: steps {settings.steps}, batch size {settings.batch_size}, '
@@ -144,14 +145,15 @@ def run(args: argparse.Namespace) -> int:
     """Train and write the checkpoint; exit 0 when it was written."""
     if args.chunk_length < 1:
         raise ConfigError(f'--chunk-length {args.chunk_length}: expected >= 1')
-    prepared = prepare_run(args.family, RunOptions(
+    family = PolicyFamily(args.family)
+    prepared = prepare_run(family, RunOptions(
         steps=args.steps, batch_size=args.batch_size, learning_rate=args.learning_rate,
         seed=args.seed, log_every=args.log_every, threads=args.threads,
         progress=not args.no_progress, length_constrained=args.length_constrained,
         pointing=args.pointing, pointing_steps=args.pointing_steps,
         pointing_weight=args.pointing_weight,
         action_space=_action_space(args)))
-    print(_settings_line(args.family, prepared, args.chunk_length), flush=True)
+    print(_settings_line(family, prepared, args.chunk_length), flush=True)
     kinematics = _site_kinematics(args.config) if args.ee_deltas else None
     datasets = [_load_dataset(data, args.chunk_length) for data in args.data]
     for data, dataset in zip(args.data, datasets, strict=True):
@@ -167,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         samples = ObservedEeChunks(samples, kinematics)
     logging.basicConfig(level=logging.INFO, format='vla-ros train: %(message)s')
     episodes = sum(len(dataset.episodes) for dataset in datasets)
-    print(f'vla-ros train: {args.family} on {episodes} episodes ({len(samples)} samples) '
+    print(f'vla-ros train: {family} on {episodes} episodes ({len(samples)} samples) '
           f'from {", ".join(str(data) for data in args.data)}'
           f'{"" if kinematics is None else ", as end-effector moves from the observation"}',
           flush=True)

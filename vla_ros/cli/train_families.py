@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol, TYPE_CHECKING
 
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.policy_family import PolicyFamily
 
 if TYPE_CHECKING:
     from vla_ros.core.training_samples import SampleSource
@@ -133,15 +134,16 @@ _POINTING = frozenset({'pointing', 'pointing_steps'})
 _TOKEN_OPTIONS = _POINTING | {'pointing_weight', 'action_space'}
 
 #: The trainable families, in the order `--help` lists them.
-TRAINERS: Mapping[str, Trainer] = {
-    'flow': Trainer('vla_ros.policies.flow.train', _POINTING),
-    'tokens': Trainer('vla_ros.policies.tokens.train', _TOKEN_OPTIONS),
-    'fast': Trainer('vla_ros.policies.fast.train', _TOKEN_OPTIONS | {'length_constrained'}),
-    'diffusion': Trainer('vla_ros.policies.diffusion.train'),
+TRAINERS: Mapping[PolicyFamily, Trainer] = {
+    PolicyFamily.FLOW: Trainer('vla_ros.policies.flow.train', _POINTING),
+    PolicyFamily.TOKENS: Trainer('vla_ros.policies.tokens.train', _TOKEN_OPTIONS),
+    PolicyFamily.FAST: Trainer('vla_ros.policies.fast.train',
+                               _TOKEN_OPTIONS | {'length_constrained'}),
+    PolicyFamily.DIFFUSION: Trainer('vla_ros.policies.diffusion.train'),
 }
 
 
-def prepare_run(family: str, options: RunOptions) -> PreparedRun:
+def prepare_run(family: PolicyFamily | str, options: RunOptions) -> PreparedRun:
     """The effective settings of training ``family`` with ``options``, ready to run.
 
     Raises:
@@ -149,7 +151,8 @@ def prepare_run(family: str, options: RunOptions) -> PreparedRun:
             ``TrainingConfig`` refuses.
     """
     if family not in TRAINERS:
-        raise ConfigError(f'--family: {family!r}, expected one of {", ".join(TRAINERS)}')
+        raise ConfigError(f'--family: {str(family)!r}, expected one of {", ".join(TRAINERS)}')
+    family = PolicyFamily(family)
     trainer = TRAINERS[family]
     for name, flag in FAMILY_OPTIONS.items():
         if getattr(options, name) not in (None, False) and name not in trainer.own_options:

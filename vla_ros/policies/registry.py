@@ -1,44 +1,48 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 The vla_ros authors
-"""Family name -> loader module, imported lazily so torch loads only when a policy does."""
+"""Family -> loader module, imported lazily so torch loads only when a policy does."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.policy_family import PolicyFamily
 
 if TYPE_CHECKING:
     from vla_ros.core.config import PolicyConfig
     from vla_ros.policies.base import Policy
 
-__all__ = ['FAMILIES', 'LAYOUT_FAMILIES', 'REMOTE_FAMILIES', 'load_policy']
+__all__ = ['FAMILIES', 'LAYOUT_FAMILIES', 'PolicyFamily', 'REMOTE_FAMILIES', 'load_policy']
 
-#: Registered family -> module with ``load(checkpoint_dir: Path, device: str) -> Policy``.
+#: Local family -> module with ``load(checkpoint_dir: Path, device: str) -> Policy``.
 #: Families in ``LAYOUT_FAMILIES`` also take ``settings=`` (the ``policy`` section), for the
 #: fields that describe checkpoints in published layouts (dtype, tokenizer, inputs, outputs).
-FAMILIES: dict[str, str] = {
-    'flow': 'vla_ros.policies.flow.guidance',  # FlowPolicy + infer_guided (RTC)
-    'tokens': 'vla_ros.policies.tokens.model',
-    'fast': 'vla_ros.policies.fast.model',
-    'diffusion': 'vla_ros.policies.diffusion.model',
-    'pi05': 'vla_ros.policies.pi05.model',  # LeRobot pi0.5 folders as published
+FAMILIES: Mapping[PolicyFamily, str] = {
+    PolicyFamily.FLOW: 'vla_ros.policies.flow.guidance',  # FlowPolicy + infer_guided (RTC)
+    PolicyFamily.TOKENS: 'vla_ros.policies.tokens.model',
+    PolicyFamily.FAST: 'vla_ros.policies.fast.model',
+    PolicyFamily.DIFFUSION: 'vla_ros.policies.diffusion.model',
+    PolicyFamily.PI05: 'vla_ros.policies.pi05.model',  # LeRobot pi0.5 folders as published
 }
-LAYOUT_FAMILIES = frozenset({'flow', 'fast', 'pi05'})
+LAYOUT_FAMILIES = frozenset({PolicyFamily.FLOW, PolicyFamily.FAST, PolicyFamily.PI05})
 #: Remote family -> module with ``load(settings: PolicyConfig) -> Policy``: a client of a policy
 #: server named by ``policy.server``; no checkpoint, no torch on the robot.
-REMOTE_FAMILIES: dict[str, str] = {
-    'openpi': 'vla_ros.policies.remote.openpi',
-    'groot': 'vla_ros.policies.remote.groot',
-    'openvla': 'vla_ros.policies.remote.openvla',
+REMOTE_FAMILIES: Mapping[PolicyFamily, str] = {
+    PolicyFamily.OPENPI: 'vla_ros.policies.remote.openpi',
+    PolicyFamily.GROOT: 'vla_ros.policies.remote.groot',
+    PolicyFamily.OPENVLA: 'vla_ros.policies.remote.openvla',
 }
+assert set(FAMILIES) | set(REMOTE_FAMILIES) == set(PolicyFamily)
+assert {family for family in PolicyFamily if family.is_remote} == set(REMOTE_FAMILIES)
 
 
-def load_policy(family: str, checkpoint_dir: Path | str | None, *, device: str = 'cpu',
-                threads: int | None = None, settings: PolicyConfig | None = None) -> Policy:
+def load_policy(family: PolicyFamily | str, checkpoint_dir: Path | str | None, *,
+                device: str = 'cpu', threads: int | None = None,
+                settings: PolicyConfig | None = None) -> Policy:
     """Load the checkpoint in ``checkpoint_dir`` with the loader of ``family``.
 
     ``threads``, when given, sets torch's CPU thread count for the whole process (every
@@ -52,18 +56,17 @@ def load_policy(family: str, checkpoint_dir: Path | str | None, *, device: str =
     """
     if threads is not None and threads < 1:
         raise ConfigError(f'policy.threads: {threads}, expected >= 1')
-    if family in REMOTE_FAMILIES:
+    family = PolicyFamily.parse(family)
+    if family.is_remote:
         return _load_remote(family, checkpoint_dir, settings)
-    if family not in FAMILIES:
-        raise ConfigError(f'policy.family: {family!r} is not registered; known: '
-                          f'{sorted(FAMILIES)} and remote {sorted(REMOTE_FAMILIES)}')
     if checkpoint_dir is None:
-        raise ConfigError(f'policy.checkpoint: missing; the {family!r} family loads a '
-                          'checkpoint directory')
+        raise ConfigError(f'policy.checkpoint: missing; the {family.value!r} family loads '
+                          'a checkpoint directory')
     unread = () if settings is None or family in LAYOUT_FAMILIES else settings.layout_settings()
     if unread:
-        raise ConfigError(f'policy.{unread[0]}: the {family!r} family does not read it (only '
-                          f'{sorted(LAYOUT_FAMILIES)} do); remove it')
+        raise ConfigError(f'policy.{unread[0]}: the {family.value!r} family does not read it '
+                          f'(only {sorted(name.value for name in LAYOUT_FAMILIES)} do); remove '
+                          'it')
     checkpoint_dir = Path(checkpoint_dir)
     if not checkpoint_dir.is_dir():
         raise ConfigError(f'policy.checkpoint: {str(checkpoint_dir)!r} is not a directory')
@@ -78,7 +81,7 @@ def load_policy(family: str, checkpoint_dir: Path | str | None, *, device: str =
     return loader(checkpoint_dir, device)
 
 
-def _load_remote(family: str, checkpoint_dir: Path | str | None,
+def _load_remote(family: PolicyFamily, checkpoint_dir: Path | str | None,
                  settings: PolicyConfig | None) -> Policy:
     """Connect a remote family's client to ``settings.server``.
 
@@ -86,14 +89,15 @@ def _load_remote(family: str, checkpoint_dir: Path | str | None,
         ConfigError: a checkpoint, layout fields or no server section, or no connection.
     """
     if checkpoint_dir is not None:
-        raise ConfigError(f'policy.checkpoint: {str(checkpoint_dir)!r}, but {family!r} is a '
-                          'remote family: name its server in policy.server instead')
+        raise ConfigError(f'policy.checkpoint: {str(checkpoint_dir)!r}, but {family.value!r} '
+                          'is a remote family: name its server in policy.server instead')
     if settings is None or settings.server is None:
-        raise ConfigError(f'policy.server: missing; the remote family {family!r} needs one')
+        raise ConfigError(f'policy.server: missing; the remote family {family.value!r} needs '
+                          'one')
     unread = settings.layout_settings() + (('threads',) if settings.threads else ())
     if unread:
-        raise ConfigError(f'policy.{unread[0]}: the remote family {family!r} does not read '
-                          'it; remove it')
+        raise ConfigError(f'policy.{unread[0]}: the remote family {family.value!r} does not '
+                          'read it; remove it')
     module = importlib.import_module(REMOTE_FAMILIES[family])
     policy: Policy = module.load(settings)
     return policy
