@@ -101,7 +101,7 @@ def test_generated_ids_are_action_prefix_fast_ids_skipping_128_then_the_bar(
         published: tuple[Path, Planted], tmp_path: Path) -> None:
     folder, planted = published
     policy = _load(_config(tmp_path, folder))
-    tokenizer = policy._tokenizer
+    tokenizer = policy.tokenizer
     generated = policy.generate_ids(_observation()).tolist()
     prefix = tokenizer.encode('Action: ', add_special_tokens=False)
     assert generated[:len(prefix)] == prefix
@@ -114,7 +114,7 @@ def test_generated_ids_are_action_prefix_fast_ids_skipping_128_then_the_bar(
 def test_prompt_is_lerobots_task_state_newline_then_bos(
         published: tuple[Path, Planted], tmp_path: Path) -> None:
     policy = _load(_config(tmp_path, folder=published[0]))
-    tokenizer = policy._tokenizer
+    tokenizer = policy.tokenizer
     ids = policy.prompt(_observation()).input_ids[0].tolist()
     text_ids = [i for i in ids if i < tokenizer.vocab_size]
     # State at the means: z-score 0 -> bin 128 of 256 over [-1, 1).

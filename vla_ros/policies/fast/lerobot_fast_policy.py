@@ -29,17 +29,19 @@ from safetensors.torch import load_file
 import torch
 from transformers import AutoTokenizer, PaliGemmaConfig, PaliGemmaForConditionalGeneration
 
-from vla_ros.core.errors import ConfigError, PolicyOutputError
-from vla_ros.core.images import letterbox
-from vla_ros.core.normalization import ZScoreStats
+from vla_ros.core.errors import ConfigError
 from vla_ros.core.types import ActionChunk
 from vla_ros.policies.base import PolicySpec
 from vla_ros.policies.device import resolve_device, resolve_dtype
-from vla_ros.policies.fast.lerobot_pi0_fast import describe_pi0_fast, PALIGEMMA_PREFIX
+from vla_ros.policies.fast.lerobot_pi0_fast import (
+    describe_pi0_fast,
+    PALIGEMMA_PREFIX,
+    PaliGemmaShape,
+)
+from vla_ros.policies.fast.pi0_fast_prompt import LeRobotNormalizer, Pi0FastPrompt, state_bins
 from vla_ros.policies.fast.released_tokenizer import ReleasedFastTokenizer
 from vla_ros.policies.lerobot_files import read_json
 from vla_ros.policies.tokens.greedy_decoding import greedy_decode
-from vla_ros.policies.tokens.prompt import pixels_to_model, PromptInputs
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -49,8 +51,10 @@ if TYPE_CHECKING:
     from vla_ros.core.config import PolicyConfig
     from vla_ros.core.types import Observation
     from vla_ros.policies.fast.lerobot_pi0_fast import LeRobotPi0Fast
+    from vla_ros.policies.tokens.prompt import PromptInputs
 
-__all__ = ['LeRobotFastPolicy', 'build_paligemma', 'load_lerobot_pi0_fast', 'state_bins']
+__all__ = ['LeRobotFastPolicy', 'build_paligemma', 'load_lerobot_pi0_fast', 'state_bins',
+           'to_lerobot_name']
 
 _LISTED = 4
 _EMBED = 'model.language_model.embed_tokens.weight'
@@ -60,25 +64,35 @@ _TOKENIZER_HINT = ("PaliGemma's tokenizer is a gated download: `hf download "
                    'policy.tokenizer: DIR')
 
 
-def build_paligemma(described: LeRobotPi0Fast, *, dtype: torch.dtype
+def build_paligemma(shape: PaliGemmaShape, *, dtype: torch.dtype = torch.float32,
+                    seed: int | None = None, init_std: float | None = None,
                     ) -> PaliGemmaForConditionalGeneration:
-    """A PaliGemma shaped as the folder's weights (initialised at random, to be loaded)."""
-    text = {'model_type': 'gemma', 'hidden_size': described.width,
-            'intermediate_size': described.mlp_width, 'num_hidden_layers': described.depth,
-            'num_attention_heads': described.heads, 'num_key_value_heads': 1,
-            'head_dim': described.head_size, 'vocab_size': described.vocab_size,
-            'hidden_activation': 'gelu_pytorch_tanh', 'use_bidirectional_attention': False}
-    vision = {'model_type': 'siglip_vision_model', 'hidden_size': described.vision_width,
-              'intermediate_size': described.vision_mlp_width,
-              'num_hidden_layers': described.vision_depth,
-              'num_attention_heads': described.vision_width // 72,
-              'patch_size': described.patch_px, 'image_size': described.image_px,
+    """A PaliGemma of ``shape``, initialised at random (seeded when ``seed`` is given).
+
+    ``init_std`` replaces transformers' initial standard deviation (training small models).
+    """
+    text: dict[str, object] = {
+        'model_type': 'gemma', 'hidden_size': shape.width, 'intermediate_size': shape.mlp_width,
+        'num_hidden_layers': shape.depth, 'num_attention_heads': shape.heads,
+        'num_key_value_heads': 1, 'head_dim': shape.head_size, 'vocab_size': shape.vocab_size,
+        'hidden_activation': 'gelu_pytorch_tanh', 'use_bidirectional_attention': False}
+    if init_std is not None:
+        text['initializer_range'] = init_std
+    vision = {'model_type': 'siglip_vision_model', 'hidden_size': shape.vision_width,
+              'intermediate_size': shape.vision_mlp_width,
+              'num_hidden_layers': shape.vision_depth,
+              'num_attention_heads': shape.vision_width // 72,
+              'patch_size': shape.patch_px, 'image_size': shape.image_px,
               'vision_use_head': False}
     config = PaliGemmaConfig(text_config=text, vision_config=vision,
-                             projection_dim=described.width, hidden_size=described.width,
-                             image_token_index=described.vocab_size,
-                             vocab_size=described.vocab_size)
-    model = PaliGemmaForConditionalGeneration(config)
+                             projection_dim=shape.width, hidden_size=shape.width,
+                             image_token_index=shape.vocab_size, vocab_size=shape.vocab_size)
+    if init_std is not None:
+        config.initializer_range = init_std
+    with torch.random.fork_rng(devices=[]):
+        if seed is not None:
+            torch.manual_seed(seed)
+        model = PaliGemmaForConditionalGeneration(config)
     model.to(dtype)  # type: ignore[arg-type]  # transformers' wrapper hides nn.Module.to
     model.eval()  # type: ignore[no-untyped-call]
     return model
@@ -106,11 +120,11 @@ def load_weights_strictly(model: PaliGemmaForConditionalGeneration, folder: Path
                if name.startswith(PALIGEMMA_PREFIX)}
     expected = model.state_dict()
     unexpected = sorted(name for name in stored if not name.startswith(PALIGEMMA_PREFIX))
-    unexpected += sorted(_to_lerobot(name) for name in renamed if name not in expected)
+    unexpected += sorted(to_lerobot_name(name) for name in renamed if name not in expected)
     # The token embedding is tied to lm_head; LeRobot saves that tensor once, as lm_head.
-    missing = sorted(_to_lerobot(name) for name in expected
+    missing = sorted(to_lerobot_name(name) for name in expected
                      if name not in renamed and name != _EMBED)
-    mismatched = sorted(f'{_to_lerobot(name)}: checkpoint {list(tensor.shape)}, model '
+    mismatched = sorted(f'{to_lerobot_name(name)}: checkpoint {list(tensor.shape)}, model '
                         f'{list(expected[name].shape)}' for name, tensor in renamed.items()
                         if name in expected and tensor.shape != expected[name].shape)
     if _EMBED in renamed and 'lm_head.weight' in renamed and not torch.equal(
@@ -132,7 +146,8 @@ def _to_model(lerobot_name: str) -> str:
         _LEROBOT_VISION) else name
 
 
-def _to_lerobot(model_name: str) -> str:
+def to_lerobot_name(model_name: str) -> str:
+    """A transformers name -> LeRobot's (inverse of ``_to_model``)."""
     name = model_name.replace(_MODEL_VISION, _LEROBOT_VISION, 1) if model_name.startswith(
         _MODEL_VISION) else model_name
     return PALIGEMMA_PREFIX + name
@@ -148,12 +163,6 @@ def _weight_files(folder: Path) -> list[str]:
     return sorted({str(name) for name in weight_map.values()})
 
 
-def state_bins(normalized_state: NDArray[np.float64]) -> str:
-    """LeRobot's and openpi's state text: 256 bins over [-1, 1), ``np.digitize``, unclipped."""
-    bins = np.digitize(normalized_state, bins=np.linspace(-1.0, 1.0, 257)[:-1]) - 1
-    return ' '.join(str(int(value)) for value in bins)
-
-
 class LeRobotFastPolicy:
     """A LeRobot pi0-FAST folder, loaded; implements ``vla_ros.policies.base.Policy``."""
 
@@ -162,27 +171,17 @@ class LeRobotFastPolicy:
                  spec: PolicySpec, state_joints: tuple[str, ...], device: torch.device) -> None:
         self._described = described
         self._model = model
-        self._tokenizer = tokenizer
         self._fast = fast
+        self._tokenizer = tokenizer
         self._spec = spec
-        self._state_joints = state_joints
         self._device = device
-        self._state = ZScoreStats(mean=tuple(described.state_stats['mean']),
-                                  std=tuple(described.state_stats['std']), eps=1e-8)
-        self._actions = ZScoreStats(mean=tuple(described.action_stats['mean']),
-                                    std=tuple(described.action_stats['std']), eps=1e-8)
-        self._bos = _single_id(tokenizer, tokenizer.bos_token, 'bos')
-        self._end = _single_id(tokenizer, '|', 'end-of-action')
-        self._action_prefix = list(tokenizer.encode('Action: ', add_special_tokens=False))
-        # FAST id f is model id last_fast_id - f.
-        self._last_fast_id = int(tokenizer.vocab_size) - 1 - described.fast_skip_tokens
-        if self._last_fast_id - fast.vocab_size + 1 < 0 or self._last_fast_id >= (
-                described.vocab_size):
-            raise ConfigError(f'{described.folder}: {fast.vocab_size} FAST ids below id '
-                              f'{self._last_fast_id} do not fit the vocabulary of '
-                              f'{described.vocab_size}')
-        side = (described.image_px // described.patch_px) ** 2
-        self._image_ids = [described.vocab_size] * (side * len(spec.camera_names))
+        self._prompt = Pi0FastPrompt(
+            tokenizer, spec, state_joints=state_joints,
+            state=LeRobotNormalizer(described.state_mode, described.state_stats),
+            model_vocab_size=described.vocab_size,
+            tokens_per_image=(described.image_px // described.patch_px) ** 2,
+            fast_skip_tokens=described.fast_skip_tokens, fast_vocab_size=fast.vocab_size)
+        self._actions = LeRobotNormalizer(described.action_mode, described.action_stats)
         self._allowed = torch.ones(described.vocab_size, dtype=torch.bool)
         self._lock = threading.Lock()
 
@@ -201,18 +200,19 @@ class LeRobotFastPolicy:
         """The folder's FAST tokenizer."""
         return self._fast
 
+    @property
+    def tokenizer(self) -> PreTrainedTokenizerBase:
+        """The text tokenizer."""
+        return self._tokenizer
+
+    @property
+    def described(self) -> LeRobotPi0Fast:
+        """What the folder is."""
+        return self._described
+
     def prompt(self, observation: Observation) -> PromptInputs:
-        """The prompt of the module doc for ``observation``."""
-        spec = self._spec
-        state = self._state.normalize(observation.positions_for(self._state_joints))
-        task = observation.instruction.strip().replace('_', ' ').replace('\n', ' ')
-        text = f'Task: {task}, State: {state_bins(state)};\n'
-        ids = self._image_ids + list(self._tokenizer.encode(text)) + [self._bos]
-        images = np.stack([letterbox(observation.images[camera], height=spec.image_height,
-                                     width=spec.image_width) for camera in spec.camera_names])
-        input_ids = torch.tensor([ids], dtype=torch.long)
-        return PromptInputs(input_ids=input_ids, token_type_ids=torch.zeros_like(input_ids),
-                            pixel_values=pixels_to_model(torch.from_numpy(images)))
+        """The prompt (``pi0_fast_prompt``) for ``observation``."""
+        return self._prompt.encode(observation)
 
     def generate_ids(self, observation: Observation) -> NDArray[np.int64]:
         """The ids the model generates after the prompt, up to and with ``|``."""
@@ -220,23 +220,11 @@ class LeRobotFastPolicy:
         with self._lock:
             return greedy_decode(self._model, inputs, allowed=self._allowed,
                                  max_new_tokens=self._described.max_decoding_steps,
-                                 end_id=self._end)
+                                 end_id=self._prompt.end_id)
 
     def fast_ids(self, generated: NDArray[np.int64]) -> NDArray[np.int64]:
         """``Action: `` + model ids + ``|`` -> FAST ids; PolicyOutputError for anything else."""
-        prefix = len(self._action_prefix)
-        if list(generated[:prefix]) != self._action_prefix:
-            raise PolicyOutputError(f'pi0-FAST output: {generated[:prefix].tolist()} does not '
-                                    f'start with "Action: " {self._action_prefix}')
-        if generated.size <= prefix or generated[-1] != self._end:
-            raise PolicyOutputError(f'pi0-FAST output: no "|" ({self._end}) within the budget '
-                                    f'of {self._described.max_decoding_steps} ids')
-        fast = self._last_fast_id - generated[prefix:-1]
-        outside = np.flatnonzero((fast < 0) | (fast >= self._fast.vocab_size))
-        if outside.size:
-            raise PolicyOutputError(f'pi0-FAST output: id {int(generated[prefix + outside[0]])} '
-                                    f'at position {prefix + int(outside[0])} is no FAST token')
-        return fast.astype(np.int64)
+        return self._prompt.fast_ids(generated, budget=self._described.max_decoding_steps)
 
     def infer(self, observation: Observation) -> ActionChunk:
         """The next action chunk (absolute joint targets) for ``observation``.
@@ -248,14 +236,6 @@ class LeRobotFastPolicy:
         normalized = self._fast.decode(self.fast_ids(self.generate_ids(observation)))
         return ActionChunk(joint_names=self._spec.joint_names,
                            positions=self._actions.unnormalize(normalized), dt_s=self._spec.dt_s)
-
-
-def _single_id(tokenizer: PreTrainedTokenizerBase, token: object, what: str) -> int:
-    ids = tokenizer.encode(str(token), add_special_tokens=False) if token is not None else []
-    if len(ids) != 1:
-        raise ConfigError(f'text tokenizer: the {what} token {token!r} is {ids!r}, expected one '
-                          'id')
-    return int(ids[0])
 
 
 def _spec(described: LeRobotPi0Fast, settings: PolicyConfig | None) -> PolicySpec:
@@ -311,7 +291,8 @@ def load_lerobot_pi0_fast(folder: Path, device: str,
                                       chunk_length=described.chunk_length,
                                       action_dim=described.action_dim)
     torch_device = resolve_device(device)
-    model = build_paligemma(described, dtype=resolve_dtype(settings.dtype, torch_device))
+    model = build_paligemma(described.paligemma_shape(),
+                            dtype=resolve_dtype(settings.dtype, torch_device))
     load_weights_strictly(model, folder)
     model.to(torch_device)  # type: ignore[arg-type]
     return LeRobotFastPolicy(described, model, tokenizer, fast, spec=spec,

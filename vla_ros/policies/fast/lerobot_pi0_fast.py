@@ -8,8 +8,10 @@ under ``model.``, ``language_model.*``, ``vision_tower.vision_model.*`` and
 ``multi_modal_projector.*``; the token embedding is tied to ``lm_head`` and saved once), the
 processor pipelines with the normalizer statistics, and, since 0.6, the text tokenizer in
 ``tokenizer/`` and the FAST tokenizer in ``action_tokenizer/`` (released format,
-``released_tokenizer.py``). Widths, depths and the vocabulary are read from the tensor shapes
-and checked against the named Gemma variant (``dummy`` is openpi's miniature, for tests).
+``released_tokenizer.py``). Widths, depths, heads (one key/value head) and the vocabulary are
+read from the tensor shapes and checked against the named Gemma variant (``dummy`` is openpi's
+miniature, for tests; ``vla_ros``, which ``vla-ros train --family fast`` writes, is any size).
+State and actions are normalised MEAN_STD (LeRobot's default for pi0_fast) or QUANTILES.
 
 The model decodes after the prompt ``<bos>Task: {task}, State: {bins};\n`` and a second
 ``<bos>``: ``Action: ``, FAST ids, ``|``. FAST id f is model id ``V - 1 - fast_skip_tokens
@@ -40,8 +42,8 @@ from vla_ros.policies.lerobot_files import (
     TensorInfo,
 )
 
-__all__ = ['LEROBOT_FAST_TYPE', 'LeRobotPi0Fast', 'PALIGEMMA_PREFIX', 'describe_pi0_fast',
-           'is_lerobot_folder']
+__all__ = ['LEROBOT_FAST_TYPE', 'LeRobotPi0Fast', 'NORM_STATS', 'PALIGEMMA_PREFIX',
+           'PaliGemmaShape', 'VLA_ROS_VARIANT', 'describe_pi0_fast', 'is_lerobot_folder']
 
 LEROBOT_FAST_TYPE = 'pi0_fast'
 _DEPRECATED_TYPE = 'pi0fast'
@@ -53,7 +55,34 @@ _STATE_KEY, _ACTION_KEY = 'observation.state', 'action'
 #: Gemma variant -> (width, depth, mlp width, heads, head size), openpi's ``gemma.get_config``.
 _GEMMA_VARIANTS = {'gemma_2b': (2048, 18, 16_384, 8, 256), 'gemma_300m': (1024, 18, 4096, 8, 256),
                    'dummy': (64, 4, 128, 8, 16)}
+#: The variant ``vla-ros train --family fast`` writes: any size, read from the tensor shapes.
+VLA_ROS_VARIANT = 'vla_ros'
 _SIGLIP_HEAD_SIZE = 72
+#: LeRobot normalization mode -> the statistics it reads (low, high).
+NORM_STATS = {'MEAN_STD': ('mean', 'std'), 'QUANTILES': ('q01', 'q99')}
+
+
+@dataclass(frozen=True, slots=True)
+class PaliGemmaShape:
+    """Sizes of a pi0-FAST PaliGemma (one key/value head, SigLIP heads 72 wide).
+
+    Attributes:
+        width, depth, mlp_width, heads, head_size, vocab_size: the Gemma.
+        vision_width, vision_depth, vision_mlp_width: the SigLIP tower.
+        patch_px, image_px: patch and image sides, pixels.
+    """
+
+    width: int
+    depth: int
+    mlp_width: int
+    heads: int
+    head_size: int
+    vocab_size: int
+    vision_width: int
+    vision_depth: int
+    vision_mlp_width: int
+    patch_px: int
+    image_px: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +100,7 @@ class LeRobotPi0Fast:
         variant, width, depth, mlp_width, heads, head_size, vocab_size: the Gemma.
         vision_width, vision_depth, vision_mlp_width, patch_px: the SigLIP tower.
         parameter_count: elements in all weights; weight_dtypes: their safetensors dtypes.
+        state_mode / action_mode: ``MEAN_STD`` or ``QUANTILES`` (``NORM_STATS``).
         state_stats / action_stats: statistic name -> (D,) values, robot units.
         text_tokenizer: ``tokenizer/`` when the folder has it, else None.
         action_tokenizer: ``action_tokenizer/`` when the folder has it, else None.
@@ -99,11 +129,22 @@ class LeRobotPi0Fast:
     patch_px: int
     parameter_count: int
     weight_dtypes: tuple[str, ...]
+    state_mode: str
+    action_mode: str
     state_stats: Mapping[str, NDArray[np.float64]]
     action_stats: Mapping[str, NDArray[np.float64]]
     text_tokenizer: Path | None
     action_tokenizer: Path | None
     action_tokenizer_name: str
+
+    def paligemma_shape(self) -> PaliGemmaShape:
+        """The sizes to build the model with."""
+        return PaliGemmaShape(
+            width=self.width, depth=self.depth, mlp_width=self.mlp_width, heads=self.heads,
+            head_size=self.head_size, vocab_size=self.vocab_size,
+            vision_width=self.vision_width, vision_depth=self.vision_depth,
+            vision_mlp_width=self.vision_mlp_width, patch_px=self.patch_px,
+            image_px=self.image_px)
 
 
 def is_lerobot_folder(folder: Path) -> bool:
@@ -146,10 +187,10 @@ def _check_supported(raw: Mapping[str, Any], where: Path) -> None:
                           f'supported: {LEROBOT_FAST_TYPE!r}')
     modes = raw.get('normalization_mapping', {})
     for key in ('STATE', 'ACTION'):
-        if not isinstance(modes, Mapping) or modes.get(key) != 'MEAN_STD':
+        if not isinstance(modes, Mapping) or modes.get(key) not in NORM_STATS:
             raise ConfigError(f'{where}: normalization_mapping.{key} is '
                               f'{modes.get(key) if isinstance(modes, Mapping) else modes!r}; '
-                              'only MEAN_STD is supported')
+                              f'supported: {sorted(NORM_STATS)!r}')
     if raw.get('use_relative_actions'):
         raise ConfigError(f'{where}: use_relative_actions is true; not supported yet')
     resolution = raw.get('image_resolution', [224, 224])
@@ -158,18 +199,21 @@ def _check_supported(raw: Mapping[str, Any], where: Path) -> None:
 
 
 def _gemma(infos: Mapping[str, TensorInfo], variant: Any, folder: Path) -> tuple[int, ...]:
-    if variant not in _GEMMA_VARIANTS:
+    if variant not in _GEMMA_VARIANTS and variant != VLA_ROS_VARIANT:
         raise ConfigError(f'{folder}/config.json: paligemma_variant {variant!r}, expected one '
-                          f'of {sorted(_GEMMA_VARIANTS)!r}')
+                          f'of {sorted([*_GEMMA_VARIANTS, VLA_ROS_VARIANT])!r}')
     vocab_size, width = _shape(infos, PALIGEMMA_PREFIX + 'lm_head.weight', folder)
     depth = _layers(infos, _TEXT + 'layers.')
     mlp_width = _shape(infos, _TEXT + 'layers.0.mlp.gate_proj.weight', folder)[0]
-    expected = _GEMMA_VARIANTS[variant]
-    if (width, depth, mlp_width) != expected[:3]:
+    # One key/value head (Gemma 2B, 300M and openpi's dummy): k_proj is one head wide.
+    head_size = _shape(infos, _TEXT + 'layers.0.self_attn.k_proj.weight', folder)[0]
+    heads = _shape(infos, _TEXT + 'layers.0.self_attn.q_proj.weight', folder)[0] // head_size
+    found = (width, depth, mlp_width, heads, head_size)
+    if variant != VLA_ROS_VARIANT and found != _GEMMA_VARIANTS[variant]:
         raise ConfigError(f'{folder}: config.json names Gemma variant {variant!r} (width, depth, '
-                          f'MLP {expected[:3]}), model.safetensors has '
-                          f'{(width, depth, mlp_width)}')
-    return vocab_size, width, depth, mlp_width, expected[3], expected[4]
+                          f'MLP, heads, head size {_GEMMA_VARIANTS[variant]}), '
+                          f'model.safetensors has {found}')
+    return vocab_size, *found
 
 
 def _folder_part(folder: Path, name: str, marker: str) -> Path | None:
@@ -212,11 +256,12 @@ def describe_pi0_fast(folder: Path) -> LeRobotPi0Fast:
                                         (_STATE_KEY,))[_STATE_KEY]
     action_stats = read_normalizer_stats(folder, POSTPROCESSOR_FILENAME,
                                          'unnormalizer_processor', (_ACTION_KEY,))[_ACTION_KEY]
-    for name, stats, dims in (('state', state_stats, state_dim),
-                              ('action', action_stats, action_dim)):
-        for stat in ('mean', 'std'):
+    modes = raw['normalization_mapping']
+    for name, stats, dims, mode in (('state', state_stats, state_dim, modes['STATE']),
+                                    ('action', action_stats, action_dim, modes['ACTION'])):
+        for stat in NORM_STATS[mode]:
             if stat not in stats or stats[stat].shape != (dims,):
-                raise ConfigError(f'{folder}: {name} statistic {stat!r} missing or not '
+                raise ConfigError(f'{folder}: {name} statistic {stat!r} ({mode}) missing or not '
                                   f'{dims} values (config.json says {dims} dimensions)')
     chunk_length = _int(raw, 'chunk_size', where)
     return LeRobotPi0Fast(
@@ -230,6 +275,7 @@ def describe_pi0_fast(folder: Path) -> LeRobotPi0Fast:
         vision_mlp_width=_shape(infos, _VISION + 'encoder.layers.0.mlp.fc1.weight', folder)[0],
         patch_px=patch_px, parameter_count=sum(info.size for info in infos.values()),
         weight_dtypes=tuple(sorted({info.dtype for info in infos.values()})),
+        state_mode=str(modes['STATE']), action_mode=str(modes['ACTION']),
         state_stats=state_stats, action_stats=action_stats,
         text_tokenizer=_folder_part(folder, 'tokenizer', 'tokenizer_config.json'),
         action_tokenizer=_folder_part(folder, 'action_tokenizer', 'processor_config.json'),
