@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 import json
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.policy import PolicySpec
 
 __all__ = [
-    'CONFIG_FILENAME', 'SCHEMA_VERSION', 'check_header', 'check_spec', 'is_int',
+    'CONFIG_FILENAME', 'ConfigFile', 'SCHEMA_VERSION', 'check_header', 'check_spec', 'is_int',
     'load_config_file', 'parse_fields', 'read_config_json', 'save_config_file',
     'spec_from_json', 'spec_to_json',
 ]
@@ -68,6 +68,44 @@ def save_config_file(checkpoint_dir: Path, mapping: Mapping[str, Any]) -> Path:
     path = Path(checkpoint_dir) / CONFIG_FILENAME
     path.write_text(json.dumps(mapping, indent=2) + '\n')
     return path
+
+
+class ConfigFile:
+    """A family config stored as ``vla_ros_policy.json``: ``save`` and ``load`` from its JSON.
+
+    A family's frozen config dataclass derives from it and defines ``to_json`` and
+    ``from_json``; writing and reading the file (with its path in every error) are the same
+    for every family.
+    """
+
+    __slots__ = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the plain mapping written to ``vla_ros_policy.json``."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_json(cls, raw: Any) -> Self:
+        """Build and validate a config from the parsed JSON mapping.
+
+        Raises:
+            ConfigError: a missing, unknown or invalid field; the message gives its path.
+        """
+        raise NotImplementedError
+
+    def save(self, checkpoint_dir: Path) -> Path:
+        """Write ``vla_ros_policy.json`` into ``checkpoint_dir``; returns the file's path."""
+        return save_config_file(checkpoint_dir, self.to_json())
+
+    @classmethod
+    def load(cls, checkpoint_dir: Path) -> Self:
+        """Read and validate ``vla_ros_policy.json`` from ``checkpoint_dir``.
+
+        Raises:
+            ConfigError: the file is missing, not JSON, or holds an invalid field; the
+                message starts with the file's path.
+        """
+        return load_config_file(checkpoint_dir, cls.from_json)
 
 
 def check_header(fields: Any, family: str, *, family_stored: bool = True) -> None:

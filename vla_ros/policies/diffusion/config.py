@@ -16,11 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 import enum
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from typing_extensions import override
 
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.normalization import NormMode, QuantileStats, ZScoreStats
@@ -29,10 +29,9 @@ from vla_ros.policies.checkpoint_json import (
     check_header,
     check_spec,
     CONFIG_FILENAME,
+    ConfigFile,
     is_int,
-    load_config_file,
     parse_fields,
-    save_config_file,
     SCHEMA_VERSION,
     spec_from_json,
     spec_to_json,
@@ -231,7 +230,7 @@ class Sampling:
 
 
 @dataclass(frozen=True, slots=True)
-class DiffusionPolicyConfig:
+class DiffusionPolicyConfig(ConfigFile):
     """Everything about a diffusion checkpoint except the weights and the tokenizer."""
 
     spec: PolicySpec
@@ -260,6 +259,7 @@ class DiffusionPolicyConfig:
             raise ConfigError(f'spec: images {self.spec.image_width}x{self.spec.image_height}, '
                               'expected sides that are multiples of 4 (two stride-2 convs)')
 
+    @override
     def to_json(self) -> dict[str, Any]:
         """Return the plain mapping written to ``vla_ros_policy.json``."""
         return {
@@ -273,6 +273,7 @@ class DiffusionPolicyConfig:
         }
 
     @classmethod
+    @override
     def from_json(cls, raw: Any) -> DiffusionPolicyConfig:
         """Build and validate a config from the parsed JSON mapping.
 
@@ -293,16 +294,3 @@ class DiffusionPolicyConfig:
             architecture=flat_from_json(Architecture, top['architecture'], 'architecture'),
             schedule=flat_from_json(NoiseSchedule, top['schedule'], 'schedule'),
             sampling=flat_from_json(Sampling, top['sampling'], 'sampling'))
-
-    def save(self, checkpoint_dir: Path) -> Path:
-        """Write ``vla_ros_policy.json`` into ``checkpoint_dir``; returns the file's path."""
-        return save_config_file(checkpoint_dir, self.to_json())
-
-    @classmethod
-    def load(cls, checkpoint_dir: Path) -> DiffusionPolicyConfig:
-        """Read and validate ``vla_ros_policy.json`` from ``checkpoint_dir``.
-
-        Raises:
-            ConfigError: the file is missing, not JSON, or holds an invalid field.
-        """
-        return load_config_file(checkpoint_dir, cls.from_json)

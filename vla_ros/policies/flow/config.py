@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from typing_extensions import override
 
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.normalization import NormMode, ZScoreStats
@@ -27,10 +27,9 @@ from vla_ros.policies.checkpoint_json import (
     check_header,
     check_spec,
     CONFIG_FILENAME,
+    ConfigFile,
     is_int,
-    load_config_file,
     parse_fields,
-    save_config_file,
     SCHEMA_VERSION,
     spec_from_json,
     spec_to_json,
@@ -112,7 +111,7 @@ class Normalization:
 
 
 @dataclass(frozen=True, slots=True)
-class FlowPolicyConfig:
+class FlowPolicyConfig(ConfigFile):
     """Everything vla_ros needs about a flow checkpoint besides the transformers files.
 
     Attributes:
@@ -150,6 +149,7 @@ class FlowPolicyConfig:
         _check_stats(self.normalization.actions, 'normalization.actions',
                      len(self.spec.joint_names))
 
+    @override
     def to_json(self) -> dict[str, Any]:
         """Return the plain mapping written to ``vla_ros_policy.json``."""
         state_joints = {} if self.state_joint_names is None else {
@@ -167,6 +167,7 @@ class FlowPolicyConfig:
         }
 
     @classmethod
+    @override
     def from_json(cls, raw: Any) -> FlowPolicyConfig:
         """Build and validate a config from the parsed JSON mapping.
 
@@ -192,19 +193,6 @@ class FlowPolicyConfig:
             noise_seed=top.get('noise_seed', 0),
             state_joint_names=None if top.get('state_joint_names') is None
             else _names(top['state_joint_names'], 'state_joint_names'))
-
-    def save(self, checkpoint_dir: Path) -> Path:
-        """Write ``vla_ros_policy.json`` into ``checkpoint_dir``; returns the file's path."""
-        return save_config_file(checkpoint_dir, self.to_json())
-
-    @classmethod
-    def load(cls, checkpoint_dir: Path) -> FlowPolicyConfig:
-        """Read and validate ``vla_ros_policy.json`` from ``checkpoint_dir``.
-
-        Raises:
-            ConfigError: the file is missing, not JSON, or holds an invalid field.
-        """
-        return load_config_file(checkpoint_dir, cls.from_json)
 
 
 def _names(raw: Any, where: str) -> tuple[str, ...]:

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import enum
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from typing_extensions import override
 
 from vla_ros.core.errors import ConfigError, InputError
 from vla_ros.core.normalization import QuantileStats
@@ -28,10 +28,9 @@ from vla_ros.policies.checkpoint_json import (
     check_header,
     check_spec,
     CONFIG_FILENAME,
+    ConfigFile,
     is_int,
-    load_config_file,
     parse_fields,
-    save_config_file,
     SCHEMA_VERSION,
     spec_from_json,
     spec_to_json,
@@ -119,7 +118,7 @@ class TokenNormalization:
 
 
 @dataclass(frozen=True, slots=True)
-class TokensPolicyConfig:
+class TokensPolicyConfig(ConfigFile):
     """Everything vla_ros needs about a ``tokens`` checkpoint besides the transformers files.
 
     Attributes:
@@ -146,6 +145,7 @@ class TokensPolicyConfig:
         if not isinstance(self.layout, BinLayout):
             raise ConfigError(f'layout: {self.layout!r}, expected a BinLayout')
 
+    @override
     def to_json(self) -> dict[str, Any]:
         """Return the mapping written to ``vla_ros_policy.json``."""
         return {'schema_version': SCHEMA_VERSION, 'family': 'tokens',
@@ -154,6 +154,7 @@ class TokensPolicyConfig:
                 'state_bins': self.state_bins}
 
     @classmethod
+    @override
     def from_json(cls, raw: Any) -> TokensPolicyConfig:
         """Build and validate from the parsed JSON mapping.
 
@@ -171,19 +172,6 @@ class TokensPolicyConfig:
                    normalization=TokenNormalization.from_json(fields['normalization']),
                    n_bins=fields['n_bins'], layout=BinLayout(fields['layout']),
                    state_bins=fields['state_bins'])
-
-    def save(self, checkpoint_dir: Path) -> Path:
-        """Write ``vla_ros_policy.json`` into ``checkpoint_dir``; returns its path."""
-        return save_config_file(checkpoint_dir, self.to_json())
-
-    @classmethod
-    def load(cls, checkpoint_dir: Path) -> TokensPolicyConfig:
-        """Read and validate ``vla_ros_policy.json`` from ``checkpoint_dir``.
-
-        Raises:
-            ConfigError: the file is missing, not JSON, or holds an invalid field.
-        """
-        return load_config_file(checkpoint_dir, cls.from_json)
 
 
 def _positions(joint_positions: ArrayLike, dim: int) -> NDArray[np.float64]:
