@@ -274,3 +274,19 @@ def test_pointing_cotraining_enters_every_step_only_when_weighted(
     assert losses[0.0][0] == pytest.approx(losses[1.0][0], abs=1e-6)
     assert not np.allclose(losses[0.0][1:], losses[1.0][1:], rtol=0.0, atol=1e-6)
     assert caplog.text.count('pointing after the action training: held-out accuracy') == 2
+
+
+def test_a_random_checkpoint_is_a_pi0_fast_folder_the_yaml_mapping_loads(
+        tmp_path: Path) -> None:
+    from vla_ros.policies.fast.checkpoint import create_random_checkpoint
+
+    folder = create_random_checkpoint(tmp_path / 'random', seed=3, size=SIZE)
+    assert json.loads((folder / 'config.json').read_text())['type'] == 'pi0_fast'
+    policy = _load(tmp_path, folder)
+    assert policy.spec.joint_names == JOINTS and policy.spec.chunk_length == 10
+    generated = policy.generate_ids(_demonstrations()[0].observation)
+    assert 1 <= generated.size <= policy.described.max_decoding_steps
+    # The same seed writes the same weights.
+    again = create_random_checkpoint(tmp_path / 'again', seed=3, size=SIZE)
+    assert (again / 'model.safetensors').read_bytes() == (
+        folder / 'model.safetensors').read_bytes()

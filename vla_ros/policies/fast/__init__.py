@@ -1,11 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 The vla_ros authors
-"""pi0-FAST policies: FAST action tokens (DCT, rounding, BPE) decoded by a language model.
+"""pi0-FAST policies: FAST action tokens (DCT, rounding, BPE) decoded by a PaliGemma.
 
-``dct``, ``fast_tokenizer`` (numpy and ``tokenizers``) and ``config`` load eagerly; ``model``
-(the policy and the registry's ``load``), ``processor``, ``checkpoint`` and ``train`` import
-torch and transformers, so their names resolve lazily, on first access. The model, prompt and
-decoding are the ``tokens`` family's.
+A ``fast`` checkpoint is a LeRobot ``pi0_fast`` folder, released or trained here
+(``lerobot_pi0_fast``, ``lerobot_fast_policy``, ``pi0_fast_prompt``, ``pi0_fast_folder``,
+``released_tokenizer``); the legacy vla_ros format (``model.FastPolicy``, ``config``,
+``fast_tokenizer``, ``processor``) is still read, never written. ``dct``, ``fast_tokenizer``
+(numpy and ``tokenizers``) and ``config`` load eagerly; ``model`` (the registry's ``load``),
+``processor``, ``checkpoint`` and ``train`` import torch and transformers, so their names
+resolve lazily, on first access.
 """
 
 from __future__ import annotations

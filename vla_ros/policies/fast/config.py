@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 The vla_ros authors
-"""What a ``fast`` checkpoint stores next to its transformers files: ``vla_ros_policy.json``.
+"""What a legacy ``fast`` checkpoint stores next to its transformers files (read-only).
+
+``vla_ros_policy.json`` of the old format (``model.py``); training writes LeRobot's layout.
 
 The contract and the normalization are the token families' shared ones
 (``vla_ros.policies.tokens.config``); FAST adds the decoding budget, the most ids the model
@@ -24,10 +26,7 @@ from vla_ros.policies.checkpoint_json import (
     CONFIG_FILENAME,
     load_config_file,
     parse_fields,
-    save_config_file,
-    SCHEMA_VERSION,
     spec_from_json,
-    spec_to_json,
 )
 from vla_ros.policies.tokens.config import TokenNormalization
 
@@ -68,13 +67,6 @@ class FastPolicyConfig:
             raise ConfigError(
                 f'length_constrained: {self.length_constrained!r}, expected true or false')
 
-    def to_json(self) -> dict[str, Any]:
-        """Return the mapping written to ``vla_ros_policy.json``."""
-        return {'schema_version': SCHEMA_VERSION, 'family': 'fast',
-                'spec': spec_to_json(self.spec), 'normalization': self.normalization.to_json(),
-                'max_new_tokens': self.max_new_tokens, 'state_bins': self.state_bins,
-                'length_constrained': self.length_constrained}
-
     @classmethod
     def from_json(cls, raw: Any) -> FastPolicyConfig:
         """Build and validate from the parsed JSON mapping.
@@ -90,10 +82,6 @@ class FastPolicyConfig:
                    normalization=TokenNormalization.from_json(fields['normalization']),
                    max_new_tokens=fields['max_new_tokens'], state_bins=fields['state_bins'],
                    length_constrained=fields.get('length_constrained', False))
-
-    def save(self, checkpoint_dir: Path) -> Path:
-        """Write ``vla_ros_policy.json`` into ``checkpoint_dir``; returns its path."""
-        return save_config_file(checkpoint_dir, self.to_json())
 
     @classmethod
     def load(cls, checkpoint_dir: Path) -> FastPolicyConfig:

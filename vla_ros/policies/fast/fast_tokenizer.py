@@ -1,6 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 The vla_ros authors
-"""FAST action tokens (pi0-FAST, arXiv 2501.09747): DCT, rounding and BPE over an action chunk.
+"""The legacy vla_ros FAST tokenizer (``fast_config.json``, ``fast_tokenizer.json``), read-only.
+
+Checkpoints trained here before FAST training wrote the released layout hold this format
+(``checkpoints/fast/reach_ee`` still does); nothing writes it any more. New folders carry the
+released ``physical-intelligence/fast`` format (``released_tokenizer.py``).
+
 
 A normalized chunk (T, D) goes through an orthonormal DCT along time, is multiplied by
 ``scale`` and rounded to integers (the only lossy step), flattened lowest frequency first
@@ -27,10 +32,10 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from tokenizers import models, Tokenizer, trainers
+from tokenizers import models, Tokenizer
 
 from vla_ros.core.errors import ConfigError, InputError, PolicyOutputError
-from vla_ros.policies.fast.dct import dct_matrix, dct_ortho, idct_ortho
+from vla_ros.policies.fast.dct import dct_ortho, idct_ortho
 
 __all__ = [
     'CONFIG_FILENAME', 'DEFAULT_SCALE', 'FastConfig', 'FastTokenizer', 'TOKENIZER_FILENAME',
@@ -87,12 +92,6 @@ class FastConfig:
         """Number of distinct coefficient values, one character each."""
         return self.max_coefficient - self.min_coefficient + 1
 
-    def to_json(self) -> dict[str, Any]:
-        """Return the JSON mapping written to ``fast_config.json``."""
-        return {'schema_version': SCHEMA_VERSION, 'chunk_length': self.chunk_length,
-                'action_dim': self.action_dim, 'scale': self.scale,
-                'min_coefficient': self.min_coefficient, 'max_coefficient': self.max_coefficient}
-
     @classmethod
     def from_json(cls, raw: Any, where: str = CONFIG_FILENAME) -> FastConfig:
         """Build from the parsed JSON mapping; every key is required.
@@ -120,7 +119,7 @@ class FastConfig:
 class FastTokenizer:
     """Normalized action chunks (T, D) <-> FAST token ids, with a trained BPE vocabulary.
 
-    Make one with ``fit`` (from training chunks) or ``load`` (from a directory ``save`` wrote).
+    Read one with ``load`` (a legacy checkpoint folder).
     """
 
     __slots__ = ('_config', '_tokenizer')
@@ -144,44 +143,6 @@ class FastTokenizer:
     def vocab_size(self) -> int:
         """Number of FAST token ids; every id is in [0, vocab_size)."""
         return self._tokenizer.get_vocab_size()
-
-    @classmethod
-    def fit(cls, action_chunks: ArrayLike, *, vocab_size: int = 1024,
-            scale: float = DEFAULT_SCALE) -> FastTokenizer:
-        """Train the BPE vocabulary on normalized chunks (N, T, D).
-
-        Args:
-            action_chunks: training chunks, quantile-normalized (mostly within [-1, 1]).
-            vocab_size: number of token ids, alphabet included (FAST+ uses 1024).
-            scale: DCT coefficients are multiplied by this before rounding.
-
-        Raises:
-            InputError: the chunks are not (N, T, D) with N, T, D >= 1, or hold NaN or Inf.
-            ConfigError: ``vocab_size`` is smaller than the alphabet, or ``scale`` is invalid.
-        """
-        chunks = np.asarray(action_chunks, dtype=np.float64)
-        if chunks.ndim != 3 or 0 in chunks.shape:
-            raise InputError(f'FAST fit: chunks of shape {chunks.shape!r}, expected (N, T, D)')
-        if not np.all(np.isfinite(chunks)):
-            raise InputError('FAST fit: chunks contain NaN or Inf')
-        _, length, action_dim = chunks.shape
-        shape = FastConfig(length, action_dim, scale)
-        # Largest coefficient of a chunk within [-1, 1]: the largest row sum of |C|.
-        reach = math.ceil(shape.scale * float(np.abs(dct_matrix(length)).sum(axis=1).max()))
-        quantized = np.stack([_quantize(shape, chunk) for chunk in chunks])
-        config = FastConfig(length, action_dim, shape.scale,
-                            min(-reach, int(quantized.min())), max(reach, int(quantized.max())))
-        if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or (
-                vocab_size < config.alphabet_size):
-            raise ConfigError(
-                f'FAST fit: vocab_size {vocab_size!r}, expected an integer >= the '
-                f'{config.alphabet_size} coefficient symbols; raise it or lower the scale')
-        alphabet = [chr(_CODEPOINT_BASE + index) for index in range(config.alphabet_size)]
-        trainer = trainers.BpeTrainer(vocab_size=vocab_size, initial_alphabet=alphabet,
-                                      show_progress=False, special_tokens=[])
-        tokenizer = Tokenizer(models.BPE())
-        tokenizer.train_from_iterator((_to_text(config, q) for q in quantized), trainer=trainer)
-        return cls(config, tokenizer)
 
     def quantize(self, action_chunk: ArrayLike) -> NDArray[np.int64]:
         """Return the rounded, scaled DCT coefficients (T, D) of a normalized chunk (T, D).
@@ -245,14 +206,6 @@ class FastTokenizer:
                 f'{config.action_dim}); refusing to pad, truncate or return zeros')
         quantized = codes.astype(np.int64) - _CODEPOINT_BASE + config.min_coefficient
         return idct_ortho(quantized.reshape(config.chunk_length, config.action_dim) / config.scale)
-
-    def save(self, directory: Path | str) -> None:
-        """Write ``fast_tokenizer.json`` (the BPE) and ``fast_config.json`` into ``directory``."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        self._tokenizer.save(str(directory / TOKENIZER_FILENAME))
-        text = json.dumps(self._config.to_json(), indent=2) + '\n'
-        (directory / CONFIG_FILENAME).write_text(text)
 
     @classmethod
     def load(cls, directory: Path | str) -> FastTokenizer:

@@ -1,8 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 The vla_ros authors
-"""pi0-FAST-style policy: FAST action tokens decoded by a transformers vision-language model.
+"""The ``fast`` family's loader: a LeRobot pi0_fast folder, or a legacy vla_ros checkpoint.
 
-A ``fast`` checkpoint directory holds the PaliGemma files (``config.json``,
+``load`` (the registry's entry point) reads a LeRobot ``pi0_fast`` folder, released or trained
+here (``lerobot_fast_policy.py``). ``FastPolicy`` is the legacy format, read-only: nothing
+writes it any more, and of the shipped checkpoints only ``checkpoints/fast/reach_ee`` still
+has it (it cannot be converted exactly: its model was trained on another prompt). A legacy
+checkpoint directory holds the PaliGemma files (``config.json``,
 ``model.safetensors``), the text tokenizer (``tokenizer.json``, ``tokenizer_config.json``), the
 FAST tokenizer (``fast_config.json``, ``fast_tokenizer.json``) and ``vla_ros_policy.json``.
 ``infer`` builds the prompt (the ``tokens`` family's), decodes greedily with a KV cache among
@@ -37,13 +41,11 @@ from vla_ros.policies.tokens.prompt import PromptEncoder
 from vla_ros.policies.tokens.vlm import load_text_tokenizer, load_vlm, model_vocab_size
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedTokenizerFast
-
     from vla_ros.core.config import PolicyConfig
     from vla_ros.core.types import ActionChunk, Observation
     from vla_ros.policies.base import PolicySpec
 
-__all__ = ['FastPolicy', 'load', 'save_checkpoint']
+__all__ = ['FastPolicy', 'load']
 
 
 class FastPolicy:
@@ -117,24 +119,6 @@ class FastPolicy:
         token_ids = self.generate_ids(observation)
         positions = observation.positions_for(self.spec.joint_names)
         return self._processor.to_action_chunk(token_ids, positions)
-
-    def save(self, checkpoint_dir: Path) -> None:
-        """Write a complete checkpoint (weights, tokenizers, vla_ros config) into a folder."""
-        save_checkpoint(checkpoint_dir, self._model, self._processor.prompt.tokenizer,
-                        self._processor.fast_tokenizer, self._config)
-
-
-def save_checkpoint(checkpoint_dir: Path, model: PaliGemmaForConditionalGeneration,
-                    tokenizer: PreTrainedTokenizerFast, fast_tokenizer: FastTokenizer,
-                    config: FastPolicyConfig) -> Path:
-    """Write the model, both tokenizers and ``config`` into ``checkpoint_dir`` (created)."""
-    checkpoint_dir = Path(checkpoint_dir)
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(checkpoint_dir)
-    tokenizer.save_pretrained(checkpoint_dir)
-    fast_tokenizer.save(checkpoint_dir)
-    config.save(checkpoint_dir)
-    return checkpoint_dir
 
 
 def load(checkpoint_dir: Path, device: str, *,

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from vla_ros.policies.base import PolicySpec
     from vla_ros.policies.training_result import TrainingResult
 
-__all__ = ['DEFAULT_FAST_VOCAB_SIZE', 'FAST_SKIP_TOKENS', 'TrainingConfig',
+__all__ = ['DEFAULT_FAST_VOCAB_SIZE', 'FAST_SKIP_TOKENS', 'TrainingConfig', 'model_shape',
            'pi0_fast_text_tokenizer', 'train']
 
 #: FAST ids of a trained policy: the 256 byte-level symbols and the BPE merges.
@@ -126,7 +126,13 @@ def _sequences(samples: SampleSource, prompt: Pi0FastPrompt, targets: list[NDArr
         images=torch.from_numpy(np.stack(images)))
 
 
-def _model_shape(spec: PolicySpec, size: VlmSize, vocab_size: int) -> PaliGemmaShape:
+def model_shape(spec: PolicySpec, size: VlmSize, vocab_size: int) -> PaliGemmaShape:
+    """The PaliGemma of ``size`` for ``spec``'s images and a vocabulary of ``vocab_size``.
+
+    Raises:
+        ConfigError: images the vision tower cannot cut, or a vision width that is not a
+            multiple of SigLIP's head size.
+    """
     size.tokens_per_image(spec)  # raises for non-square images or a side patch_px leaves over
     if size.vision_width % _SIGLIP_HEAD_SIZE:
         raise ConfigError(f'VlmSize.vision_width: {size.vision_width!r}, expected a multiple of '
@@ -177,7 +183,7 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
                                      scale=_DCT_SCALE)
     tokenizer = pi0_fast_text_tokenizer(sorted(instructions_of(samples)),
                                         fast_vocab_size=fast.vocab_size)
-    shape = _model_shape(spec, config.size, tokenizer.vocab_size)
+    shape = model_shape(spec, config.size, tokenizer.vocab_size)
     model = build_paligemma(shape, seed=config.seed, init_std=config.size.init_std)
     prompt = Pi0FastPrompt(tokenizer, spec, state_joints=joints, state=state_norm,
                            model_vocab_size=shape.vocab_size,
