@@ -14,7 +14,6 @@ built, so two policies loaded from one checkpoint return identical chunk sequenc
 from __future__ import annotations
 
 from pathlib import Path
-import threading
 from typing import TYPE_CHECKING
 
 from safetensors import SafetensorError
@@ -23,6 +22,7 @@ import torch
 from torch import nn
 
 from vla_ros.core.errors import ConfigError
+from vla_ros.policies.checkpoint_policy import CheckpointPolicy
 from vla_ros.policies.device import resolve_device
 from vla_ros.policies.diffusion.config import DiffusionPolicyConfig, WEIGHTS_FILENAME
 from vla_ros.policies.diffusion.noise_network import NoiseNetwork
@@ -32,7 +32,6 @@ from vla_ros.policies.diffusion.processor import DiffusionProcessor
 
 if TYPE_CHECKING:
     from vla_ros.core.types import ActionChunk, Observation
-    from vla_ros.policies.base import PolicySpec
     from vla_ros.policies.diffusion.processor import ModelInputs
 
 __all__ = ['DiffusionNetwork', 'DiffusionPolicy', 'build_network', 'load', 'save_checkpoint']
@@ -70,7 +69,7 @@ def build_network(config: DiffusionPolicyConfig, *, seed: int = 0) -> DiffusionN
         return DiffusionNetwork(config)
 
 
-class DiffusionPolicy:
+class DiffusionPolicy(CheckpointPolicy[DiffusionPolicyConfig, DiffusionProcessor]):
     """A diffusion policy; implements ``vla_ros.policies.base.Policy``.
 
     Args:
@@ -82,35 +81,17 @@ class DiffusionPolicy:
 
     def __init__(self, network: DiffusionNetwork, processor: DiffusionProcessor,
                  config: DiffusionPolicyConfig, *, device: torch.device) -> None:
+        super().__init__(processor, config, device=device)
         network.eval()
         self._network = network
-        self._processor = processor
-        self._config = config
-        self._device = device
         self._process = DiffusionProcess(config.schedule)
         self._noise_shape = (1, config.spec.chunk_length, config.architecture.max_action_dim)
         self._generator = torch.Generator(device='cpu').manual_seed(config.sampling.noise_seed)
-        self._lock = threading.Lock()
-
-    @property
-    def spec(self) -> PolicySpec:
-        """The policy's fixed input and output contract."""
-        return self._config.spec
-
-    @property
-    def config(self) -> DiffusionPolicyConfig:
-        """The checkpoint's config."""
-        return self._config
 
     @property
     def network(self) -> DiffusionNetwork:
         """The torch network (for tests and benchmarks)."""
         return self._network
-
-    @property
-    def processor(self) -> DiffusionProcessor:
-        """The observation and action conversion in use."""
-        return self._processor
 
     def infer(self, observation: Observation) -> ActionChunk:
         """Compute the next action chunk (absolute joint positions) for ``observation``.

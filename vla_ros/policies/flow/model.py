@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-import threading
 from typing import TYPE_CHECKING
 
 import torch
 from transformers import PI0ForConditionalGeneration, PreTrainedConfig
 
 from vla_ros.core.errors import ConfigError
+from vla_ros.policies.checkpoint_policy import CheckpointPolicy
 from vla_ros.policies.device import resolve_device, resolve_dtype
 from vla_ros.policies.flow.batch_inputs import PaddingSide, stack_inputs
 from vla_ros.policies.flow.config import FlowPolicyConfig
@@ -35,14 +35,13 @@ if TYPE_CHECKING:
 
     from vla_ros.core.config import PolicyConfig
     from vla_ros.core.types import ActionChunk, Observation
-    from vla_ros.policies.base import PolicySpec
 
 __all__ = ['FlowPolicy', 'load']
 
 logger = logging.getLogger(__name__)
 
 
-class FlowPolicy:
+class FlowPolicy(CheckpointPolicy[FlowPolicyConfig, FlowProcessor]):
     """A pi0-style flow-matching policy; implements ``vla_ros.policies.base.Policy``.
 
     Each ``infer`` draws the initial noise, shape (1, chunk_size, max_action_dim) float32, on the
@@ -64,15 +63,12 @@ class FlowPolicy:
     def __init__(self, model: PI0ForConditionalGeneration, processor: FlowProcessor,
                  config: FlowPolicyConfig, *, device: torch.device,
                  sampler: SamplerBackend | None = None) -> None:
+        super().__init__(processor, config, device=device)
         model.eval()  # type: ignore[no-untyped-call]
         self._model = model
-        self._processor = processor
-        self._config = config
-        self._device = device
         self._dtype = next(model.parameters()).dtype
         self._noise_shape = (1, model.config.chunk_size, model.config.max_action_dim)
         self._generator = torch.Generator(device='cpu').manual_seed(config.noise_seed)
-        self._lock = threading.Lock()
         self._sampler_backend = sampler or SamplerBackend.default_for(device)
         self._sampler = self._sampler_backend.make_sampler(model)
         logger.info('flow policy samples with %s', self.inference_path)
@@ -85,24 +81,9 @@ class FlowPolicy:
         return f'{sampler} on {self._device}, {str(self._dtype).removeprefix("torch.")}'
 
     @property
-    def spec(self) -> PolicySpec:
-        """The policy's fixed input and output contract."""
-        return self._config.spec
-
-    @property
-    def config(self) -> FlowPolicyConfig:
-        """The checkpoint's vla_ros config."""
-        return self._config
-
-    @property
     def model(self) -> PI0ForConditionalGeneration:
         """The underlying transformers model (for parity checks and benchmarks)."""
         return self._model
-
-    @property
-    def processor(self) -> FlowProcessor:
-        """The observation and action conversion in use."""
-        return self._processor
 
     def infer(self, observation: Observation) -> ActionChunk:
         """Compute the next action chunk (absolute joint positions) for ``observation``.

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-import threading
 from typing import TYPE_CHECKING
 
 import torch
 
+from vla_ros.policies.checkpoint_policy import CheckpointPolicy
 from vla_ros.policies.device import resolve_device, resolve_dtype
 from vla_ros.policies.flow.lerobot_loader import load_tokenizer
 from vla_ros.policies.flow.lerobot_pi0 import describe_lerobot
@@ -28,7 +28,6 @@ from vla_ros.policies.pi05.processor import Pi05Processor
 if TYPE_CHECKING:
     from vla_ros.core.config import PolicyConfig
     from vla_ros.core.types import ActionChunk, Observation
-    from vla_ros.policies.base import PolicySpec
     from vla_ros.policies.pi05.config import Pi05PolicyConfig
     from vla_ros.policies.pi05.network import Pi05Network
 
@@ -37,7 +36,7 @@ __all__ = ['Pi05Policy', 'load']
 logger = logging.getLogger(__name__)
 
 
-class Pi05Policy:
+class Pi05Policy(CheckpointPolicy['Pi05PolicyConfig', Pi05Processor]):
     """A pi0.5 policy; implements ``vla_ros.policies.base.Policy``.
 
     Each ``infer`` draws (1, chunk_size, max_action_dim) float32 noise on the CPU from a
@@ -53,35 +52,17 @@ class Pi05Policy:
 
     def __init__(self, network: Pi05Network, processor: Pi05Processor,
                  config: Pi05PolicyConfig, *, device: torch.device) -> None:
+        super().__init__(processor, config, device=device)
         self._network = network.eval()
-        self._processor = processor
-        self._config = config
-        self._device = device
         self._dtype = next(network.parameters()).dtype
         settings = network.settings
         self._noise_shape = (1, settings.chunk_size, settings.max_action_dim)
         self._generator = torch.Generator(device='cpu').manual_seed(config.noise_seed)
-        self._lock = threading.Lock()
-
-    @property
-    def spec(self) -> PolicySpec:
-        """The policy's fixed input and output contract."""
-        return self._config.spec
-
-    @property
-    def config(self) -> Pi05PolicyConfig:
-        """The policy's settings."""
-        return self._config
 
     @property
     def network(self) -> Pi05Network:
         """The torch network (for parity checks and benchmarks)."""
         return self._network
-
-    @property
-    def processor(self) -> Pi05Processor:
-        """The observation and action conversion in use."""
-        return self._processor
 
     def sample(self, observation: Observation, noise: torch.Tensor) -> torch.Tensor:
         """The network's normalised (1, chunk_size, max_action_dim) output from ``noise``."""

@@ -14,13 +14,13 @@ Everything is read locally; nothing is downloaded.
 from __future__ import annotations
 
 from pathlib import Path
-import threading
 from typing import TYPE_CHECKING
 
 import torch
 from transformers import PaliGemmaForConditionalGeneration
 
 from vla_ros.core.errors import ConfigError
+from vla_ros.policies.checkpoint_policy import CheckpointPolicy
 from vla_ros.policies.device import resolve_device
 from vla_ros.policies.tokens.config import TokensPolicyConfig
 from vla_ros.policies.tokens.greedy_decoding import allowed_ids_mask, greedy_decode
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 __all__ = ['TokensPolicy', 'check_vlm_fits', 'load']
 
 
-class TokensPolicy:
+class TokensPolicy(CheckpointPolicy[TokensPolicyConfig, TokensProcessor]):
     """A discrete-token policy; implements ``vla_ros.policies.base.Policy``.
 
     Args:
@@ -56,35 +56,17 @@ class TokensPolicy:
 
     def __init__(self, model: PaliGemmaForConditionalGeneration, processor: TokensProcessor,
                  config: TokensPolicyConfig, *, device: torch.device) -> None:
+        super().__init__(processor, config, device=device)
         model.eval()  # type: ignore[no-untyped-call]
         self._model = model
-        self._processor = processor
-        self._config = config
-        self._device = device
         tokenizer = processor.action_tokenizer
         self._allowed = allowed_ids_mask(tokenizer.vocab_size, tokenizer.first_token_id,
                                          tokenizer.n_bins)
-        self._lock = threading.Lock()
-
-    @property
-    def spec(self) -> PolicySpec:
-        """The policy's fixed input and output contract."""
-        return self._config.spec
-
-    @property
-    def config(self) -> TokensPolicyConfig:
-        """The checkpoint's vla_ros config."""
-        return self._config
 
     @property
     def model(self) -> PaliGemmaForConditionalGeneration:
         """The underlying transformers model."""
         return self._model
-
-    @property
-    def processor(self) -> TokensProcessor:
-        """The observation and token conversion in use."""
-        return self._processor
 
     def infer(self, observation: Observation) -> ActionChunk:
         """Compute the next action chunk (absolute joint positions) for ``observation``.

@@ -34,7 +34,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 import math
 from pathlib import Path
-import threading
 from typing import Any
 
 import numpy as np
@@ -54,6 +53,7 @@ from vla_ros.policies.checkpoint_json import (
     read_config_json,
     spec_from_json,
 )
+from vla_ros.policies.checkpoint_policy import CheckpointPolicy
 from vla_ros.policies.tokens.action_tokenizer import ActionTokenizer, BinLayout
 from vla_ros.policies.tokens.config import ActionSpace
 
@@ -155,7 +155,7 @@ def action_stats(dataset_statistics: Any, unnorm_key: str | None,
     return QuantileStats.from_json(raw, f'{where}.{unnorm_key}.action')
 
 
-class OpenVlaPolicy:
+class OpenVlaPolicy(CheckpointPolicy[OpenVlaConfig, OpenVlaProcessor]):
     """An OpenVLA-style policy: one bin token per action dimension, one step per inference.
 
     Args:
@@ -174,27 +174,16 @@ class OpenVlaPolicy:
         if stats.dim != len(config.spec.joint_names):
             raise ConfigError(f'{STATS_FILENAME}: {stats.dim} action dimensions, the spec '
                               f'names {len(config.spec.joint_names)}')
-        self._model, self._processor, self._config, self._stats = model, processor, config, stats
+        super().__init__(processor, config, device=device)
+        self._model, self._stats = model, stats
         self._tokenizer = ActionTokenizer(vocab_size=action_vocab_size,
                                           layout=BinLayout.OPENVLA_EDGES)
         self._append_empty_token = append_empty_token
-        self._device = device
-        self._lock = threading.Lock()
-
-    @property
-    def spec(self) -> PolicySpec:
-        """The policy's fixed input and output contract."""
-        return self._config.spec
 
     @property
     def model(self) -> Any:
         """The transformers model."""
         return self._model
-
-    @property
-    def processor(self) -> OpenVlaProcessor:
-        """The transformers processor (prompt tokens and pixels)."""
-        return self._processor
 
     @property
     def action_tokenizer(self) -> ActionTokenizer:
