@@ -19,6 +19,7 @@ from typing import Any
 
 from vla_ros.core.action_space_config import ActionSpaceConfig, parse_action_space
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.policy_family import PolicyFamily
 from vla_ros.core.policy_mapping import (
     ModelDtype,
     parse_dtype,
@@ -164,10 +165,11 @@ class PolicyConfig:
     ``dtype`` (None: bfloat16 on a GPU, float32 on the CPU), ``tokenizer``, ``inputs`` and
     ``outputs`` describe checkpoints in published layouts (``vla_ros.core.policy_mapping``).
     A remote family (openpi, groot, openvla) has ``server`` (``vla_ros.core.remote_config``)
-    instead of ``checkpoint``.
+    instead of ``checkpoint``. ``family`` given by its name (a node parameter) becomes the
+    ``PolicyFamily`` of that name; an unknown name is a ConfigError.
     """
 
-    family: str
+    family: PolicyFamily
     checkpoint: Path | None
     device: str = 'cpu'
     threads: int | None = None
@@ -178,6 +180,7 @@ class PolicyConfig:
     server: RemoteServerConfig | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, 'family', PolicyFamily.parse(self.family))
         if (self.checkpoint is None) == (self.server is None):
             raise ConfigError('policy.checkpoint and policy.server: give exactly one (server '
                               'for a remote family, checkpoint for a local one)')
@@ -379,7 +382,7 @@ def _joint_commands(raw: Any) -> tuple[JointCommandConfig, ...]:
 def _policy(pol: Mapping[str, Any], root: Path, embodiment: EmbodimentConfig) -> PolicyConfig:
     cameras = [camera.name for camera in embodiment.cameras]
     return PolicyConfig(
-        family=str(pol['family']), device=str(pol.get('device', 'cpu')),
+        family=PolicyFamily.parse(str(pol['family'])), device=str(pol.get('device', 'cpu')),
         checkpoint=None if pol.get('checkpoint') is None
         else _path(pol['checkpoint'], root, 'policy.checkpoint'),
         server=None if pol.get('server') is None else parse_server(pol['server']),

@@ -6,7 +6,7 @@ One enum for the config, the registry (``vla_ros.policies.registry``: family -> 
 module) and the verbs (``vla-ros train``, ``random-checkpoint``, ``serve``). Its values are
 the names users write in YAML and on the command line. It is a ``StrEnum``, so a member
 equals its name (``PolicyFamily.FLOW == 'flow'``) and prints as it (``f'{family}'`` is
-``flow``): messages and parameters keep their words.
+``flow``, ``f'{family!r}'`` is ``'flow'``): messages and parameters keep their words.
 """
 
 from __future__ import annotations
@@ -33,6 +33,10 @@ class PolicyFamily(enum.StrEnum):
     OPENPI = 'openpi'
     GROOT = 'groot'
     OPENVLA = 'openvla'
+
+    def __repr__(self) -> str:
+        """The name in quotes, as messages that quote the family have always shown it."""
+        return repr(self.value)
 
     @property
     def is_remote(self) -> bool:

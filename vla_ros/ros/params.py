@@ -19,6 +19,7 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 
 from vla_ros.core.config import load_config, parse_strategy, VlaConfig
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.policy_family import PolicyFamily
 
 if TYPE_CHECKING:
     from rclpy.node import Node
@@ -124,7 +125,8 @@ def overlay_config(parameters: PolicyNodeParameters) -> VlaConfig:
     config = load_config(parameters.config_file)
     policy = dataclasses.replace(
         config.policy,
-        family=parameters.family or config.policy.family,
+        family=PolicyFamily.parse(parameters.family) if parameters.family
+        else config.policy.family,
         checkpoint=Path(parameters.checkpoint) if parameters.checkpoint
         else config.policy.checkpoint,
         device=parameters.device or config.policy.device,
