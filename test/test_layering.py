@@ -24,21 +24,19 @@ SOURCE = Path(__file__).resolve().parent.parent / 'vla_ros'
 
 #: subpackage -> the vla_ros subpackages it may import. ``core`` is the bottom (numpy only);
 #: ``policies``, ``execution``, ``sim`` and ``data`` are siblings that share only ``core``;
-#: ``ros`` wires execution, sim and data to rclpy; ``cli`` may use everything.
+#: ``ros`` wires execution, sim, data and the policy registry to rclpy (the policy node hands
+#: ``policies.registry.load_policy`` to ``execution.policy_setup``); ``cli`` may use everything.
 ALLOWED = {
     'core': frozenset(),
     'policies': frozenset({'core'}),
     'execution': frozenset({'core'}),
     'sim': frozenset({'core'}),
     'data': frozenset({'core'}),
-    'ros': frozenset({'core', 'execution', 'sim', 'data'}),
+    'ros': frozenset({'core', 'policies', 'execution', 'sim', 'data'}),
     'cli': frozenset({'core', 'policies', 'execution', 'sim', 'data', 'ros'}),
 }
 #: (importing module, imported subpackage) arrows outside ``ALLOWED``, each with its reason.
-EXCEPTIONS = {
-    ('vla_ros.execution.policy_setup', 'policies'):
-        "loads the configured family through the registry for the policy node's configure",
-}
+EXCEPTIONS: dict[tuple[str, str], str] = {}
 #: policy family -> the other families it builds on; any other family-to-family import fails.
 FAMILY_BASES = {
     'diffusion': frozenset(),

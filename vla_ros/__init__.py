@@ -9,15 +9,17 @@ every module, inside functions and under ``TYPE_CHECKING`` too, and fails on any
 
 ``core`` (numpy only): value types, config, errors, the Policy protocol, training samples,
 statistics, pointing sets. ``policies``, ``execution``, ``sim`` and ``data`` are siblings that
-share only ``core``. ``ros`` (the rclpy layer: nodes, convert, clients) wires execution, sim
-and data together; ``cli`` (``vla-ros``, one module per verb) may use every layer.
+share only ``core``. ``ros`` (the rclpy layer: nodes, convert, clients) wires the policy
+registry, execution, sim and data together; ``cli`` (``vla-ros``, one module per verb) may use
+every layer.
 
 Where this differs from the style guide's picture (``core <- policies, execution, sim, data
 <- ros <- cli``), and why:
 
-- ``ros`` does not import ``policies``; the one arrow from below into ``policies`` is
-  ``execution.policy_setup``, which loads the configured family through the registry (and
-  warms it up) for the policy node's ``configure``. It is the only exception in the test.
+- ``ros`` imports ``policies`` only for the registry: the policy node hands ``load_policy``
+  to ``execution.policy_setup`` (a ``core.policy.PolicyLoader``), which loads, checks and
+  warms up (``core.warm_up``) the configured family, so ``execution`` never imports
+  ``policies``. The test has no exceptions.
 - The types several siblings share live in ``core``, not in the sibling that uses them most:
   ``core.policy`` (``Policy``, ``PolicySpec``, ``GuidedPolicy``: families implement them,
   execution runs them, data replays them), ``core.training_samples`` (sim and data write

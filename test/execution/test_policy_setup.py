@@ -21,6 +21,7 @@ from vla_ros.policies.flow.checkpoint import (
     DEFAULT_HOME_POSITIONS,
     DEFAULT_SPEC,
 )
+from vla_ros.policies.registry import load_policy
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TWO_ARM = load_config(REPO_ROOT / 'test' / 'fixtures' / 'two_arm' / 'config' / 'two_arm.yaml')
@@ -59,7 +60,7 @@ def test_joint_missing_from_the_urdf_fails_before_loading_the_policy(tmp_path):
 
     with pytest.raises(ConfigError, match=r"embodiment\.joints: joints \['left_elbow'\] are "
                                           r'not in the URDF'):
-        prepare_policy(config)
+        prepare_policy(config, load=load_policy)
 
 
 def _tabletop_with_ee_actions(tmp_path: Path, *, commands: dict[str, object] | None = None):
@@ -77,7 +78,7 @@ def _tabletop_with_ee_actions(tmp_path: Path, *, commands: dict[str, object] | N
 
 
 def test_an_end_effector_policy_is_converted_to_joint_targets_within_limits(tmp_path):
-    prepared = prepare_policy(_tabletop_with_ee_actions(tmp_path))
+    prepared = prepare_policy(_tabletop_with_ee_actions(tmp_path), load=load_policy)
     home = np.array(DEFAULT_HOME_POSITIONS)
     black = np.zeros((64, 64, 3), dtype=np.uint8)
 
@@ -95,14 +96,15 @@ def test_action_space_and_non_absolute_joint_commands_together_are_refused(tmp_p
     config = _tabletop_with_ee_actions(tmp_path, commands={'joint1': {'kind': 'delta'}})
 
     with pytest.raises(ConfigError, match='embodiment.commands and action_space'):
-        prepare_policy(config)
+        prepare_policy(config, load=load_policy)
 
 
 def test_the_prepared_policy_says_which_inference_path_runs(tmp_path):
     # The node's configure log prints this: the default flow policy on the CPU runs our
     # sampler eagerly (SamplerBackend.default_for), also behind an action-space wrapper.
-    default = prepare_policy(load_config(REPO_ROOT / 'config' / 'tabletop_arm.yaml'))
-    wrapped = prepare_policy(_tabletop_with_ee_actions(tmp_path))
+    default = prepare_policy(load_config(REPO_ROOT / 'config' / 'tabletop_arm.yaml'),
+                             load=load_policy)
+    wrapped = prepare_policy(_tabletop_with_ee_actions(tmp_path), load=load_policy)
 
     assert default.inference_path == 'our sampler (eager) on cpu, float32'
     assert wrapped.inference_path == 'our sampler (eager) on cpu, float32'

@@ -26,12 +26,16 @@ from typing import Protocol, runtime_checkable, TYPE_CHECKING
 from vla_ros.core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import numpy as np
     from numpy.typing import NDArray
 
+    from vla_ros.core.config import PolicyConfig
+    from vla_ros.core.policy_family import PolicyFamily
     from vla_ros.core.types import ActionChunk, Observation
 
-__all__ = ['GuidedPolicy', 'Policy', 'PolicySpec', 'as_guided']
+__all__ = ['GuidedPolicy', 'Policy', 'PolicyLoader', 'PolicySpec', 'as_guided']
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +111,23 @@ class Policy(Protocol):
         Raises:
             InputError: the observation does not fit ``spec`` (missing camera, wrong size).
             PolicyOutputError: the model produced no valid chunk.
+        """
+        ...
+
+
+class PolicyLoader(Protocol):
+    """Loads a configured policy: ``vla_ros.policies.registry.load_policy`` is the one.
+
+    The layers that run a policy (``vla_ros.execution.policy_setup``) take it as an argument
+    from the layer above (the policy node), so they never import ``vla_ros.policies``.
+    """
+
+    def __call__(self, family: PolicyFamily, checkpoint_dir: Path | None, *, device: str,
+                 threads: int | None, settings: PolicyConfig | None) -> Policy:
+        """Load ``family``'s policy from ``checkpoint_dir`` (or its server) onto ``device``.
+
+        Raises:
+            ConfigError: an unknown family, or a checkpoint or server that cannot be loaded.
         """
         ...
 

@@ -4,6 +4,8 @@
 
 ROS-free, so each start-up check has a plain test: joints that the URDF lacks, a policy whose
 joints or cameras do not match the embodiment, per-joint semantics for joints it does not drive.
+The policy is loaded by the ``PolicyLoader`` the caller passes in (the policy node passes the
+registry's ``load_policy``), so ``execution`` does not import ``policies``.
 """
 
 from __future__ import annotations
@@ -14,16 +16,15 @@ from typing import TYPE_CHECKING
 
 from vla_ros.core.config import CommandKind
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.warm_up import warm_up
 from vla_ros.execution.action_space_policy import ActionSpacePolicy
 from vla_ros.execution.action_spaces import ActionSpaceConverter
 from vla_ros.execution.joint_limits import JointLimits, load_urdf_limits
 from vla_ros.execution.joint_semantics import wrap_policy
-from vla_ros.policies.registry import load_policy
-from vla_ros.policies.warm_up import warm_up
 
 if TYPE_CHECKING:
     from vla_ros.core.config import EmbodimentConfig, VlaConfig
-    from vla_ros.core.policy import Policy, PolicySpec
+    from vla_ros.core.policy import Policy, PolicyLoader, PolicySpec
 
 __all__ = ['PreparedPolicy', 'check_policy_fits', 'prepare_policy']
 
@@ -68,8 +69,8 @@ def check_policy_fits(embodiment: EmbodimentConfig, spec: PolicySpec) -> None:
                           f'controllers take {sorted(commanded)}')
 
 
-def prepare_policy(config: VlaConfig) -> PreparedPolicy:
-    """Read the limits, load the policy, check it against the embodiment and warm it up.
+def prepare_policy(config: VlaConfig, *, load: PolicyLoader) -> PreparedPolicy:
+    """Read the limits, load the policy with ``load``, check it against the embodiment, warm up.
 
     Raises:
         ConfigError: a joint missing from the URDF, an unloadable checkpoint, a policy that
@@ -82,9 +83,9 @@ def prepare_policy(config: VlaConfig) -> PreparedPolicy:
         limits.subset(embodiment.joints)
     except ConfigError as err:
         raise ConfigError(f'embodiment.joints: {err}') from err
-    loaded = load_policy(config.policy.family, config.policy.checkpoint,
-                         device=config.policy.device, threads=config.policy.threads,
-                         settings=config.policy)
+    loaded = load(config.policy.family, config.policy.checkpoint,
+                  device=config.policy.device, threads=config.policy.threads,
+                  settings=config.policy)
     if config.action_space is None:
         check_policy_fits(embodiment, loaded.spec)
         policy = wrap_policy(loaded, embodiment.commands)

@@ -48,6 +48,7 @@ from vla_ros.execution.policy_setup import prepare_policy, PreparedPolicy
 from vla_ros.execution.runner import PolicyRunner
 from vla_ros.execution.runner_status import RunnerFault, RunnerStatus
 from vla_ros.msg import PolicyStatus
+from vla_ros.policies.registry import load_policy
 from vla_ros.ros.control_clock import control_clock
 from vla_ros.ros.convert import (
     image_from_msg,
@@ -155,7 +156,7 @@ class PolicyNode(LifecycleNode):
         """Load the config and the policy and make every part but the subscriptions."""
         config = overlay_config(self._settings)
         embodiment = config.embodiment
-        prepared = prepare_policy(config)
+        prepared = prepare_policy(config, load=load_policy)
         teardown.callback(prepared.release)  # a remote policy's connection
         # Ages on the controllers' clock: a simulator slowed down by load is not "stale".
         buffer = ObservationBuffer(embodiment.cameras, stale_after_s=config.safety.stale_after_s,
