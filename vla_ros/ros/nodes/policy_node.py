@@ -90,8 +90,8 @@ class _Session:
 
     Each part, as it is made, puts its undoing on ``teardown``, which undoes them in reverse:
     the services and subscriptions (made last, each bound to this session, so a callback has
-    every part it needs), the goals, the runner (its hold still published), the publishers,
-    then the policy's connection.
+    every part it needs), the heartbeat, the goals, the runner (its hold still published),
+    the publishers, then the policy's connection.
     """
 
     config: VlaConfig
