@@ -18,6 +18,7 @@ from vla_ros.policies.training_loop import (
     index_batches,
     optimize,
     OptimizerSettings,
+    torch_threads,
     warmup_cosine,
 )
 
@@ -73,3 +74,15 @@ def test_the_loop_minimises_the_objective_and_reports_the_loss():
     assert len(losses) == 200 and losses[0] == pytest.approx(10.0)
     assert abs(float(weight.detach())) < 0.05 and losses[-1] == pytest.approx(1.0, abs=0.01)
     assert after == list(range(200))
+
+
+def test_torch_threads_sets_the_count_for_the_block_and_restores_it_even_on_error():
+    before = torch.get_num_threads()
+    inside = []
+
+    with pytest.raises(ConfigError, match='stop'):
+        with torch_threads(before + 1):
+            inside.append(torch.get_num_threads())
+            raise ConfigError('stop')
+
+    assert inside == [before + 1] and torch.get_num_threads() == before

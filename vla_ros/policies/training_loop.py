@@ -17,6 +17,7 @@ gives the same losses as before the loop was shared.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+import contextlib
 from dataclasses import dataclass
 import logging
 import math
@@ -30,7 +31,7 @@ from vla_ros.core.errors import ConfigError
 
 __all__ = [
     'OptimizerSettings', 'RunSettings', 'StepLoss', 'check_run_settings', 'index_batches',
-    'optimize', 'require_int', 'require_number', 'warmup_cosine',
+    'optimize', 'require_int', 'require_number', 'torch_threads', 'warmup_cosine',
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -140,6 +141,21 @@ def check_run_settings(config: RunSettings, *, counts: Sequence[str] = (),
     for name in ('learning_rate', 'grad_clip_norm'):
         require_number(config, name)
     require_number(config, 'weight_decay', may_be_zero=True)
+
+
+@contextlib.contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run the block on ``count`` torch CPU threads, then restore the process's count.
+
+    A run's losses and weights repeat exactly only for the same thread count
+    (``TrainingConfig.torch_threads``); the caller's setting is back afterwards, even on error.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def warmup_cosine(steps: int, warmup_steps: int) -> Callable[[int], float]:

@@ -57,6 +57,7 @@ from vla_ros.policies.training_loop import (
     index_batches,
     optimize,
     require_int,
+    torch_threads,
 )
 from vla_ros.policies.training_result import TrainingResult
 
@@ -282,14 +283,10 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
     parameters = sum(parameter.numel() for parameter in network.parameters())
     _LOG.info('training a %d-parameter diffusion policy on %d samples', parameters,
               len(tensors))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(config.torch_threads)
     started = time.monotonic()
-    try:
+    with torch_threads(config.torch_threads):
         trained, losses = _optimize(network, DiffusionProcess(config.schedule), tensors,
                                     config, progress=progress)
-    finally:
-        torch.set_num_threads(threads)
     elapsed_s = time.monotonic() - started
     save_checkpoint(Path(out_dir), policy_config, processor, trained)
     return TrainingResult(checkpoint_dir=Path(out_dir), losses=tuple(losses),

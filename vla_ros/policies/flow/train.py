@@ -49,7 +49,12 @@ from vla_ros.policies.flow.training_data import (
     TrainingTensors,
 )
 from vla_ros.policies.pointing import PointingConfig, PointingResult, pretrain_pointing
-from vla_ros.policies.training_loop import check_run_settings, index_batches, optimize
+from vla_ros.policies.training_loop import (
+    check_run_settings,
+    index_batches,
+    optimize,
+    torch_threads,
+)
 from vla_ros.policies.training_result import TrainingResult
 
 if TYPE_CHECKING:
@@ -212,17 +217,15 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
     parameters = sum(parameter.numel() for parameter in model.parameters())
     _LOG.info('training a %d-parameter flow policy on %d samples', parameters, len(tensors))
     started = time.monotonic()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(config.torch_threads)
     model_config.loss_reduction = 'none'
     pointed = None
     try:
-        if pointing is not None:
-            pointed = _pretrain(model, processor, pointing, config)
-        losses = _optimize(model, tensors, config, progress=progress)
+        with torch_threads(config.torch_threads):
+            if pointing is not None:
+                pointed = _pretrain(model, processor, pointing, config)
+            losses = _optimize(model, tensors, config, progress=progress)
     finally:
         model_config.loss_reduction = 'mean'
-        torch.set_num_threads(threads)
     elapsed_s = time.monotonic() - started
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ import torch
 from vla_ros.core.instructions import normalize_instruction
 from vla_ros.policies.pointing import padded_prompts, PointingObjective, train_pointing
 from vla_ros.policies.tokens.prompt import pixels_to_model
+from vla_ros.policies.training_loop import torch_threads
 
 if TYPE_CHECKING:
     from transformers import PaliGemmaForConditionalGeneration
@@ -62,14 +63,12 @@ def pretrain(model: PaliGemmaForConditionalGeneration, prompt: PromptEncoder, da
     readout = prompt_readout(model, prompt, [text for text, _ in data.prompts])
     objective = PointingObjective(readout, width=config.size.width, data=data,
                                   config=config.pointing)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(config.torch_threads)
-    model.train()
-    try:
-        result = train_pointing(objective, list(model.model.parameters()), config.pointing)
-    finally:
-        model.eval()  # type: ignore[no-untyped-call]
-        torch.set_num_threads(threads)
+    with torch_threads(config.torch_threads):
+        model.train()
+        try:
+            result = train_pointing(objective, list(model.model.parameters()), config.pointing)
+        finally:
+            model.eval()  # type: ignore[no-untyped-call]
     if config.freeze_vision:
         model.model.vision_tower.requires_grad_(False)
     return result, objective

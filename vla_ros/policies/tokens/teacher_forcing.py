@@ -37,6 +37,7 @@ from vla_ros.policies.training_loop import (
     index_batches,
     optimize,
     require_number,
+    torch_threads,
 )
 from vla_ros.policies.training_result import TrainingResult
 
@@ -127,14 +128,12 @@ def fit(model: PaliGemmaForConditionalGeneration, tensors: SequenceTensors,
         return loss, loss if pointing is None else (
             loss + config.pointing_weight * pointing.loss(config.batch_size))
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(config.torch_threads)
-    model.train()
-    try:
-        return optimize(trained, step_loss, config, label=label, progress=progress)
-    finally:
-        model.eval()  # type: ignore[no-untyped-call]
-        torch.set_num_threads(threads)
+    with torch_threads(config.torch_threads):
+        model.train()
+        try:
+            return optimize(trained, step_loss, config, label=label, progress=progress)
+        finally:
+            model.eval()  # type: ignore[no-untyped-call]
 
 
 def fit_and_save(model: PaliGemmaForConditionalGeneration, tensors: SequenceTensors,
