@@ -18,6 +18,9 @@ Two parts, on the default single-arm config (``config/tabletop_arm.yaml``):
    the sampler itself costs about 1 % here. ``--no-policy`` runs the sim node alone.
 
     source scripts/env.sh && cd /tmp && python /work/main/bench/bench_sim_rtf.py --seconds 30
+
+``--config A.yaml --config B.yaml`` measures both in one run, alternating, and prints the
+ratios (e.g. the scene with another shadow map size against the default).
 """
 
 from __future__ import annotations
@@ -108,7 +111,7 @@ def _median_ms(call: object, repeats: int) -> float:
     return float(np.median(samples))
 
 
-def cost_per_simulated_second() -> dict[str, float]:
+def cost_per_simulated_second(config_path: Path) -> dict[str, float]:
     """Wall time, ms, that each piece of the sim loop costs per simulated second, alone."""
     import rclpy
     from rclpy.node import Node
@@ -119,7 +122,7 @@ def cost_per_simulated_second() -> dict[str, float]:
     from vla_ros.ros.convert import image_to_msg, joint_state_to_msg
     from vla_ros.sim.mujoco_sim import MujocoSim
 
-    config = load_config(CONFIG)
+    config = load_config(config_path)
     assert config.sim is not None
     period_s = 1.0 / config.sim.publish_rate_hz
     costs = {}
@@ -160,7 +163,7 @@ def cost_per_simulated_second() -> dict[str, float]:
     return costs
 
 
-def run_graph(seconds: float, *, policy: bool) -> dict[str, object]:
+def run_graph(seconds: float, *, policy: bool, config_path: Path) -> dict[str, object]:
     """Run the `vla-ros sim` graph for ``seconds`` of wall time; RTF and sampled profile."""
     from rclpy.node import Node
     from rclpy.parameter import Parameter
@@ -170,7 +173,7 @@ def run_graph(seconds: float, *, policy: bool) -> dict[str, object]:
     from vla_ros.ros.nodes.policy_node import PolicyNode
     from vla_ros.ros.nodes.sim_node import SimNode
 
-    config = Parameter('config_file', value=str(CONFIG))
+    config = Parameter('config_file', value=str(config_path))
     with InProcessGraph() as graph:
         sim_node = graph.add(SimNode, parameter_overrides=[config, Parameter('seed', value=0)])
         if policy:
@@ -197,33 +200,64 @@ def run_graph(seconds: float, *, policy: bool) -> dict[str, object]:
             'percent_of_wall_by_thread': shares}
 
 
-def main() -> None:
-    """Measure, print and (with --json) write the results."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--seconds', type=float, default=30.0)
-    parser.add_argument('--no-policy', action='store_true')
-    parser.add_argument('--json', type=Path, default=None)
-    args = parser.parse_args()
-    costs = cost_per_simulated_second()
-    print('cost per simulated second, each piece alone (ms of wall time):')
+def _print_costs(config_path: Path, costs: dict[str, float]) -> None:
+    print(f'{config_path}: cost per simulated second, each piece alone (ms of wall time):')
     for name, value in costs.items():
         print(f'  {name:48s} {value:8.1f}')
     print(f'  {"total":48s} {sum(costs.values()):8.1f}')
-    runs = [run_graph(args.seconds, policy=policy)
-            for policy in ([False] if args.no_policy else [False, True])]
-    for result in runs:
-        print(f"\ngraph {'sim + policy node' if result['policy'] else 'sim node alone'}: "
-              f"real-time factor {result['real_time_factor']} ({result['simulated_s']} s "
-              f"simulated in {result['wall_s']} s wall, process CPU {result['process_cpu_s']} s)")
-        shares = result['percent_of_wall_by_thread']
-        assert isinstance(shares, dict)
-        for thread, categories in shares.items():
-            print(f'  thread {thread}:')
-            for category, percent in categories.items():
-                if percent >= 0.5:
-                    print(f'    {category:44s} {percent:5.1f} % of wall time')
+
+
+def _print_run(config_path: Path, result: dict[str, object]) -> None:
+    print(f"\n{config_path}: graph {'sim + policy node' if result['policy'] else 'sim node alone'}"
+          f": real-time factor {result['real_time_factor']} ({result['simulated_s']} s "
+          f"simulated in {result['wall_s']} s wall, process CPU {result['process_cpu_s']} s)")
+    shares = result['percent_of_wall_by_thread']
+    assert isinstance(shares, dict)
+    for thread, categories in shares.items():
+        print(f'  thread {thread}:')
+        for category, percent in categories.items():
+            if percent >= 0.5:
+                print(f'    {category:44s} {percent:5.1f} % of wall time')
+
+
+def main() -> None:
+    """Measure, print and (with --json) write the results.
+
+    With several ``--config`` files the measurements alternate between them (costs, then each
+    graph run config after config), so machine load hits them alike, and a summary gives each
+    one's total cost and real-time factors as ratios to the first.
+    """
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--seconds', type=float, default=30.0)
+    parser.add_argument('--no-policy', action='store_true')
+    parser.add_argument('--config', type=Path, action='append', default=None,
+                        help=f'embodiment YAML with a sim section (repeatable; default {CONFIG})')
+    parser.add_argument('--json', type=Path, default=None)
+    args = parser.parse_args()
+    configs: list[Path] = args.config or [CONFIG]
+    costs = {path: cost_per_simulated_second(path) for path in configs}
+    for path in configs:
+        _print_costs(path, costs[path])
+    runs: dict[Path, list[dict[str, object]]] = {path: [] for path in configs}
+    for policy in ([False] if args.no_policy else [False, True]):
+        for path in configs:
+            runs[path].append(run_graph(args.seconds, policy=policy, config_path=path))
+            _print_run(path, runs[path][-1])
+    if len(configs) > 1:
+        print('\nsummary (ratios to the first config, measured in this run):')
+        first_total = sum(costs[configs[0]].values())
+        first_rtf = [float(str(r['real_time_factor'])) for r in runs[configs[0]]]
+        for path in configs:
+            total = sum(costs[path].values())
+            rtfs = [float(str(r['real_time_factor'])) for r in runs[path]]
+            ratios = ', '.join(f'RTF {rtf:.2f} ({rtf / ref:.2f}x)'
+                               for rtf, ref in zip(rtfs, first_rtf, strict=True))
+            print(f'  {path}: {total:.1f} ms per simulated s '
+                  f'({first_total / total:.2f}x cheaper); {ratios}')
     if args.json:
-        args.json.write_text(json.dumps({'costs_ms_per_sim_s': costs, 'runs': runs}, indent=2))
+        args.json.write_text(json.dumps(
+            {str(path): {'costs_ms_per_sim_s': costs[path], 'runs': runs[path]}
+             for path in configs}, indent=2))
 
 
 if __name__ == '__main__':
