@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from vla_ros.core.config import PolicyConfig
     from vla_ros.core.types import ActionChunk, Observation
+    from vla_ros.policies.flow.processor import ModelInputs
 
 __all__ = ['FlowPolicy', 'load']
 
@@ -96,20 +97,25 @@ class FlowPolicy(CheckpointPolicy[FlowPolicyConfig, FlowProcessor]):
         with self._lock, torch.inference_mode():
             noise = torch.randn(self._noise_shape, generator=self._generator, dtype=torch.float32)
             noise = noise.to(self._device, self._dtype)
-            if self._sampler is not None:
-                actions = self._sampler.sample(SampleInputs(
-                    input_ids=inputs.input_ids, attention_mask=inputs.attention_mask,
-                    pixel_values=inputs.pixel_values,
-                    pixel_attention_mask=inputs.pixel_attention_mask, state=inputs.state,
-                    noise=noise), num_steps=self._config.num_denoising_steps)
-            else:  # transformers annotates these as the legacy LongTensor / BoolTensor types.
-                actions = self._model.sample_actions(
-                    state=inputs.state, pixel_values=inputs.pixel_values,
-                    input_ids=inputs.input_ids,  # type: ignore[arg-type]
-                    pixel_attention_mask=inputs.pixel_attention_mask,  # type: ignore[arg-type]
-                    noise=noise, attention_mask=inputs.attention_mask,
-                    num_steps=self._config.num_denoising_steps)
+            actions = self._sample(inputs, noise)
         return self._processor.to_action_chunk(actions)
+
+    def _sample(self, inputs: ModelInputs, noise: torch.Tensor) -> torch.Tensor:
+        """(B, chunk_size, max_action_dim) actions from ``noise``; the caller holds the lock."""
+        if self._sampler is not None:
+            return self._sampler.sample(SampleInputs(
+                input_ids=inputs.input_ids, attention_mask=inputs.attention_mask,
+                pixel_values=inputs.pixel_values,
+                pixel_attention_mask=inputs.pixel_attention_mask, state=inputs.state,
+                noise=noise), num_steps=self._config.num_denoising_steps)
+        # transformers annotates these as the legacy LongTensor / BoolTensor types.
+        actions: torch.Tensor = self._model.sample_actions(
+            state=inputs.state, pixel_values=inputs.pixel_values,
+            input_ids=inputs.input_ids,  # type: ignore[arg-type]
+            pixel_attention_mask=inputs.pixel_attention_mask,  # type: ignore[arg-type]
+            noise=noise, attention_mask=inputs.attention_mask,
+            num_steps=self._config.num_denoising_steps)
+        return actions
 
     def new_noise_stream(self) -> torch.Generator:
         """A noise generator for one client, seeded as this policy's own was at construction.
@@ -143,19 +149,7 @@ class FlowPolicy(CheckpointPolicy[FlowPolicyConfig, FlowProcessor]):
                 noise = torch.cat([
                     torch.randn(self._noise_shape, generator=stream, dtype=torch.float32)
                     for stream in streams]).to(self._device, self._dtype)
-                if self._sampler is not None:
-                    actions = self._sampler.sample(SampleInputs(
-                        input_ids=inputs.input_ids, attention_mask=inputs.attention_mask,
-                        pixel_values=inputs.pixel_values,
-                        pixel_attention_mask=inputs.pixel_attention_mask, state=inputs.state,
-                        noise=noise), num_steps=self._config.num_denoising_steps)
-                else:
-                    actions = self._model.sample_actions(
-                        state=inputs.state, pixel_values=inputs.pixel_values,
-                        input_ids=inputs.input_ids,  # type: ignore[arg-type]
-                        pixel_attention_mask=inputs.pixel_attention_mask,  # type: ignore[arg-type]
-                        noise=noise, attention_mask=inputs.attention_mask,
-                        num_steps=self._config.num_denoising_steps)
+                actions = self._sample(inputs, noise)
             return [self._processor.to_action_chunk(actions[row:row + 1])
                     for row in range(len(observations))]
         except BaseException:
