@@ -21,7 +21,6 @@ A REQ socket that misses a reply is stuck, so every socket has receive and send 
 from __future__ import annotations
 
 import io
-import threading
 import time
 from typing import Any, TYPE_CHECKING
 
@@ -32,7 +31,7 @@ import zmq
 from vla_ros.core.errors import ConfigError, InputError, PolicyOutputError
 from vla_ros.core.instructions import normalize_instruction
 from vla_ros.core.remote_config import WireSchema
-from vla_ros.policies.remote.link import api_key_from_env, Backoff, CallTiming
+from vla_ros.policies.remote.link import api_key_from_env, CallTiming, RemoteClient
 from vla_ros.policies.remote.processor import decode_actions, slot_image, spec_of
 from vla_ros.policies.remote.wire_codec import checked_dtype
 
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
     from vla_ros.core.config import PolicyConfig
     from vla_ros.core.remote_config import RemoteServerConfig, WireMapping
     from vla_ros.core.types import ActionChunk, Observation
-    from vla_ros.policies.base import PolicySpec
 
 __all__ = ['GrootPolicy', 'groot_pack', 'groot_unpack', 'load']
 
@@ -118,7 +116,7 @@ def _action_tree(actions: dict[str, Any], mapping: WireMapping) -> dict[str, Any
     return tree
 
 
-class GrootPolicy:
+class GrootPolicy(RemoteClient):
     """A GR00T policy server; implements ``vla_ros.policies.base.Policy``.
 
     Raises:
@@ -132,35 +130,17 @@ class GrootPolicy:
                               'a mapping of its modality keys')
         if not server.url.startswith('tcp://'):
             raise ConfigError(f'policy.server.url: {server.url!r}, expected tcp://host:port')
-        self._server = server
+        super().__init__(server)
         self._mapping = server.mapping
         self._spec = spec_of(server.mapping)
         self._api_token = api_token
         self._context: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
         self._socket: zmq.Socket[bytes] | None = None
-        self._lock = threading.Lock()
-        self._backoff = Backoff()
-        self._last_timing: CallTiming | None = None
         try:
             self._request('ping', {}, server.connect_timeout_s)
         except PolicyOutputError as err:
             raise ConfigError(f'policy.server.url: no answer from {server.url} within '
                               f'{server.connect_timeout_s} s: {err}') from err
-
-    @property
-    def spec(self) -> PolicySpec:
-        """The policy's fixed input and output contract."""
-        return self._spec
-
-    @property
-    def server(self) -> RemoteServerConfig:
-        """Where the policy runs (its URL, timeouts and patience, for ``vla/status``)."""
-        return self._server
-
-    @property
-    def last_timing(self) -> CallTiming | None:
-        """Round trip of the latest successful call."""
-        return self._last_timing
 
     def infer(self, observation: Observation) -> ActionChunk:
         """Send ``get_action`` and return the chunk of its action map.

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 The vla_ros authors
-"""What every remote client shares: the API key, reconnect back-off, and call timing.
+"""What every remote client shares: the API key, reconnect back-off, call timing, skeleton.
 
 Losing the server is a safety event, not a crash: a client whose call fails raises
 ``PolicyOutputError`` (the runner holds within the cycle and shows the message in
@@ -14,15 +14,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 import os
 import ssl
+import threading
 import time
 from typing import Protocol, runtime_checkable, TYPE_CHECKING
 
 from vla_ros.core.errors import ConfigError, PolicyOutputError
 
 if TYPE_CHECKING:
+    from vla_ros.core.policy import PolicySpec
     from vla_ros.core.remote_config import RemoteServerConfig
 
-__all__ = ['Backoff', 'CallTiming', 'ReportsTiming', 'api_key_from_env', 'tls_context']
+__all__ = ['Backoff', 'CallTiming', 'RemoteClient', 'ReportsTiming', 'api_key_from_env',
+           'tls_context']
 
 #: First and longest wait between reconnect attempts, seconds.
 FIRST_RETRY_S = 0.2
@@ -84,6 +87,42 @@ class ReportsTiming(Protocol):
     def last_timing(self) -> CallTiming | None:
         """The timing of the latest successful call; None before the first."""
         ...
+
+
+class RemoteClient:
+    """The shared part of a remote family's policy (openpi, groot, openvla).
+
+    It holds the ``policy.server`` section, the lock that serialises calls, the reconnect
+    ``Backoff`` and the latest call's timing; the family sets ``_spec`` in its constructor
+    (from the mapping, or from what the server says) and writes ``_last_timing`` after each
+    successful call.
+
+    Args:
+        server: the ``policy.server`` section.
+    """
+
+    _spec: PolicySpec
+
+    def __init__(self, server: RemoteServerConfig) -> None:
+        self._server = server
+        self._lock = threading.Lock()
+        self._backoff = Backoff()
+        self._last_timing: CallTiming | None = None
+
+    @property
+    def spec(self) -> PolicySpec:
+        """The policy's fixed input and output contract."""
+        return self._spec
+
+    @property
+    def server(self) -> RemoteServerConfig:
+        """Where the policy runs (its URL, timeouts and patience, for ``vla/status``)."""
+        return self._server
+
+    @property
+    def last_timing(self) -> CallTiming | None:
+        """The timing of the latest successful call; None before the first."""
+        return self._last_timing
 
 
 class Backoff:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import ssl
-import threading
 import time
 from typing import Any, TYPE_CHECKING
 
@@ -28,7 +27,12 @@ from websockets.sync.client import ClientConnection, connect
 
 from vla_ros.core.errors import ConfigError, InputError, PolicyOutputError
 from vla_ros.core.remote_config import WireSchema
-from vla_ros.policies.remote.link import api_key_from_env, Backoff, CallTiming, tls_context
+from vla_ros.policies.remote.link import (
+    api_key_from_env,
+    CallTiming,
+    RemoteClient,
+    tls_context,
+)
 from vla_ros.policies.remote.native_schema import (
     native_mapping,
     native_request,
@@ -41,7 +45,6 @@ if TYPE_CHECKING:
     from vla_ros.core.config import PolicyConfig
     from vla_ros.core.remote_config import RemoteServerConfig, WireMapping
     from vla_ros.core.types import ActionChunk, Observation
-    from vla_ros.policies.base import PolicySpec
 
 __all__ = ['MAX_MESSAGE_BYTES', 'OpenpiPolicy', 'load']
 
@@ -50,7 +53,7 @@ _LOG = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 
-class OpenpiPolicy:
+class OpenpiPolicy(RemoteClient):
     """A policy on an openpi-protocol server; implements ``vla_ros.policies.base.Policy``.
 
     Connects at construction. ``spec`` comes from the mapping, or (``schema: vla_ros``) from
@@ -66,12 +69,9 @@ class OpenpiPolicy:
     """
 
     def __init__(self, server: RemoteServerConfig, *, api_key: str | None = None) -> None:
-        self._server = server
+        super().__init__(server)
         self._api_key = api_key
-        self._lock = threading.Lock()
-        self._backoff = Backoff()
         self._connection: ClientConnection | None = None
-        self._last_timing: CallTiming | None = None
         self.metadata: Any = None  # the server's latest metadata frame
         self._connect(server.connect_timeout_s)
         self._native = server.schema is WireSchema.VLA_ROS
@@ -82,21 +82,6 @@ class OpenpiPolicy:
             assert server.mapping is not None  # RemoteServerConfig checks this
             self._mapping = server.mapping
             self._spec = spec_of(server.mapping)
-
-    @property
-    def spec(self) -> PolicySpec:
-        """The policy's fixed input and output contract."""
-        return self._spec
-
-    @property
-    def server(self) -> RemoteServerConfig:
-        """Where the policy runs (its URL, timeouts and patience, for ``vla/status``)."""
-        return self._server
-
-    @property
-    def last_timing(self) -> CallTiming | None:
-        """Round trip and server time of the latest successful call."""
-        return self._last_timing
 
     def infer(self, observation: Observation) -> ActionChunk:
         """Send ``observation`` and return the server's chunk.

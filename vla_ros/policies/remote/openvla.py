@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import threading
 import time
 from typing import Any, TYPE_CHECKING
 import urllib.error
@@ -30,7 +29,7 @@ import numpy as np
 
 from vla_ros.core.errors import ConfigError, InputError, PolicyOutputError
 from vla_ros.core.remote_config import WireSchema
-from vla_ros.policies.remote.link import api_key_from_env, Backoff, CallTiming
+from vla_ros.policies.remote.link import api_key_from_env, CallTiming, RemoteClient
 from vla_ros.policies.remote.processor import decode_actions, slot_image, spec_of
 from vla_ros.policies.remote.wire_codec import checked_dtype
 
@@ -38,7 +37,6 @@ if TYPE_CHECKING:
     from vla_ros.core.config import PolicyConfig
     from vla_ros.core.remote_config import RemoteServerConfig
     from vla_ros.core.types import ActionChunk, Observation
-    from vla_ros.policies.base import PolicySpec
 
 __all__ = ['OpenvlaPolicy', 'decode_json_numpy', 'encode_json_numpy', 'load']
 
@@ -70,7 +68,7 @@ def decode_json_numpy(value: dict[str, Any]) -> Any:
                          f'{err}') from err
 
 
-class OpenvlaPolicy:
+class OpenvlaPolicy(RemoteClient):
     """OpenVLA behind its REST server; implements ``vla_ros.policies.base.Policy``.
 
     Raises:
@@ -85,16 +83,13 @@ class OpenvlaPolicy:
         parts = urllib.parse.urlsplit(server.url)
         if parts.scheme not in ('http', 'https') or not parts.hostname:
             raise ConfigError(f'policy.server.url: {server.url!r}, expected http(s)://host:port')
-        self._server = server
+        super().__init__(server)
         self._mapping = mapping
         self._spec = spec_of(mapping)
         self._endpoint = server.url.rstrip('/') + '/act'
         self._headers = {'Content-Type': 'application/json'}
         if api_key:
             self._headers['Authorization'] = f'Api-Key {api_key}'
-        self._lock = threading.Lock()
-        self._backoff = Backoff()
-        self._last_timing: CallTiming | None = None
         port = parts.port or (443 if parts.scheme == 'https' else 80)
         try:
             socket.create_connection((parts.hostname, port),
@@ -102,21 +97,6 @@ class OpenvlaPolicy:
         except OSError as err:
             raise ConfigError(f'policy.server.url: cannot connect to {server.url} within '
                               f'{server.connect_timeout_s} s: {err}') from err
-
-    @property
-    def spec(self) -> PolicySpec:
-        """The policy's fixed input and output contract (one row per chunk)."""
-        return self._spec
-
-    @property
-    def server(self) -> RemoteServerConfig:
-        """Where the policy runs (its URL, timeouts and patience, for ``vla/status``)."""
-        return self._server
-
-    @property
-    def last_timing(self) -> CallTiming | None:
-        """Round trip of the latest successful call (the server reports no inference time)."""
-        return self._last_timing
 
     def infer(self, observation: Observation) -> ActionChunk:
         """POST the image and instruction to ``/act``; the reply is a one-row chunk.
