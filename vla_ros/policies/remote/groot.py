@@ -33,7 +33,7 @@ from vla_ros.core.instructions import normalize_instruction
 from vla_ros.core.remote_config import WireSchema
 from vla_ros.policies.remote.link import api_key_from_env, CallTiming, RemoteClient
 from vla_ros.policies.remote.processor import decode_actions, slot_image, spec_of
-from vla_ros.policies.remote.wire_codec import checked_dtype
+from vla_ros.policies.remote.wire_codec import checked_dtype, unpack_with
 
 if TYPE_CHECKING:
     from vla_ros.core.config import PolicyConfig
@@ -71,13 +71,7 @@ def groot_pack(payload: Any) -> bytes:
 
 def groot_unpack(data: bytes) -> Any:
     """Decode GR00T's msgpack; InputError for bytes that are not msgpack or a refused array."""
-    try:
-        return msgpack.unpackb(data, object_hook=_decode, raw=False, strict_map_key=False)
-    except InputError:
-        raise
-    except (ValueError, TypeError, msgpack.ExtraData, msgpack.FormatError,
-            msgpack.StackError) as err:
-        raise InputError(f'groot: cannot decode {len(data)} bytes: {err}') from err
+    return unpack_with(data, object_hook=_decode, protocol='groot')
 
 
 def groot_observation(observation: Observation, mapping: WireMapping) -> dict[str, Any]:

@@ -12,6 +12,7 @@ A decoded array is a writable copy whose byte count was checked against its shap
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgpack  # type: ignore[import-untyped]
@@ -19,7 +20,7 @@ import numpy as np
 
 from vla_ros.core.errors import InputError
 
-__all__ = ['checked_dtype', 'pack', 'unpack']
+__all__ = ['checked_dtype', 'pack', 'unpack', 'unpack_with']
 
 #: dtype kinds that may travel: bool, signed and unsigned integers, floating point.
 _KINDS = frozenset('biuf')
@@ -85,10 +86,21 @@ def unpack(data: bytes) -> Any:
     Raises:
         InputError: not msgpack, or an array map that is malformed or of a refused dtype.
     """
+    return unpack_with(data, object_hook=_decode, protocol='msgpack-numpy')
+
+
+def unpack_with(data: bytes, *, object_hook: Callable[[dict[Any, Any]], Any],
+                protocol: str) -> Any:
+    """Decode msgpack ``data`` with ``object_hook`` turning maps into arrays (a wire's codec).
+
+    Raises:
+        InputError: not msgpack, or what ``object_hook`` refuses; the message names
+            ``protocol``.
+    """
     try:
-        return msgpack.unpackb(data, object_hook=_decode, raw=False, strict_map_key=False)
+        return msgpack.unpackb(data, object_hook=object_hook, raw=False, strict_map_key=False)
     except InputError:
         raise
     except (ValueError, TypeError, msgpack.ExtraData, msgpack.FormatError,
             msgpack.StackError) as err:
-        raise InputError(f'msgpack-numpy: cannot decode {len(data)} bytes: {err}') from err
+        raise InputError(f'{protocol}: cannot decode {len(data)} bytes: {err}') from err
