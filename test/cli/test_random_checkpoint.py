@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 
 from vla_ros.cli.main import main
+from vla_ros.core.config import PolicyConfig
 from vla_ros.core.policy import PolicySpec
+from vla_ros.core.policy_family import PolicyFamily
+from vla_ros.core.policy_mapping import parse_inputs, parse_outputs
 from vla_ros.core.types import Observation
 from vla_ros.policies.default_robot import (
     DEFAULT_HOME_POSITIONS,
@@ -45,7 +48,8 @@ def test_every_family_writes_a_checkpoint_for_the_given_robot(tmp_path: Path, fa
     assert main(['random-checkpoint', '--family', family, '--out', str(tmp_path), '--seed', '2',
                  *SMALL, *extra]) == 0
 
-    policy = load_policy(family, tmp_path)
+    policy = load_policy(family, tmp_path, settings=_fast_mapping(tmp_path) if family == 'fast'
+                         else None)
     assert policy.spec == SMALL_SPEC
     if family in ('flow', 'diffusion'):  # small motions around the given home
         observation = Observation(
@@ -53,6 +57,15 @@ def test_every_family_writes_a_checkpoint_for_the_given_robot(tmp_path: Path, fa
             joint_positions=np.array([0.5, -0.5]), instruction='touch the red cube')
         chunk = policy.infer(observation).positions
         assert np.all(np.abs(chunk - [0.5, -0.5]) < 0.2)
+
+
+def _fast_mapping(folder: Path) -> PolicyConfig:
+    """The YAML's policy section for the SMALL robot: fast writes a LeRobot pi0_fast folder."""
+    return PolicyConfig(
+        family=PolicyFamily.FAST, checkpoint=folder,
+        inputs=parse_inputs({'cameras': {'observation.images.top': 'top'}, 'state': ['a', 'b']},
+                            joints=('a', 'b'), cameras=('top',)),
+        outputs=parse_outputs({'joints': ['a', 'b'], 'dt_s': 0.05}, joints=('a', 'b')))
 
 
 @pytest.mark.parametrize(('family', 'option'), [

@@ -17,7 +17,12 @@ import numpy as np
 import pytest
 
 from vla_ros.cli.main import main
-from vla_ros.core.config import CameraConfig
+from vla_ros.core.config import CameraConfig, PolicyConfig
+from vla_ros.core.errors import PolicyOutputError
+from vla_ros.core.policy import Policy
+from vla_ros.core.policy_family import PolicyFamily
+from vla_ros.core.policy_mapping import parse_inputs, parse_outputs
+from vla_ros.core.types import Observation
 from vla_ros.data import BagWriter, MessageTypes
 from vla_ros.data.lerobot_dataset import LeRobotTrainingDataset
 from vla_ros.data.lerobot_export import export_lerobot, ExportOptions
@@ -39,8 +44,8 @@ CHUNK = 4
 #: A run of two steps of four samples, quiet, with the loss logged every step.
 TINY_RUN = ('--steps', '2', '--batch-size', '4', '--chunk-length', str(CHUNK),
             '--log-every', '1', '--no-progress')
-#: fast's untrained model rarely ends a chunk by itself; length-constrained decoding does.
-FAMILY_FLAGS = {'flow': (), 'tokens': (), 'fast': ('--length-constrained',), 'diffusion': ()}
+#: Extra flags a family needs for these runs (none since fast writes the released layout).
+FAMILY_FLAGS = {'flow': (), 'tokens': (), 'fast': (), 'diffusion': ()}
 DEFAULTS = {'flow': FlowConfig(), 'tokens': TokensConfig(), 'fast': TokensConfig(),
             'diffusion': DiffusionConfig()}
 T0_NS = 1_700_000_000_000_000_000
@@ -100,6 +105,38 @@ def lerobot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / 'dataset'
 
 
+def _load(family: str, checkpoint: Path, *, joints: tuple[str, ...],
+          cameras: tuple[str, ...], dt_s: float) -> Policy:
+    """The trained checkpoint, loaded as the node loads it.
+
+    fast's LeRobot pi0_fast folder needs the YAML's policy.inputs / policy.outputs (its
+    cameras are observation.images.<camera>).
+    """
+    if family != 'fast':
+        return load_policy(family, checkpoint)
+    settings = PolicyConfig(
+        family=PolicyFamily.FAST, checkpoint=checkpoint,
+        inputs=parse_inputs({'cameras': {f'observation.images.{camera}': camera
+                                         for camera in cameras}, 'state': list(joints)},
+                            joints=joints, cameras=cameras),
+        outputs=parse_outputs({'joints': list(joints), 'dt_s': dt_s}, joints=joints))
+    return load_policy(family, checkpoint, settings=settings)
+
+
+def _check_inference(family: str, policy: Policy, observation: Observation, joints: int) -> None:
+    """A chunk of CHUNK finite rows, or for fast a PolicyOutputError naming its output.
+
+    Two steps do not teach fast's decoder its 'Action: ... |' text (test_fast_training trains
+    one that does); what it decodes instead must be refused, never turned into a chunk.
+    """
+    if family == 'fast':
+        with pytest.raises(PolicyOutputError, match=r'^pi0-FAST output: '):
+            policy.infer(observation)
+        return
+    chunk = policy.infer(observation)
+    assert chunk.positions.shape == (CHUNK, joints) and np.all(np.isfinite(chunk.positions))
+
+
 def _train(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     """Run `vla-ros train ARGS`; returns the exit code, stdout and stderr."""
     code = main(['train', *args])
@@ -121,14 +158,12 @@ def test_each_family_trains_on_demos_a_checkpoint_that_loads_and_infers(
     assert f'{family} on 2 episodes (15 samples)' in stdout
     assert ', 2 steps in ' in stdout and stdout.rstrip().endswith(f'wrote {out.resolve()}')
     dataset = DemonstrationDataset(demos_dir, chunk_length=CHUNK)
-    policy = load_policy(family, out)
+    policy = _load(family, out, joints=SIM_JOINTS, cameras=('front',), dt_s=dataset.dt_s)
     assert policy.spec == PolicySpec(joint_names=SIM_JOINTS, camera_names=('front',),
                                      image_height=64, image_width=64, chunk_length=CHUNK,
                                      dt_s=policy.spec.dt_s)
     assert policy.spec.dt_s == pytest.approx(dataset.dt_s)
-    chunk = policy.infer(dataset[3].observation)
-    assert chunk.positions.shape == (CHUNK, len(SIM_JOINTS))
-    assert np.all(np.isfinite(chunk.positions))
+    _check_inference(family, policy, dataset[3].observation, len(SIM_JOINTS))
 
 
 @pytest.mark.parametrize('family', list(FAMILY_FLAGS))
@@ -143,13 +178,12 @@ def test_each_family_trains_on_an_exported_robot_dataset(
     assert code == 0, stderr
     assert f'{family} on 1 episodes (11 samples)' in stdout
     dataset = LeRobotTrainingDataset(lerobot_dir, chunk_length=CHUNK)
-    policy = load_policy(family, out)
+    policy = _load(family, out, joints=('joint1', 'gripper_joint'), cameras=('top',), dt_s=0.1)
     assert policy.spec == PolicySpec(joint_names=('joint1', 'gripper_joint'),
                                      camera_names=('top',), image_height=16, image_width=16,
                                      chunk_length=CHUNK, dt_s=policy.spec.dt_s)
     assert policy.spec.dt_s == pytest.approx(0.1)
-    chunk = policy.infer(dataset[5].observation)
-    assert chunk.positions.shape == (CHUNK, 2) and np.all(np.isfinite(chunk.positions))
+    _check_inference(family, policy, dataset[5].observation, 2)
 
 
 @pytest.mark.parametrize('family', list(DEFAULTS))
@@ -242,9 +276,9 @@ def test_a_family_pretrains_on_pointing_scenes_then_trains(
 
     assert code == 0, stderr
     assert f'vla-ros train: pointing pre-training on {scenes}: held-out accuracy ' in stdout
-    assert load_policy(family, out).infer(
-        DemonstrationDataset(demos_dir, chunk_length=CHUNK)[0].observation).positions.shape == (
-            CHUNK, len(SIM_JOINTS))
+    dataset = DemonstrationDataset(demos_dir, chunk_length=CHUNK)
+    policy = _load(family, out, joints=SIM_JOINTS, cameras=('front',), dt_s=dataset.dt_s)
+    _check_inference(family, policy, dataset[0].observation, len(SIM_JOINTS))
 
 
 @pytest.mark.parametrize(('flags', 'message'), [
@@ -272,7 +306,7 @@ def test_pointing_options_out_of_place_are_refused_in_one_line(
     assert (code, stdout, stderr) == (1, '', f'vla-ros train: {message}\n')
 
 
-@pytest.mark.parametrize('family', ['tokens', 'fast'])
+@pytest.mark.parametrize('family', ['tokens'])
 @pytest.mark.parametrize('space', ['absolute', 'delta'])
 def test_a_token_family_trains_in_the_chosen_action_space(
         family: str, space: str, demos_dir: Path, tmp_path: Path,
@@ -288,6 +322,22 @@ def test_a_token_family_trains_in_the_chosen_action_space(
     assert code == 0, stderr
     stored = read_config_json(out / 'vla_ros_policy.json')['normalization']['action_space']
     assert ActionSpace(stored) is ActionSpace(space)
+
+
+@pytest.mark.parametrize('flag', [('--action-space', 'delta'), ('--length-constrained',)],
+                         ids=['delta', 'length-constrained'])
+def test_fast_refuses_what_the_released_layout_cannot_hold_in_one_line(
+        flag: tuple[str, ...], demos_dir: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / 'checkpoint'
+
+    code, _, stderr = _train(capsys, '--family', 'fast', '--data', str(demos_dir), '--out',
+                             str(out), *TINY_RUN, *flag)
+
+    assert code == 1 and not out.exists()
+    assert stderr == ('vla-ros train: fast training writes the released pi0_fast layout, which '
+                      'decodes freely and predicts absolute actions: drop --length-constrained '
+                      'and use --action-space absolute\n')
 
 
 def test_ee_deltas_train_a_token_family_on_end_effector_moves(

@@ -8,7 +8,9 @@ the chosen family (``flow``, ``tokens``, ``fast`` or ``diffusion``) on this mach
 that family's ``vla_ros.policies.<family>.train``; ``train_families.TRAINERS`` maps the options
 onto each family's ``TrainingConfig``. ``--steps``, ``--batch-size`` and ``--learning-rate``
 default to the family's own values; the effective settings are printed before the data is
-read. The checkpoint loads with ``policy.family: FAMILY`` and ``policy.checkpoint: OUT``.
+read. The checkpoint loads with ``policy.family: FAMILY`` and ``policy.checkpoint: OUT``
+(``fast`` writes a LeRobot pi0_fast folder, which also needs ``policy.inputs`` and
+``policy.outputs``: ``vla-ros inspect OUT`` prints them).
 ``--ee-deltas`` trains on the simulated arm's demonstrations rewritten as end-effector moves
 from each observation (``vla_ros.sim.ee_demonstrations.ObservedEeChunks``, the kinematics of
 ``--config``'s scene); such a policy runs behind the matching ``action_space`` declaration.
