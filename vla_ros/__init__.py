@@ -25,8 +25,8 @@ Where this differs from the style guide's picture (``core <- policies, execution
   execution runs them, data replays them), ``core.training_samples`` (sim and data write
   samples, policies train on them), ``core.normalization`` (data exports statistics, policies
   normalise with them) and ``core.pointing_set`` (sim renders it, policies pre-train on it).
-- ``cli`` verbs that are ROS clients still use rclpy types themselves (``Node``, ``Parameter``);
-  nothing below ``ros`` imports rclpy, even inside a function.
+- Only ``ros`` imports rclpy or a message package, even inside a function or under
+  ``TYPE_CHECKING``: ``cli`` verbs call ``ros`` functions that answer with plain values.
 - Inside ``policies`` the families are independent, except ``fast`` (on the ``tokens`` VLM)
   and ``pi05`` (on ``flow``'s reader of the published pi0 layout). Shared family machinery
   (``device``, ``default_robot``, ``pointing``, ``training_result``) sits in ``policies/``.
@@ -34,5 +34,7 @@ Where this differs from the style guide's picture (``core <- policies, execution
 Third-party libraries follow the layers: ``core`` imports numpy only; torch and transformers
 appear only in ``policies``; mujoco only in ``sim``. The colcon build adds the generated
 interfaces ``vla_ros.msg``, ``vla_ros.srv`` and ``vla_ros.action`` to this package; only
-``ros`` and ``cli`` import them.
+``ros`` imports them. ``pip install .`` (setup.cfg) packs the ROS-free layers (``core``,
+``policies``, ``execution``, ``sim``, ``data``) without ``ros`` and ``cli``;
+``test/test_wheel.py`` builds that wheel and imports every module of it with ROS absent.
 """

@@ -14,4 +14,4 @@ Nothing here is imported by the package itself, so reading a folder stays torch-
 
 from __future__ import annotations
 
-__all__: list[str] = []
+__all__ = ['config', 'loading', 'model', 'network', 'processor']

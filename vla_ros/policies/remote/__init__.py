@@ -19,4 +19,7 @@ client module when its family is loaded.
 
 from __future__ import annotations
 
-__all__: list[str] = []
+__all__ = [
+    'batching', 'groot', 'link', 'native_schema', 'openpi', 'openvla', 'processor', 'ray_serve',
+    'server', 'wire_codec',
+]
