@@ -7,11 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from node_test_constants import fresh_domain_id
+import pytest
+from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
 
+from vla_ros.core.errors import ConfigError
 from vla_ros.ros.clients import call_service
-from vla_ros.ros.evaluation import evaluate, PolicyUnderTest
+from vla_ros.ros.evaluation import EpisodeRecord, evaluate, PolicyUnderTest
+from vla_ros.ros.in_process import InProcessGraph
 from vla_ros.ros.qos import SENSOR_QOS
 from vla_ros.sim.tasks import FailureReason, sample_episodes, TaskKind
 
@@ -55,3 +59,20 @@ def test_policy_episodes_run_to_their_timeout_and_are_cancelled(config_file: Pat
         assert record.failure_reason is FailureReason.NEVER_GRASPED
         assert record.max_cube_height_m is not None and record.max_cube_height_m < 0.005
     assert run.latencies_ms and min(run.latencies_ms) > 0.0
+
+
+def test_a_reset_by_another_client_fails_the_evaluation_instead_of_scoring_another_scene(
+        config_file: Path) -> None:
+    episodes = sample_episodes(TaskKind.REACH, 3, seed=20)
+    domain_id = fresh_domain_id()
+    with InProcessGraph(domain_id=domain_id) as other:
+        intruder = other.add(Node, node_name='intruder')
+
+        def reset_behind_its_back(record: EpisodeRecord) -> None:
+            if record.episode is episodes[0]:  # the sim moves on to seed 21 before episode 1
+                assert call_service(intruder, Trigger, 'sim/reset', Trigger.Request()).success
+
+        with pytest.raises(ConfigError, match='should have shown seed 21, but the sim shows '
+                                              'seed 22: another client reset'):
+            evaluate(config_path=config_file, episodes=episodes, timeout_s=5.0, policy=None,
+                     on_episode=reset_behind_its_back, domain_id=domain_id)

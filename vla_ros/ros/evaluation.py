@@ -10,8 +10,9 @@ the policy node would. For each episode it:
 1. puts the scene in the episode's state. The sim node starts with ``seed`` = the first
    episode's seed, so episode 0 is its initial scene; each later episode calls ``sim/reset``,
    which re-randomises with the next seed (first seed + index). The answer's ``success``
-   flag must be set and this graph's sim clock must have restarted (a reset answered by
-   another sim node on the domain is an error). ``sim/reset`` thus keeps its
+   flag must be set and this graph's sim must then show the episode's seed (a reset answered
+   by another sim node on the domain, or one more by another client, is an error: the
+   episode would be scored on another scene). ``sim/reset`` thus keeps its
    increment-the-seed behaviour and needs no new srv. It then waits until the sim has run
    ``SETTLE_S`` since the reset, so the cameras have published the new scene;
 2. policy mode: sends the instruction as a ``vla/execute`` goal (ExecuteInstruction) that
@@ -221,20 +222,25 @@ class _Harness:
         """Bring the scene to ``episode``'s seed and let it settle.
 
         Raises:
-            ConfigError: the reset failed, or answered without resetting this graph's sim
-                (another sim node on the DDS domain serves ``sim/reset`` too).
+            ConfigError: the reset failed, or this graph's sim does not show the episode's
+                seed after it: an older one (another sim node on the DDS domain answered
+                ``sim/reset``) or a newer one (another client reset this sim too).
         """
         if index > 0:
-            before_s = self.sim_time_s()
             response = call_service(self._client, Trigger, 'sim/reset', Trigger.Request(),
                                     timeout_s=CALL_TIMEOUT_S)
             if not response.success:
                 raise ConfigError(f'sim/reset for seed {episode.seed} failed: '
                                   f'{response.message!r}')
-            if self.sim_time_s() >= before_s:
+            shown = self._graph.sim_seed()
+            if shown < episode.seed:
                 raise ConfigError(f'sim/reset for seed {episode.seed} succeeded, but this '
-                                  "evaluation's sim clock did not restart: another sim node "
-                                  'on this ROS domain answered')
+                                  f"evaluation's sim still shows seed {shown}: another sim "
+                                  'node on this ROS domain answered')
+            if shown > episode.seed:
+                raise ConfigError(f'sim/reset should have shown seed {episode.seed}, but the sim '
+                                  f'shows seed {shown}: another client reset this sim during '
+                                  'the evaluation')
         deadline = time.monotonic() + CALL_TIMEOUT_S
         while self.sim_time_s() < SETTLE_S:
             if time.monotonic() > deadline:

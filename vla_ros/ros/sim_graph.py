@@ -84,6 +84,10 @@ class SimGraph:
         with self.sim_node.lock:
             return self.sim_node.sim.time_s
 
+    def sim_seed(self) -> int:
+        """The seed of the scene the simulator shows now."""
+        return self.sim_node.seed
+
 
 @contextlib.contextmanager
 def sim_graph(config_path: Path, *, seed: int | None, policy: PolicyParameters | None,

@@ -101,6 +101,12 @@ class SimNode(Node):
         return self._sim
 
     @property
+    def seed(self) -> int:
+        """The seed of the scene now simulated (``sim/reset`` adds one)."""
+        with self._lock:
+            return self._seed
+
+    @property
     def lock(self) -> threading.Lock:
         """Held while the physics thread steps the simulation."""
         return self._lock
