@@ -18,6 +18,7 @@ from vla_ros.policies.training_loop import (
     index_batches,
     optimize,
     OptimizerSettings,
+    timed_run,
     torch_threads,
     warmup_cosine,
 )
@@ -86,3 +87,25 @@ def test_torch_threads_sets_the_count_for_the_block_and_restores_it_even_on_erro
             raise ConfigError('stop')
 
     assert inside == [before + 1] and torch.get_num_threads() == before
+
+
+def test_timed_run_counts_the_parameters_runs_then_saves_and_reports(tmp_path, caplog):
+    model = torch.nn.Linear(3, 2)  # 3 * 2 weights + 2 biases
+    order = []
+
+    def run():
+        order.append('run')
+        return [0.5, 0.25], None
+
+    def save():
+        order.append('save')
+        return tmp_path
+
+    with caplog.at_level('INFO', logger='vla_ros.policies.training_loop'):
+        result = timed_run(model, what='toy policy on 4 samples', samples=4, run=run, save=save)
+
+    assert order == ['run', 'save'] and 'training a 8-parameter toy policy on 4 samples' in (
+        caplog.text)
+    assert (result.checkpoint_dir, result.losses, result.samples, result.parameters,
+            result.pointing) == (tmp_path, (0.5, 0.25), 4, 8, None)
+    assert result.elapsed_s >= 0.0

@@ -21,17 +21,23 @@ import contextlib
 from dataclasses import dataclass
 import logging
 import math
-from typing import Protocol
+from pathlib import Path
+import time
+from typing import Protocol, TYPE_CHECKING
 
 import torch
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from vla_ros.core.errors import ConfigError
+from vla_ros.policies.training_result import TrainingResult
+
+if TYPE_CHECKING:
+    from vla_ros.policies.pointing import PointingResult
 
 __all__ = [
     'OptimizerSettings', 'RunSettings', 'StepLoss', 'check_run_settings', 'index_batches',
-    'optimize', 'require_int', 'require_number', 'torch_threads', 'warmup_cosine',
+    'optimize', 'require_int', 'require_number', 'timed_run', 'torch_threads', 'warmup_cosine',
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -141,6 +147,29 @@ def check_run_settings(config: RunSettings, *, counts: Sequence[str] = (),
     for name in ('learning_rate', 'grad_clip_norm'):
         require_number(config, name)
     require_number(config, 'weight_decay', may_be_zero=True)
+
+
+def timed_run(model: torch.nn.Module, *, what: str, samples: int,
+              run: Callable[[], tuple[Sequence[float], PointingResult | None]],
+              save: Callable[[], Path]) -> TrainingResult:
+    """Log the model's size, time ``run`` (the optimisation), then ``save`` the checkpoint.
+
+    Args:
+        model: the model trained (its parameters are counted).
+        what: the rest of the log line after ``training a N-parameter``, e.g. ``flow policy on
+            15 samples``.
+        samples: training samples (sequences for the token families), for the result.
+        run: the optimisation: (every step's loss, the pointing pre-training's outcome or
+            None).
+        save: writes the checkpoint and returns its directory; not timed.
+    """
+    parameters = sum(parameter.numel() for parameter in model.parameters())
+    _LOG.info('training a %d-parameter %s', parameters, what)
+    started = time.monotonic()
+    losses, pointed = run()
+    elapsed_s = time.monotonic() - started
+    return TrainingResult(checkpoint_dir=save(), losses=tuple(losses), samples=samples,
+                          parameters=parameters, elapsed_s=elapsed_s, pointing=pointed)
 
 
 @contextlib.contextmanager

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field, replace
 import logging
 import math
 from pathlib import Path
-import time
 from typing import TYPE_CHECKING
 
 import torch
@@ -57,6 +56,7 @@ from vla_ros.policies.training_loop import (
     index_batches,
     optimize,
     require_int,
+    timed_run,
     torch_threads,
 )
 from vla_ros.policies.training_result import TrainingResult
@@ -280,14 +280,16 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
     processor = DiffusionProcessor(policy_config, tokenizer)
     tensors = make_tensors(samples, processor, train_padding=config.train_padding)
     network = build_network(policy_config, seed=config.seed)
-    parameters = sum(parameter.numel() for parameter in network.parameters())
-    _LOG.info('training a %d-parameter diffusion policy on %d samples', parameters,
-              len(tensors))
-    started = time.monotonic()
-    with torch_threads(config.torch_threads):
-        trained, losses = _optimize(network, DiffusionProcess(config.schedule), tensors,
-                                    config, progress=progress)
-    elapsed_s = time.monotonic() - started
-    save_checkpoint(Path(out_dir), policy_config, processor, trained)
-    return TrainingResult(checkpoint_dir=Path(out_dir), losses=tuple(losses),
-                          samples=len(tensors), parameters=parameters, elapsed_s=elapsed_s)
+    trained = network
+
+    def run() -> tuple[list[float], None]:
+        nonlocal trained
+        with torch_threads(config.torch_threads):
+            trained, losses = _optimize(network, DiffusionProcess(config.schedule), tensors,
+                                        config, progress=progress)
+        return losses, None
+
+    return timed_run(network, what=f'diffusion policy on {len(tensors)} samples',
+                     samples=len(tensors), run=run,
+                     save=lambda: save_checkpoint(Path(out_dir), policy_config, processor,
+                                                  trained))

@@ -42,7 +42,7 @@ from vla_ros.policies.flow.config import FeatureStats, FlowPolicyConfig, Normali
 
 __all__ = [
     'DEFAULT_HOME_POSITIONS', 'DEFAULT_MOTION_STD', 'DEFAULT_SPEC', 'ModelSize', 'build_model',
-    'create_random_checkpoint', 'home_pose_normalization',
+    'create_random_checkpoint', 'home_pose_normalization', 'save_checkpoint',
 ]
 
 
@@ -257,9 +257,15 @@ def create_random_checkpoint(out_dir: Path, spec: PolicySpec, *, seed: int = 0,
                               num_denoising_steps=num_denoising_steps, noise_seed=seed)
     model, hf_processor = build_model(spec, seed=seed,
                                       num_denoising_steps=num_denoising_steps)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out_dir)
-    hf_processor.save_pretrained(out_dir)
-    config.save(out_dir)
-    return out_dir
+    return save_checkpoint(out_dir, model, hf_processor, config)
+
+
+def save_checkpoint(checkpoint_dir: Path, model: PI0ForConditionalGeneration,
+                    hf_processor: PI0Processor, config: FlowPolicyConfig) -> Path:
+    """Write weights, processor files and ``config`` into ``checkpoint_dir`` (created)."""
+    checkpoint_dir = Path(checkpoint_dir)
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(checkpoint_dir)
+    hf_processor.save_pretrained(checkpoint_dir)
+    config.save(checkpoint_dir)
+    return checkpoint_dir

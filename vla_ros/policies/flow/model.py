@@ -23,6 +23,7 @@ from vla_ros.core.errors import ConfigError
 from vla_ros.policies.checkpoint_policy import CheckpointPolicy
 from vla_ros.policies.device import resolve_device, resolve_dtype
 from vla_ros.policies.flow.batch_inputs import PaddingSide, stack_inputs
+from vla_ros.policies.flow.checkpoint import save_checkpoint
 from vla_ros.policies.flow.config import FlowPolicyConfig
 from vla_ros.policies.flow.lerobot_loader import load_lerobot_pi0
 from vla_ros.policies.flow.lerobot_pi0 import CheckpointLayout, detect_layout
@@ -159,11 +160,7 @@ class FlowPolicy(CheckpointPolicy[FlowPolicyConfig, FlowProcessor]):
 
     def save(self, checkpoint_dir: Path) -> None:
         """Write a complete checkpoint (weights, processor files, vla_ros config) into a folder."""
-        checkpoint_dir = Path(checkpoint_dir)
-        checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        self._model.save_pretrained(checkpoint_dir)
-        self._processor.save(checkpoint_dir)
-        self._config.save(checkpoint_dir)
+        save_checkpoint(checkpoint_dir, self._model, self._processor.hf_processor, self._config)
 
 
 def _load_model(checkpoint_dir: Path, dtype: torch.dtype) -> PI0ForConditionalGeneration:

@@ -31,7 +31,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import logging
 from pathlib import Path
-import time
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -39,7 +38,7 @@ import torch
 from transformers import PI0ForConditionalGeneration
 
 from vla_ros.core.training_samples import dataset_spec, SampleSource
-from vla_ros.policies.flow.checkpoint import build_model, ModelSize
+from vla_ros.policies.flow.checkpoint import build_model, ModelSize, save_checkpoint
 from vla_ros.policies.flow.config import FlowPolicyConfig
 from vla_ros.policies.flow.pointing import prompt_readout
 from vla_ros.policies.flow.processor import FlowProcessor
@@ -53,6 +52,7 @@ from vla_ros.policies.training_loop import (
     check_run_settings,
     index_batches,
     optimize,
+    timed_run,
     torch_threads,
 )
 from vla_ros.policies.training_result import TrainingResult
@@ -214,23 +214,17 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
     tensors = make_tensors(samples, processor, policy_config,
                            max_action_dim=model_config.max_action_dim,
                            mask_padding=config.mask_padding)
-    parameters = sum(parameter.numel() for parameter in model.parameters())
-    _LOG.info('training a %d-parameter flow policy on %d samples', parameters, len(tensors))
-    started = time.monotonic()
-    model_config.loss_reduction = 'none'
-    pointed = None
-    try:
-        with torch_threads(config.torch_threads):
-            if pointing is not None:
-                pointed = _pretrain(model, processor, pointing, config)
-            losses = _optimize(model, tensors, config, progress=progress)
-    finally:
-        model_config.loss_reduction = 'mean'
-    elapsed_s = time.monotonic() - started
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out_dir)
-    processor.save(out_dir)
-    policy_config.save(out_dir)
-    return TrainingResult(checkpoint_dir=out_dir, losses=tuple(losses), samples=len(tensors),
-                          parameters=parameters, elapsed_s=elapsed_s, pointing=pointed)
+
+    def run() -> tuple[list[float], PointingResult | None]:
+        model_config.loss_reduction = 'none'
+        try:
+            with torch_threads(config.torch_threads):
+                pointed = None if pointing is None else _pretrain(model, processor, pointing,
+                                                                  config)
+                return _optimize(model, tensors, config, progress=progress), pointed
+        finally:
+            model_config.loss_reduction = 'mean'
+
+    return timed_run(model, what=f'flow policy on {len(tensors)} samples',
+                     samples=len(tensors), run=run,
+                     save=lambda: save_checkpoint(out_dir, model, hf_processor, policy_config))

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 import logging
 from pathlib import Path
-import time
 
 import numpy as np
 import torch
@@ -37,6 +36,7 @@ from vla_ros.policies.training_loop import (
     index_batches,
     optimize,
     require_number,
+    timed_run,
     torch_threads,
 )
 from vla_ros.policies.training_result import TrainingResult
@@ -146,16 +146,19 @@ def fit_and_save(model: PaliGemmaForConditionalGeneration, tensors: SequenceTens
     if any: ``fit`` co-trains on the objective when configured, and the held-out pointing score
     after the action training is logged, so a run shows how much of the binding it kept.
     """
-    parameters = sum(parameter.numel() for parameter in model.parameters())
-    _LOG.info('training a %d-parameter %s policy on %d sequences of up to %d tokens',
-              parameters, family, len(tensors), tensors.input_ids.shape[1])
-    started = time.monotonic()
     outcome, objective = (None, None) if pointing is None else pointing
-    losses = fit(model, tensors, config, cotrain=objective, label=family, progress=progress)
-    elapsed_s = time.monotonic() - started
-    if objective is not None:
-        accuracy, median_error_m = objective.score()
-        _LOG.info('pointing after the action training: held-out accuracy %.3f, median error '
-                  '%.1f cm', accuracy, 100 * median_error_m)
-    return TrainingResult(checkpoint_dir=save(), losses=tuple(losses), samples=len(tensors),
-                          parameters=parameters, elapsed_s=elapsed_s, pointing=outcome)
+
+    def run() -> tuple[list[float], PointingResult | None]:
+        return fit(model, tensors, config, cotrain=objective, label=family,
+                   progress=progress), outcome
+
+    def score_and_save() -> Path:
+        if objective is not None:
+            accuracy, median_error_m = objective.score()
+            _LOG.info('pointing after the action training: held-out accuracy %.3f, median '
+                      'error %.1f cm', accuracy, 100 * median_error_m)
+        return save()
+
+    return timed_run(model, what=f'{family} policy on {len(tensors)} sequences of up to '
+                     f'{tensors.input_ids.shape[1]} tokens', samples=len(tensors), run=run,
+                     save=score_and_save)
