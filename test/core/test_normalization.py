@@ -124,7 +124,8 @@ _QUANTILE_JSON = {'q01': [0.0, 0.0], 'q99': [1.0, 1.0]}
 
 
 @pytest.mark.parametrize(('cls', 'raw', 'match'), [
-    pytest.param(QuantileStats, [0.0], r'actions: \[0\.0\], expected a mapping', id='not_mapping'),
+    pytest.param(QuantileStats, [0.0], r'actions: expected a mapping, got \[0\.0\]',
+                 id='not_mapping'),
     pytest.param(QuantileStats, {'q01': [0.0]}, r'actions\.q99: missing', id='missing_q99'),
     pytest.param(QuantileStats, {**_QUANTILE_JSON, 'min': [0.0, 0.0]}, r"unknown keys \['min'\]",
                  id='unknown_key'),

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from vla_ros.core.checked_mapping import parse_fields
 from vla_ros.core.errors import ConfigError, InputError, PolicyOutputError
 
 __all__ = [
@@ -106,7 +107,7 @@ class QuantileStats:
         Raises:
             ConfigError: a missing, unknown or invalid field.
         """
-        fields = _fields(raw, where, required=('q01', 'q99'), optional=('mask', 'eps'))
+        fields = parse_fields(raw, where, required={'q01', 'q99'}, optional={'mask', 'eps'})
         return cls(**_validated(fields, where))
 
 
@@ -166,7 +167,7 @@ class ZScoreStats:
         Raises:
             ConfigError: a missing, unknown or invalid field.
         """
-        fields = _fields(raw, where, required=('mean', 'std'), optional=('mask', 'eps'))
+        fields = parse_fields(raw, where, required={'mean', 'std'}, optional={'mask', 'eps'})
         return cls(**_validated(fields, where))
 
 
@@ -210,7 +211,7 @@ class DatasetStats:
         Raises:
             ConfigError: a missing, unknown or invalid field.
         """
-        fields = _fields(raw, where, required=('mean', 'std', 'q01', 'q99'), optional=())
+        fields = parse_fields(raw, where, required={'mean', 'std', 'q01', 'q99'})
         return cls(**_validated(fields, where))
 
 
@@ -341,20 +342,6 @@ def _floats(raw: Any, where: str) -> tuple[float, ...]:
         if not math.isfinite(value):
             raise ConfigError(f'{where}[{index}]: {value!r}, expected a finite number')
     return tuple(float(value) for value in raw)
-
-
-def _fields(raw: Any, where: str, *, required: tuple[str, ...],
-            optional: tuple[str, ...]) -> dict[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f'{where}: {raw!r}, expected a mapping')
-    unknown = sorted(set(raw) - set(required) - set(optional))
-    if unknown:
-        raise ConfigError(
-            f'{where}: unknown keys {unknown!r}; allowed {sorted(required + optional)!r}')
-    missing = [key for key in required if key not in raw]
-    if missing:
-        raise ConfigError(f'{where}.{missing[0]}: missing required key')
-    return dict(raw)
 
 
 def _to_json(stats: QuantileStats | ZScoreStats, keys: tuple[str, str]) -> dict[str, Any]:

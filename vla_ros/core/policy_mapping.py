@@ -31,6 +31,7 @@ import enum
 import math
 from typing import Any
 
+from vla_ros.core.checked_mapping import parse_fields
 from vla_ros.core.errors import ConfigError
 
 __all__ = ['ModelDtype', 'PolicyInputs', 'PolicyOutputs', 'parse_dtype', 'parse_inputs',
@@ -97,18 +98,6 @@ def _joint_list(raw: Any, where: str, joints: Sequence[str]) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def _fields(raw: Any, where: str, allowed: set[str]) -> Mapping[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f'{where}: expected a mapping, got {raw!r}')
-    unknown = sorted(set(raw) - allowed)
-    if unknown:
-        raise ConfigError(f'{where}: unknown keys {unknown!r}; allowed {sorted(allowed)!r}')
-    missing = sorted(allowed - set(raw))
-    if missing:
-        raise ConfigError(f'{where}.{missing[0]}: missing required key')
-    return raw
-
-
 def parse_inputs(raw: Any, *, joints: Sequence[str], cameras: Sequence[str]) -> PolicyInputs:
     """``policy.inputs`` -> PolicyInputs, each name checked against the embodiment.
 
@@ -116,7 +105,7 @@ def parse_inputs(raw: Any, *, joints: Sequence[str], cameras: Sequence[str]) -> 
         ConfigError: a missing or unknown key, an unknown joint or camera, or a camera fed to
             two image keys; the message gives the field path.
     """
-    section = _fields(raw, 'policy.inputs', {'cameras', 'state'})
+    section = parse_fields(raw, 'policy.inputs', required={'cameras', 'state'})
     mapping = section['cameras']
     if not isinstance(mapping, Mapping) or not mapping:
         raise ConfigError(f'policy.inputs.cameras: {mapping!r}, expected a mapping image key -> '
@@ -140,7 +129,7 @@ def parse_outputs(raw: Any, *, joints: Sequence[str]) -> PolicyOutputs:
         ConfigError: a missing or unknown key, an unknown joint, or a period that is not a
             finite number of seconds > 0.
     """
-    section = _fields(raw, 'policy.outputs', {'joints', 'dt_s'})
+    section = parse_fields(raw, 'policy.outputs', required={'joints', 'dt_s'})
     dt_s = section['dt_s']
     if isinstance(dt_s, bool) or not isinstance(dt_s, (int, float)) or not (
             math.isfinite(dt_s) and dt_s > 0):

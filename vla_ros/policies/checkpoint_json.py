@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
+from vla_ros.core.checked_mapping import parse_fields
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.policy import PolicySpec
 
@@ -123,26 +124,6 @@ def check_header(fields: Any, family: str, *, family_stored: bool = True) -> Non
     if family_stored and fields['family'] != family:
         raise ConfigError(f'family: {fields["family"]!r}, expected {family!r}; load it with '
                           f'policy.family {fields["family"]!r}')
-
-
-def parse_fields(raw: Any, where: str, *, required: set[str] | frozenset[str],
-                 optional: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
-    """Check that ``raw`` is a mapping with exactly the allowed keys; return a copy.
-
-    Raises:
-        ConfigError: not a mapping, an unknown key, or a missing required key.
-    """
-    label = where or 'top level'
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f'{label}: expected a mapping, got {raw!r}')
-    unknown = sorted(set(raw) - required - optional)
-    if unknown:
-        raise ConfigError(
-            f'{label}: unknown keys {unknown!r}; allowed {sorted(required | optional)!r}')
-    missing = sorted(required - set(raw))
-    if missing:
-        raise ConfigError(f'{where + "." if where else ""}{missing[0]}: missing required key')
-    return dict(raw)
 
 
 def spec_to_json(spec: PolicySpec) -> dict[str, Any]:
