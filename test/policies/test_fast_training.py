@@ -290,3 +290,14 @@ def test_a_random_checkpoint_is_a_pi0_fast_folder_the_yaml_mapping_loads(
     again = create_random_checkpoint(tmp_path / 'again', seed=3, size=SIZE)
     assert (again / 'model.safetensors').read_bytes() == (
         folder / 'model.safetensors').read_bytes()
+
+
+def test_length_rule_forces_the_prefix_then_fitting_fast_ids_then_the_bar() -> None:
+    from vla_ros.policies.fast.released_length_rule import Pi0FastLengthRule
+
+    # FAST ids 0, 1, 2 spell 1, 2 and 0 coefficients: model ids 9, 8, 7 of 12; "|" is 1.
+    rule = Pi0FastLengthRule((4, 5), np.array([1, 2, 0]), last_fast_id=9, end_id=1,
+                             coefficients=3, vocab_size=12)
+    allowed = [np.flatnonzero(rule(generated).numpy()).tolist()
+               for generated in ([], [4], [4, 5], [4, 5, 8], [4, 5, 8, 9])]
+    assert allowed == [[4], [5], [8, 9], [9], [1]]

@@ -39,6 +39,10 @@ from vla_ros.policies.fast.lerobot_pi0_fast import (
     PaliGemmaShape,
 )
 from vla_ros.policies.fast.pi0_fast_prompt import LeRobotNormalizer, Pi0FastPrompt, state_bins
+from vla_ros.policies.fast.released_length_rule import (
+    Pi0FastLengthRule,
+    released_symbols_per_id,
+)
 from vla_ros.policies.fast.released_tokenizer import ReleasedFastTokenizer
 from vla_ros.policies.lerobot_files import read_json
 from vla_ros.policies.tokens.greedy_decoding import greedy_decode
@@ -168,7 +172,8 @@ class LeRobotFastPolicy:
 
     def __init__(self, described: LeRobotPi0Fast, model: PaliGemmaForConditionalGeneration,
                  tokenizer: PreTrainedTokenizerBase, fast: ReleasedFastTokenizer, *,
-                 spec: PolicySpec, state_joints: tuple[str, ...], device: torch.device) -> None:
+                 spec: PolicySpec, state_joints: tuple[str, ...], device: torch.device,
+                 length_constrained: bool = False) -> None:
         self._described = described
         self._model = model
         self._fast = fast
@@ -182,7 +187,14 @@ class LeRobotFastPolicy:
             tokens_per_image=(described.image_px // described.patch_px) ** 2,
             fast_skip_tokens=described.fast_skip_tokens, fast_vocab_size=fast.vocab_size)
         self._actions = LeRobotNormalizer(described.action_mode, described.action_stats)
-        self._allowed = torch.ones(described.vocab_size, dtype=torch.bool)
+        self._allowed: torch.Tensor | Pi0FastLengthRule = torch.ones(described.vocab_size,
+                                                                     dtype=torch.bool)
+        if length_constrained:
+            self._allowed = Pi0FastLengthRule(
+                self._prompt.action_prefix, released_symbols_per_id(fast),
+                last_fast_id=self._prompt.last_fast_id, end_id=self._prompt.end_id,
+                coefficients=spec.chunk_length * len(spec.joint_names),
+                vocab_size=described.vocab_size)
         self._lock = threading.Lock()
 
     @property
@@ -263,9 +275,12 @@ def _spec(described: LeRobotPi0Fast, settings: PolicyConfig | None) -> PolicySpe
                       chunk_length=described.chunk_length, dt_s=settings.outputs.dt_s)
 
 
-def load_lerobot_pi0_fast(folder: Path, device: str,
-                          settings: PolicyConfig | None) -> LeRobotFastPolicy:
+def load_lerobot_pi0_fast(folder: Path, device: str, settings: PolicyConfig | None, *,
+                          length_constrained: bool = False) -> LeRobotFastPolicy:
     """Read, map and load a LeRobot pi0-FAST folder onto ``device``.
+
+    ``length_constrained`` decodes with ``Pi0FastLengthRule`` instead of freely (the
+    released models' way); the embodiment YAML has no key for it yet.
 
     Raises:
         ConfigError: an unsupported or inconsistent folder, a missing or wrong YAML mapping,
@@ -296,4 +311,5 @@ def load_lerobot_pi0_fast(folder: Path, device: str,
     load_weights_strictly(model, folder)
     model.to(torch_device)  # type: ignore[arg-type]
     return LeRobotFastPolicy(described, model, tokenizer, fast, spec=spec,
-                             state_joints=settings.inputs.state, device=torch_device)
+                             state_joints=settings.inputs.state, device=torch_device,
+                             length_constrained=length_constrained)

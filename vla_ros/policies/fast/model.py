@@ -18,6 +18,7 @@ instead of executing a guessed chunk. Everything is read locally; nothing is dow
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 import threading
 from typing import TYPE_CHECKING
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
     from vla_ros.policies.base import PolicySpec
 
 __all__ = ['FastPolicy', 'load']
+
+_LOG = logging.getLogger(__name__)
 
 
 class FastPolicy:
@@ -142,6 +145,9 @@ def load(checkpoint_dir: Path, device: str, *,
                           'which says this itself; remove it')
     torch_device = resolve_device(device)
     config = FastPolicyConfig.load(checkpoint_dir)
+    _LOG.warning('%s is a legacy vla_ros fast checkpoint (vla_ros_policy.json), read-only and '
+                 'not the released pi0_fast layout; `vla-ros train --family fast` writes that',
+                 checkpoint_dir)
     fast_tokenizer = FastTokenizer.load(checkpoint_dir)
     model = load_vlm(checkpoint_dir, torch_device)
     tokenizer = load_text_tokenizer(checkpoint_dir)

@@ -146,6 +146,16 @@ class Pi0FastPrompt:
         """Ids of ``Action: `` before the FAST ids."""
         return len(self._action_prefix)
 
+    @property
+    def action_prefix(self) -> tuple[int, ...]:
+        """The ids of ``Action: ``."""
+        return tuple(self._action_prefix)
+
+    @property
+    def last_fast_id(self) -> int:
+        """Model id of FAST id 0; FAST id f is ``last_fast_id - f``."""
+        return self._last_fast_id
+
     def task_ids(self, instruction: str) -> NDArray[np.int64]:
         """The prompt's ids up to ``Task: {instruction},`` (for pointing pre-training)."""
         text_ids = self._tokenizer.encode(f'Task: {_clean(instruction)},')
