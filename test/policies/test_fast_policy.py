@@ -3,9 +3,9 @@
 """The legacy ``fast`` checkpoint format (``vla_ros_policy.json``), read-only.
 
 FAST training writes the released LeRobot pi0_fast layout now (``test_fast_training.py``).
-``checkpoints/fast/reach_ee`` is still in the old format (its prompt differs from pi0-FAST's,
-so it cannot be converted exactly), and ``fast/model.py`` still loads it: these tests pin that
-loader on the shipped folder itself.
+``checkpoints/fast/reach`` and ``reach_ee`` are still in the old format (their prompt differs
+from pi0-FAST's, so they cannot be converted exactly), and ``fast/model.py`` still loads them:
+these tests pin that loader on the shipped ``reach_ee`` folder itself.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@
 
 ``load`` (the registry's entry point) reads a LeRobot ``pi0_fast`` folder, released or trained
 here (``lerobot_fast_policy.py``). ``FastPolicy`` is the legacy format, read-only: nothing
-writes it any more, and of the shipped checkpoints only ``checkpoints/fast/reach_ee`` still
-has it (it cannot be converted exactly: its model was trained on another prompt). A legacy
+writes it any more; the shipped ``checkpoints/fast/reach`` and ``reach_ee`` still have it
+(they cannot be converted exactly: their models were trained on another prompt). A legacy
 checkpoint directory holds the PaliGemma files (``config.json``,
 ``model.safetensors``), the text tokenizer (``tokenizer.json``, ``tokenizer_config.json``), the
 FAST tokenizer (``fast_config.json``, ``fast_tokenizer.json``) and ``vla_ros_policy.json``.
