@@ -9,8 +9,8 @@ import pytest
 
 from vla_ros.core.errors import InputError, PolicyOutputError
 from vla_ros.core.types import ActionChunk, Observation
+from vla_ros.core.warm_up import warm_up
 from vla_ros.policies.base import PolicySpec
-from vla_ros.policies.warm_up import warm_up
 
 SPEC = PolicySpec(joint_names=('a', 'b'), camera_names=('front',), image_height=8,
                   image_width=8, chunk_length=2, dt_s=0.1)

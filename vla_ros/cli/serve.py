@@ -135,7 +135,7 @@ def _warm_up_words(policy: Policy, ray: RayOptions | None) -> str:
     """Warm the local policy up; say which inference path it runs and how long that took."""
     if ray is not None:
         return 'inference: in the Ray replicas, not warmed up here'
-    from vla_ros.policies.warm_up import warm_up
+    from vla_ros.core.warm_up import warm_up
 
     path = getattr(policy, 'inference_path', '')
     if not (isinstance(path, str) and path):
