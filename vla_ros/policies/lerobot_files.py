@@ -26,9 +26,12 @@ from numpy.typing import NDArray
 
 from vla_ros.core.errors import ConfigError
 
-__all__ = ['feature_width', 'LEROBOT_NORM_EPS', 'PREPROCESSOR_FILENAME', 'POSTPROCESSOR_FILENAME',
-           'TensorInfo', 'read_json', 'read_normalizer_stats', 'read_tensor_infos']
+__all__ = ['ACTION_KEY', 'feature_width', 'Features', 'LEROBOT_NORM_EPS', 'PREPROCESSOR_FILENAME',
+           'POSTPROCESSOR_FILENAME', 'read_features', 'read_json', 'read_normalizer_stats',
+           'read_state_action_stats', 'read_tensor_infos', 'STATE_KEY', 'TensorInfo']
 
+#: The feature names of the state and the action in LeRobot's config and processor files.
+STATE_KEY, ACTION_KEY = 'observation.state', 'action'
 PREPROCESSOR_FILENAME = 'policy_preprocessor.json'
 POSTPROCESSOR_FILENAME = 'policy_postprocessor.json'
 #: LeRobot's normalizer adds this to the standard deviation, as ours does.
@@ -185,3 +188,47 @@ def feature_width(features: Any, key: str, kind: str, where: Path) -> int:
         raise ConfigError(f'{where}: feature {key!r}: {entry!r}, expected type {kind} with a '
                           'one-dimensional shape')
     return int(shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """What a LeRobot ``config.json`` says its policy reads and writes.
+
+    Attributes:
+        image_keys: each ``VISUAL`` input feature with its shape, in the file's order.
+        state_dim: the width of ``observation.state``.
+        action_dim: the width of ``action``.
+    """
+
+    image_keys: tuple[tuple[str, tuple[int, ...]], ...]
+    state_dim: int
+    action_dim: int
+
+
+def read_features(raw: Mapping[str, Any], where: Path) -> Features:
+    """The image, state and action features of a LeRobot ``config.json`` (read into ``raw``).
+
+    Raises:
+        ConfigError: no ``VISUAL`` input, or a state/action feature missing or not 1-D.
+    """
+    inputs = raw.get('input_features')
+    image_keys = tuple(
+        (str(key), tuple(int(n) for n in entry.get('shape', ())))
+        for key, entry in (inputs.items() if isinstance(inputs, Mapping) else ())
+        if isinstance(entry, Mapping) and entry.get('type') == 'VISUAL')
+    if not image_keys:
+        raise ConfigError(f'{where}: input_features has no VISUAL feature')
+    return Features(image_keys=image_keys,
+                    state_dim=feature_width(inputs, STATE_KEY, 'STATE', where),
+                    action_dim=feature_width(raw.get('output_features'), ACTION_KEY, 'ACTION',
+                                             where))
+
+
+def read_state_action_stats(folder: Path) -> tuple[dict[str, NDArray[np.float64]],
+                                                   dict[str, NDArray[np.float64]]]:
+    """The state statistics of the pre-processor and the action ones of the post-processor."""
+    state = read_normalizer_stats(folder, PREPROCESSOR_FILENAME, 'normalizer_processor',
+                                  (STATE_KEY,))[STATE_KEY]
+    action = read_normalizer_stats(folder, POSTPROCESSOR_FILENAME, 'unnormalizer_processor',
+                                   (ACTION_KEY,))[ACTION_KEY]
+    return state, action

@@ -33,11 +33,9 @@ from numpy.typing import NDArray
 
 from vla_ros.core.errors import ConfigError
 from vla_ros.policies.lerobot_files import (
-    feature_width,
-    POSTPROCESSOR_FILENAME,
-    PREPROCESSOR_FILENAME,
+    read_features,
     read_json,
-    read_normalizer_stats,
+    read_state_action_stats,
     read_tensor_infos,
     TensorInfo,
 )
@@ -51,7 +49,6 @@ _DEPRECATED_TYPE = 'pi0fast'
 PALIGEMMA_PREFIX = 'model.paligemma_with_expert.paligemma.'
 _TEXT = PALIGEMMA_PREFIX + 'model.language_model.'
 _VISION = PALIGEMMA_PREFIX + 'model.vision_tower.vision_model.'
-_STATE_KEY, _ACTION_KEY = 'observation.state', 'action'
 #: Gemma variant -> (width, depth, mlp width, heads, head size), openpi's ``gemma.get_config``.
 _GEMMA_VARIANTS = {'gemma_2b': (2048, 18, 16_384, 8, 256), 'gemma_300m': (1024, 18, 4096, 8, 256),
                    'dummy': (64, 4, 128, 8, 16)}
@@ -232,15 +229,9 @@ def describe_pi0_fast(folder: Path) -> LeRobotPi0Fast:
     where = folder / 'config.json'
     raw = read_json(where, what='model config')
     _check_supported(raw, where)
-    inputs = raw.get('input_features')
-    image_keys = tuple(
-        (str(key), tuple(int(n) for n in entry.get('shape', ())))
-        for key, entry in (inputs.items() if isinstance(inputs, Mapping) else ())
-        if isinstance(entry, Mapping) and entry.get('type') == 'VISUAL')
-    if not image_keys:
-        raise ConfigError(f'{where}: input_features has no VISUAL feature')
-    state_dim = feature_width(inputs, _STATE_KEY, 'STATE', where)
-    action_dim = feature_width(raw.get('output_features'), _ACTION_KEY, 'ACTION', where)
+    features = read_features(raw, where)
+    image_keys, state_dim, action_dim = (features.image_keys, features.state_dim,
+                                         features.action_dim)
     infos = read_tensor_infos(folder)
     vocab_size, width, depth, mlp_width, heads, head_size = _gemma(
         infos, raw.get('paligemma_variant'), folder)
@@ -252,10 +243,7 @@ def describe_pi0_fast(folder: Path) -> LeRobotPi0Fast:
         raise ConfigError(f'{folder}: vision tower of width {vision_width} with {positions} '
                           f'positions, expected a multiple of {_SIGLIP_HEAD_SIZE} and '
                           f'({image_px} px / {patch_px} px)^2 positions')
-    state_stats = read_normalizer_stats(folder, PREPROCESSOR_FILENAME, 'normalizer_processor',
-                                        (_STATE_KEY,))[_STATE_KEY]
-    action_stats = read_normalizer_stats(folder, POSTPROCESSOR_FILENAME,
-                                         'unnormalizer_processor', (_ACTION_KEY,))[_ACTION_KEY]
+    state_stats, action_stats = read_state_action_stats(folder)
     modes = raw['normalization_mapping']
     for name, stats, dims, mode in (('state', state_stats, state_dim, modes['STATE']),
                                     ('action', action_stats, action_dim, modes['ACTION'])):

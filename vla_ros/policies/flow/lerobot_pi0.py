@@ -33,11 +33,9 @@ from numpy.typing import NDArray
 from vla_ros.core.errors import ConfigError
 from vla_ros.policies.flow.config import CONFIG_FILENAME
 from vla_ros.policies.lerobot_files import (
-    feature_width,
-    POSTPROCESSOR_FILENAME,
-    PREPROCESSOR_FILENAME,
+    read_features,
     read_json,
-    read_normalizer_stats,
+    read_state_action_stats,
     read_tensor_infos,
     TensorInfo,
 )
@@ -52,7 +50,6 @@ SUPPORTED_LEROBOT_TYPES = ('pi0',)
 LEROBOT_TYPE_FAMILIES = {'pi0': 'flow', 'pi05': 'pi05'}
 #: LeRobot policy type -> the normalisation modes vla_ros applies to its state and actions.
 _NORMALIZATION_MODES = {'pi0': ('MEAN_STD',), 'pi05': ('QUANTILES', 'MEAN_STD')}
-_STATE_KEY, _ACTION_KEY, _IMAGE_PREFIX = 'observation.state', 'action', 'observation.images.'
 #: Gemma variant -> (width, depth, mlp width, heads, head size): openpi's ``gemma.get_config``
 #: (LeRobot accepts the first two; ``dummy`` is openpi's miniature, used for tests).
 _GEMMA_VARIANTS = {
@@ -271,15 +268,9 @@ def describe_lerobot(folder: Path, *, policy_type: str) -> LeRobotPi0:
     raw = read_json(where, what='model config')
     normalization = {str(k): str(v) for k, v in dict(raw.get('normalization_mapping', {})).items()}
     _check_supported(raw, normalization, where, policy_type)
-    inputs = raw.get('input_features')
-    image_keys = tuple(
-        (str(key), tuple(int(n) for n in entry.get('shape', ())))
-        for key, entry in (inputs.items() if isinstance(inputs, Mapping) else ())
-        if isinstance(entry, Mapping) and entry.get('type') == 'VISUAL')
-    if not image_keys:
-        raise ConfigError(f'{where}: input_features has no VISUAL feature')
-    state_dim = feature_width(inputs, _STATE_KEY, 'STATE', where)
-    action_dim = feature_width(raw.get('output_features'), _ACTION_KEY, 'ACTION', where)
+    features = read_features(raw, where)
+    image_keys, state_dim, action_dim = (features.image_keys, features.state_dim,
+                                         features.action_dim)
     max_state_dim, max_action_dim = (_int(raw, 'max_state_dim', where),
                                      _int(raw, 'max_action_dim', where))
     if state_dim > max_state_dim or action_dim > max_action_dim:
@@ -287,10 +278,7 @@ def describe_lerobot(folder: Path, *, policy_type: str) -> LeRobotPi0:
                           f'max_state_dim/max_action_dim {max_state_dim}/{max_action_dim}')
     infos = read_tensor_infos(folder)
     image_px = _image_px(raw, where)
-    state_stats = read_normalizer_stats(folder, PREPROCESSOR_FILENAME, 'normalizer_processor',
-                                        (_STATE_KEY,))[_STATE_KEY]
-    action_stats = read_normalizer_stats(folder, POSTPROCESSOR_FILENAME,
-                                         'unnormalizer_processor', (_ACTION_KEY,))[_ACTION_KEY]
+    state_stats, action_stats = read_state_action_stats(folder)
     for name, stats, width in (('state', state_stats, state_dim),
                                ('action', action_stats, action_dim)):
         for stat, values in stats.items():
