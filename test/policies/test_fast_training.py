@@ -301,3 +301,16 @@ def test_length_rule_forces_the_prefix_then_fitting_fast_ids_then_the_bar() -> N
     allowed = [np.flatnonzero(rule(generated).numpy()).tolist()
                for generated in ([], [4], [4, 5], [4, 5, 8], [4, 5, 8, 9])]
     assert allowed == [[4], [5], [8, 9], [9], [1]]
+
+
+def test_inspect_names_the_folders_quantile_normalisation(folder: Path,
+                                                          capsys: pytest.CaptureFixture[str]
+                                                          ) -> None:
+    from vla_ros.cli.main import main
+
+    assert main(['inspect', str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert 'normalisation: STATE QUANTILES, ACTION QUANTILES' in out
+    described = describe_pi0_fast(folder)
+    expected = '[' + ', '.join(f'{v:.4g}' for v in described.action_stats['q99']) + ']'
+    assert f'  action q99: {expected}' in out and 'mean:' not in out

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from vla_ros.policies.fast.lerobot_pi0_fast import (
     describe_pi0_fast,
     LEROBOT_FAST_TYPE,
+    NORM_STATS,
 )
 from vla_ros.policies.lerobot_files import read_json
 
@@ -73,12 +74,13 @@ def describe_lerobot_pi0_fast(described: LeRobotPi0Fast) -> list[str]:
         f'LeRobot executes {described.action_steps}',
         f'decoding: "Action: ", FAST ids as model id V - 1 - {described.fast_skip_tokens} - f, '
         f'"|"; at most {described.max_decoding_steps} ids',
-        'normalisation: STATE MEAN_STD, ACTION MEAN_STD',
+        f'normalisation: STATE {described.state_mode}, ACTION {described.action_mode}',
         f'text tokenizer: {described.text_tokenizer or "not in the folder (policy.tokenizer)"}',
         f'FAST tokenizer: {action_tokenizer}',
     ]
-    for name, stats in (('state', described.state_stats), ('action', described.action_stats)):
-        for stat in ('mean', 'std'):
+    for name, stats, mode in (('state', described.state_stats, described.state_mode),
+                              ('action', described.action_stats, described.action_mode)):
+        for stat in NORM_STATS[mode]:
             lines.append(f'  {name} {stat}: [' + ', '.join(f'{v:.4g}' for v in stats[stat]) + ']')
     return [*lines, '', *_yaml_block(described)]
 
