@@ -90,6 +90,7 @@ def test_optional_sections_take_their_defaults() -> None:
     assert config.execution.strategy is ExecutionStrategy.SYNC
     assert config.execution.horizon is None
     assert (config.safety.stale_after_s, config.safety.max_step_rad) == (1.0, 0.5)
+    assert config.safety.joint_state_tolerance == 0.05
     assert config.sim is None
 
 
@@ -130,6 +131,12 @@ BROKEN = [
     ('nan-stale-after', _set('safety.stale_after_s', float('nan')), r'stale_after_s=nan'),
     ('text-stale-after', _set('safety.stale_after_s', 'soon'), r"stale_after_s='soon'"),
     ('zero-max-step', _set('safety.max_step_rad', 0.0), r'max_step_rad=0\.0'),
+    ('negative-joint-tolerance', _set('safety.joint_state_tolerance', -0.01),
+     r'^safety\.joint_state_tolerance: -0\.01, expected a number in \[0, 0\.5\]'),
+    ('huge-joint-tolerance', _set('safety.joint_state_tolerance', 2.0),
+     r'^safety\.joint_state_tolerance: 2\.0'),
+    ('text-joint-tolerance', _set('safety.joint_state_tolerance', 'some'),
+     r"^safety\.joint_state_tolerance: 'some'"),
     ('zero-threads', _set('policy.threads', 0), r'^policy\.threads: 0, expected an integer >= 1'),
     ('text-threads', _set('policy.threads', 'two'), r"^policy\.threads: 'two'"),
     ('bad-strategy', _set('execution.strategy', 'teleport'),

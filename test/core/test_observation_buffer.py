@@ -216,6 +216,28 @@ def test_measured_positions_within_the_tolerance_of_a_limit_are_accepted(
     assert_array_equal(checked.joint_positions(('joint1', 'joint2')), [2.94, -1.84])
 
 
+def test_the_tolerance_past_a_limit_is_the_configured_one(clock: ManualClock) -> None:
+    # A finger pressed on a table reads 0.085 rad past its limit (the G1 sim); 0.1 lets it
+    # through and still refuses a gross lie.
+    buffer = ObservationBuffer(CAMERAS, stale_after_s=STALE_AFTER_S, clock=clock,
+                               joint_bounds=BOUNDS, position_tolerance=0.1)
+    _fill(buffer)
+    clock.advance(10.0)
+    buffer.put_joint_state(('joint1',), (2.9 + 0.085,))
+    assert_array_equal(buffer.joint_positions(('joint1',)), [2.985])
+    with pytest.raises(InputError, match=r'by more than safety\.joint_state_tolerance 0\.1'):
+        buffer.put_joint_state(('joint2',), (-1.8 - 0.11,))
+    with pytest.raises(InputError, match='outside its URDF limits'):
+        buffer.put_joint_state(('joint1',), (10.0,))
+
+
+def test_the_default_tolerance_refuses_what_the_wider_one_accepts(
+        checked: ObservationBuffer, clock: ManualClock) -> None:
+    clock.advance(10.0)
+    with pytest.raises(InputError, match='joint_state_tolerance 0.05'):
+        checked.put_joint_state(('joint1',), (2.9 + 0.085,))
+
+
 def test_a_move_the_joint_can_make_is_accepted_judged_by_the_message_stamps(
         checked: ObservationBuffer, clock: ManualClock) -> None:
     checked.put_joint_state(('joint1',), (0.1,), stamp_s=50.0)

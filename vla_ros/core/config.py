@@ -256,18 +256,26 @@ class SafetyConfig:
             (URDF ``<limit>`` has no acceleration); None: no acceleration limit.
         enable_ramp_s: after each start from a hold, the allowed speed ramps up linearly from
             zero to its limit over this time; None: no ramp.
+        joint_state_tolerance: how far past its URDF limits a measured position may be before
+            the joint state is refused as a lie, rad (m): encoder offsets, or a finger pressed
+            on a table, read a little past a limit; a gross lie (10 rad) must not pass.
     """
 
     stale_after_s: float = 1.0
     max_step_rad: float = 0.5
     max_acceleration_rad_s2: float | None = None
     enable_ramp_s: float | None = None
+    joint_state_tolerance: float = 0.05
 
     def __post_init__(self) -> None:
         if not (_is_positive(self.stale_after_s) and _is_positive(self.max_step_rad)):
             raise ConfigError(
                 f'safety: stale_after_s={self.stale_after_s!r}, '
                 f'max_step_rad={self.max_step_rad!r}; both must be > 0')
+        tolerance = self.joint_state_tolerance
+        if not (_is_number(tolerance) and 0.0 <= tolerance <= 0.5):
+            raise ConfigError(f'safety.joint_state_tolerance: {tolerance!r}, expected a number '
+                              'in [0, 0.5] (rad or m past the URDF limits)')
         for name in ('max_acceleration_rad_s2', 'enable_ramp_s'):
             value = getattr(self, name)
             if value is not None and not (_is_positive(value) and _is_number(value)):
@@ -414,7 +422,7 @@ def parse_config(raw: Mapping[str, Any], *, root: Path) -> VlaConfig:
                                       'ensemble_decay', 'rtc_guidance_weight',
                                       'latency_window'}, required=False)
     saf = _section(raw, 'safety', {'stale_after_s', 'max_step_rad', 'max_acceleration_rad_s2',
-                                   'enable_ramp_s'}, required=False)
+                                   'enable_ramp_s', 'joint_state_tolerance'}, required=False)
     sim = _section(raw, 'sim', set(SIM_KEYS), required=False)
     _require(emb, 'embodiment', ('name', 'urdf', 'joints', 'controllers', 'cameras'))
     _require(pol, 'policy', ('family',))

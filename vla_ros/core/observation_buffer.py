@@ -32,7 +32,8 @@ from vla_ros.core.types import Observation
 
 __all__ = ['JointBounds', 'ObservationBuffer']
 
-#: Slack on a measured position beyond the URDF limits before it counts as a lie, rad (m).
+#: Default slack on a measured position beyond the URDF limits before it counts as a lie, rad
+#: (m); the config's ``safety.joint_state_tolerance``.
 POSITION_TOLERANCE = 0.05
 #: Time added to the interval between two joint states when judging a jump, seconds: covers
 #: messages that arrive closer together than they were measured (transport jitter).
@@ -62,8 +63,10 @@ class ObservationBuffer:
 
     def __init__(self, cameras: Sequence[CameraConfig], *, stale_after_s: float,
                  clock: Callable[[], float],
-                 joint_bounds: Mapping[str, JointBounds] | None = None) -> None:
+                 joint_bounds: Mapping[str, JointBounds] | None = None,
+                 position_tolerance: float = POSITION_TOLERANCE) -> None:
         self._cameras = {camera.name: camera for camera in cameras}
+        self._tolerance = position_tolerance
         self._stale_after_s = stale_after_s
         self._clock = clock
         self._bounds = dict(joint_bounds or {})
@@ -118,10 +121,11 @@ class ObservationBuffer:
         bounds = self._bounds.get(name)
         if bounds is None:
             return
-        if not (bounds.lower - POSITION_TOLERANCE <= value <= bounds.upper + POSITION_TOLERANCE):
+        if not (bounds.lower - self._tolerance <= value <= bounds.upper + self._tolerance):
             raise InputError(
                 f'joint state {name!r} = {value!r} is outside its URDF limits '
-                f'[{bounds.lower:.3f}, {bounds.upper:.3f}]')
+                f'[{bounds.lower:.3f}, {bounds.upper:.3f}] by more than '
+                f'safety.joint_state_tolerance {self._tolerance:g}')
         previous = self._joints.get(name)
         if previous is None or not math.isfinite(bounds.velocity):
             return

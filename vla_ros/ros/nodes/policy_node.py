@@ -161,7 +161,8 @@ class PolicyNode(LifecycleNode):
         # Ages on the controllers' clock: a simulator slowed down by load is not "stale".
         buffer = ObservationBuffer(embodiment.cameras, stale_after_s=config.safety.stale_after_s,
                                    clock=control_clock(self),
-                                   joint_bounds=_bounds(prepared, embodiment.joints))
+                                   joint_bounds=_bounds(prepared, embodiment.joints),
+                                   position_tolerance=config.safety.joint_state_tolerance)
         presence = JointPresenceCheck(embodiment.joints, clock=time.monotonic,
                                       timeout_s=self._settings.joint_state_timeout_s,
                                       topic=embodiment.joint_state_topic)
