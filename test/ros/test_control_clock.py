@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
+
 import pytest
 
 from vla_ros.ros.control_clock import ClockWatch
@@ -70,3 +73,35 @@ def test_a_jump_back_is_reported_once_and_a_stop_until_the_clock_runs():
     assert stopped is not None and stopped_again == stopped and peeked == stopped
     assert not stopped.went_back
     assert peeked_running is None
+
+
+def test_two_checks_at_once_never_see_the_clock_go_back():
+    # The node's clock timer can run twice at once on a loaded machine: the first check read
+    # 10.1 s and was descheduled, the second read 10.2 s and stored it, then the first stored
+    # 10.1 s and reported "/clock went back" (a CI run aborted a healthy goal so).
+    reads = itertools.count()
+    first_read, second_done = threading.Event(), threading.Event()
+
+    def clock() -> float:
+        read = next(reads)
+        if read == 1:  # the first check's read: descheduled until the second check is done
+            first_read.set()
+            second_done.wait(timeout=1.0)
+        return 10.0 + 0.1 * read
+
+    watch = ClockWatch(clock, stale_after_s=STALE_AFTER_S)
+    faults: list[object] = []
+
+    def second() -> None:
+        faults.append(watch.check())
+        second_done.set()
+
+    first = threading.Thread(target=lambda: faults.append(watch.check()))
+    first.start()
+    assert first_read.wait(timeout=5.0)
+    other = threading.Thread(target=second)
+    other.start()
+    first.join(timeout=5.0)
+    other.join(timeout=5.0)
+
+    assert faults == [None, None]

@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 The vla_ros authors
-"""Ctrl-C ends `vla-ros sim` and `vla-ros record` even when a DDS thread receives the signal."""
+"""The in-process graph: Ctrl-C ends the wait, a destroyed entity is not a callback failure.
+
+Ctrl-C ends `vla-ros sim` and `vla-ros record` even when a DDS thread receives the signal.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,14 @@ import signal
 import threading
 import time
 
+from node_test_constants import fresh_domain_id, WAIT_S
 import pytest
+from rclpy.action import ActionClient
+from rclpy.node import Node
+from std_msgs.msg import String
 
-from vla_ros.ros.in_process import wait_until_interrupted
+from vla_ros.action import ExecuteInstruction
+from vla_ros.ros.in_process import InProcessGraph, wait_until_interrupted
 
 #: Far longer than a working interrupt needs (0.1 s) and far shorter than the wait it ends.
 DEADLINE_S = 20.0
@@ -44,3 +52,29 @@ def test_a_duration_ends_the_wait_without_an_interrupt() -> None:
     wait_until_interrupted(0.3)
 
     assert time.monotonic() - started >= 0.3
+
+
+def test_an_action_client_destroyed_while_the_graph_spins_is_not_a_callback_error() -> None:
+    """The executor still adds a waitable destroyed after it listed the node's waitables.
+
+    ``ActionClient.destroy`` frees the handle, then takes the client off its node; an executor
+    between the two tried to wait on a freed client and rcl raised. A CI evaluation run failed
+    on that. Here the window is held open: the handle is freed and the client stays listed.
+    """
+    received = threading.Event()
+    with InProcessGraph(domain_id=fresh_domain_id()) as graph:
+        node = graph.add(Node, node_name='destroys_a_client')
+        node.create_subscription(String, 'alive', lambda _msg: received.set(), 10)
+        publisher = node.create_publisher(String, 'alive', 10)
+        client = ActionClient(node, ExecuteInstruction, 'vla/execute')
+        client._client_handle.destroy_when_not_in_use()  # destroy()'s first half, alone
+        time.sleep(0.5)  # several spins with the freed client listed
+        node.remove_waitable(client)  # its second half
+        deadline = time.monotonic() + WAIT_S
+        while not received.is_set() and time.monotonic() < deadline:
+            publisher.publish(String(data='still spinning'))
+            received.wait(timeout=0.1)
+        errors = list(graph.callback_errors)
+
+    assert not errors, errors[0]
+    assert received.is_set(), 'the graph stopped spinning'

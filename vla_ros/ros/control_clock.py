@@ -70,8 +70,8 @@ class ClockWatch:
 
     def check(self) -> ClockFault | None:
         """Read the clock; returns the fault it shows now, or None while it runs forward."""
-        now_s, wall_s = self._clock(), self._wall()
-        with self._lock:
+        with self._lock:  # read under the lock: two checks must not store out of order
+            now_s, wall_s = self._clock(), self._wall()
             last_s, self._last_s = self._last_s, now_s
             if now_s > last_s:
                 self._changed_at_s = wall_s
@@ -84,8 +84,8 @@ class ClockWatch:
 
     def stopped(self) -> ClockFault | None:
         """The stop fault if the clock has not advanced since the last check, else None."""
-        now_s, wall_s = self._clock(), self._wall()
         with self._lock:
+            now_s, wall_s = self._clock(), self._wall()
             return self._stop_locked(wall_s) if now_s == self._last_s else None
 
     def _stop_locked(self, wall_s: float) -> ClockFault | None:

@@ -77,6 +77,13 @@ class InProcessGraph:
                 # An entity destroyed while the executor built its wait set (a node closing
                 # its subscriptions while the graph spins): the next wait set is without it.
                 continue
+            except _rclpy.RCLError as error:
+                if not _destroyed_while_waiting(error):
+                    raise
+                # The same race for a waitable (an action client destroyed after a call):
+                # rclpy's executor skips a destroyed waitable's "enter" but still adds it to
+                # the wait set, which rcl refuses. ``destroy`` has taken it off its node.
+                continue
             except Exception:  # one failing callback must not stop the graph
                 if self._stopping.is_set():
                     return
@@ -109,6 +116,12 @@ class InProcessGraph:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _destroyed_while_waiting(error: Exception) -> bool:
+    """Whether rcl refused to wait on an entity because it was destroyed meanwhile."""
+    message = str(error)
+    return 'to wait set' in message and 'pointer is invalid' in message
 
 
 def _shut_down(node: LifecycleNode) -> None:
