@@ -71,7 +71,10 @@ def test_a_goal_runs_its_instruction_normalised_as_the_status_shows(start_nodes,
     result = _wait(handle.get_result_async()).result
     shown = status.wait_for(lambda msgs: any(m.instruction for m in msgs))
 
-    assert handle.accepted and result.message == 'succeeded'
+    # No camera here: the goal runs, executes no chunk and says so when its time is out.
+    assert handle.accepted
+    assert result.message.startswith('aborted: no chunk executed in 0.5 s; last error: '
+                                     "no image received yet from camera 'front'"), result.message
     assert {m.instruction for m in shown if m.instruction} == {'touch the green cube'}
 
 

@@ -8,8 +8,10 @@ and deactivation. Cancel holds the measured position. A goal ends with a ``GoalO
 result's message is the outcome's text, with the reason of an abort: 'succeeded', 'canceled',
 'pre-empted' or 'aborted: <reason>' (``GoalEnd.message``). A goal ends aborted when the runner
 holds on an internal fault (``RunnerFault.INTERNAL``) or stops (holding or idle); it rides out
-the faults the runner retries. The goal's instruction is normalised once, when the goal comes,
-and that text is what the runner starts. A goal's ``timeout_s`` and its feedback's
+the faults the runner retries, and ends aborted at its timeout if not one chunk was executed
+('aborted: no chunk executed in 1 s; last error: ...'): a client must not read "succeeded" for
+a goal in which the arm never moved. The goal's instruction is normalised once, when the
+goal comes, and that text is what the runner starts. A goal's ``timeout_s`` and its feedback's
 ``elapsed_s`` are seconds on the controllers' clock (simulated time under ``use_sim_time``), the
 clock its chunks are timed on: a simulator slowed down by a loaded machine runs the goal for as
 many simulated seconds as on an idle one.
@@ -310,7 +312,15 @@ class InstructionGoals:
                 elapsed_s=elapsed_s))
             if elapsed_s >= timeout_s:
                 self._runner.hold()
+                if status.chunks == chunks_at_start:  # rode out faults the whole time
+                    return GoalEnd.aborted(_nothing_executed(timeout_s, status.last_error))
                 return GoalEnd(GoalOutcome.SUCCEEDED)
+
+
+def _nothing_executed(timeout_s: float, last_error: str) -> str:
+    """The abort reason of a goal that timed out without one chunk executed."""
+    reason = f'no chunk executed in {timeout_s:g} s'
+    return f'{reason}; last error: {last_error}' if last_error else reason
 
 
 def _finish(goal_handle: GoalHandle, end: GoalEnd, *,
