@@ -18,7 +18,7 @@ from rclpy.node import Node
 from std_msgs.msg import String
 
 from vla_ros.action import ExecuteInstruction
-from vla_ros.ros.in_process import InProcessGraph, wait_until_interrupted
+from vla_ros.ros.in_process import InProcessGraph, WAIT_SET_GRACE_S, wait_until_interrupted
 
 #: Far longer than a working interrupt needs (0.1 s) and far shorter than the wait it ends.
 DEADLINE_S = 20.0
@@ -61,20 +61,62 @@ def test_an_action_client_destroyed_while_the_graph_spins_is_not_a_callback_erro
     between the two tried to wait on a freed client and rcl raised. A CI evaluation run failed
     on that. Here the window is held open: the handle is freed and the client stays listed.
     """
-    received = threading.Event()
     with InProcessGraph(domain_id=fresh_domain_id()) as graph:
         node = graph.add(Node, node_name='destroys_a_client')
-        node.create_subscription(String, 'alive', lambda _msg: received.set(), 10)
-        publisher = node.create_publisher(String, 'alive', 10)
         client = ActionClient(node, ExecuteInstruction, 'vla/execute')
         client._client_handle.destroy_when_not_in_use()  # destroy()'s first half, alone
-        time.sleep(0.5)  # several spins with the freed client listed
+        time.sleep(WAIT_SET_GRACE_S / 4)  # many spins with the freed client listed
         node.remove_waitable(client)  # its second half
-        deadline = time.monotonic() + WAIT_S
-        while not received.is_set() and time.monotonic() < deadline:
-            publisher.publish(String(data='still spinning'))
-            received.wait(timeout=0.1)
+        spinning = _spins(graph, node)
         errors = list(graph.callback_errors)
 
     assert not errors, errors[0]
-    assert received.is_set(), 'the graph stopped spinning'
+    assert spinning, 'the graph stopped spinning'
+
+
+def _spins(graph: InProcessGraph, node: Node) -> bool:
+    """Whether the graph still delivers a message published on ``node``."""
+    received = threading.Event()
+    node.create_subscription(String, 'alive', lambda _msg: received.set(), 10)
+    publisher = node.create_publisher(String, 'alive', 10)
+    deadline = time.monotonic() + WAIT_S
+    while not received.is_set() and time.monotonic() < deadline:
+        publisher.publish(String(data='still spinning'))
+        received.wait(timeout=0.1)
+    return received.is_set()
+
+
+def test_an_action_client_seen_before_its_constructor_finished_is_not_a_callback_error() -> None:
+    """The client is listed on its node before its constructor sets its ``_lock``.
+
+    The executor then read the half-built client and raised AttributeError (a CI run failed
+    so). Here the window is held open: the client's lock is missing for a while.
+    """
+    with InProcessGraph(domain_id=fresh_domain_id()) as graph:
+        node = graph.add(Node, node_name='makes_a_client')
+        client = ActionClient(node, ExecuteInstruction, 'vla/execute')
+        lock = client._lock
+        del client._lock  # as between ``add_waitable`` and the constructor's last line
+        time.sleep(WAIT_SET_GRACE_S / 4)
+        client._lock = lock
+        spinning = _spins(graph, node)
+        errors = list(graph.callback_errors)
+
+    assert not errors, errors[0]
+    assert spinning, 'the graph stopped spinning'
+
+
+def test_an_entity_that_stays_broken_is_reported_once_and_the_graph_spins_on() -> None:
+    with InProcessGraph(domain_id=fresh_domain_id()) as graph:
+        node = graph.add(Node, node_name='keeps_a_broken_client')
+        client = ActionClient(node, ExecuteInstruction, 'vla/execute')
+        lock = client._lock
+        del client._lock
+        time.sleep(WAIT_SET_GRACE_S * 2)
+        errors = list(graph.callback_errors)
+        client._lock = lock
+        spinning = _spins(graph, node)
+
+    assert len(errors) == 1, errors
+    assert "AttributeError: 'ActionClient' object has no attribute '_lock'" in errors[0]
+    assert spinning, 'the graph stopped spinning once the client was whole again'

@@ -37,6 +37,9 @@ NodeT = TypeVar('NodeT', bound=Node)
 #: Longest a Ctrl-C can wait for the main thread in ``wait_until_interrupted``, s.
 _INTERRUPT_POLL_S = 0.1
 SPIN_PERIOD_S = 0.1  # how often the spin loop looks at the stop flag
+#: How long failures to build the wait set are ridden out as an entity changing under the
+#: executor, s; failing longer is a broken entity, reported in ``callback_errors``.
+WAIT_SET_GRACE_S = 2.0
 
 
 class InProcessGraph:
@@ -68,6 +71,8 @@ class InProcessGraph:
         return node
 
     def _spin(self) -> None:
+        failing_since: float | None = None  # when building the wait set began to fail
+        reported = False  # that failure, once it outlasted WAIT_SET_GRACE_S
         while self.context.ok() and not self._stopping.is_set():
             try:
                 self._executor.spin_once(timeout_sec=SPIN_PERIOD_S)
@@ -77,20 +82,31 @@ class InProcessGraph:
                 # An entity destroyed while the executor built its wait set (a node closing
                 # its subscriptions while the graph spins): the next wait set is without it.
                 continue
-            except _rclpy.RCLError as error:
-                if not _destroyed_while_waiting(error):
-                    raise
-                # The same race for a waitable (an action client destroyed after a call):
-                # rclpy's executor skips a destroyed waitable's "enter" but still adds it to
-                # the wait set, which rcl refuses. ``destroy`` has taken it off its node.
-                continue
-            except Exception:  # one failing callback must not stop the graph
+            except Exception as error:  # one failing callback must not stop the graph
                 if self._stopping.is_set():
                     return
-                message = traceback.format_exc()
-                self.callback_errors.append(message)
-                get_logger('in_process_graph').error(
-                    f'a callback raised; the graph keeps spinning:\n{message}')
+                if not _building_the_wait_set(error):
+                    self._report(traceback.format_exc())
+                    continue
+                # An entity changed under the executor: rclpy lists a node's waitables
+                # without a lock, so it sees an action client before its constructor has
+                # finished (``_lock`` is set last) or after ``destroy`` freed its handle. The
+                # next wait set sees the finished (or removed) entity; one still failing
+                # after WAIT_SET_GRACE_S is broken, and is reported once.
+                now = time.monotonic()
+                if failing_since is None:
+                    failing_since, reported = now, False
+                if not reported and now - failing_since >= WAIT_SET_GRACE_S:
+                    self._report(traceback.format_exc())
+                    reported = True
+                time.sleep(SPIN_PERIOD_S if reported else 0.001)
+            else:
+                failing_since = None
+
+    def _report(self, message: str) -> None:
+        self.callback_errors.append(message)
+        get_logger('in_process_graph').error(
+            f'a callback raised; the graph keeps spinning:\n{message}')
 
     def close(self) -> None:
         """Shut the lifecycle nodes down, stop spinning, destroy the nodes, end the context.
@@ -118,10 +134,20 @@ class InProcessGraph:
         self.close()
 
 
-def _destroyed_while_waiting(error: Exception) -> bool:
-    """Whether rcl refused to wait on an entity because it was destroyed meanwhile."""
-    message = str(error)
-    return 'to wait set' in message and 'pointer is invalid' in message
+def _building_the_wait_set(error: BaseException) -> bool:
+    """Whether ``error`` came from rclpy's executor building its wait set, not a callback.
+
+    Callbacks run in the executor's thread pool and their exceptions surface from
+    ``spin_once`` outside ``_wait_for_ready_callbacks``; what is raised inside it comes from
+    the bookkeeping of the nodes' entities.
+    """
+    frame = error.__traceback__
+    while frame is not None:
+        code = frame.tb_frame.f_code
+        if code.co_name == '_wait_for_ready_callbacks' and 'rclpy' in code.co_filename:
+            return True
+        frame = frame.tb_next
+    return False
 
 
 def _shut_down(node: LifecycleNode) -> None:
