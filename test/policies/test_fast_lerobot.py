@@ -117,9 +117,10 @@ def test_prompt_is_lerobots_task_state_newline_then_bos(
     tokenizer = policy.tokenizer
     ids = policy.prompt(_observation()).input_ids[0].tolist()
     text_ids = [i for i in ids if i < tokenizer.vocab_size]
-    # State at the means: z-score 0 -> bin 128 of 256 over [-1, 1).
+    # State at the means: z-score 0 -> bin 128 of 256 over [-1, 1); LeRobot zero-pads the
+    # 7 joints to max_state_dim 32 first, so 25 more 128s follow (test_fast_model_parity).
     assert tokenizer.decode(text_ids) == (
-        '<bos>Task: touch the red cube, State: ' + ' '.join(['128'] * 7) + ';\n<bos>')
+        '<bos>Task: touch the red cube, State: ' + ' '.join(['128'] * 32) + ';\n<bos>')
     assert len(ids) - len(text_ids) == 2 * 16  # two cameras of (56 / 14)^2 patches
 
 

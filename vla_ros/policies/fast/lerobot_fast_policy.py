@@ -10,11 +10,11 @@ ConfigError listing them). The embodiment YAML maps joints and cameras (``policy
 (``policy.tokenizer``). The FAST tokenizer is the folder's ``action_tokenizer/``.
 
 ``infer`` builds LeRobot's prompt: the present cameras' image tokens, ``<bos>Task: {task},
-State: {bins};\n`` (state z-scored with the folder's statistics and cut into 256 bins as
-``np.digitize`` does, unclipped) and ``<bos>``; decodes greedily over the whole vocabulary
-until ``|``; then requires ``Action: ``, FAST ids (model id ``V - 1 - skip - f``) and ``|``,
-and decodes the FAST ids into chunk_size rows. Anything else is a PolicyOutputError (LeRobot
-pads, truncates or returns zeros).
+State: {bins};\n`` (state normalised with the folder's statistics, zero-padded to
+``max_state_dim`` and cut into 256 bins as ``np.digitize`` does, unclipped) and ``<bos>``;
+decodes greedily over the whole vocabulary until ``|``; then requires ``Action: ``, FAST ids
+(model id ``V - 1 - skip - f``) and ``|``, and decodes the FAST ids into chunk_size rows.
+Anything else is a PolicyOutputError (LeRobot pads, truncates or returns zeros).
 """
 
 from __future__ import annotations
@@ -185,7 +185,8 @@ class LeRobotFastPolicy:
             state=LeRobotNormalizer(described.state_mode, described.state_stats),
             model_vocab_size=described.vocab_size,
             tokens_per_image=(described.image_px // described.patch_px) ** 2,
-            fast_skip_tokens=described.fast_skip_tokens, fast_vocab_size=fast.vocab_size)
+            fast_skip_tokens=described.fast_skip_tokens, fast_vocab_size=fast.vocab_size,
+            state_width=described.state_width)
         self._actions = LeRobotNormalizer(described.action_mode, described.action_stats)
         self._allowed: torch.Tensor | Pi0FastLengthRule = torch.ones(described.vocab_size,
                                                                      dtype=torch.bool)

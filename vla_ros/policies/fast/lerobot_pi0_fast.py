@@ -14,8 +14,11 @@ miniature, for tests; ``vla_ros``, which ``vla-ros train --family fast`` writes,
 State and actions are normalised MEAN_STD (LeRobot's default for pi0_fast) or QUANTILES.
 
 The model decodes after the prompt ``<bos>Task: {task}, State: {bins};\n`` and a second
-``<bos>``: ``Action: ``, FAST ids, ``|``. FAST id f is model id ``V - 1 - fast_skip_tokens
-- f``, V the text tokenizer's base vocabulary (257152 for PaliGemma, skip 128).
+``<bos>``; the bins are those of the normalised state zero-padded to the pre-processor's
+``pi0_fast_prepare_state_tokenizer_processor_step`` ``max_state_dim`` (32 when unset, LeRobot's
+default; a wider state is not cut), so a 7-joint state is followed by 25 bins of 128. Then:
+``Action: ``, FAST ids, ``|``. FAST id f is model id ``V - 1 - fast_skip_tokens - f``, V the
+text tokenizer's base vocabulary (257152 for PaliGemma, skip 128).
 The deprecated ``"type": "pi0fast"`` (LeRobot 0.3 and before) kept its statistics inside the
 weights and is refused, naming the supported type.
 """
@@ -33,6 +36,7 @@ from numpy.typing import NDArray
 
 from vla_ros.core.errors import ConfigError
 from vla_ros.policies.lerobot_files import (
+    PREPROCESSOR_FILENAME,
     read_features,
     read_json,
     read_state_action_stats,
@@ -40,8 +44,9 @@ from vla_ros.policies.lerobot_files import (
     TensorInfo,
 )
 
-__all__ = ['LEROBOT_FAST_TYPE', 'LeRobotPi0Fast', 'NORM_STATS', 'PALIGEMMA_PREFIX',
-           'PaliGemmaShape', 'VLA_ROS_VARIANT', 'describe_pi0_fast', 'is_lerobot_folder']
+__all__ = ['LEROBOT_FAST_TYPE', 'LEROBOT_MAX_STATE_DIM', 'LeRobotPi0Fast', 'NORM_STATS',
+           'PALIGEMMA_PREFIX', 'PaliGemmaShape', 'VLA_ROS_VARIANT', 'describe_pi0_fast',
+           'is_lerobot_folder']
 
 LEROBOT_FAST_TYPE = 'pi0_fast'
 _DEPRECATED_TYPE = 'pi0fast'
@@ -55,6 +60,10 @@ _GEMMA_VARIANTS = {'gemma_2b': (2048, 18, 16_384, 8, 256), 'gemma_300m': (1024, 
 #: The variant ``vla-ros train --family fast`` writes: any size, read from the tensor shapes.
 VLA_ROS_VARIANT = 'vla_ros'
 _SIGLIP_HEAD_SIZE = 72
+#: LeRobot's width the state is zero-padded to before its bins enter the prompt
+#: (``PI0FastConfig.max_state_dim`` and the prepare-state step's default).
+LEROBOT_MAX_STATE_DIM = 32
+_PREPARE_STATE_STEP = 'pi0_fast_prepare_state_tokenizer_processor_step'
 #: LeRobot normalization mode -> the statistics it reads (low, high).
 NORM_STATS = {'MEAN_STD': ('mean', 'std'), 'QUANTILES': ('q01', 'q99')}
 
@@ -90,6 +99,8 @@ class LeRobotPi0Fast:
         folder: the checkpoint folder.
         image_keys: image feature keys in the model's camera order, with (C, H, W).
         state_dim / action_dim: widths of ``observation.state`` and ``action``.
+        state_width: state bins in the prompt: ``state_dim`` zero-padded to the prepare-state
+            step's ``max_state_dim`` (never fewer than ``state_dim``).
         chunk_length: rows per chunk (``chunk_size``); action_steps: ``n_action_steps``.
         max_decoding_steps: most ids generated per chunk.
         fast_skip_tokens: ids left free at the end of the text vocabulary (128).
@@ -108,6 +119,7 @@ class LeRobotPi0Fast:
     image_keys: tuple[tuple[str, tuple[int, ...]], ...]
     state_dim: int
     action_dim: int
+    state_width: int
     chunk_length: int
     action_steps: int
     max_decoding_steps: int
@@ -195,6 +207,22 @@ def _check_supported(raw: Mapping[str, Any], where: Path) -> None:
         raise ConfigError(f'{where}: image_resolution: {resolution!r}, expected square [H, W]')
 
 
+def _state_width(folder: Path, state_dim: int) -> int:
+    """``max(state_dim, max_state_dim)`` of the pre-processor's prepare-state step."""
+    path = folder / PREPROCESSOR_FILENAME
+    steps = read_json(path, what='processor pipeline').get('steps')
+    found = [step for step in steps if isinstance(step, Mapping)
+             and step.get('registry_name') == _PREPARE_STATE_STEP] if isinstance(
+                 steps, list) else []
+    if len(found) != 1:
+        raise ConfigError(f'{path}: {len(found)} {_PREPARE_STATE_STEP!r} steps, expected one '
+                          '(it writes the state into the prompt)')
+    config = found[0].get('config', {})
+    width = _int(config if isinstance(config, Mapping) else {}, 'max_state_dim', path,
+                 LEROBOT_MAX_STATE_DIM)
+    return max(state_dim, width)
+
+
 def _gemma(infos: Mapping[str, TensorInfo], variant: Any, folder: Path) -> tuple[int, ...]:
     if variant not in _GEMMA_VARIANTS and variant != VLA_ROS_VARIANT:
         raise ConfigError(f'{folder}/config.json: paligemma_variant {variant!r}, expected one '
@@ -254,7 +282,8 @@ def describe_pi0_fast(folder: Path) -> LeRobotPi0Fast:
     chunk_length = _int(raw, 'chunk_size', where)
     return LeRobotPi0Fast(
         folder=folder, image_keys=image_keys, state_dim=state_dim, action_dim=action_dim,
-        chunk_length=chunk_length, action_steps=_int(raw, 'n_action_steps', where, chunk_length),
+        state_width=_state_width(folder, state_dim), chunk_length=chunk_length,
+        action_steps=_int(raw, 'n_action_steps', where, chunk_length),
         max_decoding_steps=_int(raw, 'max_decoding_steps', where, 256),
         fast_skip_tokens=_int(raw, 'fast_skip_tokens', where, 128), image_px=image_px,
         variant=str(raw['paligemma_variant']), width=width, depth=depth, mlp_width=mlp_width,

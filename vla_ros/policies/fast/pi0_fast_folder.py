@@ -29,7 +29,11 @@ from safetensors.numpy import save_file as save_numpy
 from safetensors.torch import save_file as save_torch
 
 from vla_ros.policies.fast.lerobot_fast_policy import to_lerobot_name
-from vla_ros.policies.fast.lerobot_pi0_fast import LEROBOT_FAST_TYPE, VLA_ROS_VARIANT
+from vla_ros.policies.fast.lerobot_pi0_fast import (
+    LEROBOT_FAST_TYPE,
+    LEROBOT_MAX_STATE_DIM,
+    VLA_ROS_VARIANT,
+)
 from vla_ros.policies.lerobot_files import (
     LEROBOT_NORM_EPS,
     POSTPROCESSOR_FILENAME,
@@ -93,7 +97,8 @@ class Pi0FastLayout:
             'output_features': {'action': {'type': 'ACTION', 'shape': [self.action_dim]}},
             'device': 'cpu', 'use_amp': False, 'paligemma_variant': VLA_ROS_VARIANT,
             'dtype': 'float32', 'chunk_size': self.chunk_length,
-            'n_action_steps': self.chunk_length, 'use_relative_actions': False,
+            'n_action_steps': self.chunk_length, 'max_state_dim': LEROBOT_MAX_STATE_DIM,
+            'use_relative_actions': False,
             'image_resolution': [self.image_px, self.image_px], 'empty_cameras': 0,
             'action_tokenizer_name': 'action_tokenizer', 'text_tokenizer_name': 'tokenizer',
             'temperature': 0.0, 'max_decoding_steps': self.max_decoding_steps,
@@ -117,7 +122,7 @@ class Pi0FastLayout:
             {'registry_name': 'normalizer_processor', 'config': norm,
              'state_file': _PRE_STATE},
             {'registry_name': 'pi0_fast_prepare_state_tokenizer_processor_step',
-             'config': {'task_key': 'task'}},
+             'config': {'max_state_dim': LEROBOT_MAX_STATE_DIM, 'task_key': 'task'}},
             {'registry_name': 'tokenizer_processor', 'config': {
                 'task_key': 'task', 'padding_side': 'right', 'tokenizer_name': 'tokenizer'}},
             {'registry_name': 'action_tokenizer_processor', 'config': {

@@ -9,7 +9,8 @@ released pi0-FAST:
 - prompt: each present camera's image placeholders (model id V, the vocabulary size, as
   PaliGemma's ``image_token_index``), then ``tokenizer.encode("Task: {task}, State: {bins};\n")``
   (PaliGemma's tokenizer puts ``<bos>`` in front), then ``<bos>``. The state is normalised
-  with the folder's statistics and cut into 256 bins (``state_bins``, unclipped);
+  with the folder's statistics, zero-padded to ``state_width`` (LeRobot's ``max_state_dim``,
+  32) and cut into 256 bins (``state_bins``, unclipped), as LeRobot's prepare-state step does;
 - what the model generates: ``Action: ``, FAST ids (FAST id f is model id
   ``vocab_size(tokenizer) - 1 - skip - f``), ``|``; training appends ``<eos>`` after ``|``
   as openpi does, decoding stops at ``|``.
@@ -30,6 +31,7 @@ import torch
 from vla_ros.core.errors import ConfigError, PolicyOutputError
 from vla_ros.core.images import letterbox
 from vla_ros.core.normalization import ZScoreStats
+from vla_ros.policies.fast.lerobot_pi0_fast import LEROBOT_MAX_STATE_DIM
 from vla_ros.policies.lerobot_files import LEROBOT_NORM_EPS
 from vla_ros.policies.tokens.prompt import pixels_to_model, PromptInputs
 
@@ -105,6 +107,8 @@ class Pi0FastPrompt:
         tokens_per_image: placeholders per camera, the vision tower's patch count.
         fast_skip_tokens: ids left free at the end of the text vocabulary (128).
         fast_vocab_size: FAST ids.
+        state_width: bins written for the state: it is zero-padded to this width (LeRobot's
+            ``max_state_dim``, default 32); a wider state is written whole.
 
     Raises:
         ConfigError: the FAST ids do not fit the vocabulary, or a marker is not one token.
@@ -113,11 +117,12 @@ class Pi0FastPrompt:
     def __init__(self, tokenizer: PreTrainedTokenizerBase, spec: PolicySpec, *,
                  state_joints: tuple[str, ...], state: LeRobotNormalizer,
                  model_vocab_size: int, tokens_per_image: int, fast_skip_tokens: int,
-                 fast_vocab_size: int) -> None:
+                 fast_vocab_size: int, state_width: int = LEROBOT_MAX_STATE_DIM) -> None:
         self._tokenizer = tokenizer
         self._spec = spec
         self._state_joints = state_joints
         self._state = state
+        self._state_width = state_width
         self._bos = _single_id(tokenizer, tokenizer.bos_token, 'bos')
         self._end = _single_id(tokenizer, '|', 'end-of-action')
         self._eos = _single_id(tokenizer, tokenizer.eos_token, 'eos')
@@ -167,7 +172,9 @@ class Pi0FastPrompt:
         Raises:
             InputError: a state joint is missing.
         """
-        state = self._state.normalize(observation.positions_for(self._state_joints))
+        normalized = self._state.normalize(observation.positions_for(self._state_joints))
+        state = np.zeros(max(self._state_width, normalized.size))
+        state[:normalized.size] = normalized
         text = f'Task: {_clean(observation.instruction)}, State: {state_bins(state)};\n'
         return np.asarray(self._image_ids + list(self._tokenizer.encode(text)) + [self._bos],
                           dtype=np.int64)

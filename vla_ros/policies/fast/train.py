@@ -35,7 +35,7 @@ from vla_ros.core.errors import ConfigError
 from vla_ros.core.normalization import compute_stats
 from vla_ros.core.training_samples import dataset_spec, instructions_of
 from vla_ros.policies.fast.lerobot_fast_policy import build_paligemma
-from vla_ros.policies.fast.lerobot_pi0_fast import PaliGemmaShape
+from vla_ros.policies.fast.lerobot_pi0_fast import LEROBOT_MAX_STATE_DIM, PaliGemmaShape
 from vla_ros.policies.fast.pi0_fast_folder import Pi0FastLayout, save_pi0_fast_folder
 from vla_ros.policies.fast.pi0_fast_prompt import LeRobotNormalizer, Pi0FastPrompt
 from vla_ros.policies.fast.released_tokenizer import ReleasedFastTokenizer
@@ -188,7 +188,8 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
     prompt = Pi0FastPrompt(tokenizer, spec, state_joints=joints, state=state_norm,
                            model_vocab_size=shape.vocab_size,
                            tokens_per_image=config.size.tokens_per_image(spec),
-                           fast_skip_tokens=FAST_SKIP_TOKENS, fast_vocab_size=fast.vocab_size)
+                           fast_skip_tokens=FAST_SKIP_TOKENS, fast_vocab_size=fast.vocab_size,
+                           state_width=LEROBOT_MAX_STATE_DIM)  # what the folder's step says
     targets = [prompt.target_ids(fast.encode(chunk)) for chunk in action_norm.normalize(actions)]
     assert tokenizer.pad_token_id is not None, 'the tokenizer has <pad>'
     tensors = _sequences(samples, prompt, targets, pad_id=tokenizer.pad_token_id)
