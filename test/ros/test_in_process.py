@@ -7,6 +7,7 @@ Ctrl-C ends `vla-ros sim` and `vla-ros record` even when a DDS thread receives t
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 import signal
 import threading
 import time
@@ -15,10 +16,16 @@ from node_test_constants import fresh_domain_id, WAIT_S
 import pytest
 from rclpy.action import ActionClient
 from rclpy.node import Node
+from rclpy.task import Future
 from std_msgs.msg import String
 
 from vla_ros.action import ExecuteInstruction
-from vla_ros.ros.in_process import InProcessGraph, WAIT_SET_GRACE_S, wait_until_interrupted
+from vla_ros.ros.in_process import (
+    _OncePerStart,
+    InProcessGraph,
+    WAIT_SET_GRACE_S,
+    wait_until_interrupted,
+)
 
 #: Far longer than a working interrupt needs (0.1 s) and far shorter than the wait it ends.
 DEADLINE_S = 20.0
@@ -120,3 +127,58 @@ def test_an_entity_that_stays_broken_is_reported_once_and_the_graph_spins_on() -
     assert len(errors) == 1, errors
     assert "AttributeError: 'ActionClient' object has no attribute '_lock'" in errors[0]
     assert spinning, 'the graph stopped spinning once the client was whole again'
+
+
+def test_a_task_yielded_again_before_it_started_runs_once_and_the_pool_is_the_graphs() -> None:
+    # rclpy's executor re-yields a submitted task until a pool thread starts it; each re-yield
+    # used to queue it again while the executor thread spun holding the GIL.
+    release = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=1)
+    pool.submit(release.wait, 5.0)  # the only worker is busy: the task cannot start yet
+    front = _OncePerStart(pool)
+    runs = []
+    ran = threading.Semaphore(0)
+
+    def task() -> None:
+        runs.append(threading.current_thread().name)
+        ran.release()
+
+    for _ in range(3):
+        front.submit(task)
+    release.set()
+    assert ran.acquire(timeout=5.0)
+    once = len(runs)
+    front.submit(task)  # started and finished since: a new start (as a resumed coroutine)
+    assert ran.acquire(timeout=5.0)
+    pool.shutdown(wait=True)
+
+    assert (once, len(runs)) == (1, 2)
+    with InProcessGraph(domain_id=fresh_domain_id()) as graph:
+        assert isinstance(graph._executor._executor, _OncePerStart)
+
+
+def test_a_coroutine_callback_that_awaits_resumes_through_the_graph() -> None:
+    # A suspended coroutine task has started: it must be submitted again to resume.
+    with InProcessGraph(domain_id=fresh_domain_id()) as graph:
+        node = graph.add(Node, node_name='awaits')
+        answer: Future = Future()
+        done = threading.Event()
+        steps: list[str] = []
+
+        async def callback() -> None:
+            timer.cancel()
+            steps.append('started')
+            steps.append(await answer)
+            done.set()
+
+        timer = node.create_timer(0.01, callback)
+        deadline = time.monotonic() + WAIT_S
+        while not steps and time.monotonic() < deadline:
+            time.sleep(0.01)
+        answer.set_result('resumed')
+        graph._executor.wake()  # as rclpy's own futures wake the executor when done
+        finished = done.wait(timeout=WAIT_S)
+        errors = list(graph.callback_errors)
+
+    assert not errors, errors[0]
+    assert finished and steps == ['started', 'resumed']

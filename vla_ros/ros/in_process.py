@@ -14,6 +14,7 @@ a simulated clock that stopped with the executor.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 import contextlib
 import signal
 import threading
@@ -57,6 +58,7 @@ class InProcessGraph:
         rclpy.init(args=args, context=self.context, domain_id=domain_id,
                    signal_handler_options=SignalHandlerOptions.NO)
         self._executor = MultiThreadedExecutor(num_threads=4, context=self.context)
+        _submit_each_task_once(self._executor)
         self._nodes: list[Node] = []
         self._stopping = threading.Event()
         self.callback_errors: list[str] = []
@@ -132,6 +134,59 @@ class InProcessGraph:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class _OncePerStart:
+    """The thread pool of a MultiThreadedExecutor, receiving each task once until it starts.
+
+    rclpy's executor thread yields a task again on every spin while the task is "not
+    executing", which it is until a pool thread has started it, and submits it again each
+    time. Between a message arriving and a pool thread getting the GIL (Python's switch
+    interval, 5 ms) the executor thread so spun at full speed holding the GIL: with the sim's
+    50 Hz joint states and ``/clock`` subscribed in the same process, `vla-ros sim` ran at 0.15
+    to 0.4x real time instead of 0.9x, its sim thread starved of the GIL
+    (``docs/benchmarks.md``). Here a task submitted and not yet started is not queued again;
+    the executor thread sleeps briefly instead, releasing the GIL to the pool. A coroutine task
+    that suspended (it awaits a future) has started, so it is submitted again to resume, as
+    before.
+    """
+
+    #: What the executor thread sleeps when it re-yields a task not yet started, s.
+    YIELD_S = 0.0005
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self._pool = pool
+        self._lock = threading.Lock()
+        self._queued: set[int] = set()  # id() of the tasks submitted and not yet started
+
+    def submit(self, task: Callable[[], object]) -> None:
+        key = id(task)
+        with self._lock:
+            queued = key in self._queued
+            self._queued.add(key)
+        if queued:
+            time.sleep(self.YIELD_S)
+            return
+        self._pool.submit(self._start, task, key)
+
+    def _start(self, task: Callable[[], object], key: int) -> None:
+        with self._lock:
+            self._queued.discard(key)
+        task()
+
+    def shutdown(self, wait: bool = True, **kwargs: object) -> None:
+        self._pool.shutdown(wait=wait, **kwargs)  # type: ignore[arg-type]
+
+
+def _submit_each_task_once(executor: MultiThreadedExecutor) -> None:
+    """Put ``_OncePerStart`` in front of ``executor``'s thread pool (rclpy's ``_executor``)."""
+    pool = getattr(executor, '_executor', None)
+    if not isinstance(pool, ThreadPoolExecutor):
+        get_logger('in_process_graph').warning(
+            'this rclpy keeps its thread pool elsewhere: its executor may spin while a '
+            'callback waits for a thread (slower simulation; see in_process._OncePerStart)')
+        return
+    executor._executor = _OncePerStart(pool)  # type: ignore[assignment]
 
 
 def _building_the_wait_set(error: BaseException) -> bool:

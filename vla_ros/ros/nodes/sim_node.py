@@ -18,7 +18,11 @@ Interfaces (names relative to the node's namespace, except /clock):
     services: ``sim/reset`` (std_srvs/Trigger) re-randomises the objects with the next seed.
 
 Physics, rendering and publishing run on one thread (MuJoCo's GL context is per thread),
-paced to real time; executor callbacks only hand trajectories over under a lock.
+paced to real time. Executor callbacks only hand trajectories over, under a lock of their own
+that the physics thread holds for microseconds: they never wait for a frame to render. (They
+did, under the simulation's lock: a trajectory callback blocked its callback group for up to a
+frame, rclpy's executor then spun on the ready entities it could not run, holding the GIL, and
+`vla-ros sim` with the policy node ran at 0.15x real time instead of 0.9x.)
 """
 
 from __future__ import annotations
@@ -68,10 +72,13 @@ class SimNode(Node):
         self._period_s = 1.0 / sim_config.publish_rate_hz
         self._camera_periods_s = {camera.name: 1.0 / camera.rate_hz
                                   for camera in sim_config.cameras}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the simulation: stepped, rendered, reset, read
+        # The followers and the latest (time, positions) snapshot, for the executor's callbacks.
+        self._command_lock = threading.Lock()
         # Sim time of each camera's next frame; a reset rewinds them.
         self._next_camera_s = dict.fromkeys(self._camera_periods_s, 0.0)
         positions = dict(zip(self._sim.joint_names, self._sim.joint_positions()))
+        self._latest_s, self._latest_positions = self._sim.time_s, positions
         self._followers: dict[str, TrajectoryFollower] = {}
         embodiment = self._config.embodiment  # held controllers (legs) hold; they take commands
         for controller, joints in {**embodiment.controllers,
@@ -112,18 +119,23 @@ class SimNode(Node):
         return self._lock
 
     def _on_trajectory(self, controller: str, msg: JointTrajectory) -> None:
+        """Hand ``msg`` to the controller's follower, at the time of the last physics step."""
         if not msg.points:  # the JTC's "hold here": stop at the measured position
-            with self._lock:
+            with self._command_lock:
                 follower = self._followers[controller]
-                positions = dict(zip(self._sim.joint_names, self._sim.joint_positions()))
-                follower.hold([positions[joint] for joint in follower.joint_names])
+                follower.hold([self._latest_positions[joint] for joint in follower.joint_names])
             return
         try:
             command = trajectory_from_msg(msg)
-            with self._lock:
-                self._followers[controller].accept(command, now_s=self._sim.time_s)
+            with self._command_lock:
+                self._followers[controller].accept(command, now_s=self._latest_s)
         except InputError as err:
             self.get_logger().error(f'{controller}: trajectory rejected: {err}')
+
+    def _take_snapshot(self) -> None:
+        """Keep the time and joint positions of the step just made; under both locks."""
+        self._latest_s = self._sim.time_s
+        self._latest_positions = dict(zip(self._sim.joint_names, self._sim.joint_positions()))
 
     def _on_reset(self, _request: Trigger.Request, response: Trigger.Response
                   ) -> Trigger.Response:
@@ -132,9 +144,11 @@ class SimNode(Node):
             self._sim.reset(self._seed)
             # Sim time restarts at 0: frames resume at once.
             self._next_camera_s = dict.fromkeys(self._camera_periods_s, 0.0)
-            positions = dict(zip(self._sim.joint_names, self._sim.joint_positions()))
-            for follower in self._followers.values():
-                follower.hold([positions[joint] for joint in follower.joint_names])
+            with self._command_lock:
+                self._take_snapshot()
+                for follower in self._followers.values():
+                    follower.hold([self._latest_positions[joint]
+                                   for joint in follower.joint_names])
         response.success, response.message = True, f'reset with seed {self._seed}'
         return response
 
@@ -144,11 +158,14 @@ class SimNode(Node):
             with self._lock:
                 now_s = self._sim.time_s
                 targets = dict(zip(self._sim.joint_names, self._sim.position_targets()))
-                for follower in self._followers.values():
-                    targets.update(zip(follower.joint_names, follower.sample(now_s)))
+                with self._command_lock:
+                    for follower in self._followers.values():
+                        targets.update(zip(follower.joint_names, follower.sample(now_s)))
                 self._sim.set_position_targets(
                     np.array([targets[joint] for joint in self._sim.joint_names]))
                 self._sim.step(self._period_s)
+                with self._command_lock:
+                    self._take_snapshot()
                 self._publish_state()
                 self._publish_cameras()
             next_tick += self._period_s
