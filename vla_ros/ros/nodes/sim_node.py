@@ -52,6 +52,10 @@ from vla_ros.sim.trajectory_follower import TrajectoryFollower
 __all__ = ['SimNode', 'main']
 
 
+#: Most simulated time the physics loop makes up after falling behind the wall clock, s: the
+#: ticks that render run over their period, and the ticks after them catch up.
+CATCH_UP_S = 0.1
+
 class SimNode(Node):
     """Steps a MuJoCo scene in real time and speaks ros2_control's topics."""
 
@@ -170,7 +174,9 @@ class SimNode(Node):
                 self._publish_cameras()
             next_tick += self._period_s
             self._stop.wait(timeout=max(0.0, next_tick - time.monotonic()))
-            next_tick = max(next_tick, time.monotonic() - self._period_s)  # no catch-up bursts
+            # A tick that rendered overruns its period; the next ticks catch up, by at most
+            # CATCH_UP_S (a machine too slow for real time runs slower, not in bursts).
+            next_tick = max(next_tick, time.monotonic() - CATCH_UP_S)
 
     def _sim_stamp(self) -> Time:
         nanoseconds = int(self._sim.time_s * 1e9)
