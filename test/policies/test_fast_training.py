@@ -197,7 +197,7 @@ def _prompt(policy: LeRobotFastPolicy) -> Pi0FastPrompt:
         state=LeRobotNormalizer(described.state_mode, described.state_stats),
         model_vocab_size=described.vocab_size, tokens_per_image=16,
         fast_skip_tokens=described.fast_skip_tokens,
-        fast_vocab_size=policy.fast_tokenizer.vocab_size)
+        fast_vocab_size=policy.fast_tokenizer.vocab_size, state_width=described.state_width)
 
 
 def test_a_folder_without_the_yaml_mapping_is_refused_naming_inspect(folder: Path) -> None:

@@ -27,7 +27,8 @@ from numpy.typing import NDArray
 from vla_ros.core.errors import ConfigError
 
 __all__ = ['ACTION_KEY', 'feature_width', 'Features', 'LEROBOT_NORM_EPS', 'PREPROCESSOR_FILENAME',
-           'POSTPROCESSOR_FILENAME', 'read_features', 'read_json', 'read_normalizer_stats',
+           'POSTPROCESSOR_FILENAME', 'processor_step', 'read_features', 'read_json',
+           'read_normalizer_stats',
            'read_state_action_stats', 'read_tensor_infos', 'STATE_KEY', 'TensorInfo']
 
 #: The feature names of the state and the action in LeRobot's config and processor files.
@@ -114,7 +115,13 @@ def read_tensor_infos(folder: Path) -> dict[str, TensorInfo]:
     return infos
 
 
-def _normalizer_step(pipeline_path: Path, registry_name: str) -> Mapping[str, Any]:
+def processor_step(pipeline_path: Path, registry_name: str, *, holds: str) -> Mapping[str, Any]:
+    """The one step named ``registry_name`` of a processor pipeline; its ``config`` is a mapping.
+
+    Raises:
+        ConfigError: no ``steps`` list, not exactly one such step (``holds`` says what the
+            step carries), or a ``config`` that is not a mapping.
+    """
     pipeline = read_json(pipeline_path, what='processor pipeline')
     steps = pipeline.get('steps')
     if not isinstance(steps, list):
@@ -124,7 +131,10 @@ def _normalizer_step(pipeline_path: Path, registry_name: str) -> Mapping[str, An
                if isinstance(step, Mapping) and step.get('registry_name') == registry_name]
     if len(matches) != 1:
         raise ConfigError(f'{pipeline_path}: {len(matches)} {registry_name!r} steps, expected '
-                          'one (the normalisation statistics live there)')
+                          f'one ({holds})')
+    if not isinstance(matches[0].get('config', {}), Mapping):
+        raise ConfigError(f'{pipeline_path}: {registry_name}.config is '
+                          f'{matches[0]["config"]!r}, expected a mapping')
     return matches[0]
 
 
@@ -149,7 +159,8 @@ def read_normalizer_stats(folder: Path, pipeline_filename: str, registry_name: s
     from safetensors.numpy import load_file
 
     pipeline_path = folder / pipeline_filename
-    step = _normalizer_step(pipeline_path, registry_name)
+    step = processor_step(pipeline_path, registry_name,
+                          holds='the normalisation statistics live there')
     step_config = step.get('config', {})
     eps = step_config.get('eps', LEROBOT_NORM_EPS) if isinstance(step_config, Mapping) else None
     if eps != LEROBOT_NORM_EPS:

@@ -37,6 +37,7 @@ from numpy.typing import NDArray
 from vla_ros.core.errors import ConfigError
 from vla_ros.policies.lerobot_files import (
     PREPROCESSOR_FILENAME,
+    processor_step,
     read_features,
     read_json,
     read_state_action_stats,
@@ -210,17 +211,9 @@ def _check_supported(raw: Mapping[str, Any], where: Path) -> None:
 def _state_width(folder: Path, state_dim: int) -> int:
     """``max(state_dim, max_state_dim)`` of the pre-processor's prepare-state step."""
     path = folder / PREPROCESSOR_FILENAME
-    steps = read_json(path, what='processor pipeline').get('steps')
-    found = [step for step in steps if isinstance(step, Mapping)
-             and step.get('registry_name') == _PREPARE_STATE_STEP] if isinstance(
-                 steps, list) else []
-    if len(found) != 1:
-        raise ConfigError(f'{path}: {len(found)} {_PREPARE_STATE_STEP!r} steps, expected one '
-                          '(it writes the state into the prompt)')
-    config = found[0].get('config', {})
-    width = _int(config if isinstance(config, Mapping) else {}, 'max_state_dim', path,
-                 LEROBOT_MAX_STATE_DIM)
-    return max(state_dim, width)
+    step = processor_step(path, _PREPARE_STATE_STEP, holds='it writes the state into the prompt')
+    return max(state_dim, _int(step.get('config', {}), 'max_state_dim', path,
+                               LEROBOT_MAX_STATE_DIM))
 
 
 def _gemma(infos: Mapping[str, TensorInfo], variant: Any, folder: Path) -> tuple[int, ...]:

@@ -31,7 +31,6 @@ import torch
 from vla_ros.core.errors import ConfigError, PolicyOutputError
 from vla_ros.core.images import letterbox
 from vla_ros.core.normalization import ZScoreStats
-from vla_ros.policies.fast.lerobot_pi0_fast import LEROBOT_MAX_STATE_DIM
 from vla_ros.policies.lerobot_files import LEROBOT_NORM_EPS
 from vla_ros.policies.tokens.prompt import pixels_to_model, PromptInputs
 
@@ -117,7 +116,7 @@ class Pi0FastPrompt:
     def __init__(self, tokenizer: PreTrainedTokenizerBase, spec: PolicySpec, *,
                  state_joints: tuple[str, ...], state: LeRobotNormalizer,
                  model_vocab_size: int, tokens_per_image: int, fast_skip_tokens: int,
-                 fast_vocab_size: int, state_width: int = LEROBOT_MAX_STATE_DIM) -> None:
+                 fast_vocab_size: int, state_width: int) -> None:
         self._tokenizer = tokenizer
         self._spec = spec
         self._state_joints = state_joints
