@@ -10,6 +10,7 @@ for the two-arm joints; the probe node plays the robot (joint states and camera 
 from __future__ import annotations
 
 from pathlib import Path
+import time
 
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
@@ -21,6 +22,7 @@ from rclpy.action import ActionClient
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.subscription import Subscription
 from sensor_msgs.msg import Image, JointState
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
@@ -77,6 +79,23 @@ def _change_state(probe: Node, transition_id: int) -> bool:
     request = ChangeState.Request(transition=Transition(id=transition_id))
     return call_service(probe, ChangeState, 'vla_policy_node/change_state', request,
                         timeout_s=WAIT_S).success
+
+
+def _wait_for_rosout_match(probe: Node, rosout: Subscription, node_name: str) -> None:
+    """Block until ``rosout`` is matched with every /rosout publisher, ``node_name``'s included.
+
+    A line logged before the match reaches a late reader only while the rosout publisher keeps
+    it (rcl: transient local, 10 s lifespan); a loaded CI machine once delivered none in 30 s.
+    """
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        publishers = probe.get_publishers_info_by_topic('/rosout')
+        if (node_name in {info.node_name for info in publishers}
+                and rosout.get_publisher_count() >= len(publishers)):
+            return
+        time.sleep(0.02)
+    pytest.fail(f'/rosout: {rosout.get_publisher_count()} publishers matched of '
+                f'{sorted(info.node_name for info in publishers)} after {WAIT_S} s')
 
 
 def _lifecycle_state(probe: Node) -> str:
@@ -140,8 +159,9 @@ def test_configure_failure_is_logged_and_leaves_the_node_unconfigured(graph, con
     config = Parameter('config_file', value=str(bad_config))
     probe = graph.add(Node, node_name='probe')
     logs = collect()
-    probe.create_subscription(Log, '/rosout', logs, ROSOUT_QOS)
+    rosout = probe.create_subscription(Log, '/rosout', logs, ROSOUT_QOS)
     graph.add(PolicyNode, parameter_overrides=[config, Parameter('autostart', value=False)])
+    _wait_for_rosout_match(probe, rosout, 'vla_policy_node')
 
     configured = _change_state(probe, Transition.TRANSITION_CONFIGURE)
     reason = logs.wait_for(lambda msgs: any('configure failed' in m.msg for m in msgs))
