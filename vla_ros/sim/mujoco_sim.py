@@ -259,6 +259,11 @@ class MujocoSim:
         return {name: np.array(self._data.qpos[adr + 3:adr + 7], dtype=np.float64)
                 for name, adr in self._object_qpos_adr.items()}
 
+    def object_velocities(self) -> dict[str, NDArray[np.float64]]:
+        """Object name -> (3,) linear velocity of its centre in the world frame, m/s."""
+        return {name: np.array(self._data.qvel[adr:adr + 3], dtype=np.float64)
+                for name, adr in self._object_qvel_adr.items()}
+
     def frame_position(self, frame: str) -> NDArray[np.float64]:
         """(3,) position of the named frame (its MJCF site), world frame, m.
 
