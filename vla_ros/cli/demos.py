@@ -22,9 +22,10 @@ __all__ = ['add_arguments', 'run']
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the verb's options."""
     add_config_argument(parser)
-    parser.add_argument('--task', choices=('reach', 'lift', 'side_reach', 'handover',
+    parser.add_argument('--task', choices=('reach', 'lift', 'place', 'side_reach', 'handover',
                                            'hand_reach'),
-                        required=True, help='reach, lift: the tabletop arm; side_reach, '
+                        required=True, help='reach, lift, place: the tabletop arm (place: with '
+                        'config/tabletop_arm_place.yaml); side_reach, '
                         'handover: the ALOHA rig (vla_ros.sim.bimanual_demonstrations); '
                         'hand_reach: the humanoid (vla_ros.sim.humanoid_demonstrations, '
                         'the commanded joints only)')
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         paths = record_demonstrations(
             mjcf_path=sim.mjcf, task=TaskKind(args.task), count=args.episodes,
             seed=args.seed, cameras=config.embodiment.cameras, out_dir=args.out,
-            on_episode=progress)
+            on_episode=progress, sim_config=sim)
     print()
     print(f'vla-ros demos: wrote {len(paths)} episodes ({steps} steps) to {args.out.resolve()}; '
           f'expert success {successes}/{len(paths)}')

@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vla_ros.cli.config_path import add_config_argument, default_config_path
+from vla_ros.cli.config_path import add_config_argument, default_config_path, load_sim_config
 from vla_ros.core.config import ExecutionStrategy
 from vla_ros.core.errors import ConfigError
 
@@ -45,9 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--horizon', type=int, default=None, metavar='STEPS',
                         help='chunk steps executed per inference (execution.horizon; default: '
                              'the config)')
-    parser.add_argument('--task', choices=('reach', 'lift', 'side_reach', 'handover',
+    parser.add_argument('--task', choices=('reach', 'lift', 'place', 'side_reach', 'handover',
                                            'hand_reach'),
-                        required=True, help='reach, lift: the tabletop arm; side_reach, '
+                        required=True, help='reach, lift, place: the tabletop arm (place: with '
+                        'config/tabletop_arm_place.yaml); side_reach, '
                         'handover: the ALOHA rig (vla_ros.sim.bimanual_tasks); hand_reach: the '
                         'humanoid (vla_ros.sim.humanoid_tasks)')
     parser.add_argument('--episodes', type=int, default=10, help='how many episodes')
@@ -81,6 +82,14 @@ def _check_options(args: argparse.Namespace) -> None:
         raise ConfigError(f'--horizon {args.horizon}: expected an integer >= 1')
 
 
+def _check_place_scene(config_path: Path) -> None:
+    """ConfigError unless the config's scene holds the place task's target pad."""
+    from vla_ros.sim.tasks import check_scene_objects, TaskKind
+
+    _, sim = load_sim_config(config_path, needed_for='place evaluations')
+    check_scene_objects(TaskKind.PLACE, [placed.name for placed in sim.objects])
+
+
 def _show(episodes: int, record: EpisodeRecord) -> None:
     """One line per finished episode."""
     took = 'timeout' if record.time_to_success_s is None \
@@ -102,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
     _check_options(args)
     settings = report_settings(args)
     config_path = args.config or default_config_path()
+    if args.task == 'place':  # the one tabletop task whose scene is not the default's
+        _check_place_scene(Path(config_path))
     episodes: list[EvaluatedEpisode] = [
         *sample_hand_reach_episodes(args.episodes, args.seed)] if args.task == HAND_REACH_TASK \
         else [*sample_task_episodes(args.task, args.episodes, args.seed)]

@@ -23,7 +23,8 @@ the policy node would. For each episode it:
    every ``POLL_PERIOD_S``, until success or ``timeout_s`` of simulated time, through the
    ``SuccessCheck`` the demo uses too, whose watch also says why a failed episode failed
    (``failure_reason``: for ``lift``, cube never grasped, dropped, not high enough, or
-   another cube lifted);
+   another cube lifted; for ``place`` also cube still held, dropped or placed outside the
+   target, or not resting on it);
 4. cancels the goal (the policy node then holds) or stops the expert.
 
 Time to success is simulated time from the goal's acceptance (the sim runs in real time).

@@ -26,6 +26,7 @@ observation. The same seed records the same files.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import dataclasses
 from dataclasses import dataclass
 import logging
 from pathlib import Path
@@ -38,11 +39,13 @@ from vla_ros.core.errors import ConfigError
 from vla_ros.core.types import Observation
 from vla_ros.sim.bimanual_tasks import AnyEpisode, BimanualEpisode, BimanualTaskKind, Side
 from vla_ros.sim.expert import max_steps_for, POLICY_DT_S, run_expert_episode, ScriptedExpert
+from vla_ros.sim.mujoco_sim import MujocoSim
 from vla_ros.sim.scene import TabletopSim
-from vla_ros.sim.tasks import Colour, Episode, sample_episodes, TaskKind
+from vla_ros.sim.tasks import check_scene_objects, Colour, Episode, sample_episodes, TaskKind
 
 if TYPE_CHECKING:
     from vla_ros.core.config import CameraConfig
+    from vla_ros.core.sim_config import SimConfig
 
 __all__ = [
     'DemonstrationDataset', 'Demonstration', 'FORMAT_VERSION', 'TrainingSample',
@@ -118,14 +121,14 @@ class TrainingSample:
     is_padding: NDArray[np.bool_]
 
 
-def record_episode(sim: TabletopSim, mjcf_path: Path, episode: Episode,
+def record_episode(sim: MujocoSim, mjcf_path: Path, episode: Episode,
                    cameras: Sequence[CameraConfig]) -> Demonstration:
     """Run the scripted expert on ``episode`` in ``sim`` and keep what it saw and did."""
     frames: dict[str, list[NDArray[np.uint8]]] = {camera.name: [] for camera in cameras}
     positions: list[NDArray[np.float64]] = []
     actions: list[NDArray[np.float64]] = []
 
-    def keep(scene: TabletopSim, measured: NDArray[np.float64],
+    def keep(scene: MujocoSim, measured: NDArray[np.float64],
              action: NDArray[np.float64]) -> None:
         for camera in cameras:
             frames[camera.name].append(scene.render(camera.name, camera.width, camera.height))
@@ -198,7 +201,7 @@ def load_demonstration(path: Path) -> Demonstration:
 def record_demonstrations(*, mjcf_path: Path, task: TaskKind, count: int, seed: int,
                           cameras: Sequence[CameraConfig], out_dir: Path,
                           on_episode: Callable[[int, Demonstration], None] | None = None,
-                          ) -> list[Path]:
+                          sim_config: SimConfig | None = None) -> list[Path]:
     """Record ``count`` expert episodes with scene seeds ``seed``, ``seed + 1``, ...
 
     Args:
@@ -209,11 +212,20 @@ def record_demonstrations(*, mjcf_path: Path, task: TaskKind, count: int, seed: 
         cameras: the cameras to render, at their configured sizes.
         out_dir: where ``episode_NNNNNN.npz`` go (created; existing files are replaced).
         on_episode: called with (index, demonstration) after each episode is written.
+        sim_config: the sim section (bindings, objects) the scene file runs with, as
+            ``TabletopSim`` would take it from config/tabletop_arm.yaml when None; the place
+            task's comes from config/tabletop_arm_place.yaml, whose objects hold its target.
 
     Returns:
         The files written, in order.
+
+    Raises:
+        ConfigError: the scene lacks an object the task is about.
     """
-    with TabletopSim(mjcf_path, seed=seed) as sim:
+    scene = TabletopSim(mjcf_path, seed=seed) if sim_config is None \
+        else MujocoSim(dataclasses.replace(sim_config, mjcf=mjcf_path), seed=seed)
+    with scene as sim:
+        check_scene_objects(task, sim.object_names)
         return write_demonstrations(
             ((episode.seed, record_episode(sim, mjcf_path, episode, cameras))
              for episode in sample_episodes(task, count, seed)), out_dir, on_episode)

@@ -14,6 +14,10 @@ It moves the fingertips along straight Cartesian segments, from above the cube:
 - ``lift``: open the gripper, approach above the cube with the fingers turned square to the
   cube's faces, descend until ``ee_site`` is level with the cube's centre, close the gripper,
   lift to 15 cm, hold there.
+- ``place``: as ``lift``, then carry the cube at 15 cm until its centre is above the target
+  pad's (the cube's offset from ``ee_site`` measured once lifted), lower it until it is
+  ``PLACE_CLEARANCE_M`` above its resting height, open the fingers as for the approach, and
+  retreat straight up to ``APPROACH_Z_M``.
 
 Each step moves the commanded fingertip pose at most ``LINEAR_STEP_M`` towards the phase's
 goal and solves for the joints by damped least squares on MuJoCo's site Jacobian
@@ -39,8 +43,9 @@ from numpy.typing import NDArray
 
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.types import JointTrajectoryCommand
-from vla_ros.sim.scene import ARM_JOINT_NAMES, TabletopSim
-from vla_ros.sim.tasks import CUBE_REST_Z_M, Episode, TaskKind
+from vla_ros.sim.mujoco_sim import MujocoSim
+from vla_ros.sim.scene import ARM_JOINT_NAMES
+from vla_ros.sim.tasks import CUBE_REST_Z_M, Episode, TARGET_NAME, TaskKind
 from vla_ros.sim.trajectory_follower import TrajectoryFollower
 
 __all__ = [
@@ -71,6 +76,10 @@ REACH_CLEARANCE_M = 0.01
 ARRIVAL_TOLERANCE_M = 0.008
 #: Steps the closed gripper is given to squeeze before the lift.
 GRASP_STEPS = 4
+#: Height above its resting height at which a carried cube is let go, m.
+PLACE_CLEARANCE_M = 0.005
+#: Steps the released gripper is given to open before the retreat.
+RELEASE_STEPS = 2
 _IK_ITERATIONS = 20
 _IK_DAMPING = 0.05
 _IK_TOLERANCE = 1e-5
@@ -83,6 +92,10 @@ class ExpertPhase(enum.Enum):
     DESCEND = 'descend'
     GRASP = 'grasp'
     LIFT = 'lift'
+    CARRY = 'carry'
+    LOWER = 'lower'
+    RELEASE = 'release'
+    RETREAT = 'retreat'
 
 
 class ExpertScene(Protocol):
@@ -103,7 +116,7 @@ class ExpertScene(Protocol):
 
 def max_steps_for(task: TaskKind) -> int:
     """A step budget in which the expert finishes ``task`` with room to spare."""
-    return 40 if task is TaskKind.REACH else 60
+    return {TaskKind.REACH: 40, TaskKind.LIFT: 60, TaskKind.PLACE: 100}[task]
 
 
 def _gripper_rotation(yaw_rad: float) -> NDArray[np.float64]:
@@ -187,8 +200,10 @@ class ScriptedExpert:
         self._phase = ExpertPhase.APPROACH
         self._command: NDArray[np.float64] | None = None
         self._grasp_position: NDArray[np.float64] | None = None
+        self._carry_offset: NDArray[np.float64] | None = None
         self._yaw_rad = 0.0
         self._closed_steps = 0
+        self._released_steps = 0
 
     @property
     def phase(self) -> ExpertPhase:
@@ -196,16 +211,25 @@ class ScriptedExpert:
         return self._phase
 
     def act(self, scene: ExpertScene) -> NDArray[np.float64]:
-        """Joint targets (7,) for the end of the next step, the gripper last, rad (gripper m)."""
+        """Joint targets (7,) for the end of the next step, the gripper last, rad (gripper m).
+
+        Raises:
+            ConfigError: a ``place`` episode in a scene without the target pad.
+        """
         measured = scene.joint_positions()
         command = measured.copy() if self._command is None else self._command
-        cube_position = scene.object_positions()[self._episode.cube_name]
+        positions = scene.object_positions()
+        cube_position = positions[self._episode.cube_name]
+        if self._episode.task is TaskKind.PLACE and TARGET_NAME not in positions:
+            raise ConfigError(f'place expert: the scene has no {TARGET_NAME!r} among its '
+                              f'objects {sorted(positions)!r}')
+        target_position = positions.get(TARGET_NAME, cube_position)  # read by place only
         if self._phase in (ExpertPhase.APPROACH, ExpertPhase.DESCEND):
             self._yaw_rad = _square_yaw(
                 cube_position, scene.object_orientations()[self._episode.cube_name])
         measured_position, _ = self._kinematics.pose(measured[:6])
-        self._advance(measured_position, cube_position)
-        goal = self._goal(cube_position)
+        self._advance(measured_position, cube_position, target_position)
+        goal = self._goal(cube_position, target_position)
         commanded_position, _ = self._kinematics.pose(command[:6])
         offset = goal - commanded_position
         distance_m = float(np.linalg.norm(offset))
@@ -219,7 +243,8 @@ class ScriptedExpert:
         self._command = np.append(arm, gripper)
         return self._command.copy()
 
-    def _goal(self, cube_position: NDArray[np.float64]) -> NDArray[np.float64]:
+    def _goal(self, cube_position: NDArray[np.float64], target_position: NDArray[np.float64]
+              ) -> NDArray[np.float64]:
         """Where the phase takes ``ee_site``, world, m."""
         x_m, y_m, z_m = cube_position
         if self._phase is ExpertPhase.APPROACH:
@@ -231,30 +256,51 @@ class ScriptedExpert:
         assert self._grasp_position is not None  # set on entering GRASP
         if self._phase is ExpertPhase.GRASP:
             return self._grasp_position
-        return np.array([*self._grasp_position[:2], LIFTED_Z_M])
+        if self._phase is ExpertPhase.LIFT:
+            return np.array([*self._grasp_position[:2], LIFTED_Z_M])
+        assert self._carry_offset is not None  # set on entering CARRY
+        over_target = target_position[:2] - self._carry_offset
+        if self._phase is ExpertPhase.CARRY:
+            return np.array([*over_target, LIFTED_Z_M])
+        if self._phase is ExpertPhase.RETREAT:
+            return np.array([*over_target, APPROACH_Z_M])
+        return np.array([*over_target, self._grasp_position[2] + PLACE_CLEARANCE_M])
 
     def _gripper_goal(self) -> float:
         if self._episode.task is TaskKind.REACH:
             return GRIPPER_OPEN_M
-        return GRIPPER_CLOSED_M if self._phase in (ExpertPhase.GRASP, ExpertPhase.LIFT) \
+        return GRIPPER_CLOSED_M if self._phase in (
+            ExpertPhase.GRASP, ExpertPhase.LIFT, ExpertPhase.CARRY, ExpertPhase.LOWER) \
             else GRIPPER_OPEN_M
 
     def _advance(self, measured_position: NDArray[np.float64],
-                 cube_position: NDArray[np.float64]) -> None:
+                 cube_position: NDArray[np.float64],
+                 target_position: NDArray[np.float64]) -> None:
         """Move to the next phase once the measured fingertips reached this one's goal."""
-        arrived = bool(np.linalg.norm(self._goal(cube_position) - measured_position)
-                       < ARRIVAL_TOLERANCE_M)
-        if self._phase is ExpertPhase.APPROACH and arrived:
+        arrived = bool(np.linalg.norm(self._goal(cube_position, target_position)
+                                      - measured_position) < ARRIVAL_TOLERANCE_M)
+        phase, place = self._phase, self._episode.task is TaskKind.PLACE
+        if phase is ExpertPhase.APPROACH and arrived:
             self._phase = ExpertPhase.DESCEND
-        elif self._phase is ExpertPhase.DESCEND and arrived and \
-                self._episode.task is TaskKind.LIFT:
-            self._grasp_position = self._goal(cube_position)
+        elif phase is ExpertPhase.DESCEND and arrived and self._episode.task is not TaskKind.REACH:
+            self._grasp_position = self._goal(cube_position, target_position)
             self._phase = ExpertPhase.GRASP
-        elif self._phase is ExpertPhase.GRASP:
+        elif phase is ExpertPhase.GRASP:
             closed = self._command is not None and self._command[6] <= GRIPPER_CLOSED_M
             self._closed_steps += int(closed)
             if self._closed_steps >= GRASP_STEPS:
                 self._phase = ExpertPhase.LIFT
+        elif phase is ExpertPhase.LIFT and arrived and place:
+            self._carry_offset = cube_position[:2] - measured_position[:2]
+            self._phase = ExpertPhase.CARRY
+        elif phase in (ExpertPhase.CARRY, ExpertPhase.LOWER) and arrived:
+            self._phase = ExpertPhase.LOWER if phase is ExpertPhase.CARRY \
+                else ExpertPhase.RELEASE
+        elif phase is ExpertPhase.RELEASE:
+            opened = self._command is not None and self._command[6] >= GRIPPER_OPEN_M
+            self._released_steps += int(opened)
+            if self._released_steps >= RELEASE_STEPS:
+                self._phase = ExpertPhase.RETREAT
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,10 +319,10 @@ class RolloutResult:
 
 
 #: Called once per step before the action is applied: (scene, measured (7,), action (7,)).
-StepRecorder = Callable[[TabletopSim, NDArray[np.float64], NDArray[np.float64]], None]
+StepRecorder = Callable[[MujocoSim, NDArray[np.float64], NDArray[np.float64]], None]
 
 
-def run_expert_episode(sim: TabletopSim, expert: ScriptedExpert, episode: Episode, *,
+def run_expert_episode(sim: MujocoSim, expert: ScriptedExpert, episode: Episode, *,
                        max_steps: int, steps_after_success: int = 3,
                        control_period_s: float = 0.02,
                        on_step: StepRecorder | None = None) -> RolloutResult:
