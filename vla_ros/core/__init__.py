@@ -8,8 +8,9 @@ package itself loads none of them.
 """
 
 __all__ = [
-    'action_space_config', 'checked_mapping', 'config', 'errors', 'gazebo_bringup',
-    'gazebo_consistency', 'images', 'instructions', 'joint_presence', 'normalization',
-    'observation_buffer', 'pointing_set', 'policy', 'policy_family', 'policy_mapping',
-    'remote_config', 'rotations', 'sim_config', 'training_samples', 'types', 'warm_up',
+    'action_space_config', 'checked_mapping', 'config', 'errors', 'execution_config',
+    'gazebo_bringup', 'gazebo_consistency', 'images', 'instructions', 'joint_presence',
+    'normalization', 'observation_buffer', 'pointing_set', 'policy', 'policy_family',
+    'policy_mapping', 'remote_config', 'rotations', 'sim_config', 'training_samples', 'types',
+    'value_checks', 'warm_up',
 ]

@@ -30,11 +30,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 import enum
-import math
 from typing import Any
 
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.rotations import RotationRepresentation
+from vla_ros.core.value_checks import is_number, is_positive
 
 __all__ = [
     'ActionGroup', 'ActionSpace', 'ActionSpaceConfig', 'DeltaReference', 'EndEffectorGroup',
@@ -130,11 +130,11 @@ class EndEffectorGroup:
         if self.space is ActionSpace.EE_POSE and self.rotation is RotationRepresentation.NONE:
             raise ConfigError(f"{where}.rotation: ee_pose needs a rotation, got 'none'")
         for name in ('max_linear_speed_m_s', 'max_angular_speed_rad_s'):
-            if not _is_positive(getattr(self, name)):
+            if not is_positive(getattr(self, name)):
                 raise ConfigError(f'{where}.{name}: {getattr(self, name)!r}, expected > 0')
         if self.rest_positions is not None and (
                 len(self.rest_positions) != len(self.joints)
-                or not all(_is_finite(value) for value in self.rest_positions)):
+                or not all(is_number(value) for value in self.rest_positions)):
             raise ConfigError(f'{where}.rest_positions: {self.rest_positions!r}, expected '
                               f'{len(self.joints)} finite numbers for {list(self.joints)!r}')
 
@@ -161,14 +161,14 @@ class GripperGroup:
 
     def __post_init__(self) -> None:
         where = f'action_space.{self.controller}'
-        if not (_is_finite(self.normalised_closed) and _is_finite(self.normalised_open)
+        if not (is_number(self.normalised_closed) and is_number(self.normalised_open)
                 and self.normalised_closed != self.normalised_open):
             raise ConfigError(
                 f'{where}: normalised_closed={self.normalised_closed!r}, normalised_open='
                 f'{self.normalised_open!r}; expected two different finite numbers')
         for name in ('closed_position', 'open_position'):
             value = getattr(self, name)
-            if value is not None and not _is_finite(value):
+            if value is not None and not is_number(value):
                 raise ConfigError(f'{where}.{name}: {value!r}, expected a finite number')
 
     @property
@@ -210,13 +210,6 @@ class ActionSpaceConfig:
         return tuple(joint for group in self.groups for joint in group.joints)
 
 
-def _is_finite(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(
-        value)
-
-
-def _is_positive(value: object) -> bool:
-    return isinstance(value, (int, float)) and _is_finite(value) and value > 0.0
 
 
 def _enum(kind: type[enum.Enum], value: Any, where: str) -> Any:

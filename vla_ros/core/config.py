@@ -13,12 +13,17 @@ from collections.abc import Mapping
 import dataclasses
 from dataclasses import dataclass
 import enum
-import math
 from pathlib import Path
 from typing import Any
 
 from vla_ros.core.action_space_config import ActionSpaceConfig, parse_action_space
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.execution_config import (
+    ExecutionConfig,
+    ExecutionStrategy,
+    parse_strategy,
+    SafetyConfig,
+)
 from vla_ros.core.policy_family import PolicyFamily
 from vla_ros.core.policy_mapping import (
     ModelDtype,
@@ -30,6 +35,7 @@ from vla_ros.core.policy_mapping import (
 )
 from vla_ros.core.remote_config import parse_server, RemoteServerConfig
 from vla_ros.core.sim_config import parse_sim, SIM_KEYS, SimConfig
+from vla_ros.core.value_checks import is_int, is_number
 
 __all__ = [
     'CameraConfig', 'CommandKind', 'EmbodimentConfig', 'ExecutionConfig', 'ExecutionStrategy',
@@ -38,20 +44,6 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-
-
-class ExecutionStrategy(enum.Enum):
-    """How action chunks become one command stream (docs/execution.md compares them).
-
-    SYNC: execute, then infer. ASYNC: infer while executing; the new chunk replaces the steps
-    not yet run. ENSEMBLE: ACT's exponentially weighted mean of every prediction of a step.
-    RTC: real-time chunking (freeze the steps run during inference, guide the rest).
-    """
-
-    SYNC = 'sync'
-    ASYNC = 'async'
-    ENSEMBLE = 'ensemble'
-    RTC = 'rtc'
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +59,7 @@ class CameraConfig:
     def __post_init__(self) -> None:
         for field_name in ('width', 'height'):
             value = getattr(self, field_name)
-            if not _is_int(value) or value < 1:
+            if not is_int(value) or value < 1:
                 raise ConfigError(f'embodiment.cameras.{self.name}.{field_name}: {value!r}, '
                                   'expected an integer >= 1 (pixels)')
 
@@ -104,7 +96,7 @@ class JointCommandConfig:
                 raise ConfigError(f'{where}: closed_position/open_position {ends!r} apply only '
                                   f'to kind {CommandKind.NORMALIZED_GRIPPER.value!r}')
             return
-        if not all(_is_number(end) for end in ends) or ends[0] == ends[1]:
+        if not all(is_number(end) for end in ends) or ends[0] == ends[1]:
             raise ConfigError(f'{where}: closed_position/open_position {ends!r}, expected two '
                               'different finite numbers (rad or m)')
 
@@ -199,91 +191,6 @@ class PolicyConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class ExecutionConfig:
-    """How chunks are executed: the strategy, and when the next inference starts.
-
-    Attributes:
-        strategy: how chunks become one command stream (see ``ExecutionStrategy``).
-        horizon: chunk steps that run before the next inference starts. SYNC executes only
-            these steps of each chunk; ASYNC, ENSEMBLE and RTC keep the whole chunk (the
-            overlap is what they merge) and start the next inference after these steps (RTC's
-            execution horizon s, kept within d <= s <= H - d). None: the whole chunk for SYNC,
-            half of it for the others.
-        async_threshold_steps: ASYNC starts the next inference when fewer than this many
-            planned steps remain; None: chunk length - horizon, i.e. after ``horizon`` steps.
-        ensemble_decay: m of ACT's temporal-ensemble weights exp(-m * i), i = 0 for the oldest
-            prediction of a step: > 0 favours older predictions, < 0 newer ones.
-        rtc_guidance_weight: largest weight of the inpainting guidance of flow-matching
-            policies (beta of real-time chunking).
-        latency_window: recent inference latencies the delay estimate d = ceil(max / dt) uses.
-    """
-
-    strategy: ExecutionStrategy = ExecutionStrategy.SYNC
-    horizon: int | None = None
-    async_threshold_steps: int | None = None
-    ensemble_decay: float = 0.01
-    rtc_guidance_weight: float = 5.0
-    latency_window: int = 10
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.strategy, ExecutionStrategy):
-            raise ConfigError(f'execution.strategy: {self.strategy!r}, expected an '
-                              'ExecutionStrategy')
-        for name in ('horizon', 'async_threshold_steps'):
-            value = getattr(self, name)
-            if value is not None and (not _is_int(value) or value < 1):
-                raise ConfigError(
-                    f'execution.{name}: {value!r}, expected an integer >= 1 or unset')
-        if not _is_int(self.latency_window) or self.latency_window < 1:
-            raise ConfigError(
-                f'execution.latency_window: {self.latency_window!r}, expected an integer >= 1')
-        if not _is_number(self.ensemble_decay):
-            raise ConfigError(
-                f'execution.ensemble_decay: {self.ensemble_decay!r}, expected a finite number')
-        if not (_is_positive(self.rtc_guidance_weight) and _is_number(self.rtc_guidance_weight)):
-            raise ConfigError(f'execution.rtc_guidance_weight: {self.rtc_guidance_weight!r}, '
-                              'expected a finite number > 0')
-
-
-@dataclass(frozen=True, slots=True)
-class SafetyConfig:
-    """Stale inputs, and how far and how fast commands may move from where the robot is.
-
-    Attributes:
-        stale_after_s: hold when a camera image or the joint state is older than this.
-        max_step_rad: largest change of a joint between consecutive trajectory points.
-        max_acceleration_rad_s2: largest change of a joint's commanded speed per second
-            (URDF ``<limit>`` has no acceleration); None: no acceleration limit.
-        enable_ramp_s: after each start from a hold, the allowed speed ramps up linearly from
-            zero to its limit over this time; None: no ramp.
-        joint_state_tolerance: how far past its URDF limits a measured position may be before
-            the joint state is refused as a lie, rad (m): encoder offsets, or a finger pressed
-            on a table, read a little past a limit; a gross lie (10 rad) must not pass.
-    """
-
-    stale_after_s: float = 1.0
-    max_step_rad: float = 0.5
-    max_acceleration_rad_s2: float | None = None
-    enable_ramp_s: float | None = None
-    joint_state_tolerance: float = 0.05
-
-    def __post_init__(self) -> None:
-        if not (_is_positive(self.stale_after_s) and _is_positive(self.max_step_rad)):
-            raise ConfigError(
-                f'safety: stale_after_s={self.stale_after_s!r}, '
-                f'max_step_rad={self.max_step_rad!r}; both must be > 0')
-        tolerance = self.joint_state_tolerance
-        if not (_is_number(tolerance) and 0.0 <= tolerance <= 0.5):
-            raise ConfigError(f'safety.joint_state_tolerance: {tolerance!r}, expected a number '
-                              'in [0, 0.5] (rad or m past the URDF limits)')
-        for name in ('max_acceleration_rad_s2', 'enable_ramp_s'):
-            value = getattr(self, name)
-            if value is not None and not (_is_positive(value) and _is_number(value)):
-                raise ConfigError(
-                    f'safety.{name}: {value!r}, expected a finite number > 0 or unset')
-
-
-@dataclass(frozen=True, slots=True)
 class VlaConfig:
     """The whole file."""
 
@@ -296,36 +203,10 @@ class VlaConfig:
     action_space: ActionSpaceConfig | None = None
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    """A finite int or float (bool is not)."""
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
-
-
-def _is_positive(value: object) -> bool:
-    """A number > 0 (NaN and bool are not)."""
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and value > 0.0)
-
-
 def _require(section: Mapping[str, Any], name: str, keys: tuple[str, ...]) -> None:
     missing = [key for key in keys if key not in section]
     if missing:
         raise ConfigError(f'{name}.{missing[0]}: missing required key')
-
-
-def parse_strategy(value: Any) -> ExecutionStrategy:
-    """The ExecutionStrategy named ``value`` ('sync', ...); ConfigError naming the choices."""
-    try:
-        return ExecutionStrategy(value)
-    except ValueError as err:
-        raise ConfigError(
-            f'execution.strategy: {value!r}, expected one of '
-            f'{[strategy.value for strategy in ExecutionStrategy]!r}') from err
 
 
 def _section(raw: Mapping[str, Any], key: str, allowed: set[str], *,

@@ -33,10 +33,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 import enum
-import math
 from typing import Any
 
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.value_checks import is_number
 
 __all__ = ['ActionSlot', 'CameraSlot', 'ImageLayout', 'RemoteServerConfig', 'StateSlot',
            'WireMapping', 'WireSchema', 'parse_server', 'reference_mapping']
@@ -120,7 +120,7 @@ class WireMapping:
         if not _is_count(self.chunk_length):
             raise ConfigError(f'policy.server.chunk_length: {self.chunk_length!r}, expected an '
                               'integer >= 1')
-        if not (_is_number(self.dt_s) and self.dt_s > 0):
+        if not (is_number(self.dt_s) and self.dt_s > 0):
             raise ConfigError(f'policy.server.dt_s: {self.dt_s!r}, expected a number > 0 (s)')
         columns = self.action_columns
         if not columns or len(set(columns)) != len(columns):
@@ -168,7 +168,7 @@ class RemoteServerConfig:
                               'ws://host:8000')
         for name in ('timeout_s', 'connect_timeout_s', 'patience_s'):
             value = getattr(self, name)
-            if not (_is_number(value) and value > 0):
+            if not (is_number(value) and value > 0):
                 raise ConfigError(f'policy.server.{name}: {value!r}, expected a number > 0 (s)')
         if self.ca_file is not None and not (
                 isinstance(self.ca_file, str) and self.ca_file and self.url.startswith('wss://')):
@@ -378,7 +378,3 @@ def parse_server(raw: Any) -> RemoteServerConfig:
 def _is_count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
-
-def _is_number(value: object) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))

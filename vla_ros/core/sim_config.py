@@ -29,11 +29,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-import math
 from pathlib import Path
 from typing import Any, TYPE_CHECKING
 
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.value_checks import is_number
 
 if TYPE_CHECKING:
     from vla_ros.core.config import EmbodimentConfig
@@ -90,10 +90,10 @@ class SimObject:
         for key in ('x_m', 'y_m', 'yaw_rad'):
             low_high = getattr(self, key)
             if (not isinstance(low_high, tuple) or len(low_high) != 2
-                    or not all(_is_number(v) for v in low_high) or low_high[0] > low_high[1]):
+                    or not all(is_number(v) for v in low_high) or low_high[0] > low_high[1]):
                 raise ConfigError(f'{where}.{key}: {low_high!r}, expected [low, high] with '
                                   'low <= high')
-        if not _is_number(self.z_m) or not _is_number(self.min_gap_m) or self.min_gap_m < 0:
+        if not is_number(self.z_m) or not is_number(self.min_gap_m) or self.min_gap_m < 0:
             raise ConfigError(f'{where}: z_m={self.z_m!r}, min_gap_m={self.min_gap_m!r}; '
                               'expected finite numbers, min_gap_m >= 0')
 
@@ -129,10 +129,10 @@ class SimConfig:
     def __post_init__(self) -> None:
         for key in ('physics_rate_hz', 'publish_rate_hz', 'camera_rate_hz'):
             value = getattr(self, key)
-            if not (_is_number(value) and value > 0):
+            if not (is_number(value) and value > 0):
                 raise ConfigError(f'sim.{key}: {value!r}, expected a finite number > 0')
         for camera in self.cameras:
-            if not (_is_number(camera.rate_hz) and camera.rate_hz > 0):
+            if not (is_number(camera.rate_hz) and camera.rate_hz > 0):
                 raise ConfigError(f'sim.cameras.{camera.name}.rate_hz: {camera.rate_hz!r}, '
                                   'expected a finite number > 0')
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
@@ -143,10 +143,6 @@ class SimConfig:
         """The simulated joints' embodiment names, in order."""
         return tuple(joint.name for joint in self.joints)
 
-
-def _is_number(value: object) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
 
 
 def _bindings(raw: Any, key: str, names: tuple[str, ...], allowed: frozenset[str]

@@ -19,6 +19,7 @@ from typing import Any, Self, TypeVar
 from vla_ros.core.checked_mapping import parse_fields
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.policy import PolicySpec
+from vla_ros.core.value_checks import is_int  # re-exported: the families' JSON readers use it
 
 __all__ = [
     'CONFIG_FILENAME', 'ConfigFile', 'SCHEMA_VERSION', 'check_header', 'check_spec', 'is_int',
@@ -33,10 +34,6 @@ _Config = TypeVar('_Config')
 _SPEC_KEYS = frozenset({'joint_names', 'camera_names', 'image_height', 'image_width',
                         'chunk_length', 'dt_s'})
 
-
-def is_int(value: Any) -> bool:
-    """True for an int that is not a bool (JSON's true is not a count)."""
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def read_config_json(path: Path) -> Any:
