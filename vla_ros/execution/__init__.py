@@ -11,6 +11,6 @@ stream; ``joint_limits`` and ``kinematics`` read the URDF with Pinocchio. This l
 __all__ = [
     'action_space_policy', 'action_spaces', 'action_timeline', 'chunk_planner', 'chunk_scheduler',
     'conversion_report', 'ee_actions', 'joint_limits', 'joint_semantics', 'kinematics',
-    'policy_deadline', 'policy_setup', 'rtc', 'runner', 'runner_status', 'smoothness',
-    'temporal_ensemble',
+    'policy_call', 'policy_deadline', 'policy_setup', 'rtc', 'runner', 'runner_status',
+    'smoothness', 'temporal_ensemble',
 ]

@@ -23,6 +23,8 @@ from numpy.typing import NDArray
 
 from vla_ros.core.errors import InputError
 from vla_ros.core.types import JointTrajectoryCommand
+from vla_ros.execution.chunk_planner import braking_trajectory
+from vla_ros.execution.joint_limits import JointLimits
 
 __all__ = ['ActionTimeline']
 
@@ -97,6 +99,26 @@ class ActionTimeline:
             return np.zeros(len(self.joint_names))
         step = self.positions[index] - self.positions[index - 1]
         return np.asarray(step / self.dt_s, dtype=np.float64)
+
+    def motion_at(self, now_s: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """(positions, velocities) the plan commands at ``now_s``: (J,) rad and rad/s.
+
+        The speed is the step's that ``now_s`` falls in; zero before the first row and after
+        the last (the plan holds there).
+        """
+        positions = self.sample(np.array([now_s]))[0]
+        index = self.first_index_after(now_s)
+        if 0 < index < self.rows:
+            return positions, self.velocity_at(index)
+        return positions, np.zeros(len(self.joint_names))
+
+    def braking_from(self, now_s: float, *, limits: JointLimits,
+                     max_acceleration_rad_s2: float | None) -> JointTrajectoryCommand:
+        """Brake to rest from the plan's motion at ``now_s`` (``braking_trajectory``)."""
+        positions, velocities = self.motion_at(now_s)
+        return braking_trajectory(self.joint_names, positions, velocities, limits=limits,
+                                  period_s=self.dt_s,
+                                  max_acceleration_rad_s2=max_acceleration_rad_s2)
 
     def spliced(self, index: int, positions: NDArray[np.float64]) -> ActionTimeline:
         """Keep rows before ``index`` and append ``positions`` ((K, J)) after them."""

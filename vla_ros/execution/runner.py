@@ -9,8 +9,8 @@ runs on this class's own thread, never on an executor thread.
 When the next inference starts and how its chunk joins the commands already sent is the
 ``ChunkScheduler``'s job (``execution.strategy``: sync, async, ensemble or rtc). Synchronous
 execution (openpi's behaviour, the default) publishes a chunk, lets the controller execute its
-first ``horizon`` steps, then infers again from the new observation. With RTC, a policy that
-implements ``GuidedPolicy.infer_guided`` gets the running plan as a prefix to continue.
+first ``horizon`` steps, then infers again from the new observation. ``PolicyCall`` makes the
+call itself (guided for RTC) and checks the chunk.
 
 Every stop is a hold: ``hold`` bumps a generation counter under the publish lock, so a chunk
 whose inference began before the stop is dropped instead of published. A hold brakes: from
@@ -40,15 +40,13 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from vla_ros.core.config import ExecutionConfig, ExecutionStrategy, SafetyConfig
+from vla_ros.core.config import ExecutionConfig, SafetyConfig
 from vla_ros.core.errors import ConfigError, InputError, PolicyOutputError, SafetyViolation
 from vla_ros.core.observation_buffer import ObservationBuffer
-from vla_ros.core.policy import as_guided, Policy
+from vla_ros.core.policy import Policy
 from vla_ros.core.remote_config import RemoteServerConfig
-from vla_ros.core.types import ActionChunk, JointTrajectoryCommand, NodeState, Observation
-from vla_ros.execution.action_timeline import ActionTimeline
+from vla_ros.core.types import JointTrajectoryCommand, NodeState
 from vla_ros.execution.chunk_planner import (
-    braking_trajectory,
     hold_trajectory,
     reachable_from,
     split_by_controller,
@@ -56,8 +54,8 @@ from vla_ros.execution.chunk_planner import (
 from vla_ros.execution.chunk_scheduler import ChunkScheduler, MergeInput
 from vla_ros.execution.conversion_report import ConversionReport, ReportsConversion
 from vla_ros.execution.joint_limits import JointLimits
+from vla_ros.execution.policy_call import PolicyCall
 from vla_ros.execution.policy_deadline import PolicyDeadline
-from vla_ros.execution.rtc import RtcPrefix
 from vla_ros.execution.runner_status import RunnerFault, RunnerStatus, STOPPED_REFUSAL
 
 # RunnerStatus is re-exported: the runner's status is part of its API.
@@ -104,9 +102,7 @@ class PolicyRunner:
             raise ConfigError(f'execution.horizon: {execution.horizon!r}, but the runner was '
                               f'also given horizon={horizon!r}')
         self._policy = policy
-        self._guided = as_guided(policy) if (
-            execution.strategy is ExecutionStrategy.RTC) else None
-        self._guidance_weight = execution.rtc_guidance_weight
+        self._call = PolicyCall(policy, execution)
         self._clock = clock
         self._buffer = buffer
         self._controllers = dict(controllers)
@@ -145,12 +141,6 @@ class PolicyRunner:
         """The current status snapshot."""
         with self._lock:
             return self._status
-
-    @property
-    def stopped(self) -> bool:
-        """True between ``stop`` and ``resume``."""
-        with self._lock:
-            return self._stopped
 
     @property
     def refusal(self) -> str | None:
@@ -242,14 +232,9 @@ class PolicyRunner:
             measured = self._buffer.joint_positions(self._joint_names)
         except InputError:
             return  # nothing measured yet: nothing was ever commanded either
-        if timeline is None:
-            hold = hold_trajectory(self._joint_names, measured)
-        else:
-            positions, velocities = _commanded_motion(timeline, self._clock())
-            hold = braking_trajectory(
-                self._joint_names, positions, velocities, limits=self._limits,
-                period_s=timeline.dt_s,
-                max_acceleration_rad_s2=self._safety.max_acceleration_rad_s2)
+        hold = hold_trajectory(self._joint_names, measured) if timeline is None else (
+            timeline.braking_from(self._clock(), limits=self._limits,
+                                  max_acceleration_rad_s2=self._safety.max_acceleration_rad_s2))
         hold, _ = reachable_from(hold, [self._measured_reference()],
                                  velocity_limits=self._limits.velocity)
         self._rest = hold.positions[-1]
@@ -294,7 +279,7 @@ class PolicyRunner:
                 self._deadline.began(generation=generation, now_s=observed_s,
                                      plan_end_s=None if timeline is None else timeline.end_s)
             started = time.perf_counter()
-            chunk, guided = self._infer(observation, prefix)
+            chunk, guided = self._call.infer(observation, prefix)
             latency_ms = 1e3 * (time.perf_counter() - started)
             report = (self._policy.last_report
                       if isinstance(self._policy, ReportsConversion) else None)
@@ -308,30 +293,6 @@ class PolicyRunner:
         merge = MergeInput(chunk=chunk, observed_s=observed_s, now_s=0.0,
                            measured=observation.joint_positions, prefix=prefix, guided=guided)
         return self._publish(generation, merge, latency_ms, report)
-
-    def _infer(self, observation: Observation, prefix: RtcPrefix | None
-               ) -> tuple[ActionChunk, bool]:
-        """The policy's chunk (guided when it can follow ``prefix``) and whether it was guided.
-
-        Raises:
-            InputError: the observation does not fit the policy.
-            PolicyOutputError: the chunk is invalid or for other joints or another time step.
-        """
-        if prefix is not None and self._guided is not None:
-            chunk = self._guided.infer_guided(
-                observation, prefix_actions=prefix.actions, prefix_steps=prefix.prefix_steps,
-                weights=prefix.weights, max_guidance_weight=self._guidance_weight)
-        else:
-            chunk = self._policy.infer(observation)
-        spec = self._policy.spec
-        if chunk.joint_names != self._joint_names:
-            raise PolicyOutputError(
-                f'policy returned joints {chunk.joint_names!r}, '
-                f'expected {self._joint_names!r}')
-        if abs(chunk.dt_s - spec.dt_s) > 1e-9:
-            raise PolicyOutputError(f'policy returned a chunk with dt_s={chunk.dt_s!r}, '
-                                    f'expected {spec.dt_s!r} (its spec)')
-        return chunk, prefix is not None and self._guided is not None
 
     def _publish(self, generation: int, merge: MergeInput, latency_ms: float,
                  report: ConversionReport | None) -> float:
@@ -369,7 +330,7 @@ class PolicyRunner:
             self._status = replace(
                 self._status, state=NodeState.RUNNING, fault=RunnerFault.NONE,
                 last_latency_ms=latency_ms,
-                last_server_ms=_server_time_ms(self._policy),
+                last_server_ms=self._call.server_time_ms(),
                 mean_latency_ms=self._latency_sum_ms / chunks, chunks=chunks,
                 corrections=self._status.corrections + planned.corrections)
             if report is not None and report.corrected:
@@ -394,7 +355,7 @@ class PolicyRunner:
         """Where the arm was last told to be at ``now_s``; None if nothing was commanded."""
         timeline = self._scheduler.timeline
         if timeline is not None:
-            return _commanded_motion(timeline, now_s)[0]
+            return timeline.motion_at(now_s)[0]
         return self._rest
 
     def _fail(self, generation: int, message: str) -> None:
@@ -433,20 +394,3 @@ class PolicyRunner:
             elif late:
                 _LOG.warning('holding: %s', late)
                 self._on_status(self.status)
-
-
-def _commanded_motion(timeline: ActionTimeline, now_s: float
-                      ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """(positions, velocities) the plan commands at ``now_s``: (J,) rad and rad/s."""
-    positions = timeline.sample(np.array([now_s]))[0]
-    index = timeline.first_index_after(now_s)
-    if 0 < index < timeline.rows:
-        return positions, timeline.velocity_at(index)
-    return positions, np.zeros(len(timeline.joint_names))
-
-
-def _server_time_ms(policy: Policy) -> float:
-    """A remote policy's own report of its latest inference time (``last_timing``); else 0."""
-    timing = getattr(policy, 'last_timing', None)
-    server_ms = getattr(timing, 'server_ms', None)
-    return float(server_ms) if isinstance(server_ms, (int, float)) else 0.0
