@@ -21,7 +21,7 @@ from vla_ros.ros.evaluation import EpisodeRecord, evaluate, PolicyUnderTest
 from vla_ros.sim.tasks import sample_episodes, TaskKind
 
 EPISODE_S = 3.0  # several chunks even when the machine is loaded and inference slow
-SIM_STEP_S = 0.02  # one step of the sim node (sim.publish_rate_hz 50 in the shipped config)
+GOAL_REPLY_S = 0.5  # sim time a goal's acceptance may take to reach the evaluator
 
 
 @pytest.fixture(scope='module')
@@ -56,9 +56,11 @@ def test_each_strategy_runs_a_closed_loop_episode_and_is_measured(
     assert 0.0 <= metrics.max_boundary_jump_rad < 0.5
     assert metrics.max_jerk_rad_s3 > 0.0  # the arm moved
     assert 0.0 <= metrics.idle_fraction < 1.0
-    # The window opens at the first trajectory after the reset, which may come one sim step
-    # before the goal's clock starts (the hold that ended the previous episode).
-    assert metrics.window_s <= record.duration_s + SIM_STEP_S
+    # The window opens at the first trajectory after the reset; the episode's clock starts
+    # when the evaluator sees the goal accepted, and the node may publish its first chunk
+    # before that reply arrives: 0.2 s of sim time on a CI machine under load. Far from the
+    # whole run since the sim started, which a window not reset per episode would give.
+    assert metrics.window_s <= record.duration_s + GOAL_REPLY_S
 
 
 def test_sync_waits_for_every_inference(
