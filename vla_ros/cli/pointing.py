@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='scene seed of the first scene; scene i uses seed + i (keep them '
                              'apart from the evaluation seeds)')
     parser.add_argument('--out', type=Path, required=True, help='.npz file to write')
-    parser.add_argument('--task', choices=('reach', 'lift', 'side_reach', 'handover',
+    parser.add_argument('--task', choices=('reach', 'lift', 'place', 'side_reach', 'handover',
                                            'hand_reach'),
                         default=None, help='whose phrasings are the prompts, as in vla-ros demos '
                         "and eval; the scene is then the config's sim section (default: the "

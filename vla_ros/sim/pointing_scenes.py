@@ -11,9 +11,9 @@ words they learn to ground (see ``vla_ros.policies.pointing``).
 ``render_pointing_scenes`` renders the tabletop arm's scene with the phrasings of all its
 tasks (``tasks.PHRASINGS``). ``render_task_pointing_scenes`` renders any config's ``sim`` scene
 (``MujocoSim``) with the phrasings of one task, named as ``vla-ros demos`` and ``vla-ros eval``
-name it: ``reach`` and ``lift`` (``tasks``), ``side_reach`` and ``handover``
-(``bimanual_tasks``), ``hand_reach`` (``humanoid_tasks``). The cubes are ``tasks.Colour``'s in
-every task, and a prompt's label is its colour's cube.
+name it: the tabletop's (``tasks.TaskKind``: ``reach``, ``lift``, ``place``), ``side_reach``
+and ``handover`` (``bimanual_tasks``), ``hand_reach`` (``humanoid_tasks``). The cubes are
+``tasks.Colour``'s in every task, and a prompt's label is its colour's cube.
 """
 
 from __future__ import annotations
