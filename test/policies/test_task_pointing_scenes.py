@@ -23,7 +23,11 @@ from vla_ros.core.errors import ConfigError
 from vla_ros.core.pointing_set import PointingSet
 from vla_ros.sim import bimanual_tasks, humanoid_tasks
 from vla_ros.sim.mujoco_sim import MujocoSim
-from vla_ros.sim.pointing_scenes import render_task_pointing_scenes, task_pointing_prompts
+from vla_ros.sim.pointing_scenes import (
+    POINTING_PROMPTS,
+    render_task_pointing_scenes,
+    task_pointing_prompts,
+)
 from vla_ros.sim.tasks import Colour
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -104,6 +108,14 @@ def test_the_pointing_verb_writes_the_g1_scenes(tmp_path: Path,
     assert written.prompts == task_pointing_prompts('hand_reach')
     _, cubes = _expected_scene(_load(G1_CONFIG), 52001)
     assert_array_equal(written.positions[1], cubes)
+
+
+def test_the_tabletop_default_prompts_are_reach_and_lift_as_the_shipped_recipes_used() -> None:
+    # The place scene's pad is not in the tabletop scene: its phrasings need --task place.
+    assert POINTING_PROMPTS == task_pointing_prompts('reach') + task_pointing_prompts('lift')
+    assert len(POINTING_PROMPTS) == 30
+    assert not any('yellow' in prompt for prompt, _ in POINTING_PROMPTS)
+    assert any('yellow' in prompt for prompt, _ in task_pointing_prompts('place'))
 
 
 def test_aloha_side_reach_scenes_name_every_colour_and_side() -> None:

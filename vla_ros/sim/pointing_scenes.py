@@ -8,8 +8,8 @@ table. The prompts are every phrasing of the tasks for every colour (and, on the
 robots, every hand or side), so the words the policies are instructed with at run time are the
 words they learn to ground (see ``vla_ros.policies.pointing``).
 
-``render_pointing_scenes`` renders the tabletop arm's scene with the phrasings of all its
-tasks (``tasks.PHRASINGS``). ``render_task_pointing_scenes`` renders any config's ``sim`` scene
+``render_pointing_scenes`` renders the tabletop arm's scene with the phrasings of reach and
+lift (``tasks.PHRASINGS``). ``render_task_pointing_scenes`` renders any config's ``sim`` scene
 (``MujocoSim``) with the phrasings of one task, named as ``vla-ros demos`` and ``vla-ros eval``
 name it: the tabletop's (``tasks.TaskKind``: ``reach``, ``lift``, ``place``), ``side_reach``
 and ``handover`` (``bimanual_tasks``), ``hand_reach`` (``humanoid_tasks``). The cubes are
@@ -38,10 +38,14 @@ if TYPE_CHECKING:
 __all__ = ['POINTING_PROMPTS', 'POINTING_TASKS', 'render_pointing_scenes',
            'render_task_pointing_scenes', 'task_pointing_prompts']
 
-#: (instruction, index of the colour in ``Colour``) for every task's phrasings.
+#: The tasks of the tabletop scene itself, whose phrasings ``render_pointing_scenes`` prompts
+#: with: place needs the place scene's pad (``--task place``), and the shipped recipes
+#: (docs/results.md) were trained on these 30 prompts.
+TABLETOP_TASKS = (TaskKind.REACH, TaskKind.LIFT)
+#: (instruction, index of the colour in ``Colour``) for every phrasing of ``TABLETOP_TASKS``.
 POINTING_PROMPTS: tuple[tuple[str, int], ...] = tuple(
     (template.format(colour=colour.value), index)
-    for templates in PHRASINGS.values() for template in templates
+    for kind in TABLETOP_TASKS for template in PHRASINGS[kind]
     for index, colour in enumerate(Colour))
 #: The task names ``task_pointing_prompts`` knows (``vla-ros demos --task`` and ``eval --task``).
 POINTING_TASKS: tuple[str, ...] = (
