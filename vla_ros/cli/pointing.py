@@ -7,9 +7,10 @@ scene seeds ``--seed``, ``--seed + 1``, ..., seen by the config's cameras. The f
 ``vla-ros train --pointing FILE``, which first teaches the policy's VLM to point at the cube
 an instruction names (``vla_ros.policies.pointing``). See ``vla_ros.sim.pointing_scenes``.
 
-Without ``--task`` the scene is the tabletop arm's and the prompts are the phrasings of all
-its tasks. ``--task`` names the task as ``vla-ros demos`` and ``vla-ros eval`` do; the scene is
-then the config's ``sim`` section (any embodiment) and the prompts that task's phrasings, e.g.
+Without ``--task`` the scene is the tabletop arm's and the prompts are the phrasings of reach
+and lift (place needs its pad: ``--config config/tabletop_arm_place.yaml --task place``).
+``--task`` names the task as ``vla-ros demos`` and ``vla-ros eval`` do; the scene is then the
+config's ``sim`` section (any embodiment) and the prompts that task's phrasings, e.g.
 ``--config config/g1_reach.yaml --task hand_reach`` for the humanoid.
 """
 
@@ -37,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                            'hand_reach'),
                         default=None, help='whose phrasings are the prompts, as in vla-ros demos '
                         "and eval; the scene is then the config's sim section (default: the "
-                        "tabletop arm's scene with the phrasings of all its tasks)")
+                        "tabletop arm's scene with the reach and lift phrasings)")
 
 
 def run(args: argparse.Namespace) -> int:
