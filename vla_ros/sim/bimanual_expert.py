@@ -21,8 +21,7 @@ by at most ``ARM_STEP_RAD`` (1.5 rad/s, half the URDF limit) and the grippers by
   side, gripper open and turned so the fingers close vertically; the receiver moves in to the
   cube, closes, the giver opens and withdraws.
 
-Phases advance on the measured pose (within ``ARRIVAL_TOLERANCE_M``) or after a phase's step
-budget, so the script closes the loop on what the arms really did and never stalls.
+Phases advance on the measured pose (``ARRIVAL_TOLERANCE_M``) or after a step budget.
 """
 
 from __future__ import annotations
@@ -32,8 +31,7 @@ from dataclasses import dataclass
 import enum
 from typing import Protocol, TYPE_CHECKING
 
-# The package's __init__ imported vla_ros.sim.mujoco_sim first, which chose the GL backend.
-import mujoco
+import mujoco  # after vla_ros.sim.mujoco_sim (the package's __init__), which chose the GL backend
 import numpy as np
 from numpy.typing import NDArray
 
