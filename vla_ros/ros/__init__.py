@@ -13,5 +13,5 @@ __all__ = [
     'nodes', 'bag_sessions', 'bag_topics', 'clients', 'control_clock', 'convert', 'demo_run',
     'evaluation', 'evaluation_report', 'in_process', 'instruction_goals', 'motion_gate',
     'motion_log', 'moveit_ik', 'node_main', 'one_shot_calls', 'params', 'qos', 'sensor_log',
-    'sim_graph', 'success_check',
+    'sim_graph', 'success_check', 'trajectory_wire',
 ]

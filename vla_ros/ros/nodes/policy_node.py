@@ -61,6 +61,7 @@ from vla_ros.ros.motion_gate import MotionGate
 from vla_ros.ros.node_main import run_node
 from vla_ros.ros.params import declare_policy_parameters, overlay_config
 from vla_ros.ros.qos import COMMAND_QOS, SENSOR_QOS, STATUS_QOS
+from vla_ros.ros.trajectory_wire import trajectory_to_cdr, WireFormat
 from vla_ros.srv import SetInstruction
 
 if TYPE_CHECKING:
@@ -82,6 +83,7 @@ class _Outputs:
     trajectory_pubs: dict[str, LifecyclePublisher[Any]]
     status_pub: LifecyclePublisher[Any]
     diagnostics_pub: Publisher[Any]
+    wire: WireFormat  # trajectories as numpy-built CDR bytes, or as rclpy messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +189,7 @@ class PolicyNode(LifecycleNode):
             f'policy {config.policy.family!r} from {prepared.source} ready '
             f'(inference: {prepared.inference_path or "as the family implements it"}; '
             f'warm-up inference {prepared.warm_up_ms:.0f} ms); '
-            f'controllers {sorted(embodiment.controllers)}')
+            f'controllers {sorted(embodiment.controllers)}; trajectories: {outputs.wire.reason}')
         return _Session(config=config, buffer=buffer, presence=presence, outputs=outputs,
                         runner=runner, gate=gate, goals=goals, heartbeat=heartbeat,
                         teardown=teardown)
@@ -199,7 +201,8 @@ class PolicyNode(LifecycleNode):
                 JointTrajectory, f'{prefix}{controller}/joint_trajectory', COMMAND_QOS)
                 for controller in config.embodiment.controllers},
             status_pub=self.create_lifecycle_publisher(PolicyStatus, 'vla/status', STATUS_QOS),
-            diagnostics_pub=self.create_publisher(DiagnosticArray, '/diagnostics', STATUS_QOS))
+            diagnostics_pub=self.create_publisher(DiagnosticArray, '/diagnostics', STATUS_QOS),
+            wire=WireFormat.probe())
         for publisher in (*outputs.trajectory_pubs.values(), outputs.status_pub):
             teardown.callback(self.destroy_lifecycle_publisher, publisher)
         teardown.callback(self.destroy_publisher, outputs.diagnostics_pub)
@@ -366,7 +369,9 @@ def _bounds(prepared: PreparedPolicy, joints: tuple[str, ...]) -> dict[str, Join
 
 def _send_trajectory(outputs: _Outputs, controller: str,
                      command: JointTrajectoryCommand) -> None:
-    outputs.trajectory_pubs[controller].publish(trajectory_to_msg(command))
+    encoded = trajectory_to_cdr(command) if outputs.wire.raw else None
+    outputs.trajectory_pubs[controller].publish(
+        trajectory_to_msg(command) if encoded is None else encoded)
 
 
 def main(args: list[str] | None = None) -> int:
