@@ -70,7 +70,13 @@ def plan_trajectory(chunk: ActionChunk, *, measured: NDArray[np.float64], limits
     last_delta = np.zeros(len(measured)) if start_velocity is None else start_velocity * dt_s
     positions = np.empty_like(clipped)
     previous = np.clip(measured, limits.lower, limits.upper)
-    for step, target in enumerate(clipped):
+    first = 0
+    if accel_delta is None:  # the steps the limits leave alone, at once; the loop from there
+        first = _within_limits(clipped, previous, max_delta, scales, limits, positions)
+        if first:  # (last_delta only matters with an acceleration bound)
+            previous = positions[first - 1]
+    for step in range(first, len(clipped)):
+        target = clipped[step]
         wanted = target - previous
         room = (limits.upper - previous, previous - limits.lower)
         delta = _limited_step(wanted, last_delta, max_delta * scales[step], accel_delta, room)
@@ -81,6 +87,27 @@ def plan_trajectory(chunk: ActionChunk, *, measured: NDArray[np.float64], limits
         positions[step] = current
     return PlannedTrajectory(command=_timed(chunk.joint_names, positions, dt_s),
                              corrections=corrections)
+
+
+def _within_limits(targets: NDArray[np.float64], start: NDArray[np.float64],
+                   max_delta: NDArray[np.float64], scales: NDArray[np.float64],
+                   limits: JointLimits, positions: NDArray[np.float64]) -> int:
+    """How many leading steps of ``plan_trajectory``'s loop change nothing; their positions.
+
+    Without an acceleration bound, the loop's step k from p to target t is
+    ``clip(p + clip(t - p, -m_k, m_k), lower, upper)``. While every step is within its bound
+    and ``p + (t - p)`` rounds back to t, the loop's positions are the targets themselves,
+    which numpy checks for all steps at once. Writes the first n positions (exactly the loop's)
+    into ``positions`` and returns n; the loop continues from step n.
+    """
+    previous = np.concatenate([start[np.newaxis], targets[:-1]])
+    wanted = targets - previous
+    reached = np.clip(previous + wanted, limits.lower, limits.upper)
+    bound = max_delta * scales[:, np.newaxis]
+    unchanged = ((np.abs(wanted) <= bound) & (reached == targets)).all(axis=1)
+    count = len(targets) if unchanged.all() else int(np.argmin(unchanged))
+    positions[:count] = reached[:count]
+    return count
 
 
 def _timed(joint_names: tuple[str, ...], positions: NDArray[np.float64],
