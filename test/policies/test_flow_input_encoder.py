@@ -87,3 +87,95 @@ def test_small_images_fall_back_or_match(flow_checkpoint: Path, side: int) -> No
     encoder = InputEncoder(hf_processor, height=side, width=side, cameras=2)
     assert encoder.uses_table == (2 * side * side >= 256)
     _assert_same_as_processor(encoder, hf_processor, cameras=2, side=side, seed=side)
+
+
+def _spec_224(cameras: tuple[str, ...]) -> PolicySpec:
+    return PolicySpec(joint_names=DEFAULT_SPEC.joint_names, camera_names=cameras,
+                      image_height=224, image_width=224, chunk_length=10, dt_s=0.1)
+
+
+@pytest.mark.parametrize('shape', [(480, 640), (720, 1280), (64, 64), (300, 200), (225, 224)])
+def test_other_sizes_are_letterboxed_within_one_level_of_openpi(tmp_path: Path,
+                                                                 shape: tuple[int, int]) -> None:
+    """Frames of another size: the processor's pixels of a letterbox within 1 of openpi's.
+
+    The encoder's uint8 resize feeds the table; the reference is the processor on
+    ``letterbox(exact=True)`` (openpi's float64 ``resize_with_pad``). Every pixel value must be
+    the processor's value of a uint8 within 1 of openpi's, the bars exactly black's.
+    """
+    from vla_ros.core.images import letterbox, letterbox_geometry
+
+    checkpoint = create_random_checkpoint(tmp_path / 'flow224', _spec_224(('a', 'b')), seed=0,
+                                          home_positions=DEFAULT_HOME_POSITIONS,
+                                          motion_std=DEFAULT_MOTION_STD)
+    hf_processor = PI0Processor.from_pretrained(checkpoint, local_files_only=True)
+    encoder = InputEncoder(hf_processor, height=224, width=224, cameras=2)
+    assert encoder.uses_table
+    rng = np.random.default_rng(shape[0])
+    images = list(rng.integers(0, 256, (2, *shape, 3), dtype=np.uint8))
+    images[1][:] = images[1][:, :1]  # smooth rows too: a flat colour must come out exact
+
+    encoded = encoder.encode(images, 'pick up the red cube')
+
+    exact = [letterbox(image, height=224, width=224, exact=True) for image in images]
+    expected = _reference(hf_processor, exact, 'pick up the red cube')
+    for key in ('input_ids', 'attention_mask', 'pixel_attention_mask'):
+        assert torch.equal(encoded[key], expected[key]), key
+    pixels = encoded['pixel_values'][0].numpy()  # (C, 3, H, W)
+    table = np.stack([np.asarray(_reference(hf_processor, [np.full((224, 224, 3), value,
+                                                                 np.uint8)] * 2,
+                                           'x')['pixel_values'][0, 0, :, 0, 0])
+                      for value in range(256)], axis=1)  # (3, 256)
+    differing = 0
+    for slot, image in enumerate(exact):
+        for channel in range(3):
+            levels = np.searchsorted(table[channel], pixels[slot, channel])
+            assert np.array_equal(table[channel][levels], pixels[slot, channel])  # table values
+            offset = levels.astype(int) - image[..., channel]
+            assert np.abs(offset).max() <= 1, (slot, channel)
+            differing += int(np.count_nonzero(offset))
+        rows, cols, top, left = letterbox_geometry(images[slot], height=224, width=224)
+        if (rows, cols) != (224, 224):  # (64x64 fills the square; the others have bars)
+            bars = np.ones((224, 224), bool)
+            bars[top:top + rows, left:left + cols] = False
+            assert (levels[bars] == 0).all()  # (the last channel's levels)
+    assert differing <= 0.25 * pixels.size
+
+
+def test_processor_names_the_camera_of_an_unusable_frame(tmp_path: Path) -> None:
+    from vla_ros.core.errors import InputError
+    from vla_ros.core.types import Observation
+    from vla_ros.policies.flow.model import load
+
+    checkpoint = create_random_checkpoint(tmp_path / 'flow224', _spec_224(('a', 'b')), seed=0,
+                                          home_positions=DEFAULT_HOME_POSITIONS,
+                                          motion_std=DEFAULT_MOTION_STD)
+    policy = load(checkpoint, 'cpu')
+    good = np.zeros((480, 640, 3), np.uint8)
+    sliver = np.zeros((1, 2000, 3), np.uint8)  # fitted into 224x224: no rows left
+    observation = Observation(images={'a': good, 'b': sliver},
+                              joint_names=DEFAULT_SPEC.joint_names,
+                              joint_positions=np.array(DEFAULT_HOME_POSITIONS),
+                              instruction='pick up the red cube')
+    with pytest.raises(InputError, match="camera 'b'.*empty picture"):
+        policy.processor.prepare(observation)
+
+
+def test_float_passes_replace_the_table_only_where_bit_identical(flow_checkpoint: Path) -> None:
+    """SigLIP's rescale and normalise run as torch passes; another processor keeps the table."""
+    hf_processor = PI0Processor.from_pretrained(flow_checkpoint, local_files_only=True)
+    encoder = InputEncoder(hf_processor, height=64, width=64, cameras=2)
+    assert encoder._chain is not None  # the test checkpoint's processor: the fast passes
+    _assert_same_as_processor(encoder, hf_processor, cameras=2, side=64, seed=4)
+    gathered = InputEncoder(hf_processor, height=64, width=64, cameras=2)
+    object.__setattr__(gathered, '_chain', None)  # the table gather everywhere
+    rng = np.random.default_rng(6)
+    for shape in ((48, 80), (120, 90), (64, 200)):  # resized: the passes run on these
+        images = list(rng.integers(0, 256, (2, *shape, 3), dtype=np.uint8))
+        assert torch.equal(encoder.encode(images, 'x')['pixel_values'],
+                           gathered.encode(images, 'x')['pixel_values']), shape
+
+    hf_processor.image_processor.do_normalize = False  # values in [0, 1]: the chain is wrong
+    unnormalised = InputEncoder(hf_processor, height=64, width=64, cameras=2)
+    assert unnormalised.uses_table and unnormalised._chain is None
+    _assert_same_as_processor(unnormalised, hf_processor, cameras=2, side=64, seed=5)

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from vla_ros.core.errors import InputError
 
 __all__ = ['SUPPORTED_ENCODINGS', 'decode_compressed_image', 'decode_image', 'encode_rgb8',
-           'letterbox', 'require_size']
+           'letterbox', 'letterbox_geometry', 'require_size']
 
 #: encoding -> (channels, index of R, G, B within a pixel); mono is replicated to RGB.
 _LAYOUTS: dict[str, tuple[int, tuple[int, int, int]]] = {
@@ -124,22 +124,12 @@ def letterbox(image: NDArray[np.uint8], *, height: int, width: int,
         InputError: ``image`` is not a non-empty (H, W, 3) uint8 array, or its aspect is so
             extreme that the fitted picture would have no rows or no columns.
     """
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3 or 0 in image.shape:
-        raise InputError(f'letterbox: expected a non-empty uint8 (H, W, 3) image, got '
-                         f'{image.dtype} {image.shape}')
+    resized_height, resized_width, top, left = letterbox_geometry(image, height=height,
+                                                                  width=width)
     in_height, in_width = image.shape[:2]
     if (in_height, in_width) == (height, width):
         return image
-    if height < 1 or width < 1:
-        raise InputError(f'letterbox: target size {height}x{width}, expected at least 1x1')
-    ratio = max(in_width / width, in_height / height)
-    resized_height, resized_width = int(in_height / ratio), int(in_width / ratio)
-    if resized_height < 1 or resized_width < 1:
-        raise InputError(f'letterbox: a {in_height}x{in_width} image fitted into {height}x'
-                         f'{width} keeps its aspect only at {resized_height}x{resized_width} '
-                         'pixels; refusing to letterbox to an empty picture')
     padded = np.zeros((height, width, 3), dtype=np.uint8)
-    top, left = (height - resized_height) // 2, (width - resized_width) // 2
     if not exact:
         _resample_float32(image, padded[top:top + resized_height, left:left + resized_width])
         return padded
@@ -154,6 +144,31 @@ def letterbox(image: NDArray[np.uint8], *, height: int, width: int,
         padded[top + first:top + last, left:left + resized_width] = _resample_rows(
             image, (rows[0][first:last], rows[1][first:last], rows[2][first:last]), cols)
     return padded
+
+
+def letterbox_geometry(image: NDArray[np.uint8], *, height: int,
+                       width: int) -> tuple[int, int, int, int]:
+    """Where ``letterbox`` puts ``image``: (resized height, resized width, top row, left column).
+
+    Raises:
+        InputError: as ``letterbox``.
+    """
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3 or 0 in image.shape:
+        raise InputError(f'letterbox: expected a non-empty uint8 (H, W, 3) image, got '
+                         f'{image.dtype} {image.shape}')
+    in_height, in_width = image.shape[:2]
+    if (in_height, in_width) == (height, width):
+        return height, width, 0, 0
+    if height < 1 or width < 1:
+        raise InputError(f'letterbox: target size {height}x{width}, expected at least 1x1')
+    ratio = max(in_width / width, in_height / height)
+    resized_height, resized_width = int(in_height / ratio), int(in_width / ratio)
+    if resized_height < 1 or resized_width < 1:
+        raise InputError(f'letterbox: a {in_height}x{in_width} image fitted into {height}x'
+                         f'{width} keeps its aspect only at {resized_height}x{resized_width} '
+                         'pixels; refusing to letterbox to an empty picture')
+    return (resized_height, resized_width, (height - resized_height) // 2,
+            (width - resized_width) // 2)
 
 
 #: Most float64 values of one block of source rows in ``letterbox`` (120 KiB).

@@ -29,8 +29,8 @@ from numpy.typing import ArrayLike, NDArray
 import torch
 
 from vla_ros.core.errors import ConfigError, PolicyOutputError
-from vla_ros.core.images import letterbox
 from vla_ros.core.normalization import ZScoreStats
+from vla_ros.policies.frames import letterbox
 from vla_ros.policies.lerobot_files import LEROBOT_NORM_EPS
 from vla_ros.policies.tokens.prompt import pixels_to_model, PromptInputs
 

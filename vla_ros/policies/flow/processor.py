@@ -5,8 +5,8 @@
 Images and the instruction go through transformers' own ``PI0Processor`` (its tokenizer and
 image processor come with the checkpoint, or for LeRobot folders from ``policy.tokenizer``), so
 pixels and tokens are what the model was built for. A camera of another resolution is first
-letterboxed to the spec's size (``vla_ros.core.images.letterbox``: aspect kept, black bars, as
-openpi and LeRobot do); an image of the spec's size passes unchanged. State and actions are
+letterboxed to the spec's size (aspect kept, black bars, as openpi and LeRobot do; see
+``input_encoder`` for how); an image of the spec's size passes unchanged. State and actions are
 normalized with the checkpoint's statistics and zero-padded to the model's widths.
 """
 
@@ -21,7 +21,7 @@ import torch
 from transformers import PI0Processor
 
 from vla_ros.core.errors import ConfigError, InputError, PolicyOutputError
-from vla_ros.core.images import letterbox
+from vla_ros.core.images import letterbox_geometry
 from vla_ros.core.instructions import normalize_instruction
 from vla_ros.core.types import ActionChunk
 from vla_ros.policies.flow.input_encoder import InputEncoder
@@ -127,11 +127,10 @@ class FlowProcessor:
                 instruction is empty.
         """
         spec = self._config.spec
-        images = []
-        for camera, image in zip(spec.camera_names, observation.images_for(spec)):
-            try:
-                images.append(letterbox(image, height=spec.image_height,
-                                        width=spec.image_width))
+        images = observation.images_for(spec)
+        for camera, image in zip(spec.camera_names, images):
+            try:  # the encoder letterboxes the frames; name the camera of one it cannot
+                letterbox_geometry(image, height=spec.image_height, width=spec.image_width)
             except InputError as err:
                 raise InputError(f'camera {camera!r}: {err}') from err
         instruction = normalize_instruction(observation.instruction)
@@ -139,7 +138,7 @@ class FlowProcessor:
         state = self._config.normalization.state.normalize(positions)
         padded_state = np.zeros((1, self._max_state_dim), dtype=np.float32)
         padded_state[0, :len(state)] = state
-        encoded = self._encoder.encode(images, instruction)  # exactly the hf_processor's
+        encoded = self._encoder.encode(list(images), instruction)
         return ModelInputs(
             input_ids=encoded['input_ids'], attention_mask=encoded['attention_mask'],
             pixel_values=encoded['pixel_values'],

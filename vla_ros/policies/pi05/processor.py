@@ -22,9 +22,9 @@ import numpy as np
 import torch
 
 from vla_ros.core.errors import InputError, PolicyOutputError
-from vla_ros.core.images import letterbox
 from vla_ros.core.instructions import normalize_instruction
 from vla_ros.core.types import ActionChunk
+from vla_ros.policies.frames import letterbox
 from vla_ros.policies.pi05.config import discretize_state, prompt_text
 from vla_ros.policies.pi05.network import PrefixInputs
 

@@ -18,11 +18,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vla_ros.core.errors import InputError, PolicyOutputError
-from vla_ros.core.images import letterbox
 from vla_ros.core.instructions import normalize_instruction
 from vla_ros.core.remote_config import CameraSlot, ImageLayout, WireMapping
 from vla_ros.core.types import ActionChunk, Observation
 from vla_ros.policies.base import PolicySpec
+from vla_ros.policies.frames import letterbox
 
 __all__ = ['decode_actions', 'encode_observation', 'lookup', 'slot_image', 'spec_of']
 
