@@ -7,15 +7,22 @@ What the policy node does around the model for one chunk, on the flow policy's r
 pixels, tokens and state into the model's tensors (``FlowProcessor.prepare``; state
 normalisation also timed alone), the model's output -> unnormalised ``ActionChunk``
 (``to_action_chunk``), ``plan_trajectory`` over the whole chunk and ``split_by_controller``,
-and the ``JointTrajectory`` messages. Stage calls alternate, so machine load hits them alike;
-``total`` runs the whole sequence as one call, ``image msgs -> model tensors`` its image part
-(decode, letterbox, ``prepare``). Reports wall median and p95 per stage, the
-median of the thread's CPU time, and the wall median's share of the 2 ms budget. Reference
-rows, same inputs: ``letterbox(..., exact=True)`` (float64, bit-identical to openpi's
-``resize_with_pad``) against the default float32 letterbox, transformers' ``PI0Processor``
-on the letterboxed images (what ``prepare`` called before ``InputEncoder``), and the decode
-and letterbox code before issue 16 (kept in ``test/core/test_image_speedups_parity.py``; the
-decode on the message's own buffer, as ``image_from_msg``).
+and the ``JointTrajectory`` bytes the node publishes (``trajectory_wire``; rclpy's messages
+are a reference row). The planner runs on two chunks: the random model's output, which the
+limits clamp (the planner's loop runs), and a smooth one within them, as a trained policy's
+mostly is (its vectorised prefix covers it). Stage calls alternate, so machine load hits
+them alike; ``total`` runs the whole sequence as one call (``total, smooth chunk`` plans the
+smooth chunk instead of the model's), ``image msgs -> model tensors`` its image part (decode,
+letterbox, ``prepare``). Reports wall median and p95 per stage, the median of the thread's
+CPU time, and the wall median's share of the 2 ms budget. Reference rows, same inputs:
+``letterbox(..., exact=True)`` (float64, bit-identical to openpi's ``resize_with_pad``)
+against the default float32 letterbox; ``letterbox`` then ``prepare`` (the image path
+before the encoder letterboxed in torch); the planner's step loop alone (the planner before
+its vectorised prefix, kept in ``test/execution/test_chunk_planner_prefix.py``); rclpy's
+messages; transformers' ``PI0Processor`` on the letterboxed images (what ``prepare`` called
+before ``InputEncoder``); and the decode and letterbox code before issue 16 (kept in
+``test/core/test_image_speedups_parity.py``; the decode on the message's own buffer, as
+``image_from_msg``).
 
 Scenarios: three 640x480 rgb8 cameras into a 224x224 model (chunk 50), and the tabletop arm's
 two 64x64 cameras into its 64x64 model (chunk 10). Run from outside the repository, so the
@@ -41,7 +48,7 @@ import numpy as np
 import torch
 
 from vla_ros.core.policy import PolicySpec
-from vla_ros.core.types import Observation
+from vla_ros.core.types import ActionChunk, Observation
 from vla_ros.execution.chunk_planner import plan_trajectory, split_by_controller
 from vla_ros.execution.joint_limits import load_urdf_limits
 from vla_ros.policies.flow.checkpoint import (
@@ -51,6 +58,7 @@ from vla_ros.policies.flow.checkpoint import (
 )
 from vla_ros.policies.flow.model import load
 from vla_ros.ros.convert import image_from_msg, image_to_msg, trajectory_to_msg
+from vla_ros.ros.trajectory_wire import trajectory_to_cdr
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUDGET_MS = 2.0
@@ -121,24 +129,45 @@ def _scenario_calls(name: str, folder: Path) -> dict[str, Callable[[], object]]:
 
     parts = plan_and_split()
     assert isinstance(parts, dict)
+    # A chunk within the limits, as a trained policy's mostly is: every joint moves from where
+    # it is towards the middle of its range, at most 0.6 rad, along a smoothstep.
+    ramp = np.linspace(0.0, 1.0, chunk_length + 1)[1:, np.newaxis]
+    start = np.clip(positions, limits.lower, limits.upper)
+    travel = np.clip((limits.lower + limits.upper) / 2 - start, -0.6, 0.6)
+    smooth = ActionChunk(JOINTS, start + travel * ramp * ramp * (3.0 - 2.0 * ramp), 0.1)
+
+    def plan_smooth() -> object:
+        planned = plan_trajectory(smooth, measured=start, limits=limits, max_step_rad=0.2)
+        return split_by_controller(planned.command, CONTROLLERS)
+
+    for label, planned_chunk, measured in (('random model output', chunk, positions),
+                                           ('smooth', smooth, start)):
+        planned = plan_trajectory(planned_chunk, measured=measured, limits=limits,
+                                  max_step_rad=0.2)
+        print(f'{name}: the planner corrected {planned.corrections} values of the '
+              f'{label} chunk', file=sys.stderr)
+    loop_only = _test_module('execution', 'test_chunk_planner_prefix')._loop_only
+    max_delta = np.minimum(limits.velocity * chunk.dt_s, 0.2)
 
     def msgs_to_tensors() -> object:
         return processor.prepare(Observation(
             images=decode(), joint_names=JOINTS, joint_positions=positions,
             instruction='touch the red cube'))
 
-    def total() -> object:
+    def total(smooth_chunk: bool = False) -> object:
         decoded = decode()
         inputs = processor.prepare(Observation(
             images=decoded, joint_names=JOINTS, joint_positions=positions,
             instruction='touch the red cube'))
         del inputs
-        planned = plan_trajectory(processor.to_action_chunk(model_out), measured=positions,
-                                  limits=limits, max_step_rad=0.2)
-        return [trajectory_to_msg(part) for part in
+        output = processor.to_action_chunk(model_out)
+        planned = plan_trajectory(smooth if smooth_chunk else output,
+                                  measured=start if smooth_chunk else positions, limits=limits,
+                                  max_step_rad=0.2)
+        return [trajectory_to_cdr(part) for part in
                 split_by_controller(planned.command, CONTROLLERS).values()]
 
-    old = _earlier_image_code()
+    old = _test_module('core', 'test_image_speedups_parity')
 
     def reference_letterbox() -> object:
         return [old._reference_letterbox(image, side, side) for image in images.values()]
@@ -162,20 +191,31 @@ def _scenario_calls(name: str, folder: Path) -> dict[str, Callable[[], object]]:
         'state normalisation': lambda: processor_state(policy, positions),
         'unnormalise (to_action_chunk)': lambda: processor.to_action_chunk(model_out),
         'plan_trajectory + split': plan_and_split,
-        'JointTrajectory messages': lambda: [trajectory_to_msg(part) for part in parts.values()],
+        'plan_trajectory + split, smooth': plan_smooth,
+        'JointTrajectory CDR bytes': lambda: [trajectory_to_cdr(part) for part in parts.values()],
         'image msgs -> model tensors': msgs_to_tensors,
         'total': total,
+        'total, smooth chunk': lambda: total(smooth_chunk=True),
+        'reference: letterbox + prepare': lambda: processor.prepare(Observation(
+            images={camera: letterbox(image, height=side, width=side)
+                    for camera, image in images.items()},
+            joint_names=JOINTS, joint_positions=positions, instruction='touch the red cube')),
+        'reference: planner loop only': lambda: loop_only(
+            chunk.positions, positions, limits, max_delta, np.ones(len(chunk.positions))),
+        'reference: planner loop, smooth': lambda: loop_only(
+            smooth.positions, start, limits, max_delta, np.ones(len(smooth.positions))),
+        'reference: rclpy messages': lambda: [trajectory_to_msg(part) for part in parts.values()],
         'reference: PI0Processor': reference_hf,
         'reference: earlier letterbox': reference_letterbox,
         'reference: earlier decode': reference_decode,
     }
 
 
-def _earlier_image_code() -> Any:
-    """The image decode and letterbox before issue 16, kept in their parity test."""
-    sys.path.insert(0, str(REPO_ROOT / 'test' / 'core'))
+def _test_module(folder: str, name: str) -> Any:
+    """Code before issue 16, kept as the reference of a parity test in ``test/<folder>``."""
+    sys.path.insert(0, str(REPO_ROOT / 'test' / folder))
     try:
-        return importlib.import_module('test_image_speedups_parity')
+        return importlib.import_module(name)
     finally:
         sys.path.pop(0)
 

@@ -106,7 +106,11 @@ class InputEncoder:
                                          ).permute(2, 0, 1)
             else:
                 frame = resize_planes(image, rows, cols)  # contiguous planes
-                slot.copy_(torch.from_numpy(table[:, :1, None]))  # the bars: black
+                black = torch.from_numpy(table[:, :1, None])
+                slot[:, :top].copy_(black)  # the bars: black (one pair of the two is empty)
+                slot[:, top + rows:].copy_(black)
+                slot[:, :, :left].copy_(black)
+                slot[:, :, left + cols:].copy_(black)
                 if self._chain is not None:  # (on the strided view of a frame: slower)
                     self._chain.apply(frame, target)
                     continue
