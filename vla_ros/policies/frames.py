@@ -6,11 +6,11 @@
 ``resize_with_pad`` bit for bit). The families resize with torch's uint8 bilinear kernel
 instead: the same interpolation (half-pixel centres, no antialiasing, aspect kept, even black
 bars with the odd pixel at the bottom or right), with weights in fixed point, so each value is
-within 1 of openpi's (17 % of them differ, by 1, from 640x480 to 224x224; 37 % to 64x64) at a
-fraction of the time: three 640x480 frames into 224x224 in about 60 % of the numpy float32 path's time as
-(H, W, 3) images, and less again as the channel planes a model takes (``resize_planes``;
-``docs/benchmarks.md``). Every family, and the client of a remote one, goes through this
-module, so a frame gives the same pixels locally and served.
+within 1 of openpi's (17 % of them differ, by 1, from 640x480 to 224x224; 37 % to 64x64) in
+about 60 % of the time of the numpy float32 path for (H, W, 3) images, and less again as the
+channel planes a model takes (``resize_planes``; ``docs/benchmarks.md``). Every family, and
+the client of a remote one, goes through this module, so a frame gives the same pixels locally
+and served.
 """
 
 from __future__ import annotations
