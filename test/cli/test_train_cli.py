@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from vla_ros.cli.main import main
 from vla_ros.core.config import CameraConfig, PolicyConfig
@@ -239,6 +240,27 @@ def test_several_data_directories_are_read_as_one(
     assert f'diffusion on 4 episodes (30 samples) from {demos_dir}, {demos_dir}' in stdout
 
 
+def test_flow_fine_tunes_a_checkpoint_with_init(demos_dir: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = tmp_path / 'first', tmp_path / 'second'
+    code, _, stderr = _train(capsys, '--family', 'flow', '--data', str(demos_dir),
+                             '--out', str(first), *TINY_RUN, *FAMILY_FLAGS['flow'])
+    assert code == 0, stderr
+
+    code, stdout, stderr = _train(capsys, '--family', 'flow', '--data', str(demos_dir),
+                                  '--out', str(second), *TINY_RUN, *FAMILY_FLAGS['flow'],
+                                  '--init', str(first), '--learning-rate', '1e-9')
+
+    assert code == 0, stderr
+    assert stdout.rstrip().endswith(f'wrote {second.resolve()}')
+    dataset = DemonstrationDataset(demos_dir, chunk_length=CHUNK)
+    started, tuned = (_load('flow', out, joints=SIM_JOINTS, cameras=('front',),
+                            dt_s=dataset.dt_s) for out in (first, second))
+    weights = tuned.model.state_dict()  # type: ignore[attr-defined]
+    for name, tensor in started.model.state_dict().items():  # type: ignore[attr-defined]
+        assert torch.allclose(weights[name], tensor, atol=1e-6), name
+
+
 @pytest.fixture(scope='module')
 def pointing_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """210 front-camera pointing scenes written by `vla-ros pointing`."""
@@ -295,8 +317,10 @@ def test_a_family_pretrains_on_pointing_scenes_then_trains(
      'tokens, fast)'),
     (('--family', 'fast', '--pointing-weight', '1'),
      '--pointing-weight: without --pointing there is no pointing loss'),
+    (('--family', 'tokens', '--init', 'checkpoints/flow/reach'),
+     '--init: the tokens family has no such setting (families that take it: flow)'),
 ], ids=['other-family', 'steps-without-scenes', 'action-space-other-family',
-        'weight-other-family', 'weight-without-scenes'])
+        'weight-other-family', 'weight-without-scenes', 'init-other-family'])
 def test_pointing_options_out_of_place_are_refused_in_one_line(
         flags: tuple[str, ...], message: str, demos_dir: Path, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:

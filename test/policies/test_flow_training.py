@@ -225,3 +225,31 @@ def test_pointing_pretrains_then_freezes_the_vision_tower(dataset: Demonstration
     assert vision and all(torch.equal(weights[1][name], weights[4][name]) for name in vision)
     assert not all(torch.equal(weights[1][name], weights[4][name]) for name in others)
     assert not all(torch.equal(weights[1][name], untouched[name]) for name in vision)
+
+
+def test_init_starts_from_a_checkpoint_and_refuses_one_that_does_not_fit(
+        dataset: DemonstrationDataset, trained: TrainingResult, tmp_path: Path) -> None:
+    """``init``: the run starts from the checkpoint's weights (fine-tuning), tower frozen."""
+    gentle = TrainingConfig(steps=2, batch_size=4, learning_rate=1e-9, warmup_steps=0, seed=9)
+    start = load_policy('flow', trained.checkpoint_dir).model.state_dict()
+
+    tuned = train(dataset, tmp_path / 'tuned', dt_s=DT_S, config=gentle, progress=False,
+                  init=trained.checkpoint_dir)
+    fresh = train(dataset, tmp_path / 'fresh', dt_s=DT_S, config=gentle, progress=False)
+
+    tuned_weights = load_policy('flow', tuned.checkpoint_dir).model.state_dict()
+    fresh_weights = load_policy('flow', fresh.checkpoint_dir).model.state_dict()
+    for name, tensor in start.items():  # two steps at 1e-9 leave the start's weights
+        assert torch.allclose(tuned_weights[name], tensor, atol=1e-6), name
+        if '.vision_tower.' in name:
+            assert torch.equal(tuned_weights[name], tensor), name  # frozen
+    assert not all(torch.allclose(fresh_weights[name], tensor, atol=1e-6)
+                   for name, tensor in start.items())
+
+    other = TrainingConfig(steps=1, batch_size=4, size=ModelSize(width=32), seed=9)
+    with pytest.raises(ConfigError, match='--init .*do not fit the model'):
+        train(dataset, tmp_path / 'wider', dt_s=DT_S, config=other, progress=False,
+              init=trained.checkpoint_dir)
+    with pytest.raises(ConfigError, match='--init'):
+        train(dataset, tmp_path / 'missing', dt_s=DT_S, config=gentle, progress=False,
+              init=tmp_path / 'no_such_checkpoint')

@@ -52,6 +52,7 @@ class RunOptions:
             (``tokens``, ``fast``); None: the family's default (0, none).
         action_space: ``absolute`` or ``delta`` chunk rows (``tokens``, ``fast``); None: the
             family's default.
+        init: a checkpoint to start from instead of random weights (``flow``).
     """
 
     steps: int | None
@@ -66,6 +67,7 @@ class RunOptions:
     pointing_steps: int | None = None
     pointing_weight: float | None = None
     action_space: str | None = None
+    init: Path | None = None
 
 
 class TrainingSettings(Protocol):
@@ -128,14 +130,14 @@ class PreparedRun:
 FAMILY_OPTIONS: Mapping[str, str] = {
     'length_constrained': '--length-constrained', 'pointing': '--pointing',
     'pointing_steps': '--pointing-steps', 'pointing_weight': '--pointing-weight',
-    'action_space': '--action-space'}
+    'action_space': '--action-space', 'init': '--init'}
 
 _POINTING = frozenset({'pointing', 'pointing_steps'})
 _TOKEN_OPTIONS = _POINTING | {'pointing_weight', 'action_space'}
 
 #: The trainable families, in the order `--help` lists them.
 TRAINERS: Mapping[PolicyFamily, Trainer] = {
-    PolicyFamily.FLOW: Trainer('vla_ros.policies.flow.train', _POINTING),
+    PolicyFamily.FLOW: Trainer('vla_ros.policies.flow.train', _POINTING | {'init'}),
     PolicyFamily.TOKENS: Trainer('vla_ros.policies.tokens.train', _TOKEN_OPTIONS),
     PolicyFamily.FAST: Trainer('vla_ros.policies.fast.train',
                                _TOKEN_OPTIONS | {'length_constrained'}),
@@ -173,8 +175,10 @@ def prepare_run(family: PolicyFamily | str, options: RunOptions) -> PreparedRun:
         from vla_ros.core.pointing_set import PointingSet
 
         pointing = PointingSet.load(options.pointing)
-    extra = {'length_constrained': options.length_constrained} if (
+    extra: dict[str, Any] = {'length_constrained': options.length_constrained} if (
         'length_constrained' in trainer.own_options) else {}
+    if options.init is not None:
+        extra['init'] = options.init
 
     def train(samples: SampleSource, out_dir: Path, dt_s: float) -> TrainingResult:
         result: TrainingResult = module.train(

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from transformers import PI0ForConditionalGeneration
 
+from vla_ros.core.errors import ConfigError
 from vla_ros.core.training_samples import dataset_spec, SampleSource
 from vla_ros.policies.flow.checkpoint import build_model, ModelSize, save_checkpoint
 from vla_ros.policies.flow.config import FlowPolicyConfig
@@ -59,6 +60,7 @@ from vla_ros.policies.training_result import TrainingResult
 
 if TYPE_CHECKING:
     from vla_ros.core.pointing_set import PointingSet
+    from vla_ros.policies.base import PolicySpec
 
 __all__ = ['TrainingConfig', 'TrainingResult', 'flow_matching_loss', 'train']
 
@@ -180,9 +182,35 @@ def _pretrain(model: PI0ForConditionalGeneration, processor: FlowProcessor, data
     return result
 
 
+def _start_from(model: PI0ForConditionalGeneration, init_dir: Path, spec: PolicySpec) -> None:
+    """Copy the weights of the flow checkpoint ``init_dir`` into ``model``: a fine-tune's start.
+
+    Raises:
+        ConfigError: the checkpoint does not load, is for other joints, cameras, image size or
+            chunk length, or its tensors do not fit the model this run builds.
+    """
+    from vla_ros.policies.flow.model import load
+
+    try:
+        start = load(init_dir, 'cpu')
+    except ConfigError as err:
+        raise ConfigError(f'--init {init_dir}: {err}') from err
+    for field_name in ('joint_names', 'camera_names', 'image_height', 'image_width',
+                       'chunk_length'):
+        theirs, ours = getattr(start.spec, field_name), getattr(spec, field_name)
+        if theirs != ours:
+            raise ConfigError(f'--init {init_dir}: its {field_name} {theirs!r} differ from the '
+                              f"demonstrations' {ours!r}")
+    try:
+        model.load_state_dict(start.model.state_dict(), strict=True)
+    except RuntimeError as err:
+        raise ConfigError(f'--init {init_dir}: its weights do not fit the model this run '
+                          f'builds (another model size?): {err}') from err
+
+
 def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
           config: TrainingConfig | None = None, progress: bool = True,
-          pointing: PointingSet | None = None) -> TrainingResult:
+          pointing: PointingSet | None = None, init: Path | None = None) -> TrainingResult:
     """Fit a tiny PI0 to ``samples`` by flow matching and write the checkpoint to ``out_dir``.
 
     Args:
@@ -194,6 +222,9 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
         progress: show a tqdm progress bar on stderr.
         pointing: scenes to pre-train the VLM on first (see the module docstring); None
             trains from random weights.
+        init: a flow checkpoint of the same model size, joints and cameras to start from
+            (fine-tuning) instead of random weights; its vision tower stays frozen when
+            ``config.freeze_vision``. The normalisation is the new samples'.
 
     Raises:
         ConfigError: no samples, inconsistent samples, an invalid setting, or a pointing set
@@ -207,6 +238,10 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
         num_denoising_steps=config.num_denoising_steps, noise_seed=config.seed)
     model, hf_processor = build_model(spec, size=config.size, seed=config.seed,
                                       num_denoising_steps=config.num_denoising_steps)
+    if init is not None:
+        _start_from(model, init, spec)
+        if config.freeze_vision:
+            model.model.vlm.vision_tower.requires_grad_(False)
     model_config = model.config
     processor = FlowProcessor(policy_config, hf_processor,
                               max_state_dim=model_config.max_state_dim,
