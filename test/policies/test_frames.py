@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -65,3 +67,20 @@ def test_the_model_size_passes_untouched_and_read_only_frames_work() -> None:
 def test_unusable_frames_are_refused_as_the_reference_refuses_them(image: np.ndarray) -> None:
     with pytest.raises(InputError, match='letterbox'):
         letterbox(image, height=224, width=224)
+
+
+def test_a_remote_client_loads_torch_only_when_a_frame_needs_resizing(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = ('import sys, numpy as np\n'
+            'from vla_ros.policies.remote import openpi\n'
+            'from vla_ros.policies.frames import letterbox\n'
+            'letterbox(np.zeros((64, 64, 3), np.uint8), height=64, width=64)\n'
+            "print('torch' in sys.modules, end=' ')\n"
+            'letterbox(np.zeros((48, 64, 3), np.uint8), height=64, width=64)\n'
+            "print('torch' in sys.modules)\n")
+    done = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          timeout=120, check=False, cwd=tmp_path)  # the installed vla_ros
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == 'False True'

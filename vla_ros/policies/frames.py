@@ -15,12 +15,15 @@ and served.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from numpy.typing import NDArray
-import torch
-import torch.nn.functional
 
 from vla_ros.core.images import letterbox_geometry
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ['letterbox', 'resize_planes']
 
@@ -29,8 +32,13 @@ def resize_planes(image: NDArray[np.uint8], rows: int, cols: int) -> torch.Tenso
     """(3, rows, cols) uint8 channel planes of an (H, W, 3) image resized bilinearly.
 
     The image is read in place (an (H, W, 3) array is a channels-last (1, 3, H, W) tensor,
-    which torch's uint8 kernel takes as it is); a read-only one is copied first.
+    which torch's uint8 kernel takes as it is); a read-only one is copied first. torch is
+    imported here, on the first resize, so a remote policy's client whose frames already have
+    the server's size never loads it.
     """
+    import torch
+    import torch.nn.functional
+
     frame = torch.from_numpy(image if image.flags.writeable else image.copy())
     return torch.nn.functional.interpolate(frame.permute(2, 0, 1).unsqueeze(0),
                                            size=(rows, cols), mode='bilinear',
