@@ -7,8 +7,8 @@ maps each uint8 value of each channel to one float, so it is a 3 x 256 table: ``
 reads that table off the processor itself, by running it on probe images that hold every
 value, and then checks the table against the processor on random images, exactly. Only when
 both hold does it use the table (one gather per channel instead of the processor's several
-float passes and per-image Python); otherwise every call letterboxes (``core.images``) and
-goes to the processor. The tokens of a prompt depend only on the instruction (the camera
+float passes and per-image Python); otherwise every call letterboxes (``policies.frames``)
+and goes to the processor. The tokens of a prompt depend only on the instruction (the camera
 count and image size are fixed), so they are kept for the last instruction.
 
 Frames of another size than the model's are letterboxed as every family does
@@ -26,7 +26,6 @@ from typing import Any, TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 import torch
-import torch.nn.functional
 
 from vla_ros.core.images import letterbox_geometry
 from vla_ros.policies.frames import letterbox, resize_planes
