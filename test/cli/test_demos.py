@@ -27,3 +27,26 @@ def test_demos_records_an_episode_per_seed(repo_root: Path, tmp_path: Path) -> N
     demo = load_demonstration(out_dir / 'episode_000000.npz')
     assert demo.episode == make_episode(TaskKind.LIFT, 9) and demo.success
     assert demo.images['front'].shape == (demo.length, 64, 64, 3)
+
+
+def test_demos_records_a_recovery_from_a_missed_grasp(repo_root: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / 'recovery'
+    env = dict(os.environ, ROS_DOMAIN_ID=str(int(os.environ['ROS_DOMAIN_ID']) + 100))
+
+    done = subprocess.run(
+        ['vla-ros', 'demos', '--task', 'lift', '--episodes', '1', '--seed', '9',
+         '--missed-grasp', '--out', str(out_dir)], cwd=repo_root, env=env,
+        capture_output=True, text=True, timeout=120, check=False)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    demo = load_demonstration(out_dir / 'episode_000000.npz')
+    assert demo.success and demo.joint_positions[0, 6] < 0.005  # starts closed and empty
+
+    refused = subprocess.run(
+        ['vla-ros', 'demos', '--task', 'reach', '--episodes', '1', '--missed-grasp',
+         '--out', str(tmp_path / 'reach')], cwd=repo_root, env=env, capture_output=True,
+        text=True, timeout=120, check=False)
+    assert refused.returncode != 0
+    assert "--missed-grasp: the 'reach' task has no grasp to miss" in refused.stderr
+    assert 'Traceback' not in refused.stderr
+    assert not (tmp_path / 'reach').exists()

@@ -33,6 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--seed', type=int, default=0,
                         help='scene seed of the first episode; episode i uses seed + i')
     parser.add_argument('--out', type=Path, required=True, help='dataset directory to write')
+    parser.add_argument('--missed-grasp', action='store_true',
+                        help='lift, place: each episode first closes the gripper beside or '
+                        'above the cube and raises it empty (not recorded); what is recorded '
+                        'is the expert reopening and grasping again (vla_ros.sim.missed_grasp)')
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
     if args.episodes < 1 or args.seed < 0:
         raise ConfigError(f'--episodes {args.episodes} --seed {args.seed}: expected episodes '
                           '>= 1 and seed >= 0')
+    if args.missed_grasp and args.task not in ('lift', 'place'):
+        raise ConfigError(f'--missed-grasp: the {args.task!r} task has no grasp to miss; it '
+                          'applies to lift and place')
     config, sim = load_sim_config(args.config, needed_for='demonstrations')
     successes = 0
     steps = 0
@@ -77,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         paths = record_demonstrations(
             mjcf_path=sim.mjcf, task=TaskKind(args.task), count=args.episodes,
             seed=args.seed, cameras=config.embodiment.cameras, out_dir=args.out,
-            on_episode=progress, sim_config=sim)
+            on_episode=progress, sim_config=sim, missed_grasp=args.missed_grasp)
     print()
     print(f'vla-ros demos: wrote {len(paths)} episodes ({steps} steps) to {args.out.resolve()}; '
           f'expert success {successes}/{len(paths)}')

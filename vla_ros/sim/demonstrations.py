@@ -39,6 +39,7 @@ from vla_ros.core.errors import ConfigError
 from vla_ros.core.types import Observation
 from vla_ros.sim.bimanual_tasks import AnyEpisode, BimanualEpisode, BimanualTaskKind, Side
 from vla_ros.sim.expert import max_steps_for, POLICY_DT_S, run_expert_episode, ScriptedExpert
+from vla_ros.sim.missed_grasp import MissedGrasp, run_missed_grasp
 from vla_ros.sim.mujoco_sim import MujocoSim
 from vla_ros.sim.scene import TabletopSim
 from vla_ros.sim.tasks import check_scene_objects, Colour, Episode, sample_episodes, TaskKind
@@ -56,6 +57,8 @@ __all__ = [
 _LOG = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+#: Steps a missed-grasp recovery gets beyond the task's budget: it starts farther from done.
+RECOVERY_EXTRA_STEPS = 30
 _IMAGE_PREFIX = 'images_'
 
 
@@ -122,8 +125,13 @@ class TrainingSample:
 
 
 def record_episode(sim: MujocoSim, mjcf_path: Path, episode: Episode,
-                   cameras: Sequence[CameraConfig]) -> Demonstration:
-    """Run the scripted expert on ``episode`` in ``sim`` and keep what it saw and did."""
+                   cameras: Sequence[CameraConfig], *,
+                   missed_grasp: bool = False) -> Demonstration:
+    """Run the scripted expert on ``episode`` in ``sim`` and keep what it saw and did.
+
+    With ``missed_grasp`` the episode first makes the seed's ``MissedGrasp`` (not recorded),
+    and the expert is recorded recovering from it, with ``RECOVERY_EXTRA_STEPS`` more steps.
+    """
     frames: dict[str, list[NDArray[np.uint8]]] = {camera.name: [] for camera in cameras}
     positions: list[NDArray[np.float64]] = []
     actions: list[NDArray[np.float64]] = []
@@ -135,8 +143,12 @@ def record_episode(sim: MujocoSim, mjcf_path: Path, episode: Episode,
         positions.append(measured)
         actions.append(action)
 
+    max_steps = max_steps_for(episode.task)
+    if missed_grasp:
+        run_missed_grasp(sim, mjcf_path, episode, MissedGrasp.draw(episode.seed))
+        max_steps += RECOVERY_EXTRA_STEPS
     result = run_expert_episode(sim, ScriptedExpert(mjcf_path, episode), episode,
-                                max_steps=max_steps_for(episode.task), on_step=keep)
+                                max_steps=max_steps, on_step=keep, reset=not missed_grasp)
     return Demonstration(
         episode=episode, joint_names=sim.joint_names,
         images={name: np.stack(images) for name, images in frames.items()},
@@ -201,7 +213,8 @@ def load_demonstration(path: Path) -> Demonstration:
 def record_demonstrations(*, mjcf_path: Path, task: TaskKind, count: int, seed: int,
                           cameras: Sequence[CameraConfig], out_dir: Path,
                           on_episode: Callable[[int, Demonstration], None] | None = None,
-                          sim_config: SimConfig | None = None) -> list[Path]:
+                          sim_config: SimConfig | None = None,
+                          missed_grasp: bool = False) -> list[Path]:
     """Record ``count`` expert episodes with scene seeds ``seed``, ``seed + 1``, ...
 
     Args:
@@ -215,19 +228,26 @@ def record_demonstrations(*, mjcf_path: Path, task: TaskKind, count: int, seed: 
         sim_config: the sim section (bindings, objects) the scene file runs with, as
             ``TabletopSim`` would take it from config/tabletop_arm.yaml when None; the place
             task's comes from config/tabletop_arm_place.yaml, whose objects hold its target.
+        missed_grasp: record recoveries from a deliberate missed grasp (``record_episode``);
+            lift and place only.
 
     Returns:
         The files written, in order.
 
     Raises:
-        ConfigError: the scene lacks an object the task is about.
+        ConfigError: the scene lacks an object the task is about, or ``missed_grasp`` with
+            ``reach``.
     """
+    if missed_grasp and task is TaskKind.REACH:
+        raise ConfigError('missed-grasp recoveries need a task that grasps (lift, place), '
+                          'not reach')
     scene = TabletopSim(mjcf_path, seed=seed) if sim_config is None \
         else MujocoSim(dataclasses.replace(sim_config, mjcf=mjcf_path), seed=seed)
     with scene as sim:
         check_scene_objects(task, sim.object_names)
         return write_demonstrations(
-            ((episode.seed, record_episode(sim, mjcf_path, episode, cameras))
+            ((episode.seed, record_episode(sim, mjcf_path, episode, cameras,
+                                           missed_grasp=missed_grasp))
              for episode in sample_episodes(task, count, seed)), out_dir, on_episode)
 
 

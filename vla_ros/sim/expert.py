@@ -325,7 +325,8 @@ StepRecorder = Callable[[MujocoSim, NDArray[np.float64], NDArray[np.float64]], N
 def run_expert_episode(sim: MujocoSim, expert: ScriptedExpert, episode: Episode, *,
                        max_steps: int, steps_after_success: int = 3,
                        control_period_s: float = 0.02,
-                       on_step: StepRecorder | None = None) -> RolloutResult:
+                       on_step: StepRecorder | None = None,
+                       reset: bool = True) -> RolloutResult:
     """Reset ``sim`` to the episode and run the expert until success or ``max_steps``.
 
     Each target is handed to a ``TrajectoryFollower`` as a one-point trajectory due one step
@@ -340,8 +341,10 @@ def run_expert_episode(sim: MujocoSim, expert: ScriptedExpert, episode: Episode,
         steps_after_success: steps run after the first success (the arm then holds still).
         control_period_s: how often the servo targets follow the trajectory, seconds.
         on_step: sees each observation's state and the action taken from it.
+        reset: False: run from the scene as it is (after ``missed_grasp.run_missed_grasp``).
     """
-    sim.reset(episode.seed)
+    if reset:
+        sim.reset(episode.seed)
     follower = TrajectoryFollower(sim.joint_names, sim.joint_positions())
     first_success_step: int | None = None
     substeps = max(1, round(POLICY_DT_S / control_period_s))
