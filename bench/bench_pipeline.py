@@ -20,9 +20,10 @@ against the default float32 letterbox; ``letterbox`` then ``prepare`` (the image
 before the encoder letterboxed in torch); the planner's step loop alone (the planner before
 its vectorised prefix, kept in ``test/execution/test_chunk_planner_prefix.py``); rclpy's
 messages; transformers' ``PI0Processor`` on the letterboxed images (what ``prepare`` called
-before ``InputEncoder``); and the decode and letterbox code before issue 16 (kept in
+before ``InputEncoder``); the decode and letterbox code before issue 16 (kept in
 ``test/core/test_image_speedups_parity.py``; the decode on the message's own buffer, as
-``image_from_msg``).
+``image_from_msg``); and torch's uint8 resize, which the families used before OpenCV's
+(``resize to planes`` is the same step with OpenCV, as ``prepare`` does it).
 
 Scenarios: three 640x480 rgb8 cameras into a 224x224 model (chunk 50), and the tabletop arm's
 two 64x64 cameras into its 64x64 model (chunk 10). Run from outside the repository, so the
@@ -44,8 +45,10 @@ import tempfile
 import time
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
+import torch.nn.functional
 
 from vla_ros.core.policy import PolicySpec
 from vla_ros.core.types import ActionChunk, Observation
@@ -181,8 +184,22 @@ def _scenario_calls(name: str, folder: Path) -> dict[str, Callable[[], object]]:
             images=[[boxed[camera] for camera in cameras]], text='touch the red cube',
             input_data_format='channels_last', return_tensors='pt')
 
+    from vla_ros.core.images import letterbox_geometry
+    from vla_ros.policies.frames import resize_planes
+    sizes = {camera: letterbox_geometry(image, height=side, width=side)[:2]
+             for camera, image in images.items()}
+
+    def torch_resize_planes() -> object:  # the families' resize before OpenCV's
+        frames = [torch.from_numpy(image).permute(2, 0, 1).unsqueeze(0)
+                  for image in images.values()]
+        return [torch.nn.functional.interpolate(frame, size=sizes[camera], mode='bilinear',
+                                                align_corners=False, antialias=False)[0]
+                for frame, camera in zip(frames, images)]
+
     return {
         'image msg -> numpy': decode,
+        'resize to planes (OpenCV)': lambda: [resize_planes(image, *sizes[camera])
+                                              for camera, image in images.items()],
         'letterbox': lambda: [letterbox(image, height=side, width=side)
                               for image in images.values()],
         'letterbox exact=True (float64)': lambda: [
@@ -208,6 +225,7 @@ def _scenario_calls(name: str, folder: Path) -> dict[str, Callable[[], object]]:
         'reference: PI0Processor': reference_hf,
         'reference: earlier letterbox': reference_letterbox,
         'reference: earlier decode': reference_decode,
+        'reference: torch uint8 resize': torch_resize_planes,
     }
 
 
@@ -238,6 +256,7 @@ def main() -> None:
     parser.add_argument('--json', type=Path, default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    cv2.setNumThreads(1)  # as torch: the CPU column counts this thread only
     results: dict[str, dict[str, tuple[float, float, float]]] = {}
     with tempfile.TemporaryDirectory() as folder:
         for name in SCENARIOS:
