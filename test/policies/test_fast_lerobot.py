@@ -97,6 +97,32 @@ def test_published_folder_loads_through_the_config_and_decodes_the_planted_chunk
     np.testing.assert_allclose(chunk.positions, expected, atol=1e-9)
 
 
+def test_length_constrained_decoding_from_the_config_keeps_the_planted_chunk(
+        published: tuple[Path, Planted], tmp_path: Path) -> None:
+    free = _load(_config(tmp_path, published[0]))
+    constrained = _load(_config(tmp_path, published[0], edit=lambda policy: policy.update(
+        decoding='length_constrained')))
+    assert not free.length_constrained and constrained.length_constrained
+    np.testing.assert_array_equal(constrained.generate_ids(_observation()),
+                                  free.generate_ids(_observation()))  # a valid chunk passes
+
+
+@pytest.mark.parametrize(('family', 'decoding', 'message'), [
+    ('fast', 'greedy', r"policy.decoding: 'greedy', expected one of \['free', "
+                       r"'length_constrained'\] or null"),
+    ('flow', 'length_constrained', "policy.decoding: the 'flow' family does not read it"),
+], ids=['unknown-value', 'not-fast'])
+def test_a_decoding_the_family_cannot_use_is_refused(published: tuple[Path, Planted],
+                                                     tmp_path: Path, family: str, decoding: str,
+                                                     message: str) -> None:
+    def edit(policy: dict[str, Any]) -> None:
+        policy.update(family=family, decoding=decoding)
+    with pytest.raises(ConfigError, match=message):
+        config = _config(tmp_path, published[0], edit=edit)
+        load_policy(config.policy.family, config.policy.checkpoint,
+                    device=config.policy.device, settings=config.policy)
+
+
 def test_generated_ids_are_action_prefix_fast_ids_skipping_128_then_the_bar(
         published: tuple[Path, Planted], tmp_path: Path) -> None:
     folder, planted = published

@@ -147,6 +147,10 @@ class EmbodimentConfig:
                               f'once and within embodiment.joints {list(self.joints)!r}')
 
 
+#: ``policy.decoding`` values (None: the default, free decoding).
+DECODINGS = (None, 'free', 'length_constrained')
+
+
 @dataclass(frozen=True, slots=True)
 class PolicyConfig:
     """Which policy runs: registered family, checkpoint directory, torch device.
@@ -156,6 +160,10 @@ class PolicyConfig:
     measured here, 4-15 ms per inference against 160-230 ms with 2 threads on 2 busy cores.
     ``dtype`` (None: bfloat16 on a GPU, float32 on the CPU), ``tokenizer``, ``inputs`` and
     ``outputs`` describe checkpoints in published layouts (``vla_ros.core.policy_mapping``).
+    ``decoding`` (``free`` or ``length_constrained``; None: free) is how a LeRobot pi0-FAST
+    folder decodes: ``length_constrained`` allows only the FAST ids that keep a chunk at
+    exactly chunk x action_dim coefficients (``policies/fast/released_length_rule.py``), so
+    no malformed chunk makes the node hold. Only the fast family reads it.
     A remote family (openpi, groot, openvla) has ``server`` (``vla_ros.core.remote_config``)
     instead of ``checkpoint``. ``family`` given by its name (a node parameter) becomes the
     ``PolicyFamily`` of that name; an unknown name is a ConfigError.
@@ -170,6 +178,7 @@ class PolicyConfig:
     inputs: PolicyInputs | None = None
     outputs: PolicyOutputs | None = None
     server: RemoteServerConfig | None = None
+    decoding: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, 'family', PolicyFamily.parse(self.family))
@@ -183,10 +192,13 @@ class PolicyConfig:
                               'or null')
         if (self.inputs is None) != (self.outputs is None):
             raise ConfigError('policy.inputs and policy.outputs: give both or neither')
+        if self.decoding not in DECODINGS:
+            raise ConfigError(f'policy.decoding: {self.decoding!r}, expected one of '
+                              f'{[name for name in DECODINGS if name]!r} or null')
 
     def layout_settings(self) -> tuple[str, ...]:
         """The names of the set fields that only the flow family reads (for its refusal)."""
-        return tuple(name for name in ('dtype', 'tokenizer', 'inputs', 'outputs')
+        return tuple(name for name in ('dtype', 'tokenizer', 'inputs', 'outputs', 'decoding')
                      if getattr(self, name) is not None)
 
 
@@ -281,7 +293,8 @@ def _policy(pol: Mapping[str, Any], root: Path, embodiment: EmbodimentConfig) ->
         inputs=None if pol.get('inputs') is None
         else parse_inputs(pol['inputs'], joints=embodiment.joints, cameras=cameras),
         outputs=None if pol.get('outputs') is None
-        else parse_outputs(pol['outputs'], joints=embodiment.joints))
+        else parse_outputs(pol['outputs'], joints=embodiment.joints),
+        decoding=pol.get('decoding'))
 
 
 def parse_config(raw: Mapping[str, Any], *, root: Path) -> VlaConfig:
@@ -298,7 +311,8 @@ def parse_config(raw: Mapping[str, Any], *, root: Path) -> VlaConfig:
                                        'joint_state_topic', 'commands', 'held_controllers'},
                    required=True)
     pol = _section(raw, 'policy', {'family', 'checkpoint', 'device', 'threads', 'dtype',
-                                   'tokenizer', 'inputs', 'outputs', 'server'}, required=True)
+                                   'tokenizer', 'inputs', 'outputs', 'server', 'decoding'},
+                   required=True)
     exe = _section(raw, 'execution', {'strategy', 'horizon', 'async_threshold_steps',
                                       'ensemble_decay', 'rtc_guidance_weight',
                                       'latency_window'}, required=False)

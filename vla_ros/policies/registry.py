@@ -62,6 +62,9 @@ def load_policy(family: PolicyFamily | str, checkpoint_dir: Path | str | None, *
     if checkpoint_dir is None:
         raise ConfigError(f'policy.checkpoint: missing; the {family.value!r} family loads '
                           'a checkpoint directory')
+    if settings is not None and settings.decoding is not None and family is not PolicyFamily.FAST:
+        raise ConfigError(f'policy.decoding: the {family.value!r} family does not read it (only '
+                          "'fast' does, for a LeRobot pi0-FAST folder); remove it")
     unread = () if settings is None or family in LAYOUT_FAMILIES else settings.layout_settings()
     if unread:
         raise ConfigError(f'policy.{unread[0]}: the {family.value!r} family does not read it '

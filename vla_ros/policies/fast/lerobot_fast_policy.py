@@ -219,6 +219,11 @@ class LeRobotFastPolicy:
         return self._tokenizer
 
     @property
+    def length_constrained(self) -> bool:
+        """Whether decoding keeps every chunk at its exact length (``policy.decoding``)."""
+        return isinstance(self._allowed, Pi0FastLengthRule)
+
+    @property
     def described(self) -> LeRobotPi0Fast:
         """What the folder is."""
         return self._described
@@ -281,7 +286,7 @@ def load_lerobot_pi0_fast(folder: Path, device: str, settings: PolicyConfig | No
     """Read, map and load a LeRobot pi0-FAST folder onto ``device``.
 
     ``length_constrained`` decodes with ``Pi0FastLengthRule`` instead of freely (the
-    released models' way); the embodiment YAML has no key for it yet.
+    released models' way): the YAML's ``policy.decoding: length_constrained``.
 
     Raises:
         ConfigError: an unsupported or inconsistent folder, a missing or wrong YAML mapping,

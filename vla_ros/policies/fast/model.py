@@ -138,7 +138,9 @@ def load(checkpoint_dir: Path, device: str, *,
     """
     checkpoint_dir = Path(checkpoint_dir)
     if is_lerobot_folder(checkpoint_dir):
-        return load_lerobot_pi0_fast(checkpoint_dir, device, settings)
+        return load_lerobot_pi0_fast(
+            checkpoint_dir, device, settings,
+            length_constrained=settings is not None and settings.decoding == 'length_constrained')
     fields = () if settings is None else settings.layout_settings()
     if fields:
         raise ConfigError(f'policy.{fields[0]}: {checkpoint_dir} is a vla_ros fast checkpoint, '
