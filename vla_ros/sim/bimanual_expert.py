@@ -36,9 +36,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vla_ros.core.errors import ConfigError
-from vla_ros.core.types import JointTrajectoryCommand
 from vla_ros.sim.bimanual_tasks import BimanualEpisode, BimanualTaskKind, Side
-from vla_ros.sim.expert import RolloutResult
+from vla_ros.sim.expert import follow_one_step, RolloutResult
 from vla_ros.sim.tasks import CUBE_REST_Z_M
 from vla_ros.sim.trajectory_follower import TrajectoryFollower
 
@@ -385,11 +384,7 @@ def run_bimanual_episode(sim: MujocoSim, episode: BimanualEpisode, *, max_steps:
         action = expert.act(sim)
         if on_step is not None:
             on_step(sim, sim.joint_positions(), action)
-        follower.accept(JointTrajectoryCommand(sim.joint_names, np.array([POLICY_DT_S]),
-                                               action[np.newaxis, :]), now_s=sim.time_s)
-        for _ in range(substeps):
-            sim.set_position_targets(follower.sample(sim.time_s))
-            sim.step(POLICY_DT_S / substeps)
+        follow_one_step(sim, follower, action, substeps=substeps)
         step += 1
         if first_success_step is None and episode.is_success(sim):
             first_success_step = step

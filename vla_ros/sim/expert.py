@@ -50,7 +50,7 @@ from vla_ros.sim.trajectory_follower import TrajectoryFollower
 
 __all__ = [
     'ExpertPhase', 'ExpertScene', 'POLICY_DT_S', 'RolloutResult', 'ScriptedExpert',
-    'max_steps_for', 'run_expert_episode',
+    'follow_one_step', 'max_steps_for', 'run_expert_episode',
 ]
 
 #: Time between the expert's targets, as between a policy's chunk rows, seconds.
@@ -318,6 +318,20 @@ class RolloutResult:
     time_to_success_s: float | None
 
 
+def follow_one_step(sim: MujocoSim, follower: TrajectoryFollower, action: NDArray[np.float64],
+                    *, substeps: int) -> None:
+    """Hand ``action`` to ``follower`` and run ``sim`` through one policy step.
+
+    The action is a one-point trajectory due one step later; the servo targets are resampled
+    ``substeps`` times: what the sim node does with the same trajectory arriving over ROS.
+    """
+    follower.accept(JointTrajectoryCommand(sim.joint_names, np.array([POLICY_DT_S]),
+                                           action[np.newaxis, :]), now_s=sim.time_s)
+    for _ in range(substeps):
+        sim.set_position_targets(follower.sample(sim.time_s))
+        sim.step(POLICY_DT_S / substeps)
+
+
 #: Called once per step before the action is applied: (scene, measured (7,), action (7,)).
 StepRecorder = Callable[[MujocoSim, NDArray[np.float64], NDArray[np.float64]], None]
 
@@ -353,11 +367,7 @@ def run_expert_episode(sim: MujocoSim, expert: ScriptedExpert, episode: Episode,
         action = expert.act(sim)
         if on_step is not None:
             on_step(sim, sim.joint_positions(), action)
-        follower.accept(JointTrajectoryCommand(sim.joint_names, np.array([POLICY_DT_S]),
-                                               action[np.newaxis, :]), now_s=sim.time_s)
-        for _ in range(substeps):
-            sim.set_position_targets(follower.sample(sim.time_s))
-            sim.step(POLICY_DT_S / substeps)
+        follow_one_step(sim, follower, action, substeps=substeps)
         step += 1
         if first_success_step is None and episode.is_success(sim):
             first_success_step = step

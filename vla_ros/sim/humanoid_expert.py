@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vla_ros.core.errors import ConfigError
-from vla_ros.core.types import JointTrajectoryCommand
+from vla_ros.sim.expert import follow_one_step
 from vla_ros.sim.humanoid_tasks import Hand, HandReachEpisode
 from vla_ros.sim.trajectory_follower import TrajectoryFollower
 
@@ -338,11 +338,7 @@ def run_hand_reach_episode(sim: MujocoSim, expert: HandReachExpert, episode: Han
         action = expert.act(sim)
         if on_step is not None:
             on_step(sim, sim.joint_positions(), action)
-        follower.accept(JointTrajectoryCommand(sim.joint_names, np.array([POLICY_DT_S]),
-                                               action[np.newaxis, :]), now_s=sim.time_s)
-        for _ in range(substeps):
-            sim.set_position_targets(follower.sample(sim.time_s))
-            sim.step(POLICY_DT_S / substeps)
+        follow_one_step(sim, follower, action, substeps=substeps)
         step += 1
         if first_success_step is None and episode.is_success(sim):
             first_success_step = step

@@ -28,8 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vla_ros.core.errors import ConfigError
-from vla_ros.core.types import JointTrajectoryCommand
-from vla_ros.sim.expert import ExpertPhase, POLICY_DT_S, ScriptedExpert
+from vla_ros.sim.expert import ExpertPhase, follow_one_step, POLICY_DT_S, ScriptedExpert
 from vla_ros.sim.mujoco_sim import MujocoSim
 from vla_ros.sim.tasks import Episode, TaskKind
 from vla_ros.sim.trajectory_follower import TrajectoryFollower
@@ -111,11 +110,7 @@ def run_missed_grasp(sim: MujocoSim, mjcf_path: Path, episode: Episode, miss: Mi
     raised = 0
     for step in range(1, MISS_STEP_LIMIT + 1):
         action = expert.act(sim)
-        follower.accept(JointTrajectoryCommand(sim.joint_names, np.array([POLICY_DT_S]),
-                                               action[np.newaxis, :]), now_s=sim.time_s)
-        for _ in range(substeps):
-            sim.set_position_targets(follower.sample(sim.time_s))
-            sim.step(POLICY_DT_S / substeps)
+        follow_one_step(sim, follower, action, substeps=substeps)
         raised += int(expert.phase is ExpertPhase.LIFT)
         if raised > miss.raise_steps:
             return step
