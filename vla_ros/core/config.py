@@ -197,7 +197,7 @@ class PolicyConfig:
                               f'{[name for name in DECODINGS if name]!r} or null')
 
     def layout_settings(self) -> tuple[str, ...]:
-        """The names of the set fields that only the flow family reads (for its refusal)."""
+        """The names of the set fields only some families read; the others refuse them."""
         return tuple(name for name in ('dtype', 'tokenizer', 'inputs', 'outputs', 'decoding')
                      if getattr(self, name) is not None)
 

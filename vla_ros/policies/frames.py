@@ -26,10 +26,10 @@ from vla_ros.core.images import letterbox_geometry
 if TYPE_CHECKING:
     import torch
 
-__all__ = ['letterbox', 'resize_planes', 'resized']
+__all__ = ['letterbox', 'resize_planes']
 
 
-def resized(image: NDArray[np.uint8], rows: int, cols: int) -> NDArray[np.uint8]:
+def _resized(image: NDArray[np.uint8], rows: int, cols: int) -> NDArray[np.uint8]:
     """(rows, cols, 3) uint8: an (H, W, 3) image resized bilinearly (read-only ones too)."""
     import cv2  # importing OpenCV takes about 0.3 s: paid on the first resize only
 
@@ -41,7 +41,7 @@ def resize_planes(image: NDArray[np.uint8], rows: int, cols: int) -> torch.Tenso
     """(3, rows, cols) contiguous uint8 channel planes of an (H, W, 3) image resized bilinearly."""
     import torch
 
-    return torch.from_numpy(np.ascontiguousarray(resized(image, rows, cols).transpose(2, 0, 1)))
+    return torch.from_numpy(np.ascontiguousarray(_resized(image, rows, cols).transpose(2, 0, 1)))
 
 
 def letterbox(image: NDArray[np.uint8], *, height: int, width: int) -> NDArray[np.uint8]:
@@ -56,5 +56,5 @@ def letterbox(image: NDArray[np.uint8], *, height: int, width: int) -> NDArray[n
     if image.shape[:2] == (height, width):
         return image
     padded = np.zeros((height, width, 3), dtype=np.uint8)
-    padded[top:top + rows, left:left + cols] = resized(image, rows, cols)
+    padded[top:top + rows, left:left + cols] = _resized(image, rows, cols)
     return padded

@@ -16,11 +16,12 @@ if TYPE_CHECKING:
     from vla_ros.core.config import PolicyConfig
     from vla_ros.policies.base import Policy
 
-__all__ = ['FAMILIES', 'LAYOUT_FAMILIES', 'PolicyFamily', 'REMOTE_FAMILIES', 'load_policy']
+__all__ = ['FAMILIES', 'LAYOUT_FAMILIES', 'LAYOUT_FIELDS', 'PolicyFamily', 'REMOTE_FAMILIES',
+           'load_policy']
 
 #: Local family -> module with ``load(checkpoint_dir: Path, device: str) -> Policy``.
 #: Families in ``LAYOUT_FAMILIES`` also take ``settings=`` (the ``policy`` section), for the
-#: fields that describe checkpoints in published layouts (dtype, tokenizer, inputs, outputs).
+#: fields that describe checkpoints in published layouts (``LAYOUT_FIELDS``).
 FAMILIES: Mapping[PolicyFamily, str] = {
     PolicyFamily.FLOW: 'vla_ros.policies.flow.guidance',  # FlowPolicy + infer_guided (RTC)
     PolicyFamily.TOKENS: 'vla_ros.policies.tokens.model',
@@ -28,7 +29,15 @@ FAMILIES: Mapping[PolicyFamily, str] = {
     PolicyFamily.DIFFUSION: 'vla_ros.policies.diffusion.model',
     PolicyFamily.PI05: 'vla_ros.policies.pi05.model',  # LeRobot pi0.5 folders as published
 }
-LAYOUT_FAMILIES = frozenset({PolicyFamily.FLOW, PolicyFamily.FAST, PolicyFamily.PI05})
+_MAPPING_FIELDS = frozenset({'dtype', 'tokenizer', 'inputs', 'outputs'})
+#: Family -> the fields of ``PolicyConfig.layout_settings`` it reads; any other set one is
+#: refused by name, never ignored.
+LAYOUT_FIELDS: Mapping[PolicyFamily, frozenset[str]] = {
+    PolicyFamily.FLOW: _MAPPING_FIELDS,
+    PolicyFamily.FAST: _MAPPING_FIELDS | {'decoding'},  # a LeRobot pi0-FAST folder's decoding
+    PolicyFamily.PI05: _MAPPING_FIELDS,
+}
+LAYOUT_FAMILIES = frozenset(LAYOUT_FIELDS)
 #: Remote family -> module with ``load(settings: PolicyConfig) -> Policy``: a client of a policy
 #: server named by ``policy.server``; no checkpoint, no torch on the robot.
 REMOTE_FAMILIES: Mapping[PolicyFamily, str] = {
@@ -62,14 +71,14 @@ def load_policy(family: PolicyFamily | str, checkpoint_dir: Path | str | None, *
     if checkpoint_dir is None:
         raise ConfigError(f'policy.checkpoint: missing; the {family.value!r} family loads '
                           'a checkpoint directory')
-    if settings is not None and settings.decoding is not None and family is not PolicyFamily.FAST:
-        raise ConfigError(f'policy.decoding: the {family.value!r} family does not read it (only '
-                          "'fast' does, for a LeRobot pi0-FAST folder); remove it")
-    unread = () if settings is None or family in LAYOUT_FAMILIES else settings.layout_settings()
+    reads = LAYOUT_FIELDS.get(family, frozenset())
+    unread = () if settings is None else tuple(
+        name for name in settings.layout_settings() if name not in reads)
     if unread:
+        readers = sorted(other.value for other, fields in LAYOUT_FIELDS.items()
+                         if unread[0] in fields)
         raise ConfigError(f'policy.{unread[0]}: the {family.value!r} family does not read it '
-                          f'(only {sorted(name.value for name in LAYOUT_FAMILIES)} do); remove '
-                          'it')
+                          f'(only {readers} do); remove it')
     checkpoint_dir = Path(checkpoint_dir)
     if not checkpoint_dir.is_dir():
         raise ConfigError(f'policy.checkpoint: {str(checkpoint_dir)!r} is not a directory')
