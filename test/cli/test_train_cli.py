@@ -290,11 +290,10 @@ def test_a_family_pretrains_on_pointing_scenes_then_trains(
     scenes = pointing_file
     out = tmp_path / 'checkpoint'
 
-    cotraining = () if family == 'flow' else ('--pointing-weight', '0.5')
     code, stdout, stderr = _train(capsys, '--family', family, '--data', str(demos_dir),
                                   '--out', str(out), *TINY_RUN, *FAMILY_FLAGS[family],
                                   '--pointing', str(scenes), '--pointing-steps', '3',
-                                  *cotraining)
+                                  '--pointing-weight', '0.5')
 
     assert code == 0, stderr
     assert f'vla-ros train: pointing pre-training on {scenes}: held-out accuracy ' in stdout
@@ -312,9 +311,9 @@ def test_a_family_pretrains_on_pointing_scenes_then_trains(
     (('--family', 'diffusion', '--action-space', 'delta'),
      '--action-space: the diffusion family has no such setting (families that take it: '
      'tokens, fast)'),
-    (('--family', 'flow', '--pointing', 'scenes.npz', '--pointing-weight', '1'),
-     '--pointing-weight: the flow family has no such setting (families that take it: '
-     'tokens, fast)'),
+    (('--family', 'diffusion', '--pointing-weight', '1'),
+     '--pointing-weight: the diffusion family has no such setting (families that take it: '
+     'flow, tokens, fast)'),
     (('--family', 'fast', '--pointing-weight', '1'),
      '--pointing-weight: without --pointing there is no pointing loss'),
     (('--family', 'tokens', '--init', 'checkpoints/flow/reach'),

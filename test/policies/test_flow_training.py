@@ -227,6 +227,35 @@ def test_pointing_pretrains_then_freezes_the_vision_tower(dataset: Demonstration
     assert not all(torch.equal(weights[1][name], untouched[name]) for name in vision)
 
 
+def test_pointing_cotraining_enters_every_flow_step_only_when_weighted(
+        dataset: DemonstrationDataset, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from vla_ros.policies.pointing import PointingConfig
+    from vla_ros.sim.pointing_scenes import render_pointing_scenes
+
+    scenes = render_pointing_scenes(mjcf_path=SCENE_PATH, cameras=CAMERAS, count=24, seed=70001)
+    losses, weights = {}, {}
+    for weight in (0.0, 1.0):
+        config = TrainingConfig(steps=5, batch_size=8, warmup_steps=0, seed=4,
+                                pointing=PointingConfig(steps=2, batch_size=8, held_out=8),
+                                pointing_weight=weight)
+        with caplog.at_level('INFO', logger='vla_ros.policies.flow.train'):
+            result = train(dataset, tmp_path / str(weight), dt_s=DT_S, config=config,
+                           progress=False, pointing=scenes)
+        losses[weight] = result.losses
+        weights[weight] = load_policy('flow', result.checkpoint_dir).model.state_dict()
+
+    # One pre-trained start, so the first flow loss is the same; then the pointing term changes
+    # the updates (the reported losses are the flow loss alone) but never the frozen tower.
+    assert losses[0.0][0] == pytest.approx(losses[1.0][0], abs=1e-6)
+    assert not np.allclose(losses[0.0][1:], losses[1.0][1:], rtol=0.0, atol=1e-6)
+    assert caplog.text.count('pointing after the flow training: held-out accuracy') == 2
+    for name, tensor in weights[0.0].items():
+        if '.vision_tower.' in name:
+            assert torch.equal(weights[1.0][name], tensor), name
+    with pytest.raises(ConfigError, match=r'TrainingConfig.pointing_weight: -1.0'):
+        TrainingConfig(pointing_weight=-1.0)
+
+
 def test_init_starts_from_a_checkpoint_and_refuses_one_that_does_not_fit(
         dataset: DemonstrationDataset, trained: TrainingResult, tmp_path: Path) -> None:
     """``init``: the run starts from the checkpoint's weights (fine-tuning), tower frozen."""

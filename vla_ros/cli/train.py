@@ -78,7 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--pointing-steps', type=int, metavar='N',
                         help='steps of that pointing pre-training (default 3000)')
     parser.add_argument('--pointing-weight', type=float, metavar='W',
-                        help='tokens, fast: keep training on the pointing scenes during the '
+                        help='flow, tokens, fast: keep training on the pointing scenes during the '
                              'action training, their loss weighted by W (co-training; '
                              'default 0, none)')
     parser.add_argument('--ee-deltas', action='store_true',

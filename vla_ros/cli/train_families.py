@@ -132,8 +132,8 @@ FAMILY_OPTIONS: Mapping[str, str] = {
     'pointing_steps': '--pointing-steps', 'pointing_weight': '--pointing-weight',
     'action_space': '--action-space', 'init': '--init'}
 
-_POINTING = frozenset({'pointing', 'pointing_steps'})
-_TOKEN_OPTIONS = _POINTING | {'pointing_weight', 'action_space'}
+_POINTING = frozenset({'pointing', 'pointing_steps', 'pointing_weight'})
+_TOKEN_OPTIONS = _POINTING | {'action_space'}
 
 #: The trainable families, in the order `--help` lists them.
 TRAINERS: Mapping[PolicyFamily, Trainer] = {

@@ -16,7 +16,9 @@ Given a ``PointingSet``, the model's VLM is first pre-trained to point at the ob
 instruction names (``vla_ros.policies.pointing``), and its vision tower then stays frozen
 (``TrainingConfig.freeze_vision``): from random weights the flow loss alone does not teach the
 model which cube the colour word means, and fine-tuning the tower afterwards only blurs what
-pointing taught it (``docs/results.md``).
+pointing taught it (``docs/results.md``). With ``TrainingConfig.pointing_weight`` > 0 the
+pointing loss stays in every flow step (co-training, as the token families do), weighted, with
+the pre-training's head, so the action loss does not wash out of the VLM what pointing taught.
 
 The model is built by ``checkpoint.build_model`` (weights seeded by the same seed), optimized
 with AdamW, linear warm-up then cosine decay, and gradient clipping. Batches are drawn
@@ -48,11 +50,17 @@ from vla_ros.policies.flow.training_data import (
     make_tensors,
     TrainingTensors,
 )
-from vla_ros.policies.pointing import PointingConfig, PointingResult, pretrain_pointing
+from vla_ros.policies.pointing import (
+    PointingConfig,
+    PointingObjective,
+    PointingResult,
+    train_pointing,
+)
 from vla_ros.policies.training_loop import (
     check_run_settings,
     index_batches,
     optimize,
+    require_number,
     timed_run,
     torch_threads,
 )
@@ -90,6 +98,8 @@ class TrainingConfig:
             to hold where a demonstration stopped instead of leaving those rows unconstrained.
         pointing: the pointing pre-training run when ``train`` is given a ``PointingSet``.
         freeze_vision: after pointing pre-training, keep the vision tower's weights fixed.
+        pointing_weight: after pointing pre-training, weight of the pointing loss added to
+            each flow step's loss (co-training); 0 drops it after the pre-training.
     """
 
     steps: int = 3000
@@ -106,9 +116,11 @@ class TrainingConfig:
     mask_padding: bool = True
     pointing: PointingConfig = field(default_factory=PointingConfig)
     freeze_vision: bool = True
+    pointing_weight: float = 0.0
 
     def __post_init__(self) -> None:
         check_run_settings(self, counts=('num_denoising_steps',))
+        require_number(self, 'pointing_weight', may_be_zero=True)
 
 
 def flow_matching_loss(model: PI0ForConditionalGeneration, batch: TrainingTensors, *,
@@ -146,10 +158,18 @@ def _draw_flow(model: PI0ForConditionalGeneration, batch: TrainingTensors,
 
 
 def _optimize(model: PI0ForConditionalGeneration, tensors: TrainingTensors,
-              config: TrainingConfig, *, progress: bool) -> list[float]:
-    """Run ``config.steps`` AdamW steps on ``tensors``; returns every step's loss."""
+              config: TrainingConfig, cotrain: PointingObjective | None = None, *,
+              progress: bool) -> list[float]:
+    """Run ``config.steps`` AdamW steps on ``tensors``; returns every step's flow loss.
+
+    With ``cotrain`` and ``config.pointing_weight`` > 0, each step's objective also holds the
+    weighted pointing loss on a batch of as many scenes (its head trains too).
+    """
     rng = np.random.default_rng(config.seed)
+    pointing = cotrain if config.pointing_weight > 0 else None
     trained = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    if pointing is not None:
+        trained += list(pointing.head.parameters())
     batches = index_batches(len(tensors), min(config.batch_size, len(tensors)),
                             lambda count: torch.from_numpy(rng.permutation(count)))
 
@@ -157,7 +177,8 @@ def _optimize(model: PI0ForConditionalGeneration, tensors: TrainingTensors,
         batch = tensors.select(next(batches))
         timestep, noise = _draw_flow(model, batch, rng)
         loss = flow_matching_loss(model, batch, timestep=timestep, noise=noise)
-        return loss, loss
+        return loss, loss if pointing is None else (
+            loss + config.pointing_weight * pointing.loss(config.batch_size))
 
     model.train()
     losses = optimize(trained, step_loss, config, label='flow', progress=progress)
@@ -166,20 +187,23 @@ def _optimize(model: PI0ForConditionalGeneration, tensors: TrainingTensors,
 
 
 def _pretrain(model: PI0ForConditionalGeneration, processor: FlowProcessor, data: PointingSet,
-              config: TrainingConfig) -> PointingResult:
-    """Pointing pre-training of ``model``'s VLM, then the vision tower frozen if configured."""
+              config: TrainingConfig) -> tuple[PointingResult, PointingObjective]:
+    """Pointing pre-training of ``model``'s VLM, then the vision tower frozen if configured.
+
+    Returns the outcome and the objective, head included, for co-training to continue.
+    """
     spec = processor.spec
     data.check_fits(spec)
     readout = prompt_readout(model, processor.hf_processor,
                              [text for text, _ in data.prompts], spec)
     vlm = model.model.vlm
+    objective = PointingObjective(readout, width=config.size.width, data=data,
+                                  config=config.pointing)
     model.train()
-    result = pretrain_pointing(readout, list(vlm.parameters()),
-                               width=config.size.width,
-                               data=data, config=config.pointing)
+    result = train_pointing(objective, list(vlm.parameters()), config.pointing)
     if config.freeze_vision:
         vlm.vision_tower.requires_grad_(False)
-    return result
+    return result, objective
 
 
 def _start_from(model: PI0ForConditionalGeneration, init_dir: Path, spec: PolicySpec) -> None:
@@ -254,9 +278,15 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
         model_config.loss_reduction = 'none'
         try:
             with torch_threads(config.torch_threads):
-                pointed = None if pointing is None else _pretrain(model, processor, pointing,
-                                                                  config)
-                return _optimize(model, tensors, config, progress=progress), pointed
+                if pointing is None:
+                    return _optimize(model, tensors, config, progress=progress), None
+                pointed, objective = _pretrain(model, processor, pointing, config)
+                losses = _optimize(model, tensors, config, objective, progress=progress)
+                with torch.no_grad():
+                    accuracy, median_error_m = objective.score()
+                _LOG.info('pointing after the flow training: held-out accuracy %.3f, median '
+                          'error %.1f cm', accuracy, 100 * median_error_m)
+                return losses, pointed
         finally:
             model_config.loss_reduction = 'mean'
 
