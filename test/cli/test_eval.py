@@ -26,7 +26,7 @@ def test_expert_scores_every_reach_episode_through_ros(repo_root: Path, tmp_path
                 '--seed', '3', '--episode-timeout', '10', '--json', str(report_path))
 
     assert done.returncode == 0, done.stdout + done.stderr
-    assert 'success rate 1.00 (2/2)' in done.stdout
+    assert 'success rate 1.00 (2/2; 95 % interval 0.34-1.00)' in done.stdout
     factor, simulated_s, wall_s = map(float, re.search(
         r'real-time factor (\d+\.\d+) \((\d+\.\d) s simulated in (\d+\.\d) s wall',
         done.stdout).groups())

@@ -13,7 +13,7 @@ from vla_ros.cli import eval as eval_verb
 from vla_ros.core.errors import ConfigError
 from vla_ros.execution.smoothness import SmoothnessMetrics
 from vla_ros.ros.evaluation import EpisodeRecord, EvaluationRun
-from vla_ros.ros.evaluation_report import evaluation_report
+from vla_ros.ros.evaluation_report import evaluation_report, wilson_interval
 from vla_ros.sim.tasks import FailureReason, make_episode, TaskKind
 
 
@@ -98,3 +98,19 @@ def test_horizon_applies_to_a_policy_only_and_is_at_least_one_step(tmp_path: Pat
         eval_verb.run(parse('--policy', 'ckpt', '--task', 'reach', '--horizon', '0',
                             '--json', out))
     assert not (tmp_path / 'r.json').exists()
+
+
+def test_success_interval_is_wilsons_and_stays_inside_zero_to_one() -> None:
+    low, high = wilson_interval(16, 20)
+    assert (low, high) == (pytest.approx(0.584, abs=5e-4), pytest.approx(0.919, abs=5e-4))
+    assert wilson_interval(0, 5)[0] == 0.0 and 0.4 < wilson_interval(0, 5)[1] < 0.5
+    assert wilson_interval(5, 5)[1] == 1.0 and 0.5 < wilson_interval(5, 5)[0] < 0.6
+    assert wilson_interval(50, 100) == pytest.approx((1 - wilson_interval(50, 100)[1],
+                                                      1 - wilson_interval(50, 100)[0]))
+    for bad in ((3, 0), (-1, 4), (5, 4)):
+        with pytest.raises(ValueError):
+            wilson_interval(*bad)
+    args = parse('--policy', 'ckpt', '--task', 'reach', '--json', 'out.json')
+    run = EvaluationRun(records=(record(0, None), record(1, None)), latencies_ms=())
+    assert evaluation_report(run, eval_verb.report_settings(args))['success_interval_95'] == [
+        0.0, 0.658]

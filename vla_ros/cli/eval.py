@@ -128,8 +128,11 @@ def run(args: argparse.Namespace) -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(summary, indent=2) + '\n')
     latency = summary['inference_latency_ms']
+    interval = summary['success_interval_95']
+    spread = '' if interval is None else f'; 95 % interval {interval[0]:.2f}-{interval[1]:.2f}'
     print(f'vla-ros eval: success rate {summary["success_rate"]:.2f} '
-          f'({summary["successes"]}/{summary["episodes"]}), latency p50 {latency["p50"]} ms, '
+          f'({summary["successes"]}/{summary["episodes"]}{spread}), latency p50 '
+          f'{latency["p50"]} ms, '
           f'max boundary jump {summary["max_boundary_jump_rad"]} rad, idle fraction '
           f'{summary["idle_fraction"]}; report {args.json.resolve()}')
     if result.real_time_factor is not None:

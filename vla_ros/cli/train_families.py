@@ -49,7 +49,7 @@ class RunOptions:
         pointing: a pointing set (``vla-ros pointing``) to pre-train the VLM on.
         pointing_steps: steps of that pre-training; None: the family's default.
         pointing_weight: weight of the pointing loss kept during the action training
-            (``tokens``, ``fast``); None: the family's default (0, none).
+            (``flow``, ``tokens``, ``fast``); None: the family's default (0, none).
         action_space: ``absolute`` or ``delta`` chunk rows (``tokens``, ``fast``); None: the
             family's default.
         init: a checkpoint to start from instead of random weights (``flow``).

@@ -6,7 +6,7 @@
 
     {"task", "mode" ('policy' | 'expert'), "checkpoint", "family", "strategy" and "horizon"
      (null: the config's), "seed", "episode_timeout_s", "episodes" (count), "successes",
-     "success_rate",
+     "success_rate", "success_interval_95" ([low, high], Wilson score; null without episodes),
      "mean_time_to_success_s" (over successful episodes; null if none),
      "inference_latency_ms": {"p50", "p95", "count"} (null values without samples),
      "max_boundary_jump_rad", "max_jerk" (rad/s^3), "idle_fraction",
@@ -18,6 +18,9 @@
                       its rest height), "max_boundary_jump_rad", "max_jerk", "idle_fraction",
                       "boundaries"}, ...]}
 
+The interval says how far the rate of a few episodes can be from the policy's: 16/20 is
+0.58-0.92, and two checkpoints whose intervals overlap widely were not told apart (on the
+tabletop, per-seed outcomes do not repeat from run to run: ``docs/results.md``, "Lift").
 Times are simulated seconds, rounded to milliseconds. The smoothness metrics are those of
 ``vla_ros.execution.smoothness`` on the arm joints: the largest jump and jerk over all
 episodes, and the idle time over the summed episode time. No rclpy here: the records are
@@ -27,6 +30,7 @@ plain values.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import math
 from pathlib import Path
 from typing import Any, TYPE_CHECKING
 
@@ -98,6 +102,24 @@ def _smoothness(metrics: list[SmoothnessMetrics] | None) -> dict[str, Any]:
             'boundaries': sum(m.boundaries for m in metrics)}
 
 
+def wilson_interval(successes: int, trials: int, z: float = 1.959964) -> tuple[float, float]:
+    """The Wilson score interval of a success rate, (low, high); z 1.96 is 95 %.
+
+    Unlike the normal approximation it stays inside [0, 1] and is not empty at 0/n or n/n,
+    the usual outcomes of a short evaluation.
+
+    Raises:
+        ValueError: ``trials`` < 1 or ``successes`` outside [0, trials].
+    """
+    if trials < 1 or not 0 <= successes <= trials:
+        raise ValueError(f'{successes} successes of {trials} trials')
+    rate = successes / trials
+    shrink = 1.0 + z * z / trials
+    centre = (rate + z * z / (2 * trials)) / shrink
+    half = z * math.sqrt(rate * (1.0 - rate) / trials + z * z / (4 * trials * trials)) / shrink
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def evaluation_report(run: EvaluationRun, settings: ReportSettings) -> dict[str, Any]:
     """The JSON report of ``run`` (the layout of the module docstring)."""
     records = run.records
@@ -114,6 +136,8 @@ def evaluation_report(run: EvaluationRun, settings: ReportSettings) -> dict[str,
         'seed': settings.seed, 'episode_timeout_s': settings.episode_timeout_s,
         'episodes': len(records), 'successes': successes,
         'success_rate': successes / len(records) if records else 0.0,
+        'success_interval_95': [round(bound, 3) for bound in
+                                wilson_interval(successes, len(records))] if records else None,
         'mean_time_to_success_s': _seconds(sum(times) / len(times)) if times else None,
         'inference_latency_ms': {'p50': _percentile(run.latencies_ms, 50),
                                  'p95': _percentile(run.latencies_ms, 95),
