@@ -50,3 +50,26 @@ def test_demos_records_a_recovery_from_a_missed_grasp(repo_root: Path, tmp_path:
     assert "--missed-grasp: the 'reach' task has no grasp to miss" in refused.stderr
     assert 'Traceback' not in refused.stderr
     assert not (tmp_path / 'reach').exists()
+
+
+def test_demos_records_a_recovery_from_a_near_miss(repo_root: Path, tmp_path: Path) -> None:
+    env = dict(os.environ, ROS_DOMAIN_ID=str(int(os.environ['ROS_DOMAIN_ID']) + 100))
+
+    def demos(*flags: str, out: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(['vla-ros', 'demos', '--episodes', '1', '--seed', '9', *flags,
+                               '--out', str(tmp_path / out)], cwd=repo_root, env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+
+    done = demos('--task', 'lift', '--near-miss', out='near')
+    assert done.returncode == 0, done.stdout + done.stderr
+    demo = load_demonstration(tmp_path / 'near' / 'episode_000000.npz')
+    assert demo.success and demo.joint_positions[0, 6] > 0.02  # starts open, off centre
+
+    for flags, message in ((('--task', 'reach', '--near-miss'),
+                            "--near-miss: the 'reach' task has no grasp to miss"),
+                           (('--task', 'lift', '--near-miss', '--missed-grasp'),
+                            '--missed-grasp and --near-miss')):
+        refused = demos(*flags, out='refused')
+        assert refused.returncode != 0 and message in refused.stderr
+        assert 'Traceback' not in refused.stderr
+        assert not (tmp_path / 'refused').exists()

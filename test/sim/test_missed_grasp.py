@@ -17,6 +17,7 @@ from vla_ros.sim.missed_grasp import (
     ABOVE_RANGE_M,
     BESIDE_RANGE_M,
     MissedGrasp,
+    NEAR_RANGE_M,
     RAISE_STEPS_RANGE,
     run_missed_grasp,
 )
@@ -94,3 +95,30 @@ def test_reach_has_no_grasp_to_miss(tmp_path: Path) -> None:
     with TabletopSim(SCENE_PATH) as scene, pytest.raises(ConfigError, match='reach'):
         run_missed_grasp(scene, SCENE_PATH, make_episode(TaskKind.REACH, 0),
                          MissedGrasp.draw(0))
+
+
+def test_near_miss_draws_are_per_seed_open_and_within_their_range() -> None:
+    draws = [MissedGrasp.draw_near(seed) for seed in range(100)]
+    assert np.array_equal(MissedGrasp.draw_near(17).offset, draws[17].offset)
+    for miss in draws:
+        assert not miss.closes and miss.offset[2] == 0.0
+        assert NEAR_RANGE_M[0] <= np.linalg.norm(miss.offset[:2]) <= NEAR_RANGE_M[1]
+    assert all(MissedGrasp.draw(seed).closes for seed in range(20))
+
+
+@pytest.mark.parametrize('seed', [6000, 6001, 6002])
+def test_a_near_miss_ends_open_off_centre_and_the_recording_lifts(sim: TabletopSim,
+                                                                   seed: int) -> None:
+    episode = make_episode(TaskKind.LIFT, seed)
+    run_missed_grasp(sim, SCENE_PATH, episode, MissedGrasp.draw_near(seed))
+    cube = sim.object_positions()[episode.cube_name]
+    off_centre_m = float(np.linalg.norm(sim.end_effector_position()[:2] - cube[:2]))
+    assert sim.joint_positions()[6] > 0.02, 'a near miss does not close'
+    assert off_centre_m > 0.01, f'the descent ended {off_centre_m:.3f} m from the centre'
+    assert cube[2] < CUBE_REST_Z_M + 0.01 and not episode.is_success(sim)
+
+    demonstration = record_episode(sim, SCENE_PATH, episode, [], near_miss=True)
+    assert demonstration.success
+    assert demonstration.joint_positions[0, 6] > 0.02, 'recording starts from the open miss'
+    with pytest.raises(ConfigError, match='not both'):
+        record_episode(sim, SCENE_PATH, episode, [], missed_grasp=True, near_miss=True)

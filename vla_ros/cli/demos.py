@@ -37,6 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='lift, place: each episode first closes the gripper beside or '
                         'above the cube and raises it empty (not recorded); what is recorded '
                         'is the expert reopening and grasping again (vla_ros.sim.missed_grasp)')
+    parser.add_argument('--near-miss', action='store_true',
+                        help='lift, place: each episode first descends with the gripper open '
+                        "1.5-3.5 cm off the cube's centre (not recorded); what is recorded is "
+                        'the expert backing off and coming down again centred')
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,9 +51,12 @@ def run(args: argparse.Namespace) -> int:
     if args.episodes < 1 or args.seed < 0:
         raise ConfigError(f'--episodes {args.episodes} --seed {args.seed}: expected episodes '
                           '>= 1 and seed >= 0')
-    if args.missed_grasp and args.task not in ('lift', 'place'):
-        raise ConfigError(f'--missed-grasp: the {args.task!r} task has no grasp to miss; it '
-                          'applies to lift and place')
+    for flag, chosen in (('--missed-grasp', args.missed_grasp), ('--near-miss', args.near_miss)):
+        if chosen and args.task not in ('lift', 'place'):
+            raise ConfigError(f'{flag}: the {args.task!r} task has no grasp to miss; it '
+                              'applies to lift and place')
+    if args.missed_grasp and args.near_miss:
+        raise ConfigError('--missed-grasp and --near-miss: a recovery starts from one of them')
     config, sim = load_sim_config(args.config, needed_for='demonstrations')
     successes = 0
     steps = 0
@@ -84,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
         paths = record_demonstrations(
             mjcf_path=sim.mjcf, task=TaskKind(args.task), count=args.episodes,
             seed=args.seed, cameras=config.embodiment.cameras, out_dir=args.out,
-            on_episode=progress, sim_config=sim, missed_grasp=args.missed_grasp)
+            on_episode=progress, sim_config=sim, missed_grasp=args.missed_grasp,
+            near_miss=args.near_miss)
     print()
     print(f'vla-ros demos: wrote {len(paths)} episodes ({steps} steps) to {args.out.resolve()}; '
           f'expert success {successes}/{len(paths)}')

@@ -126,12 +126,19 @@ class TrainingSample:
 
 def record_episode(sim: MujocoSim, mjcf_path: Path, episode: Episode,
                    cameras: Sequence[CameraConfig], *,
-                   missed_grasp: bool = False) -> Demonstration:
+                   missed_grasp: bool = False, near_miss: bool = False) -> Demonstration:
     """Run the scripted expert on ``episode`` in ``sim`` and keep what it saw and did.
 
     With ``missed_grasp`` the episode first makes the seed's ``MissedGrasp`` (not recorded),
-    and the expert is recorded recovering from it, with ``RECOVERY_EXTRA_STEPS`` more steps.
+    and the expert is recorded recovering from it, with ``RECOVERY_EXTRA_STEPS`` more steps;
+    with ``near_miss`` the same from the seed's ``MissedGrasp.draw_near`` (an open descent
+    off the cube's centre).
+
+    Raises:
+        ConfigError: both ``missed_grasp`` and ``near_miss``.
     """
+    if missed_grasp and near_miss:
+        raise ConfigError('a recovery starts from a missed grasp or from a near miss, not both')
     frames: dict[str, list[NDArray[np.uint8]]] = {camera.name: [] for camera in cameras}
     positions: list[NDArray[np.float64]] = []
     actions: list[NDArray[np.float64]] = []
@@ -144,11 +151,14 @@ def record_episode(sim: MujocoSim, mjcf_path: Path, episode: Episode,
         actions.append(action)
 
     max_steps = max_steps_for(episode.task)
-    if missed_grasp:
-        run_missed_grasp(sim, mjcf_path, episode, MissedGrasp.draw(episode.seed))
+    recovering = missed_grasp or near_miss
+    if recovering:
+        miss = MissedGrasp.draw(episode.seed) if missed_grasp else \
+            MissedGrasp.draw_near(episode.seed)
+        run_missed_grasp(sim, mjcf_path, episode, miss)
         max_steps += RECOVERY_EXTRA_STEPS
     result = run_expert_episode(sim, ScriptedExpert(mjcf_path, episode), episode,
-                                max_steps=max_steps, on_step=keep, reset=not missed_grasp)
+                                max_steps=max_steps, on_step=keep, reset=not recovering)
     return Demonstration(
         episode=episode, joint_names=sim.joint_names,
         images={name: np.stack(images) for name, images in frames.items()},
@@ -214,7 +224,7 @@ def record_demonstrations(*, mjcf_path: Path, task: TaskKind, count: int, seed: 
                           cameras: Sequence[CameraConfig], out_dir: Path,
                           on_episode: Callable[[int, Demonstration], None] | None = None,
                           sim_config: SimConfig | None = None,
-                          missed_grasp: bool = False) -> list[Path]:
+                          missed_grasp: bool = False, near_miss: bool = False) -> list[Path]:
     """Record ``count`` expert episodes with scene seeds ``seed``, ``seed + 1``, ...
 
     Args:
@@ -230,6 +240,8 @@ def record_demonstrations(*, mjcf_path: Path, task: TaskKind, count: int, seed: 
             task's comes from config/tabletop_arm_place.yaml, whose objects hold its target.
         missed_grasp: record recoveries from a deliberate missed grasp (``record_episode``);
             lift and place only.
+        near_miss: record recoveries from a descent that ends off the cube's centre
+            (``record_episode``); lift and place only.
 
     Returns:
         The files written, in order.
@@ -238,7 +250,7 @@ def record_demonstrations(*, mjcf_path: Path, task: TaskKind, count: int, seed: 
         ConfigError: the scene lacks an object the task is about, or ``missed_grasp`` with
             ``reach``.
     """
-    if missed_grasp and task is TaskKind.REACH:
+    if (missed_grasp or near_miss) and task is TaskKind.REACH:
         raise ConfigError('missed-grasp recoveries need a task that grasps (lift, place), '
                           'not reach')
     scene = TabletopSim(mjcf_path, seed=seed) if sim_config is None \
@@ -247,7 +259,7 @@ def record_demonstrations(*, mjcf_path: Path, task: TaskKind, count: int, seed: 
         check_scene_objects(task, sim.object_names)
         return write_demonstrations(
             ((episode.seed, record_episode(sim, mjcf_path, episode, cameras,
-                                           missed_grasp=missed_grasp))
+                                           missed_grasp=missed_grasp, near_miss=near_miss))
              for episode in sample_episodes(task, count, seed)), out_dir, on_episode)
 
 

@@ -17,6 +17,12 @@ thickness 1 cm), an above-miss 3.5 to 6 cm above it (the fingertips close over t
 A beside-miss whose open finger lands on the cube's top face cannot descend; the miss then
 ends after ``MISS_STEP_LIMIT`` steps wherever it is (the cube pushed or tilted, as in a real
 missed grasp). Every draw comes from the episode's seed, so the same seed gives the same miss.
+
+A near miss (``MissedGrasp.draw_near``) is the lift policy's other failure: its descent lands
+the open fingers 1.5 to 3.5 cm off the cube's centre, where closing does not hold it. The
+unrecorded part stops when the descent ends (the gripper still open, at most one step of
+closing begun), so the recording shows the expert backing off from a misaligned descent and
+coming down again centred.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from vla_ros.sim.mujoco_sim import MujocoSim
 from vla_ros.sim.tasks import Episode, TaskKind
 from vla_ros.sim.trajectory_follower import TrajectoryFollower
 
-__all__ = ['MISS_STEP_LIMIT', 'MissedGrasp', 'run_missed_grasp']
+__all__ = ['MISS_STEP_LIMIT', 'MissedGrasp', 'NEAR_RANGE_M', 'run_missed_grasp']
 
 #: Steps after which a miss ends wherever it is (a finger stuck on the cube's top face).
 MISS_STEP_LIMIT = 45
@@ -45,6 +51,8 @@ ABOVE_RANGE_M = (0.035, 0.06)
 RAISE_STEPS_RANGE = (0, 12)
 #: Fraction of misses that close above the cube rather than beside it.
 ABOVE_FRACTION = 0.3
+#: Horizontal distance from the cube's centre where a near miss's descent ends, m.
+NEAR_RANGE_M = (0.015, 0.035)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +62,12 @@ class MissedGrasp:
     Attributes:
         offset: (3,) from the cube's centre to where ``ee_site`` closes, world, m.
         raise_steps: policy steps of raising the closed gripper before the recovery.
+        closes: False for a near miss: the miss ends where the descent does, gripper open.
     """
 
     offset: NDArray[np.float64]
     raise_steps: int
+    closes: bool = True
 
     @classmethod
     def draw(cls, seed: int) -> MissedGrasp:
@@ -70,6 +80,15 @@ class MissedGrasp:
             offset = rng.uniform(*BESIDE_RANGE_M) * np.array([np.cos(angle), np.sin(angle), 0.0])
         return cls(offset=offset,
                    raise_steps=int(rng.integers(RAISE_STEPS_RANGE[0], RAISE_STEPS_RANGE[1] + 1)))
+
+
+    @classmethod
+    def draw_near(cls, seed: int) -> MissedGrasp:
+        """The near miss of the episode with scene seed ``seed`` (its own stream of draws)."""
+        rng = np.random.default_rng([seed, 0x6e656172])  # 'near'
+        angle = rng.uniform(0.0, 2.0 * np.pi)
+        offset = rng.uniform(*NEAR_RANGE_M) * np.array([np.cos(angle), np.sin(angle), 0.0])
+        return cls(offset=offset, raise_steps=0, closes=False)
 
 
 class _MissingExpert(ScriptedExpert):
@@ -92,8 +111,9 @@ def run_missed_grasp(sim: MujocoSim, mjcf_path: Path, episode: Episode, miss: Mi
     """Reset ``sim`` to the episode and drive the arm through ``miss``; nothing is recorded.
 
     The arm ends with the gripper closed (or closing) ``miss.raise_steps`` steps into raising
-    it, or after ``MISS_STEP_LIMIT`` steps, whichever comes first; the scene is left as the
-    miss left it for the recording expert to continue from.
+    it (a near miss: open, where its descent ended), or after ``MISS_STEP_LIMIT`` steps,
+    whichever comes first; the scene is left as the miss left it for the recording expert to
+    continue from.
 
     Returns:
         The steps the miss took.
@@ -111,6 +131,8 @@ def run_missed_grasp(sim: MujocoSim, mjcf_path: Path, episode: Episode, miss: Mi
     for step in range(1, MISS_STEP_LIMIT + 1):
         action = expert.act(sim)
         follow_one_step(sim, follower, action, substeps=substeps)
+        if not miss.closes and expert.phase is ExpertPhase.GRASP:
+            return step
         raised += int(expert.phase is ExpertPhase.LIFT)
         if raised > miss.raise_steps:
             return step
