@@ -11,6 +11,7 @@ torch is imported once; exit codes and the one-line errors are what a user sees.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -259,6 +260,30 @@ def test_flow_fine_tunes_a_checkpoint_with_init(demos_dir: Path, tmp_path: Path,
     weights = tuned.model.state_dict()  # type: ignore[attr-defined]
     for name, tensor in started.model.state_dict().items():  # type: ignore[attr-defined]
         assert torch.allclose(weights[name], tensor, atol=1e-6), name
+
+
+def test_flow_width_flags_size_the_model_and_init_needs_the_same(
+        demos_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wide, again = tmp_path / 'wide', tmp_path / 'again'
+    code, _, stderr = _train(capsys, '--family', 'flow', '--data', str(demos_dir),
+                             '--out', str(wide), *TINY_RUN, '--width', '96',
+                             '--expert-width', '48')
+    assert code == 0, stderr
+    config = json.loads((wide / 'config.json').read_text())
+    assert config['vlm_config']['text_config']['hidden_size'] == 96
+    assert config['dit_config']['hidden_size'] == 48
+
+    code, _, stderr = _train(capsys, '--family', 'flow', '--data', str(demos_dir),
+                             '--out', str(again), *TINY_RUN, '--init', str(wide),
+                             '--width', '96', '--expert-width', '48')
+    assert code == 0, stderr
+    code, stdout, stderr = _train(capsys, '--family', 'flow', '--data', str(demos_dir),
+                                  '--out', str(tmp_path / 'default'), *TINY_RUN,
+                                  '--init', str(wide))
+    assert (code, stdout.count('wrote')) == (1, 0) and 'another model size?' in stderr
+    code, _, stderr = _train(capsys, '--family', 'tokens', '--data', str(demos_dir),
+                             '--out', str(tmp_path / 'tokens'), *TINY_RUN, '--width', '96')
+    assert code == 1 and '--width: the tokens family has no such setting' in stderr
 
 
 @pytest.fixture(scope='module')

@@ -90,6 +90,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--action-space', choices=('absolute', 'delta'),
                         help='tokens, fast: chunk rows as absolute joint targets or as '
                              "targets minus the observed joints (default: the family's)")
+    parser.add_argument('--width', type=int, metavar='N',
+                        help='flow: hidden size of the vision tower and the language model '
+                             "(default 64; with --init, give the checkpoint's)")
+    parser.add_argument('--expert-width', type=int, metavar='N',
+                        help='flow: hidden size of the action expert (default 32; with '
+                             "--init, give the checkpoint's)")
     parser.add_argument('--init', type=Path, metavar='CHECKPOINT_DIR',
                         help='flow: start from this checkpoint (same model size, joints, '
                              'cameras and chunk length) instead of random weights: fine-tune '
@@ -158,7 +164,8 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress, length_constrained=args.length_constrained,
         pointing=args.pointing, pointing_steps=args.pointing_steps,
         pointing_weight=args.pointing_weight,
-        action_space=_action_space(args), init=args.init))
+        action_space=_action_space(args), init=args.init, width=args.width,
+        expert_width=args.expert_width))
     print(_settings_line(family, prepared, args.chunk_length), flush=True)
     kinematics = _site_kinematics(args.config) if args.ee_deltas else None
     datasets = [_load_dataset(data, args.chunk_length) for data in args.data]

@@ -53,6 +53,9 @@ class RunOptions:
         action_space: ``absolute`` or ``delta`` chunk rows (``tokens``, ``fast``); None: the
             family's default.
         init: a checkpoint to start from instead of random weights (``flow``).
+        width: hidden size of the vision tower and the language model (``flow``); None: the
+            family's default. The initial weights' spread follows it (1 / sqrt(width)).
+        expert_width: hidden size of the action expert (``flow``); None: the default.
     """
 
     steps: int | None
@@ -68,6 +71,8 @@ class RunOptions:
     pointing_weight: float | None = None
     action_space: str | None = None
     init: Path | None = None
+    width: int | None = None
+    expert_width: int | None = None
 
 
 class TrainingSettings(Protocol):
@@ -130,14 +135,16 @@ class PreparedRun:
 FAMILY_OPTIONS: Mapping[str, str] = {
     'length_constrained': '--length-constrained', 'pointing': '--pointing',
     'pointing_steps': '--pointing-steps', 'pointing_weight': '--pointing-weight',
-    'action_space': '--action-space', 'init': '--init'}
+    'action_space': '--action-space', 'init': '--init', 'width': '--width',
+    'expert_width': '--expert-width'}
 
 _POINTING = frozenset({'pointing', 'pointing_steps', 'pointing_weight'})
 _TOKEN_OPTIONS = _POINTING | {'action_space'}
 
 #: The trainable families, in the order `--help` lists them.
 TRAINERS: Mapping[PolicyFamily, Trainer] = {
-    PolicyFamily.FLOW: Trainer('vla_ros.policies.flow.train', _POINTING | {'init'}),
+    PolicyFamily.FLOW: Trainer('vla_ros.policies.flow.train',
+                               _POINTING | {'init', 'width', 'expert_width'}),
     PolicyFamily.TOKENS: Trainer('vla_ros.policies.tokens.train', _TOKEN_OPTIONS),
     PolicyFamily.FAST: Trainer('vla_ros.policies.fast.train',
                                _TOKEN_OPTIONS | {'length_constrained'}),
@@ -204,6 +211,13 @@ def _configure(defaults: Any, options: RunOptions) -> Any:
         from vla_ros.policies.tokens.config import ActionSpace
 
         config = replace(config, action_space=ActionSpace(options.action_space))
+    if options.width is not None or options.expert_width is not None:  # flow
+        size = config.size
+        config = replace(config, size=replace(
+            size, width=size.width if options.width is None else options.width,
+            expert_width=size.expert_width if options.expert_width is None
+            else options.expert_width,
+            init_std=size.init_std if options.width is None else options.width ** -0.5))
     if hasattr(config, 'pointing'):  # the families that can pre-train on pointing scenes
         config = replace(config, pointing=replace(
             config.pointing, seed=options.seed, steps=config.pointing.steps
