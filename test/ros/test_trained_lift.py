@@ -2,13 +2,13 @@
 # Copyright 2026 The vla_ros authors
 """The shipped lift policy picks the instructed cube up in closed loop through the ROS stack.
 
-``checkpoints/flow/lift`` (pi0, pointing pre-trained, trained here on scripted lift
-demonstrations, then fine-tuned on more of them and on recoveries from missed grasps;
-docs/results.md) drives the simulated arm through the sim node, the policy node and its action
-server with ``config/tabletop_arm_lift.yaml``, on held-out seeds (training used seeds 0-399,
-2000-2501 and 4000-4499). Success is the simulator's check: the named cube's centre more than
+``checkpoints/flow/lift`` (pi0, 1.0 M parameters, pointing pre-trained and co-trained, trained
+here on scripted lift demonstrations and on recoveries from missed grasps; docs/results.md)
+drives the simulated arm through the sim node, the policy node and its action server with
+``config/tabletop_arm_lift.yaml``, on held-out seeds (training used seeds 0-399, 2000-2399
+and 4000-4499). Success is the simulator's check: the named cube's centre more than
 5 cm above its resting height, so the gripper must close on the right cube and raise it.
-Seeds 1010-1015 name all three colours. The policy lifts about two held-out cubes in three,
+Seeds 1010-1015 name all three colours. The policy lifts about four held-out cubes in five,
 and which ones varies from run to run with timing, so the test asks for at least one lift of
 six, which a policy that never grasps fails; each failure's reason is printed (5/6 lifted
 here when this checkpoint was shipped).
