@@ -16,7 +16,12 @@ from vla_ros.core.errors import ConfigError
 from vla_ros.core.pointing_set import PointingSet
 from vla_ros.policies.flow.checkpoint import build_model, DEFAULT_SPEC, ModelSize
 from vla_ros.policies.flow.pointing import pixel_values, prompt_readout
-from vla_ros.policies.pointing import padded_prompts, PointingConfig, pretrain_pointing
+from vla_ros.policies.pointing import (
+    padded_prompts,
+    PointingConfig,
+    PointingObjective,
+    train_pointing,
+)
 from vla_ros.sim.pointing_scenes import render_pointing_scenes
 
 SCENE_PATH = Path(__file__).resolve().parents[2] / 'urdf' / 'tabletop_scene.xml'
@@ -119,6 +124,12 @@ def _colour_centroids(images: torch.Tensor) -> torch.Tensor:
                       (masks * rows).sum(dim=(2, 3)) / weight], dim=1) / 64.0
 
 
+def _pretrain(readout, parameters, *, width, data, config):
+    """A fresh objective over ``readout`` and its pre-training, as the families run them."""
+    objective = PointingObjective(readout, width=width, data=data, config=config)
+    return train_pointing(objective, parameters, config)
+
+
 def test_pretraining_points_at_the_object_each_prompt_names(scenes):
     """With a readout that sees where each colour is, pointing must pick the named one."""
     named = torch.tensor([index for _, index in scenes.prompts])
@@ -129,11 +140,10 @@ def test_pretraining_points_at_the_object_each_prompt_names(scenes):
         choice = torch.nn.functional.one_hot(named[prompts], 3).float()
         return mixer((choice[:, :, None] * _colour_centroids(images)[:, None, :]).flatten(1))
 
-    untrained = pretrain_pointing(readout, list(mixer.parameters()), width=16, data=scenes,
-                                  config=PointingConfig(steps=0, held_out=50))
-    trained = pretrain_pointing(readout, list(mixer.parameters()), width=16, data=scenes,
-                                config=PointingConfig(steps=600, learning_rate=1e-2,
-                                                      held_out=50))
+    untrained = _pretrain(readout, list(mixer.parameters()), width=16, data=scenes,
+                          config=PointingConfig(steps=0, held_out=50))
+    trained = _pretrain(readout, list(mixer.parameters()), width=16, data=scenes,
+                        config=PointingConfig(steps=600, learning_rate=1e-2, held_out=50))
 
     assert untrained.accuracy < 0.6  # chance is a third
     assert trained.accuracy >= 0.9
@@ -147,8 +157,8 @@ def test_the_flow_readout_trains_the_vlm(scenes):
     vlm = model.model.vlm
     before = {name: parameter.detach().clone() for name, parameter in vlm.named_parameters()}
 
-    pretrain_pointing(readout, list(vlm.parameters()), width=SIZE.width, data=scenes,
-                      config=PointingConfig(steps=3, held_out=50))
+    _pretrain(readout, list(vlm.parameters()), width=SIZE.width, data=scenes,
+              config=PointingConfig(steps=3, held_out=50))
 
     unchanged = [name for name, parameter in vlm.named_parameters()
                  if torch.equal(before[name], parameter)
@@ -169,7 +179,7 @@ def test_invalid_pointing_settings_name_the_field(field, value, match):
 
 def test_too_few_scenes_for_the_held_out_share_are_refused():
     with pytest.raises(ConfigError, match='3 scenes, need more than the 200 held out'):
-        pretrain_pointing(lambda images, prompts: images, [], width=2, data=_small_set(),
+        PointingObjective(lambda images, prompts: images, width=2, data=_small_set(),
                           config=PointingConfig())
 
 

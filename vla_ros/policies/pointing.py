@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     'PointingConfig', 'PointingObjective', 'PointingResult', 'PromptReadout', 'padded_prompts',
-    'pretrain_pointing', 'train_pointing',
+    'train_pointing',
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -210,16 +210,3 @@ def train_pointing(objective: PointingObjective, parameters: Sequence[torch.nn.P
               100 * median_error_m)
     return PointingResult(losses=tuple(losses), accuracy=accuracy, median_error_m=median_error_m)
 
-
-def pretrain_pointing(readout: PromptReadout, parameters: Sequence[torch.nn.Parameter], *,
-                      width: int, data: PointingSet, config: PointingConfig) -> PointingResult:
-    """Train ``parameters`` (the VLM's) through ``readout`` to point at the named object.
-
-    ``PointingObjective`` and ``train_pointing`` in one call, for a family that does not keep
-    the objective afterwards.
-
-    Raises:
-        ConfigError: no more scenes than ``config.held_out``.
-    """
-    objective = PointingObjective(readout, width=width, data=data, config=config)
-    return train_pointing(objective, parameters, config)

@@ -81,7 +81,6 @@ class MissedGrasp:
         return cls(offset=offset,
                    raise_steps=int(rng.integers(RAISE_STEPS_RANGE[0], RAISE_STEPS_RANGE[1] + 1)))
 
-
     @classmethod
     def draw_near(cls, seed: int) -> MissedGrasp:
         """The near miss of the episode with scene seed ``seed`` (its own stream of draws)."""
