@@ -49,25 +49,30 @@ def scenes() -> Iterator[dict[str, MujocoSim]]:
         sim.close()
 
 
-@pytest.mark.parametrize(('scene', 'instruction', 'lift', 'expected'), [
-    ('tabletop_arm', 'touch the red cube', False,
+REACH, LIFT, PLACE = TaskKind.REACH, TaskKind.LIFT, TaskKind.PLACE
+
+
+@pytest.mark.parametrize(('scene', 'instruction', 'task', 'expected'), [
+    ('tabletop_arm', 'touch the red cube', REACH,
      Episode(TaskKind.REACH, Colour.RED, 'touch the red cube', 7)),
-    ('tabletop_arm', 'pick up the blue cube', True,
+    ('tabletop_arm', 'pick up the blue cube', LIFT,
      Episode(TaskKind.LIFT, Colour.BLUE, 'pick up the blue cube', 7)),
-    ('tabletop_arm', 'touch the cube', False, None),
-    ('tabletop_arm', 'touch the red or the blue cube', False, None),
-    ('aloha', 'touch the green cube with the left gripper', False,
+    ('tabletop_arm', 'put the green cube on the yellow square', PLACE,
+     Episode(TaskKind.PLACE, Colour.GREEN, 'put the green cube on the yellow square', 7)),
+    ('tabletop_arm', 'touch the cube', REACH, None),
+    ('tabletop_arm', 'touch the red or the blue cube', REACH, None),
+    ('aloha', 'touch the green cube with the left gripper', REACH,
      BimanualEpisode(BimanualTaskKind.SIDE_REACH, Colour.GREEN, Side.LEFT,
                      'touch the green cube with the left gripper', 7)),
-    ('aloha', 'touch the green cube', False, None),
-    ('g1', 'touch the red cube with your right hand', False,
+    ('aloha', 'touch the green cube', REACH, None),
+    ('g1', 'touch the red cube with your right hand', REACH,
      HandReachEpisode(Colour.RED, Hand.RIGHT, 'touch the red cube with your right hand', 7)),
-    ('g1', 'touch the red cube with the left and the right hand', False, None),
-], ids=['tabletop-reach', 'tabletop-lift', 'no-colour', 'two-colours', 'aloha-gripper',
-        'aloha-no-side', 'g1-hand', 'g1-both-hands'])
-def test_the_instruction_names_the_episode_the_demo_checks(scenes, scene, instruction, lift,
+    ('g1', 'touch the red cube with the left and the right hand', REACH, None),
+], ids=['tabletop-reach', 'tabletop-lift', 'tabletop-place', 'no-colour', 'two-colours',
+        'aloha-gripper', 'aloha-no-side', 'g1-hand', 'g1-both-hands'])
+def test_the_instruction_names_the_episode_the_demo_checks(scenes, scene, instruction, task,
                                                            expected):
-    assert episode_for_instruction(scenes[scene], instruction, lift=lift, seed=7) == expected
+    assert episode_for_instruction(scenes[scene], instruction, task=task, seed=7) == expected
 
 
 @pytest.mark.parametrize(('scene', 'instruction', 'frame'), [

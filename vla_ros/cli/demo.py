@@ -21,7 +21,10 @@ it instead of cutting chunks short.
 ``--task lift`` runs the lift policy (``config/tabletop_arm_lift.yaml`` unless ``--config``;
 default instruction "pick up the red cube"), cancels the goal once the named cube is lifted
 (`vla-ros eval`'s check: its centre 5 cm above its rest), prints the cube's height over time
-and plots each camera at the start, when the cube left the table, and at the end.
+and plots each camera at the start, when the cube left the table, and at the end. ``--task
+place`` does the same with the place policy (``config/tabletop_arm_place.yaml``; "put the red
+cube on the yellow square"), the goal cancelled once the cube rests on the pad and the gripper
+has let go.
 """
 
 from __future__ import annotations
@@ -43,10 +46,12 @@ if TYPE_CHECKING:
 
 __all__ = ['add_arguments', 'run']
 
-#: Per task: the default instruction; ``--task lift`` also defaults to ``LIFT_CONFIG``.
-TASK_INSTRUCTIONS = {'reach': 'touch the red cube', 'lift': 'pick up the red cube'}
-LIFT_CONFIG = 'tabletop_arm_lift.yaml'
-#: Simulated time between the printed cube heights of ``--task lift``, seconds.
+#: Per task: the default instruction.
+TASK_INSTRUCTIONS = {'reach': 'touch the red cube', 'lift': 'pick up the red cube',
+                     'place': 'put the red cube on the yellow square'}
+#: Per gripper task: its default config, beside the default one (``config/``).
+TASK_CONFIGS = {'lift': 'tabletop_arm_lift.yaml', 'place': 'tabletop_arm_place.yaml'}
+#: Simulated time between the printed cube heights of ``--task lift`` and ``place``, seconds.
 HEIGHT_REPORT_PERIOD_S = 0.5
 
 
@@ -55,11 +60,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
     parser.add_argument('--task', choices=tuple(TASK_INSTRUCTIONS), default='reach',
                         help='reach: stop at the named cube; lift: run the lift policy '
-                        f'(config/{LIFT_CONFIG} unless --config), stop once the cube is '
-                        'lifted, print its height over time')
+                        f'(config/{TASK_CONFIGS["lift"]} unless --config), stop once the cube '
+                        'is lifted, print its height over time; place: the same with the place '
+                        f'policy (config/{TASK_CONFIGS["place"]}), stop once the cube rests on '
+                        'the pad, released')
     parser.add_argument('--instruction', default=None,
                         help='default: "touch the red cube" (reach), "pick up the red cube" '
-                        '(lift)')
+                        '(lift), "put the red cube on the yellow square" (place)')
     parser.add_argument('--duration', type=float, default=8.0,
                         help='simulated seconds of execution')
     parser.add_argument('--seed', type=int, default=0, help='object placement seed')
@@ -112,8 +119,8 @@ def _plot(sensors: SensorRecording, path: Path, instruction: str,
 
 
 def _print_heights(demo: DemoRun) -> None:
-    """The cube's height every ``HEIGHT_REPORT_PERIOD_S``, the highest and why a lift failed."""
-    assert demo.episode is not None and demo.watch is not None  # a lift was checked
+    """The cube's height every ``HEIGHT_REPORT_PERIOD_S``, the highest and why the task failed."""
+    assert demo.episode is not None and demo.watch is not None  # a lift or place was checked
     shown, next_s = [], 0.0
     for elapsed_s, height_m in demo.heights_m:
         if elapsed_s >= next_s:
@@ -121,8 +128,10 @@ def _print_heights(demo: DemoRun) -> None:
             next_s = elapsed_s + HEIGHT_REPORT_PERIOD_S
     print(f'  {demo.episode.colour.value} cube height above its rest [cm]: ' + ', '.join(shown))
     reason = demo.watch.failure_reason()
-    print(f'  highest {100 * (demo.watch.max_height_m or 0.0):.1f} cm (lifted: more than '
-          f'{100 * LIFT_HEIGHT_M:.0f} cm){"" if reason is None else f"; {reason.value}"}')
+    lifted = f' (lifted: more than {100 * LIFT_HEIGHT_M:.0f} cm)' \
+        if demo.episode.task is TaskKind.LIFT else ''
+    print(f'  highest {100 * (demo.watch.max_height_m or 0.0):.1f} cm{lifted}'
+          f'{"" if reason is None else f"; {reason.value}"}')
 
 
 def _print_outcome(demo: DemoRun, moved: NDArray[np.float64], latencies_ms: list[float],
@@ -137,11 +146,13 @@ def _print_outcome(demo: DemoRun, moved: NDArray[np.float64], latencies_ms: list
           f'simulated in {demo.wall_s:.1f} s wall time, goal to result)')
     print('  largest joint excursion: ' + ', '.join(
         f'{name} {value:.3f}' for name, value in zip(demo.sensors.names, moved)))
-    lifting = demo.episode is not None and demo.episode.task is TaskKind.LIFT
-    if lifting:
+    task = demo.episode.task if demo.episode is not None else None
+    if task in (TaskKind.LIFT, TaskKind.PLACE):
         _print_heights(demo)
     if demo.done_at_s is not None and demo.episode is not None:
-        print(f'  {"lifted" if lifting else "reached"} the {demo.episode.colour.value} cube '
+        done = 'lifted' if task is TaskKind.LIFT else 'placed' if task is TaskKind.PLACE \
+            else 'reached'
+        print(f'  {done} the {demo.episode.colour.value} cube '
               f'{demo.done_at_s:.1f} s after the goal'
               + (' and stopped there (the goal was cancelled: hold)' if stop_when_done else ''))
     if demo.distances_m:
@@ -158,9 +169,10 @@ def run(args: argparse.Namespace) -> int:
     from vla_ros.core.config import load_config
     from vla_ros.ros.demo_run import DemoRequest, run_demo, SensorTimeoutError
 
-    lifting = args.task == 'lift'
-    config_path = Path(args.config or (default_config_path().with_name(LIFT_CONFIG) if lifting
-                                       else default_config_path()))
+    task = TaskKind(args.task)
+    default = default_config_path()
+    config_path = Path(args.config or (default.with_name(TASK_CONFIGS[args.task])
+                                       if args.task in TASK_CONFIGS else default))
     instruction = TASK_INSTRUCTIONS[args.task] if args.instruction is None else args.instruction
     embodiment = load_config(config_path).embodiment
     latencies_ms: list[float] = []
@@ -172,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
 
     print(f'vla-ros demo: starting the simulated arm and the policy ({config_path})')
     request = DemoRequest(config_path=config_path, instruction=instruction,
-                          seed=args.seed, duration_s=args.duration, lift=lifting,
+                          seed=args.seed, duration_s=args.duration, task=task,
                           stop_when_done=args.stop_when_reached)
     try:
         demo = run_demo(request, on_feedback=show, on_goal=lambda: print(

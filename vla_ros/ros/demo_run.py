@@ -8,8 +8,9 @@
 simulated seconds. While the goal runs it asks the evaluation's ``SuccessCheck`` of the episode
 the instruction names (``episode_for_instruction``) every ``CANCEL_POLL_S``; with
 ``stop_when_done`` the first success cancels the goal and the arm holds there (the policies
-are trained on reaches that end at the cube, not on what comes after). For ``lift`` it keeps
-the named cube's height at each check and the cameras' frames when the cube left the table.
+are trained on reaches that end at the cube, not on what comes after). For ``lift`` and
+``place`` it keeps the named cube's height at each check and the cameras' frames when the cube
+left the table.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from vla_ros.ros.success_check import (
     reach_frame,
     SuccessCheck,
 )
-from vla_ros.sim.tasks import EpisodeWatch, GRASP_HEIGHT_M
+from vla_ros.sim.tasks import EpisodeWatch, GRASP_HEIGHT_M, TaskKind
 
 __all__ = ['DemoRequest', 'DemoRun', 'SensorTimeoutError', 'run_demo']
 
@@ -56,7 +57,8 @@ class DemoRequest:
         instruction: the words sent as the goal.
         seed: the scene seed.
         duration_s: the goal's length, simulated seconds.
-        lift: check the named cube's lift instead of the reach.
+        task: the task checked: ``REACH`` (the reach the instruction names), or ``LIFT`` or
+            ``PLACE`` of the named cube.
         stop_when_done: cancel the goal at the first success (else run the whole duration).
     """
 
@@ -64,7 +66,7 @@ class DemoRequest:
     instruction: str
     seed: int
     duration_s: float
-    lift: bool
+    task: TaskKind
     stop_when_done: bool
 
 
@@ -82,7 +84,8 @@ class DemoRun:
         done_at_s: simulated time from the goal to the first success, or None.
         frame: the frame a reach is measured at, or None.
         distances_m: colour -> distance from ``frame`` to that cube's top at the end, m.
-        heights_m: (s after the goal, the named cube's height above rest, m) per check (lift).
+        heights_m: (s after the goal, the named cube's height above rest, m) per check (lift,
+            place).
     """
 
     result: GoalResult | None
@@ -128,7 +131,7 @@ def _run_goal(request: DemoRequest, graph: SimGraph, sensors: SensorLog,
     with sim_node.lock:
         sim = sim_node.sim
         sent_s, frame = sim.time_s, reach_frame(sim, request.instruction)
-        episode = episode_for_instruction(sim, request.instruction, lift=request.lift,
+        episode = episode_for_instruction(sim, request.instruction, task=request.task,
                                           seed=request.seed)
         check = None if episode is None else SuccessCheck(sim, episode)
     sent_wall_s = time.monotonic()
@@ -140,7 +143,7 @@ def _run_goal(request: DemoRequest, graph: SimGraph, sensors: SensorLog,
             succeeded = check.observe()
             watch = check.watch
             height_m = watch.last_height_m if isinstance(watch, EpisodeWatch) else None
-        if request.lift and height_m is not None:
+        if request.task is not TaskKind.REACH and height_m is not None:
             heights_m.append((check.elapsed_s, height_m))
             if height_m > GRASP_HEIGHT_M:
                 sensors.mark_frames()

@@ -12,8 +12,8 @@ The evaluation samples its episodes; the demo has only an instruction, so
 ``episode_for_instruction`` makes the episode it names: the cube of the one colour it names,
 reached with the hand it names ("... with your right hand", ``left_hand``/``right_hand``
 frames), the gripper it names ("... with the left gripper", ``left_end_effector`` /
-``right_end_effector``), or else the ``end_effector``; or lifted, for ``lift``. Scenes without
-the three cubes or such a frame have no check.
+``right_end_effector``), or else the ``end_effector``; or lifted, for ``lift``, or put on the
+target pad, for ``place``. Scenes without the three cubes or such a frame have no check.
 """
 
 from __future__ import annotations
@@ -98,15 +98,15 @@ def reach_frame(scene: MujocoSim, instruction: str) -> str | None:
     return 'end_effector' if 'end_effector' in scene.frame_names else None
 
 
-def episode_for_instruction(scene: MujocoSim, instruction: str, *, lift: bool,
-                            seed: int) -> EvaluatedEpisode | None:
+def episode_for_instruction(scene: MujocoSim, instruction: str, *, seed: int,
+                            task: TaskKind = TaskKind.REACH) -> EvaluatedEpisode | None:
     """The episode ``instruction`` asks for in ``scene`` (module docstring), or None."""
     frame = reach_frame(scene, instruction)
     colour = _named_colour(instruction) if frame else None
     if frame is None or colour is None:
         return None
-    if lift:
-        return Episode(task=TaskKind.LIFT, colour=colour, instruction=instruction, seed=seed)
+    if task is not TaskKind.REACH:  # lift or place: the tabletop arm's gripper tasks
+        return Episode(task=task, colour=colour, instruction=instruction, seed=seed)
     if frame.endswith('_hand'):
         return HandReachEpisode(colour=colour, hand=Hand(frame.removesuffix('_hand')),
                                 instruction=instruction, seed=seed)

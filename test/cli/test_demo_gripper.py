@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 The vla_ros authors
-"""`vla-ros demo --task lift` as a user runs it: a subprocess on its own DDS domain."""
+"""`vla-ros demo --task lift` and ``place`` as a user runs them: a subprocess on its own DDS
+domain."""
 
 from __future__ import annotations
 
@@ -11,20 +12,26 @@ import subprocess
 
 import numpy as np
 from PIL import Image
+import pytest
 
 
-def test_lift_demo_prints_the_cube_height_over_time_and_writes_a_plot(repo_root: Path,
-                                                                      tmp_path: Path) -> None:
-    plot = tmp_path / 'lift.png'
-    env = dict(os.environ, ROS_DOMAIN_ID=str(int(os.environ['ROS_DOMAIN_ID']) + 101))
+@pytest.mark.parametrize(('task', 'instruction', 'domain_offset'), [
+    ('lift', 'pick up the red cube', 101),
+    ('place', 'put the red cube on the yellow square', 102),
+])
+def test_gripper_demo_prints_the_cube_height_over_time_and_writes_a_plot(
+        repo_root: Path, tmp_path: Path, task: str, instruction: str,
+        domain_offset: int) -> None:
+    plot = tmp_path / f'{task}.png'
+    env = dict(os.environ, ROS_DOMAIN_ID=str(int(os.environ['ROS_DOMAIN_ID']) + domain_offset))
 
-    done = subprocess.run(['vla-ros', 'demo', '--task', 'lift', '--duration', '8',
+    done = subprocess.run(['vla-ros', 'demo', '--task', task, '--duration', '8',
                            '--out', str(plot)], cwd=repo_root, env=env, capture_output=True,
                           text=True, timeout=240.0, check=False)
 
     assert done.returncode == 0, done.stdout + done.stderr
-    assert 'goal "pick up the red cube"' in done.stdout  # the lift default instruction
-    assert 'tabletop_arm_lift.yaml' in done.stdout  # and the lift policy's config
+    assert f'goal "{instruction}"' in done.stdout  # the task's default instruction
+    assert f'tabletop_arm_{task}.yaml' in done.stdout  # and its policy's config
     (line,) = [text for text in done.stdout.splitlines()
                if 'red cube height above its rest [cm]:' in text]
     samples = re.findall(r'(\d+\.\d) s (-?\d+\.\d)', line)
@@ -34,6 +41,8 @@ def test_lift_demo_prints_the_cube_height_over_time_and_writes_a_plot(repo_root:
     assert highest_cm >= max(float(height) for _, height in samples)
     if 'lifted the red cube' in done.stdout:  # most runs, not all (docs/results.md)
         assert highest_cm > 5.0, done.stdout
+    if 'placed the red cube' in done.stdout:  # carried: it left the table first
+        assert highest_cm > 1.0 and abs(float(samples[-1][1])) <= 0.5, done.stdout
     with Image.open(plot) as image:
         pixels = np.asarray(image.convert('RGB'))
     assert pixels.shape[1] > pixels.shape[0] > 200 and pixels.std() > 20.0
