@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 The vla_ros authors
-"""`vla-ros demo --task lift` and ``place`` as a user runs them: a subprocess on its own DDS
-domain."""
+"""`vla-ros demo --task lift` and ``place`` as a user runs them, each a subprocess on a domain."""
 
 from __future__ import annotations
 
