@@ -119,11 +119,12 @@ def _plot(sensors: SensorRecording, path: Path, instruction: str,
 
 
 def _print_heights(demo: DemoRun) -> None:
-    """The cube's height every ``HEIGHT_REPORT_PERIOD_S``, the highest and why the task failed."""
+    """The cube's height every ``HEIGHT_REPORT_PERIOD_S`` and last, the highest, why it failed."""
     assert demo.episode is not None and demo.watch is not None  # a lift or place was checked
     shown, next_s = [], 0.0
-    for elapsed_s, height_m in demo.heights_m:
-        if elapsed_s >= next_s:
+    last = len(demo.heights_m) - 1
+    for index, (elapsed_s, height_m) in enumerate(demo.heights_m):
+        if elapsed_s >= next_s or index == last:  # the last check too: where the cube ended
             shown.append(f'{elapsed_s:.1f} s {100 * height_m:.1f}')
             next_s = elapsed_s + HEIGHT_REPORT_PERIOD_S
     print(f'  {demo.episode.colour.value} cube height above its rest [cm]: ' + ', '.join(shown))
