@@ -73,3 +73,27 @@ def test_demos_records_a_recovery_from_a_near_miss(repo_root: Path, tmp_path: Pa
         assert refused.returncode != 0 and message in refused.stderr
         assert 'Traceback' not in refused.stderr
         assert not (tmp_path / 'refused').exists()
+
+
+def test_demos_records_the_humanoid_with_action_noise(repo_root: Path, tmp_path: Path) -> None:
+    env = dict(os.environ, ROS_DOMAIN_ID=str(int(os.environ['ROS_DOMAIN_ID']) + 100))
+
+    def demos(*flags: str, out: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(['vla-ros', 'demos', '--episodes', '1', '--seed', '9', *flags,
+                               '--out', str(tmp_path / out)], cwd=repo_root, env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+
+    done = demos('--config', 'config/g1_reach.yaml', '--task', 'hand_reach',
+                 '--action-noise', '0.03', out='noisy')
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert 'expert success 1/1' in done.stdout
+    assert load_demonstration(tmp_path / 'noisy' / 'episode_000000.npz').success
+
+    for flags, message in ((('--task', 'lift', '--action-noise', '0.03'),
+                            "--action-noise: applies to hand_reach, not 'lift'"),
+                           (('--config', 'config/g1_reach.yaml', '--task', 'hand_reach',
+                             '--action-noise', '-0.1'), '--action-noise -0.1: expected >= 0')):
+        refused = demos(*flags, out='refused')
+        assert refused.returncode != 0 and message in refused.stderr
+        assert 'Traceback' not in refused.stderr
+        assert not (tmp_path / 'refused').exists()

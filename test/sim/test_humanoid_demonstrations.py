@@ -13,7 +13,7 @@ import pytest
 from vla_ros.core.config import load_config
 from vla_ros.core.errors import ConfigError
 from vla_ros.sim import MujocoSim
-from vla_ros.sim.demonstrations import DemonstrationDataset, load_demonstration
+from vla_ros.sim.demonstrations import Demonstration, DemonstrationDataset, load_demonstration
 from vla_ros.sim.humanoid_demonstrations import (
     record_hand_reach_demonstrations,
     record_hand_reach_episode,
@@ -65,3 +65,33 @@ def test_hand_reach_demonstration_of_an_unsimulated_joint_is_a_config_error() ->
         record_hand_reach_episode(sim, make_hand_reach_episode(0),
                                   controllers=config.embodiment.controllers,
                                   joint_names=['waist_yaw_joint', 'head_pan_joint'], cameras=[])
+
+
+def test_action_noise_moves_the_robot_off_the_path_and_records_the_experts_targets() -> None:
+    config = load_config(REPO_ROOT / 'config' / 'g1.yaml')
+    assert config.sim is not None
+    embodiment = config.embodiment
+    commanded = [joint for joints in embodiment.controllers.values() for joint in joints]
+    joint_names = [joint for joint in embodiment.joints if joint in commanded]
+    fingers = [joint_names.index(joint) for name, joints in embodiment.controllers.items()
+               if 'hand' in name for joint in joints]
+    episode = make_hand_reach_episode(1000)
+
+    def record(noise_rad: float) -> Demonstration:
+        with MujocoSim(config.sim) as sim:
+            return record_hand_reach_episode(sim, episode, controllers=embodiment.controllers,
+                                             joint_names=joint_names, cameras=[],
+                                             action_noise_rad=noise_rad)
+
+    clean, noisy, again = record(0.0), record(0.03), record(0.03)
+
+    assert clean.success and noisy.success
+    np.testing.assert_array_equal(noisy.joint_positions, again.joint_positions)  # seeded
+    steps = min(clean.length, noisy.length)
+    assert np.abs(noisy.joint_positions[1:steps] - clean.joint_positions[1:steps]).max() > 0.03
+    # The expert holds the fingers still: the executed noise moves them, its labels do not.
+    assert np.ptp(noisy.joint_positions[:, fingers], axis=0).max() > 0.05
+    assert np.ptp(noisy.actions[:, fingers], axis=0).max() == 0.0
+    with MujocoSim(config.sim) as sim, pytest.raises(ConfigError, match='action noise'):
+        record_hand_reach_episode(sim, episode, controllers=embodiment.controllers,
+                                  joint_names=joint_names, cameras=[], action_noise_rad=-0.1)

@@ -41,6 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='lift, place: each episode first descends with the gripper open '
                         "1.5-3.5 cm off the cube's centre (not recorded); what is recorded is "
                         'the expert backing off and coming down again centred')
+    parser.add_argument('--action-noise', type=float, default=0.0, metavar='RAD',
+                        help='hand_reach: add Gaussian noise of this standard deviation to '
+                        'the targets executed on the commanded joints each step, while the '
+                        "recorded actions stay the expert's (DART: states off its path, "
+                        'labelled with its way back; default 0, none)')
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,6 +60,10 @@ def run(args: argparse.Namespace) -> int:
         if chosen and args.task not in ('lift', 'place'):
             raise ConfigError(f'{flag}: the {args.task!r} task has no grasp to miss; it '
                               'applies to lift and place')
+    if args.action_noise != 0.0 and args.task != 'hand_reach':
+        raise ConfigError(f'--action-noise: applies to hand_reach, not {args.task!r}')
+    if not args.action_noise >= 0.0:
+        raise ConfigError(f'--action-noise {args.action_noise}: expected >= 0 (radians)')
     if args.missed_grasp and args.near_miss:
         raise ConfigError('--missed-grasp and --near-miss: a recovery starts from one of them')
     config, sim = load_sim_config(args.config, needed_for='demonstrations')
@@ -86,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
             sim_config=sim, controllers=embodiment.controllers,
             joint_names=[joint for joint in embodiment.joints if joint in commanded],
             count=args.episodes, seed=args.seed, cameras=embodiment.cameras,
-            out_dir=args.out, on_episode=progress)
+            out_dir=args.out, on_episode=progress, action_noise_rad=args.action_noise)
     else:
         paths = record_demonstrations(
             mjcf_path=sim.mjcf, task=TaskKind(args.task), count=args.episodes,

@@ -34,17 +34,29 @@ if TYPE_CHECKING:
 
 __all__ = ['record_hand_reach_demonstrations', 'record_hand_reach_episode']
 
+#: Random stream of the action noise, apart from the scene's and the phrasing's.
+_NOISE_STREAM = 0xDA27
+
 
 
 def record_hand_reach_episode(sim: MujocoSim, episode: HandReachEpisode, *,
                               controllers: Mapping[str, tuple[str, ...]],
                               joint_names: Sequence[str],
-                              cameras: Sequence[CameraConfig]) -> Demonstration:
+                              cameras: Sequence[CameraConfig],
+                              action_noise_rad: float = 0.0) -> Demonstration:
     """Run the hand-reach expert on ``episode`` in ``sim``; keep ``joint_names``' columns.
 
+    With ``action_noise_rad`` > 0 the targets executed on ``joint_names`` get Gaussian noise of
+    that standard deviation each step (seeded by the episode's seed), while the recorded
+    actions stay the expert's: states off the expert's path, labelled with its way back.
+
     Raises:
-        ConfigError: a name in ``joint_names`` that the sim does not simulate.
+        ConfigError: a name in ``joint_names`` that the sim does not simulate, or a negative
+            ``action_noise_rad``.
     """
+    if not action_noise_rad >= 0.0:
+        raise ConfigError(f'hand reach demonstrations: action noise {action_noise_rad} rad; '
+                          'expected >= 0')
     missing = [name for name in joint_names if name not in sim.joint_names]
     if missing:
         raise ConfigError(f'hand reach demonstrations: joints {missing!r} are not simulated '
@@ -61,8 +73,16 @@ def record_hand_reach_episode(sim: MujocoSim, episode: HandReachEpisode, *,
         positions.append(measured[columns])
         actions.append(action[columns])
 
+    rng = np.random.default_rng([episode.seed, _NOISE_STREAM])
+
+    def perturb(action: NDArray[np.float64]) -> NDArray[np.float64]:
+        executed = action.copy()
+        executed[columns] += rng.normal(0.0, action_noise_rad, len(columns))
+        return executed
+
     expert = hand_reach_expert(sim.config, controllers, episode)
-    result = run_hand_reach_episode(sim, expert, episode, on_step=keep)
+    result = run_hand_reach_episode(sim, expert, episode, on_step=keep,
+                                    perturb=perturb if action_noise_rad > 0.0 else None)
     return Demonstration(
         episode=Episode(task=episode.task, colour=episode.colour,
                         instruction=episode.instruction, seed=episode.seed),
@@ -76,7 +96,7 @@ def record_hand_reach_demonstrations(
         *, sim_config: SimConfig, controllers: Mapping[str, tuple[str, ...]],
         joint_names: Sequence[str], count: int, seed: int, cameras: Sequence[CameraConfig],
         out_dir: Path, on_episode: Callable[[int, Demonstration], None] | None = None,
-) -> list[Path]:
+        action_noise_rad: float = 0.0) -> list[Path]:
     """Record ``count`` expert episodes with scene seeds ``seed``, ``seed + 1``, ...
 
     Args:
@@ -89,6 +109,7 @@ def record_hand_reach_demonstrations(
         cameras: the cameras to render, at their configured sizes.
         out_dir: where ``episode_NNNNNN.npz`` go (created; existing files are replaced).
         on_episode: called with (index, demonstration) after each episode is written.
+        action_noise_rad: noise on the executed targets (``record_hand_reach_episode``).
 
     Returns:
         The files written, in order.
@@ -96,5 +117,6 @@ def record_hand_reach_demonstrations(
     with MujocoSim(sim_config, seed=seed) as sim:
         return write_demonstrations(
             ((episode.seed, record_hand_reach_episode(
-                sim, episode, controllers=controllers, joint_names=joint_names, cameras=cameras))
+                sim, episode, controllers=controllers, joint_names=joint_names, cameras=cameras,
+                action_noise_rad=action_noise_rad))
              for episode in sample_hand_reach_episodes(count, seed)), out_dir, on_episode)

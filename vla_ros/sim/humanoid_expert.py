@@ -321,13 +321,18 @@ class HandReachRollout:
 def run_hand_reach_episode(sim: MujocoSim, expert: HandReachExpert, episode: HandReachEpisode,
                            *, max_steps: int = 50, steps_after_success: int = 3,
                            control_period_s: float = 0.02,
-                           on_step: HandReachStepRecorder | None = None) -> HandReachRollout:
+                           on_step: HandReachStepRecorder | None = None,
+                           perturb: Callable[[NDArray[np.float64]], NDArray[np.float64]]
+                           | None = None) -> HandReachRollout:
     """Reset ``sim`` to the episode and run the expert until success or ``max_steps``.
 
     Each target is handed to a ``TrajectoryFollower`` as a one-point trajectory due one step
     later, and the servo targets are resampled every ``control_period_s``: what the sim node
     does with the same trajectory arriving over ROS. ``on_step`` (if given) sees each step's
-    measured joints and the expert's targets before the sim runs towards them.
+    measured joints and the expert's targets before the sim runs towards them. ``perturb``
+    (if given) maps the expert's targets to the ones executed, so the robot drifts off the
+    expert's path and the expert, closed-loop, steers it back (DART-style noise injection):
+    ``on_step`` still sees the expert's own targets, the labels a policy learns.
     """
     sim.reset(episode.seed)
     follower = TrajectoryFollower(sim.joint_names, sim.position_targets())
@@ -338,7 +343,8 @@ def run_hand_reach_episode(sim: MujocoSim, expert: HandReachExpert, episode: Han
         action = expert.act(sim)
         if on_step is not None:
             on_step(sim, sim.joint_positions(), action)
-        follow_one_step(sim, follower, action, substeps=substeps)
+        follow_one_step(sim, follower, action if perturb is None else perturb(action),
+                        substeps=substeps)
         step += 1
         if first_success_step is None and episode.is_success(sim):
             first_success_step = step
