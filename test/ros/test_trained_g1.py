@@ -8,7 +8,7 @@ docs/results.md, "Unitree G1") drives the simulated humanoid through the sim nod
 node and its action server with ``config/g1_reach.yaml`` (64x64 cameras, five commanded
 controllers, the legs held), on held-out seeds (training used seeds 0-999, 2000-2999,
 5000-5499 and 6000-6499). Success is the simulator's check: the named hand's frame within 3 cm
-of the named cube's top. The policy succeeds in about 55 % of held-out episodes
+of the named cube's top. The policy succeeds in about half of held-out episodes
 (docs/results.md).
 """
 
