@@ -12,6 +12,14 @@ from vla_ros.sim.demonstrations import load_demonstration
 from vla_ros.sim.tasks import make_episode, TaskKind
 
 
+def _demos(repo_root: Path, out_dir: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    """`vla-ros demos` of one episode at seed 9 into ``out_dir``, on this domain + 100."""
+    env = dict(os.environ, ROS_DOMAIN_ID=str(int(os.environ['ROS_DOMAIN_ID']) + 100))
+    return subprocess.run(['vla-ros', 'demos', '--episodes', '1', '--seed', '9', *flags,
+                           '--out', str(out_dir)], cwd=repo_root, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
 def test_demos_records_an_episode_per_seed(repo_root: Path, tmp_path: Path) -> None:
     out_dir = tmp_path / 'demos'
     env = dict(os.environ, ROS_DOMAIN_ID=str(int(os.environ['ROS_DOMAIN_ID']) + 100))
@@ -53,12 +61,8 @@ def test_demos_records_a_recovery_from_a_missed_grasp(repo_root: Path, tmp_path:
 
 
 def test_demos_records_a_recovery_from_a_near_miss(repo_root: Path, tmp_path: Path) -> None:
-    env = dict(os.environ, ROS_DOMAIN_ID=str(int(os.environ['ROS_DOMAIN_ID']) + 100))
-
     def demos(*flags: str, out: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(['vla-ros', 'demos', '--episodes', '1', '--seed', '9', *flags,
-                               '--out', str(tmp_path / out)], cwd=repo_root, env=env,
-                              capture_output=True, text=True, timeout=120, check=False)
+        return _demos(repo_root, tmp_path / out, *flags)
 
     done = demos('--task', 'lift', '--near-miss', out='near')
     assert done.returncode == 0, done.stdout + done.stderr
@@ -76,12 +80,8 @@ def test_demos_records_a_recovery_from_a_near_miss(repo_root: Path, tmp_path: Pa
 
 
 def test_demos_records_the_humanoid_with_action_noise(repo_root: Path, tmp_path: Path) -> None:
-    env = dict(os.environ, ROS_DOMAIN_ID=str(int(os.environ['ROS_DOMAIN_ID']) + 100))
-
     def demos(*flags: str, out: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(['vla-ros', 'demos', '--episodes', '1', '--seed', '9', *flags,
-                               '--out', str(tmp_path / out)], cwd=repo_root, env=env,
-                              capture_output=True, text=True, timeout=120, check=False)
+        return _demos(repo_root, tmp_path / out, *flags)
 
     done = demos('--config', 'config/g1_reach.yaml', '--task', 'hand_reach',
                  '--action-noise', '0.03', out='noisy')

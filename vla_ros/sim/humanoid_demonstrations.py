@@ -38,7 +38,6 @@ __all__ = ['record_hand_reach_demonstrations', 'record_hand_reach_episode']
 _NOISE_STREAM = 0xDA27
 
 
-
 def record_hand_reach_episode(sim: MujocoSim, episode: HandReachEpisode, *,
                               controllers: Mapping[str, tuple[str, ...]],
                               joint_names: Sequence[str],
