@@ -432,6 +432,67 @@ def test_ee_deltas_refuse_a_dataset_of_another_arm_in_one_line(
                       "'joint5', 'joint6', 'gripper_joint']\n")
 
 
+def test_joint_deltas_train_flow_on_offsets_and_the_checkpoint_says_so(
+        demos_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from vla_ros.core.training_samples import ObservedJointDeltas, state_and_action_rows
+    from vla_ros.policies.flow.config import FlowPolicyConfig
+
+    out = tmp_path / 'checkpoint'
+
+    code, stdout, stderr = _train(capsys, '--family', 'flow', '--data', str(demos_dir),
+                                  '--out', str(out), *TINY_RUN, '--joint-deltas',
+                                  '--min-std', '0.02')
+
+    assert code == 0, stderr
+    assert 'samples) from ' in stdout and ', as offsets from the observed joints' in stdout
+    assert json.loads((out / 'vla_ros_policy.json').read_text())['action_rows'] == 'joint_delta'
+    stored = FlowPolicyConfig.load(out)
+    assert stored.joint_deltas
+    assert load_policy('flow', out).action_rows_from_observation  # type: ignore[attr-defined]
+    # The statistics are those of every real row of the offsets, floored at 0.02.
+    dataset = DemonstrationDataset(demos_dir, chunk_length=CHUNK)
+    _, rows = state_and_action_rows(ObservedJointDeltas(dataset), SIM_JOINTS, every_row=True)
+    np.testing.assert_allclose(stored.normalization.actions.mean, rows.mean(axis=0), atol=1e-9)
+    np.testing.assert_allclose(stored.normalization.actions.std,
+                               np.maximum(rows.std(axis=0), 0.02), rtol=1e-6)
+    assert min(stored.normalization.actions.std) == 0.02  # the gripper never moves here
+    assert min(stored.normalization.state.std) >= 0.02
+
+
+def test_an_absolute_flow_checkpoint_stores_no_action_rows(
+        demos_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / 'checkpoint'
+
+    code, _, stderr = _train(capsys, '--family', 'flow', '--data', str(demos_dir),
+                             '--out', str(out), *TINY_RUN)
+
+    assert code == 0, stderr
+    assert 'action_rows' not in json.loads((out / 'vla_ros_policy.json').read_text())
+    assert not load_policy('flow', out).action_rows_from_observation  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(('flags', 'message'), [
+    (('--family', 'tokens', '--joint-deltas'),
+     '--joint-deltas: the tokens family has no such setting (families that take it: flow)'),
+    (('--family', 'diffusion', '--min-std', '0.1'),
+     '--min-std: the diffusion family has no such setting (families that take it: flow)'),
+    (('--family', 'flow', '--joint-deltas', '--ee-deltas'),
+     '--joint-deltas with --ee-deltas: choose one action space'),
+    (('--family', 'flow', '--min-std', '0'),
+     'TrainingConfig.min_std: 0.0, expected a number > 0'),
+], ids=['tokens', 'diffusion', 'ee-deltas', 'zero-floor'])
+def test_joint_deltas_and_the_floor_out_of_place_are_refused_in_one_line(
+        flags: tuple[str, ...], message: str, demos_dir: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / 'checkpoint'
+
+    code, _, stderr = _train(capsys, '--data', str(demos_dir), '--out', str(out), *TINY_RUN,
+                             *flags)
+
+    assert code == 1 and not out.exists()
+    assert stderr == f'vla-ros train: {message}\n'
+
+
 def _one_camera_config() -> str:
     """The default tabletop config with only its front camera (the demos' camera)."""
     from vla_ros.cli.config_path import default_config_path

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import yaml
 from vla_ros.core.config import load_config, parse_config
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.types import Observation
+from vla_ros.core.warm_up import warm_up
 from vla_ros.execution.policy_setup import check_policy_fits, prepare_policy
 from vla_ros.policies.base import PolicySpec
 from vla_ros.policies.flow.checkpoint import (
@@ -109,3 +111,64 @@ def test_the_prepared_policy_says_which_inference_path_runs(tmp_path):
     assert default.inference_path == 'our sampler (eager) on cpu, float32'
     assert wrapped.inference_path == 'our sampler (eager) on cpu, float32'
     assert default.warm_up_ms > 0.0
+
+
+def _tabletop_with_joint_delta_policy(tmp_path: Path, action_space: dict[str, object] | None):
+    """The tabletop config running a random flow checkpoint marked as joint offsets."""
+    checkpoint = create_random_checkpoint(
+        tmp_path / 'flow', DEFAULT_SPEC, seed=0, home_positions=(0.0,) * 7,
+        motion_std=(0.05,) * 6 + (0.005,))
+    stored = json.loads((checkpoint / 'vla_ros_policy.json').read_text())
+    (checkpoint / 'vla_ros_policy.json').write_text(
+        json.dumps({**stored, 'action_rows': 'joint_delta'}))
+    raw = yaml.safe_load((REPO_ROOT / 'config' / 'tabletop_arm.yaml').read_text())
+    if action_space is not None:
+        raw['action_space'] = action_space
+    raw['policy']['checkpoint'] = str(checkpoint)
+    return parse_config(raw, root=REPO_ROOT)
+
+
+DELTA = {'type': 'joint_delta', 'delta_reference': 'observation'}
+
+
+def test_a_joint_delta_checkpoint_adds_its_rows_to_the_observed_joints(tmp_path):
+    config = _tabletop_with_joint_delta_policy(
+        tmp_path, {'arm_controller': DELTA, 'gripper_controller': DELTA})
+    prepared = prepare_policy(config, load=load_policy)
+    inner = load_policy('flow', config.policy.checkpoint)
+    warm_up(inner)  # as prepare_policy did: the same noise draws from here on, the same rows
+    observed = np.array([0.3, -0.4, 0.5, 0.2, -0.1, 0.6, 0.02])
+    gray = np.full((64, 64, 3), 90, dtype=np.uint8)
+    observation = Observation(images={'front': gray, 'wrist': gray},
+                              joint_names=DEFAULT_SPEC.joint_names, joint_positions=observed,
+                              instruction='touch the red cube')
+
+    rows = inner.infer(observation).positions
+    chunk = prepared.policy.infer(observation)
+
+    assert inner.action_rows_from_observation is True  # type: ignore[attr-defined]
+    limits = prepared.limits.subset(chunk.joint_names)
+    expected = np.clip(rows + observed, limits.lower, limits.upper)
+    np.testing.assert_allclose(chunk.positions, expected, atol=1e-9)
+    assert np.abs(rows).max() > 1e-3  # offsets, so the two differ by the observation
+
+
+@pytest.mark.parametrize(('action_space', 'message'), [
+    (None, r'^the checkpoint outputs offsets from the observed joints \(trained with '
+           r'--joint-deltas\): declare every controller \{type: joint_delta, '
+           r'delta_reference: observation\} in an action_space section$'),
+    ({'arm_controller': DELTA, 'gripper_controller': {'type': 'gripper',
+                                                      'joint': 'gripper_joint'}},
+     r'^action_space\.gripper_controller: the checkpoint outputs offsets'),
+    ({'arm_controller': {'type': 'joint_delta', 'delta_reference': 'previous_row'},
+      'gripper_controller': DELTA}, r'^action_space\.arm_controller: the checkpoint outputs'),
+    ({'gripper_controller': DELTA, 'arm_controller': DELTA},
+     r"^action_space: joints \['gripper_joint', 'joint1', .* in this order, but the "
+     r"checkpoint's columns are \['joint1', "),
+], ids=['no-action-space', 'gripper-type', 'previous-row', 'other-order'])
+def test_a_joint_delta_checkpoint_behind_anything_else_is_refused(tmp_path, action_space,
+                                                                   message):
+    config = _tabletop_with_joint_delta_policy(tmp_path, action_space)
+
+    with pytest.raises(ConfigError, match=message):
+        prepare_policy(config, load=load_policy)

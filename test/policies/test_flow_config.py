@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,16 @@ def test_config_round_trips_through_its_json_file(tmp_path: Path) -> None:
     assert path == tmp_path / CONFIG_FILENAME
     assert FlowPolicyConfig.load(tmp_path) == CONFIG
     assert json.loads(path.read_text())['normalization']['actions']['q99'] == [1.0, 1.0]
+    assert 'action_rows' not in json.loads(path.read_text())  # absolute: files as before
+
+
+def test_joint_offset_rows_round_trip_as_action_rows(tmp_path: Path) -> None:
+    offsets = dataclasses.replace(CONFIG, joint_deltas=True)
+    path = offsets.save(tmp_path)
+    assert json.loads(path.read_text())['action_rows'] == 'joint_delta'
+    assert FlowPolicyConfig.load(tmp_path) == offsets
+    explicit = {**CONFIG.to_json(), 'action_rows': 'absolute'}
+    assert FlowPolicyConfig.from_json(explicit) == CONFIG
 
 
 def test_unnormalize_inverts_normalize() -> None:
@@ -83,9 +94,12 @@ def test_unnormalize_inverts_normalize() -> None:
     (('normalization', 'actions', 'q01'), [0.0, float('nan')],
      r'normalization\.actions\.q01\[1\]: nan, expected finite'),
     (('normalization', 'state'), _DELETE, r'normalization\.state: missing required key'),
+    (('action_rows',), 'ee_delta',
+     r"^action_rows: 'ee_delta', expected 'absolute' or 'joint_delta'$"),
 ], ids=['schema', 'unknown-key', 'duplicate-joint', 'no-camera', 'chunk-zero', 'float-width',
         'negative-dt', 'string-dt', 'missing-height', 'no-steps', 'negative-seed', 'bad-mode',
-        'zero-std', 'short-mean', 'string-mean', 'nan-quantile', 'missing-state'])
+        'zero-std', 'short-mean', 'string-mean', 'nan-quantile', 'missing-state',
+        'action-rows'])
 def test_invalid_field_is_config_error_naming_it(path: tuple[str, ...], value: Any,
                                                   match: str) -> None:
     with pytest.raises(ConfigError, match=match):

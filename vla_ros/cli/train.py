@@ -14,6 +14,8 @@ read. The checkpoint loads with ``policy.family: FAMILY`` and ``policy.checkpoin
 ``--ee-deltas`` trains on the simulated arm's demonstrations rewritten as end-effector moves
 from each observation (``vla_ros.sim.ee_demonstrations.ObservedEeChunks``, the kinematics of
 ``--config``'s scene); such a policy runs behind the matching ``action_space`` declaration.
+``--joint-deltas`` (flow) trains on targets minus the observed joints
+(``vla_ros.core.training_samples.ObservedJointDeltas``), to run behind a ``joint_delta`` one.
 Every family draws a progress bar on stderr (``--no-progress`` hides it); the mean loss is
 logged every ``--log-every`` steps.
 """
@@ -86,6 +88,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "from the simulated arm's joint-space demonstrations with the "
                              "kinematics of --config's scene (run the policy with "
                              'action_space ee_delta, delta_reference: observation)')
+    parser.add_argument('--joint-deltas', action='store_true',
+                        help='flow: train on targets minus the observed joints (delta actions, '
+                             "as openpi's ALOHA policies); run the policy behind an action_space "
+                             'section that declares every controller joint_delta, '
+                             'delta_reference: observation')
+    parser.add_argument('--min-std', type=float, metavar='STD',
+                        help='flow: floor of the stored standard deviations, robot units '
+                             '(default 0.001); a larger floor keeps a joint that barely moves in '
+                             'the demonstrations from turning small offsets into large inputs')
     add_config_argument(parser)
     parser.add_argument('--action-space', choices=('absolute', 'delta'),
                         help='tokens, fast: chunk rows as absolute joint targets or as '
@@ -144,6 +155,8 @@ def _action_space(args: argparse.Namespace) -> str | None:
     take them as they are, not subtract joint positions from them.
     """
     chosen: str | None = args.action_space
+    if args.joint_deltas and args.ee_deltas:
+        raise ConfigError('--joint-deltas with --ee-deltas: choose one action space')
     if not args.ee_deltas:
         return chosen
     if chosen == 'delta':
@@ -165,7 +178,8 @@ def run(args: argparse.Namespace) -> int:
         pointing=args.pointing, pointing_steps=args.pointing_steps,
         pointing_weight=args.pointing_weight,
         action_space=_action_space(args), init=args.init, width=args.width,
-        expert_width=args.expert_width))
+        expert_width=args.expert_width, joint_deltas=args.joint_deltas,
+        min_std=args.min_std))
     print(_settings_line(family, prepared, args.chunk_length), flush=True)
     kinematics = _site_kinematics(args.config) if args.ee_deltas else None
     datasets = [_load_dataset(data, args.chunk_length) for data in args.data]
@@ -180,11 +194,16 @@ def run(args: argparse.Namespace) -> int:
         from vla_ros.sim.ee_demonstrations import ObservedEeChunks
 
         samples = ObservedEeChunks(samples, kinematics)
+    if args.joint_deltas:
+        from vla_ros.core.training_samples import ObservedJointDeltas
+
+        samples = ObservedJointDeltas(samples)
     logging.basicConfig(level=logging.INFO, format='vla-ros train: %(message)s')
     episodes = sum(len(dataset.episodes) for dataset in datasets)
     print(f'vla-ros train: {family} on {episodes} episodes ({len(samples)} samples) '
           f'from {", ".join(str(data) for data in args.data)}'
-          f'{"" if kinematics is None else ", as end-effector moves from the observation"}',
+          f'{"" if kinematics is None else ", as end-effector moves from the observation"}'
+          f'{", as offsets from the observed joints" if args.joint_deltas else ""}',
           flush=True)
     result = prepared.train(samples, args.out, steps_s.pop())
     if result.pointing is not None:

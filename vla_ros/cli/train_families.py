@@ -56,6 +56,9 @@ class RunOptions:
         width: hidden size of the vision tower and the language model (``flow``); None: the
             family's default. The initial weights' spread follows it (1 / sqrt(width)).
         expert_width: hidden size of the action expert (``flow``); None: the default.
+        joint_deltas: the samples' chunks are offsets from the observed joints (``flow``):
+            statistics over every chunk row, and the checkpoint says so.
+        min_std: floor of the stored standard deviations (``flow``); None: ``MIN_STD``.
     """
 
     steps: int | None
@@ -73,6 +76,8 @@ class RunOptions:
     init: Path | None = None
     width: int | None = None
     expert_width: int | None = None
+    joint_deltas: bool = False
+    min_std: float | None = None
 
 
 class TrainingSettings(Protocol):
@@ -136,7 +141,7 @@ FAMILY_OPTIONS: Mapping[str, str] = {
     'length_constrained': '--length-constrained', 'pointing': '--pointing',
     'pointing_steps': '--pointing-steps', 'pointing_weight': '--pointing-weight',
     'action_space': '--action-space', 'init': '--init', 'width': '--width',
-    'expert_width': '--expert-width'}
+    'expert_width': '--expert-width', 'joint_deltas': '--joint-deltas', 'min_std': '--min-std'}
 
 _POINTING = frozenset({'pointing', 'pointing_steps', 'pointing_weight'})
 _TOKEN_OPTIONS = _POINTING | {'action_space'}
@@ -144,7 +149,8 @@ _TOKEN_OPTIONS = _POINTING | {'action_space'}
 #: The trainable families, in the order `--help` lists them.
 TRAINERS: Mapping[PolicyFamily, Trainer] = {
     PolicyFamily.FLOW: Trainer('vla_ros.policies.flow.train',
-                               _POINTING | {'init', 'width', 'expert_width'}),
+                               _POINTING | {'init', 'width', 'expert_width', 'joint_deltas',
+                                            'min_std'}),
     PolicyFamily.TOKENS: Trainer('vla_ros.policies.tokens.train', _TOKEN_OPTIONS),
     PolicyFamily.FAST: Trainer('vla_ros.policies.fast.train',
                                _TOKEN_OPTIONS | {'length_constrained'}),
@@ -218,6 +224,10 @@ def _configure(defaults: Any, options: RunOptions) -> Any:
             expert_width=size.expert_width if options.expert_width is None
             else options.expert_width,
             init_std=size.init_std if options.width is None else options.width ** -0.5))
+    if options.joint_deltas:  # flow
+        config = replace(config, joint_deltas=True)
+    if options.min_std is not None:  # flow
+        config = replace(config, min_std=options.min_std)
     if hasattr(config, 'pointing'):  # the families that can pre-train on pointing scenes
         config = replace(config, pointing=replace(
             config.pointing, seed=options.seed, steps=config.pointing.steps

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
+from dataclasses import dataclass
 import itertools
 from typing import Protocol, TYPE_CHECKING
 
@@ -27,8 +28,8 @@ if TYPE_CHECKING:
     from vla_ros.core.types import Observation
 
 __all__ = [
-    'MIN_STD', 'ConcatenatedSamples', 'SampleSource', 'TrainingSampleLike', 'check_not_empty',
-    'dataset_spec', 'instructions_of', 'state_and_action_rows',
+    'MIN_STD', 'ConcatenatedSamples', 'ObservedJointDeltas', 'SampleSource', 'TrainingSampleLike',
+    'check_not_empty', 'dataset_spec', 'instructions_of', 'state_and_action_rows',
 ]
 
 #: Floor of a stored standard deviation, robot units: a joint that never moves in the data
@@ -89,6 +90,52 @@ class ConcatenatedSamples:
         return self._sources[source][index - start]
 
 
+@dataclass(frozen=True, slots=True)
+class _DeltaSample:
+    """A sample whose chunk rows count from its observed joints (``ObservedJointDeltas``)."""
+
+    observation: Observation
+    actions: NDArray[np.float64]
+    is_padding: NDArray[np.bool_]
+
+
+class ObservedJointDeltas:
+    """Samples whose chunk rows become offsets from the observed joints (openpi's delta actions).
+
+    Row k of a sample's chunk is its absolute target minus the joint positions observed with
+    it, so every row of a chunk counts from the same measured state. Such a policy runs behind
+    an ``action_space`` section that declares each controller ``joint_delta`` with
+    ``delta_reference: observation`` (its columns in the controllers' order, which must be the
+    samples' joint order).
+
+    Args:
+        samples: absolute-target samples.
+    """
+
+    def __init__(self, samples: SampleSource) -> None:
+        self._samples = samples
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    def __getitem__(self, index: int) -> TrainingSampleLike:
+        """Sample ``index`` with its chunk rewritten as offsets.
+
+        Raises:
+            ConfigError: the chunk's width is not the observation's joint count.
+        """
+        sample = self._samples[index]
+        observation = sample.observation
+        positions = np.asarray(observation.joint_positions, dtype=np.float64)
+        actions = np.asarray(sample.actions, dtype=np.float64)
+        if actions.ndim != 2 or actions.shape[1] != positions.shape[0]:
+            raise ConfigError(f'training sample {index}: chunk of shape {actions.shape}, '
+                              f'expected (L, {positions.shape[0]}) for joints '
+                              f'{list(observation.joint_names)!r}')
+        return _DeltaSample(observation=observation, actions=actions - positions,
+                            is_padding=sample.is_padding)
+
+
 def check_not_empty(samples: SampleSource) -> None:
     """Refuse an empty sample source before any statistics are taken of it.
 
@@ -126,12 +173,15 @@ def instructions_of(samples: SampleSource) -> list[str]:
                               for index in range(len(samples))))
 
 
-def state_and_action_rows(samples: SampleSource, joint_names: Sequence[str]
+def state_and_action_rows(samples: SampleSource, joint_names: Sequence[str], *,
+                          every_row: bool = False
                           ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """What a family's statistics are taken of: (N, J) joint positions and (N, J) targets.
+    """What a family's statistics are taken of: (N, J) joint positions and (M, J) targets.
 
     The state rows are every sample's joint positions (``joint_names`` order); the action rows
-    are each sample's first chunk row, that is every step's commanded target once.
+    are each sample's first chunk row, that is every step's commanded target once, or with
+    ``every_row`` each chunk's rows that are not padding (offsets from the observation grow
+    along the chunk, so its first row alone would understate their spread).
 
     Raises:
         ConfigError: no samples.
@@ -142,5 +192,6 @@ def state_and_action_rows(samples: SampleSource, joint_names: Sequence[str]
     for index in range(len(samples)):
         sample = samples[index]
         states.append(sample.observation.positions_for(tuple(joint_names)))
-        actions.append(np.asarray(sample.actions[0], dtype=np.float64))
-    return np.stack(states), np.stack(actions)
+        rows = np.asarray(sample.actions, dtype=np.float64)
+        actions.append(rows[~np.asarray(sample.is_padding)] if every_row else rows[:1])
+    return np.stack(states), np.concatenate(actions)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from vla_ros.core.action_space_config import ActionSpace, DeltaReference, JointGroup
 from vla_ros.core.config import CommandKind
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.warm_up import warm_up
@@ -23,10 +24,11 @@ from vla_ros.execution.joint_limits import JointLimits, load_urdf_limits
 from vla_ros.execution.joint_semantics import wrap_policy
 
 if TYPE_CHECKING:
+    from vla_ros.core.action_space_config import ActionSpaceConfig
     from vla_ros.core.config import EmbodimentConfig, VlaConfig
     from vla_ros.core.policy import Policy, PolicyLoader, PolicySpec
 
-__all__ = ['PreparedPolicy', 'check_policy_fits', 'prepare_policy']
+__all__ = ['PreparedPolicy', 'check_joint_delta_rows', 'check_policy_fits', 'prepare_policy']
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,34 @@ def check_policy_fits(embodiment: EmbodimentConfig, spec: PolicySpec) -> None:
                           f'controllers take {sorted(commanded)}')
 
 
+def check_joint_delta_rows(action_space: ActionSpaceConfig | None, spec: PolicySpec) -> None:
+    """Refuse to run a checkpoint of joint offsets unless ``action_space`` adds them back.
+
+    Such a checkpoint (``vla-ros train --joint-deltas``) outputs, per column of ``spec``,
+    the target minus the observed joint; sent as targets they would drive every joint
+    towards zero.
+
+    Raises:
+        ConfigError: no action_space section, a controller not declared ``joint_delta`` from
+            the observation, or declared joints in another order than the policy's columns.
+    """
+    wanted = '{type: joint_delta, delta_reference: observation}'
+    if action_space is None:
+        raise ConfigError('the checkpoint outputs offsets from the observed joints (trained '
+                          f'with --joint-deltas): declare every controller {wanted} in an '
+                          'action_space section')
+    for group in action_space.groups:
+        if not (isinstance(group, JointGroup) and group.space is ActionSpace.JOINT_DELTA
+                and group.delta_reference is DeltaReference.OBSERVATION):
+            raise ConfigError(f'action_space.{group.controller}: the checkpoint outputs '
+                              'offsets from the observed joints (trained with '
+                              f'--joint-deltas); declare it {wanted}')
+    if action_space.joint_names != tuple(spec.joint_names):
+        raise ConfigError(f'action_space: joints {list(action_space.joint_names)} in this '
+                          "order, but the checkpoint's columns are "
+                          f'{list(spec.joint_names)}; list the controllers in its order')
+
+
 def prepare_policy(config: VlaConfig, *, load: PolicyLoader) -> PreparedPolicy:
     """Read the limits, load the policy with ``load``, check it against the embodiment, warm up.
 
@@ -86,6 +116,8 @@ def prepare_policy(config: VlaConfig, *, load: PolicyLoader) -> PreparedPolicy:
     loaded = load(config.policy.family, config.policy.checkpoint,
                   device=config.policy.device, threads=config.policy.threads,
                   settings=config.policy)
+    if getattr(loaded, 'action_rows_from_observation', False) is True:
+        check_joint_delta_rows(config.action_space, loaded.spec)
     if config.action_space is None:
         check_policy_fits(embodiment, loaded.spec)
         policy = wrap_policy(loaded, embodiment.commands)

@@ -122,6 +122,10 @@ class FlowPolicyConfig(ConfigFile):
         state_joint_names: the joints of the state input, in order, when they differ from
             the action joints (``spec.joint_names``, the default); LeRobot checkpoints may
             read more or other joints than they drive.
+        joint_deltas: the chunk rows are offsets from the observed joints (trained with
+            ``vla-ros train --joint-deltas``), not absolute targets; stored as
+            ``"action_rows": "joint_delta"``, so the node runs such a checkpoint only behind
+            an ``action_space`` section that adds them to the observation.
     """
 
     spec: PolicySpec
@@ -129,6 +133,7 @@ class FlowPolicyConfig(ConfigFile):
     num_denoising_steps: int = 10
     noise_seed: int = 0
     state_joint_names: tuple[str, ...] | None = None
+    joint_deltas: bool = False
 
     @property
     def state_joints(self) -> tuple[str, ...]:
@@ -154,8 +159,9 @@ class FlowPolicyConfig(ConfigFile):
         """Return the plain mapping written to ``vla_ros_policy.json``."""
         state_joints = {} if self.state_joint_names is None else {
             'state_joint_names': list(self.state_joint_names)}
+        rows = {'action_rows': _JOINT_DELTA_ROWS} if self.joint_deltas else {}
         return {
-            'schema_version': SCHEMA_VERSION, **state_joints,
+            'schema_version': SCHEMA_VERSION, **state_joints, **rows,
             'spec': spec_to_json(self.spec),
             'num_denoising_steps': self.num_denoising_steps,
             'noise_seed': self.noise_seed,
@@ -176,7 +182,12 @@ class FlowPolicyConfig(ConfigFile):
         """
         check_header(raw, 'flow', family_stored=False)
         top = parse_fields(raw, '', required={'schema_version', 'spec', 'normalization'},
-                           optional={'num_denoising_steps', 'noise_seed', 'state_joint_names'})
+                           optional={'num_denoising_steps', 'noise_seed', 'state_joint_names',
+                                     'action_rows'})
+        rows = top.get('action_rows', _ABSOLUTE_ROWS)
+        if rows not in (_ABSOLUTE_ROWS, _JOINT_DELTA_ROWS):
+            raise ConfigError(f'action_rows: {rows!r}, expected {_ABSOLUTE_ROWS!r} or '
+                              f'{_JOINT_DELTA_ROWS!r}')
         norm = parse_fields(top['normalization'], 'normalization', required={'state', 'actions'},
                             optional={'mode'})
         modes = {name: mode for mode, name in _MODE_NAMES.items()}
@@ -192,7 +203,14 @@ class FlowPolicyConfig(ConfigFile):
             num_denoising_steps=top.get('num_denoising_steps', 10),
             noise_seed=top.get('noise_seed', 0),
             state_joint_names=None if top.get('state_joint_names') is None
-            else _names(top['state_joint_names'], 'state_joint_names'))
+            else _names(top['state_joint_names'], 'state_joint_names'),
+            joint_deltas=rows == _JOINT_DELTA_ROWS)
+
+
+#: ``action_rows`` values: absolute joint targets (the default when absent), or offsets from
+#: the observed joints.
+_ABSOLUTE_ROWS = 'absolute'
+_JOINT_DELTA_ROWS = 'joint_delta'
 
 
 def _names(raw: Any, where: str) -> tuple[str, ...]:

@@ -83,6 +83,11 @@ class FlowPolicy(CheckpointPolicy[FlowPolicyConfig, FlowProcessor]):
         return f'{sampler} on {self._device}, {str(self._dtype).removeprefix("torch.")}'
 
     @property
+    def action_rows_from_observation(self) -> bool:
+        """Whether the chunk rows are offsets from the observed joints (``--joint-deltas``)."""
+        return self.config.joint_deltas
+
+    @property
     def model(self) -> PI0ForConditionalGeneration:
         """The underlying transformers model (for parity checks and benchmarks)."""
         return self._model

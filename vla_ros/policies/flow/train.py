@@ -40,7 +40,7 @@ import torch
 from transformers import PI0ForConditionalGeneration
 
 from vla_ros.core.errors import ConfigError
-from vla_ros.core.training_samples import dataset_spec, SampleSource
+from vla_ros.core.training_samples import dataset_spec, MIN_STD, SampleSource
 from vla_ros.policies.flow.checkpoint import build_model, ModelSize, save_checkpoint
 from vla_ros.policies.flow.config import FlowPolicyConfig
 from vla_ros.policies.flow.pointing import prompt_readout
@@ -100,6 +100,13 @@ class TrainingConfig:
         freeze_vision: after pointing pre-training, keep the vision tower's weights fixed.
         pointing_weight: after pointing pre-training, weight of the pointing loss added to
             each flow step's loss (co-training); 0 drops it after the pre-training.
+        min_std: floor of the stored standard deviations, robot units. A joint that barely
+            moves in the demonstrations (a hand's fingers) otherwise turns a small offset at
+            deployment (a finger pressed on the table) into an input many deviations out.
+        joint_deltas: the samples' chunk rows are offsets from the observed joints
+            (``ObservedJointDeltas``): the action statistics cover every real chunk row, not
+            each chunk's first (offsets grow along the chunk), and the checkpoint records it
+            (``FlowPolicyConfig.joint_deltas``).
     """
 
     steps: int = 3000
@@ -117,10 +124,13 @@ class TrainingConfig:
     pointing: PointingConfig = field(default_factory=PointingConfig)
     freeze_vision: bool = True
     pointing_weight: float = 0.0
+    min_std: float = MIN_STD
+    joint_deltas: bool = False
 
     def __post_init__(self) -> None:
         check_run_settings(self, counts=('num_denoising_steps',))
         require_number(self, 'pointing_weight', may_be_zero=True)
+        require_number(self, 'min_std')
 
 
 def flow_matching_loss(model: PI0ForConditionalGeneration, batch: TrainingTensors, *,
@@ -258,8 +268,10 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
     config = config or TrainingConfig()
     spec = dataset_spec(samples, dt_s=dt_s)
     policy_config = FlowPolicyConfig(
-        spec=spec, normalization=dataset_normalization(samples, spec),
-        num_denoising_steps=config.num_denoising_steps, noise_seed=config.seed)
+        spec=spec, normalization=dataset_normalization(
+            samples, spec, min_std=config.min_std, every_row=config.joint_deltas),
+        num_denoising_steps=config.num_denoising_steps, noise_seed=config.seed,
+        joint_deltas=config.joint_deltas)
     model, hf_processor = build_model(spec, size=config.size, seed=config.seed,
                                       num_denoising_steps=config.num_denoising_steps)
     if init is not None:

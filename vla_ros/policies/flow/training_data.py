@@ -72,24 +72,27 @@ class TrainingTensors:
             loss_mask=self.loss_mask[indices])
 
 
-def _feature_stats(values: NDArray[np.float64]) -> FeatureStats:
+def _feature_stats(values: NDArray[np.float64], min_std: float) -> FeatureStats:
     stats = compute_stats(values)
-    return FeatureStats(mean=stats.mean, std=tuple(max(std, MIN_STD) for std in stats.std),
+    return FeatureStats(mean=stats.mean, std=tuple(max(std, min_std) for std in stats.std),
                         q01=stats.q01, q99=stats.q99)
 
 
-def dataset_normalization(samples: SampleSource, spec: PolicySpec) -> Normalization:
-    """Mean, std (floored at ``MIN_STD``), q01 and q99 of the state and of the actions.
+def dataset_normalization(samples: SampleSource, spec: PolicySpec, *,
+                          min_std: float = MIN_STD, every_row: bool = False) -> Normalization:
+    """Mean, std (floored at ``min_std``), q01 and q99 of the state and of the actions.
 
     The state statistics cover every sample's joint positions; the action statistics cover
-    each sample's first row, that is every step's commanded target once.
+    each sample's first row, that is every step's commanded target once, or with
+    ``every_row`` every row that is not padding (for offsets from the observation).
 
     Raises:
         ConfigError: no samples.
         InputError: a sample lacks one of ``spec``'s joints or holds NaN or Inf.
     """
-    states, actions = state_and_action_rows(samples, spec.joint_names)
-    return Normalization(state=_feature_stats(states), actions=_feature_stats(actions))
+    states, actions = state_and_action_rows(samples, spec.joint_names, every_row=every_row)
+    return Normalization(state=_feature_stats(states, min_std),
+                         actions=_feature_stats(actions, min_std))
 
 
 def _padded(rows: list[torch.Tensor], pad_value: int) -> torch.Tensor:
