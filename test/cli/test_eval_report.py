@@ -14,7 +14,7 @@ from vla_ros.core.errors import ConfigError
 from vla_ros.execution.smoothness import SmoothnessMetrics
 from vla_ros.ros.evaluation import EpisodeRecord, EvaluationRun
 from vla_ros.ros.evaluation_report import evaluation_report, wilson_interval
-from vla_ros.sim.tasks import FailureReason, make_episode, TaskKind
+from vla_ros.sim.tasks import Colour, FailureReason, make_episode, TaskKind
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -74,6 +74,23 @@ def test_report_gives_each_failed_lift_its_reason_and_cube_height() -> None:
 
     assert (failed['failure_reason'], failed['max_cube_height_m']) == ('cube dropped', 0.0312)
     assert (lifted['failure_reason'], lifted['max_cube_height_m']) == (None, 0.051)
+    assert failed['closest_m'] is None and failed['ended_nearest'] is None  # not a reach
+
+
+def test_report_gives_each_missed_reach_how_close_it_came_and_where_it_ended() -> None:
+    args = parse('--policy', 'ckpt', '--task', 'reach', '--json', 'out.json')
+    episode = make_episode(TaskKind.REACH, 1000)
+    other = next(colour for colour in Colour if colour is not episode.colour)
+    run = EvaluationRun(records=(
+        EpisodeRecord(index=0, episode=episode, success=False, time_to_success_s=None,
+                      duration_s=15.0, outcome='canceled',
+                      failure_reason=FailureReason.NOT_REACHED, closest_m=0.061234,
+                      ended_nearest=other),
+    ), latencies_ms=(10.0,))
+
+    (missed,) = evaluation_report(run, eval_verb.report_settings(args))['per_episode']
+
+    assert (missed['closest_m'], missed['ended_nearest']) == (0.0612, other.value)
 
 
 def test_strategy_is_one_of_the_four_and_applies_to_a_policy_only(tmp_path: Path,

@@ -58,6 +58,7 @@ def test_policy_episodes_run_to_their_timeout_and_are_cancelled(config_file: Pat
         assert record.outcome == 'canceled'
         assert record.failure_reason is FailureReason.NEVER_GRASPED
         assert record.max_cube_height_m is not None and record.max_cube_height_m < 0.005
+        assert record.closest_m is None and record.ended_nearest is None  # not a reach
     assert run.latencies_ms and min(run.latencies_ms) > 0.0
 
 

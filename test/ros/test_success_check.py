@@ -109,6 +109,10 @@ def test_the_check_sees_the_expert_succeed_when_the_task_predicate_does(task, se
     if task is TaskKind.REACH:
         assert distances_m[episode.colour.value] <= REACH_TOLERANCE_M
         assert min(distances_m, key=distances_m.__getitem__) == episode.colour.value
+        assert check.closest_m is not None and check.closest_m <= REACH_TOLERANCE_M
+        assert check.ended_nearest is episode.colour
+    else:  # only a reach is measured by its distance
+        assert check.closest_m is None and check.ended_nearest is None
 
 
 def test_a_check_that_never_succeeds_says_why():
@@ -124,3 +128,33 @@ def test_a_check_that_never_succeeds_says_why():
     assert check.elapsed_s == pytest.approx(0.5, abs=0.01)
     assert check.watch.failure_reason() is FailureReason.NEVER_GRASPED
     assert check.watch.max_height_m is not None and abs(check.watch.max_height_m) < 0.005
+
+
+@pytest.mark.parametrize(('scene', 'episode', 'frame', 'joint'), [
+    ('aloha', BimanualEpisode(BimanualTaskKind.SIDE_REACH, Colour.BLUE, Side.RIGHT,
+                              'touch the blue cube with the right gripper', 1004),
+     'right_end_effector', 'right_waist'),
+    ('g1', HandReachEpisode(Colour.GREEN, Hand.LEFT, 'touch the green cube with your left hand',
+                            1004), 'left_hand', 'waist_yaw_joint'),
+], ids=['aloha-side-reach', 'g1-hand-reach'])
+def test_a_reach_keeps_its_closest_distance_and_the_cube_it_ended_nearest(scenes, scene, episode,
+                                                                          frame, joint):
+    sim = scenes[scene]
+    sim.reset(episode.seed)
+    check = SuccessCheck(sim, episode)
+    sim.step(0.2)
+    check.observe()
+    first_m = cube_distances_m(sim, frame)
+    target = sim.joint_positions().copy()  # turn the waist under the frame: it moves
+    target[sim.joint_names.index(joint)] += 0.4
+    sim.set_position_targets(target)
+    sim.step(1.0)
+
+    assert not check.observe()
+    later_m = cube_distances_m(sim, frame)
+
+    assert later_m != first_m
+    named = episode.colour.value
+    assert check.closest_m == pytest.approx(min(first_m[named], later_m[named]), abs=1e-12)
+    assert check.ended_nearest is Colour(min(later_m, key=later_m.__getitem__))
+    assert check.closest_m > REACH_TOLERANCE_M

@@ -96,6 +96,10 @@ def _show(episodes: int, record: EpisodeRecord) -> None:
         else f'{record.time_to_success_s:.1f} s'
     if record.failure_reason is not None:
         took += f', {record.failure_reason.value}'
+        if record.closest_m is not None and record.ended_nearest is not None:
+            nearest = record.ended_nearest
+            cube = 'it' if nearest is record.episode.colour else f'the {nearest.value} cube'
+            took += f'; closest {100 * record.closest_m:.1f} cm, ended nearest {cube}'
     print(f'  episode {record.index + 1}/{episodes} seed {record.episode.seed} '
           f'"{record.episode.instruction}": {"success" if record.success else "failure"} '
           f'({took})', flush=True)

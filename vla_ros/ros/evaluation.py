@@ -70,7 +70,7 @@ from vla_ros.sim.bimanual_tasks import BimanualEpisode
 from vla_ros.sim.expert import POLICY_DT_S, ScriptedExpert
 from vla_ros.sim.humanoid_expert import hand_reach_expert, HandReachExpert
 from vla_ros.sim.humanoid_tasks import HandReachEpisode
-from vla_ros.sim.tasks import FailureReason
+from vla_ros.sim.tasks import Colour, FailureReason
 
 __all__ = ['EpisodeRecord', 'EvaluatedEpisode', 'EvaluationRun', 'PolicyUnderTest', 'evaluate']
 
@@ -104,6 +104,9 @@ class EpisodeRecord:
         smoothness: boundary jump, jerk and idle time of the arm over the episode.
         failure_reason: why it failed (None after a success, or when no check ran).
         max_cube_height_m: the named cube's highest centre above its rest height, m.
+        closest_m: reaches only: the reaching frame's smallest distance to the named cube's
+            top over the episode, m (``SuccessCheck.closest_m``).
+        ended_nearest: reaches only: the colour of the cube nearest that frame at the end.
     """
 
     index: int
@@ -115,6 +118,8 @@ class EpisodeRecord:
     smoothness: SmoothnessMetrics | None = None
     failure_reason: FailureReason | None = None
     max_cube_height_m: float | None = None
+    closest_m: float | None = None
+    ended_nearest: Colour | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,7 +283,8 @@ class _Harness:
                              time_to_success_s=check.time_to_success_s,
                              duration_s=check.elapsed_s, outcome=outcome, smoothness=smoothness,
                              failure_reason=check.watch.failure_reason(),
-                             max_cube_height_m=check.watch.max_height_m)
+                             max_cube_height_m=check.watch.max_height_m,
+                             closest_m=check.closest_m, ended_nearest=check.ended_nearest)
 
     def _send_goal(self, episode: EvaluatedEpisode) -> Any:
         assert self._action is not None

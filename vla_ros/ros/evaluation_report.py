@@ -15,7 +15,10 @@
                       after a success; for lift 'cube never grasped', 'cube dropped', 'cube
                       not high enough' or 'another cube lifted'; for reach 'cube not
                       reached'), "max_cube_height_m" (the named cube's highest centre above
-                      its rest height), "max_boundary_jump_rad", "max_jerk", "idle_fraction",
+                      its rest height), "closest_m" (reaches: the reaching frame's smallest
+                      distance to the named cube's top; null for other tasks),
+                      "ended_nearest" (reaches: the colour of the cube nearest that frame at
+                      the end), "max_boundary_jump_rad", "max_jerk", "idle_fraction",
                       "boundaries"}, ...]}
 
 The interval says how far the rate of a few episodes can be from the policy's: 16/20 is
@@ -86,6 +89,9 @@ def _record(record: EpisodeRecord) -> dict[str, Any]:
             else record.failure_reason.value,
             'max_cube_height_m': None if record.max_cube_height_m is None
             else round(record.max_cube_height_m, 4),
+            'closest_m': None if record.closest_m is None else round(record.closest_m, 4),
+            'ended_nearest': None if record.ended_nearest is None
+            else record.ended_nearest.value,
             **_smoothness(None if record.smoothness is None else [record.smoothness])}
 
 

@@ -6,7 +6,11 @@ A ``SuccessCheck`` watches an episode on the sim node's scene (read under its lo
 task's watch (``EpisodeWatch`` for the tabletop's ``Episode``, ``BimanualWatch`` for the ALOHA
 rig's, ``HandReachWatch`` for the humanoid's): each ``observe`` reads the task's predicate and
 keeps the simulated time from the start to the first success, and the watch says afterwards
-why a failed episode failed. The simulator decides; the policy never sees the check.
+why a failed episode failed. For the reaches (the tabletop's ``reach``, ALOHA's ``side_reach``,
+the G1's hand reach) it also keeps how close the reaching frame came to the named cube's top
+(``closest_m``) and which cube it was nearest at the last check (``ended_nearest``): a miss
+by 4 cm, a stall half-way and a reach for the wrong colour look alike in a success rate. The
+simulator decides; the policy never sees the check.
 
 The evaluation samples its episodes; the demo has only an instruction, so
 ``episode_for_instruction`` makes the episode it names: the cube of the one colour it names,
@@ -65,6 +69,12 @@ class SuccessCheck:
         self.started_s = sim.time_s
         self.elapsed_s = 0.0
         self.time_to_success_s: float | None = None
+        self._frame = _reaching_frame(sim, episode)
+        #: Smallest distance from the reaching frame to the named cube's top so far, m
+        #: (None for a task that is not a reach, or before any check).
+        self.closest_m: float | None = None
+        #: The colour of the cube nearest the reaching frame at the last check (None likewise).
+        self.ended_nearest: Colour | None = None
 
     def observe(self) -> bool:
         """Read the scene now; whether the episode's task is done."""
@@ -72,7 +82,23 @@ class SuccessCheck:
         succeeded = self.watch.observe(self._sim)
         if succeeded and self.time_to_success_s is None:
             self.time_to_success_s = self.elapsed_s
+        if self._frame is not None:
+            distances = cube_distances_m(self._sim, self._frame)
+            named_m = distances[self.episode.colour.value]
+            self.closest_m = named_m if self.closest_m is None else min(self.closest_m, named_m)
+            self.ended_nearest = Colour(min(distances, key=distances.__getitem__))
         return succeeded
+
+
+def _reaching_frame(sim: MujocoSim, episode: EvaluatedEpisode) -> str | None:
+    """The frame a reach episode's success is measured at; None for the other tasks."""
+    if isinstance(episode, HandReachEpisode):
+        return episode.hand.frame
+    if isinstance(episode, BimanualEpisode):
+        return episode.side.frame if episode.task is BimanualTaskKind.SIDE_REACH else None
+    if episode.task is TaskKind.REACH and 'end_effector' in sim.frame_names:
+        return 'end_effector'
+    return None
 
 
 def _named_colour(instruction: str) -> Colour | None:
