@@ -459,6 +459,31 @@ def test_joint_deltas_train_flow_on_offsets_and_the_checkpoint_says_so(
     assert min(stored.normalization.state.std) >= 0.02
 
 
+def test_a_fine_tune_keeps_the_rows_of_its_init_checkpoint(
+        demos_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    offsets, absolute = tmp_path / 'offsets', tmp_path / 'absolute'
+    for out, flags in ((offsets, ('--joint-deltas',)), (absolute, ())):
+        code, _, stderr = _train(capsys, '--family', 'flow', '--data', str(demos_dir),
+                                 '--out', str(out), *TINY_RUN, *flags)
+        assert code == 0, stderr
+
+    code, _, stderr = _train(capsys, '--family', 'flow', '--data', str(demos_dir), '--out',
+                             str(tmp_path / 'tuned'), *TINY_RUN, '--init', str(offsets))
+    assert code == 1 and not (tmp_path / 'tuned').exists()
+    assert stderr.endswith(f'\nvla-ros train: --init {offsets}: its chunk rows are offsets '
+                           'from the observed joints, this run trains absolute targets; add '
+                           '--joint-deltas\n')  # after the checkpoint's loading bar
+    code, _, stderr = _train(capsys, '--family', 'flow', '--data', str(demos_dir), '--out',
+                             str(tmp_path / 'tuned'), *TINY_RUN, '--init', str(absolute),
+                             '--joint-deltas')
+    assert code == 1 and stderr.endswith('this run trains offsets from the observed joints; '
+                                         'drop --joint-deltas\n')
+    code, _, stderr = _train(capsys, '--family', 'flow', '--data', str(demos_dir), '--out',
+                             str(tmp_path / 'tuned'), *TINY_RUN, '--init', str(offsets),
+                             '--joint-deltas')
+    assert code == 0, stderr
+
+
 def test_an_absolute_flow_checkpoint_stores_no_action_rows(
         demos_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / 'checkpoint'

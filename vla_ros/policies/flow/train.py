@@ -216,12 +216,14 @@ def _pretrain(model: PI0ForConditionalGeneration, processor: FlowProcessor, data
     return result, objective
 
 
-def _start_from(model: PI0ForConditionalGeneration, init_dir: Path, spec: PolicySpec) -> None:
+def _start_from(model: PI0ForConditionalGeneration, init_dir: Path, spec: PolicySpec, *,
+                joint_deltas: bool) -> None:
     """Copy the weights of the flow checkpoint ``init_dir`` into ``model``: a fine-tune's start.
 
     Raises:
         ConfigError: the checkpoint does not load, is for other joints, cameras, image size or
-            chunk length, or its tensors do not fit the model this run builds.
+            chunk length, outputs other rows (offsets against absolute targets, see
+            ``joint_deltas``), or its tensors do not fit the model this run builds.
     """
     from vla_ros.policies.flow.model import load
 
@@ -229,6 +231,11 @@ def _start_from(model: PI0ForConditionalGeneration, init_dir: Path, spec: Policy
         start = load(init_dir, 'cpu')
     except ConfigError as err:
         raise ConfigError(f'--init {init_dir}: {err}') from err
+    if start.config.joint_deltas != joint_deltas:
+        rows = ('offsets from the observed joints', 'absolute targets')
+        theirs, ours = rows if start.config.joint_deltas else rows[::-1]
+        raise ConfigError(f'--init {init_dir}: its chunk rows are {theirs}, this run trains '
+                          f'{ours}; {"drop" if joint_deltas else "add"} --joint-deltas')
     for field_name in ('joint_names', 'camera_names', 'image_height', 'image_width',
                        'chunk_length'):
         theirs, ours = getattr(start.spec, field_name), getattr(spec, field_name)
@@ -275,7 +282,7 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
     model, hf_processor = build_model(spec, size=config.size, seed=config.seed,
                                       num_denoising_steps=config.num_denoising_steps)
     if init is not None:
-        _start_from(model, init, spec)
+        _start_from(model, init, spec, joint_deltas=config.joint_deltas)
         if config.freeze_vision:
             model.model.vlm.vision_tower.requires_grad_(False)
     model_config = model.config
