@@ -14,8 +14,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import json
 import os
 from pathlib import Path
+import shutil
 import subprocess
 import time
 
@@ -29,6 +31,7 @@ from vla_ros.core.types import Observation
 from vla_ros.policies.registry import load_policy
 from vla_ros.policies.remote.link import api_key_from_env
 from vla_ros.policies.remote.openpi import OpenpiPolicy
+from vla_ros.policies.remote.served_rows import outputs_offsets
 from vla_ros.policies.remote.server import PolicyServer, ServeOptions
 
 DEADLINE_S = 120.0  # longest wait for the served model to load (a deadline, not a timing claim)
@@ -44,12 +47,14 @@ def observation(seed: int, *, size: int = 64, cameras: tuple[str, ...] = ('front
         instruction='touch the red cube')
 
 
-def start_serve(repo_root: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
+def start_serve(repo_root: Path, *extra: str,
+                checkpoint: Path | None = None) -> tuple[subprocess.Popen[str], str]:
     """``vla-ros serve`` in a subprocess; returns it and its URL once it listens."""
+    checkpoint = checkpoint or repo_root / 'checkpoints' / 'flow' / 'reach'
     process = subprocess.Popen(
-        ['vla-ros', 'serve', '--family', 'flow', '--checkpoint',
-         str(repo_root / 'checkpoints' / 'flow' / 'reach'), '--threads', '1', '--port', '0',
-         *extra], cwd=repo_root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        ['vla-ros', 'serve', '--family', 'flow', '--checkpoint', str(checkpoint),
+         '--threads', '1', '--port', '0', *extra],
+        cwd=repo_root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert process.stdout is not None
     line = process.stdout.readline()  # the first line names the URL; EOF if it died
     assert ' on ws://' in line, f'vla-ros serve printed {line!r}, exit code {process.poll()}'
@@ -80,6 +85,39 @@ def test_served_flow_chunks_equal_local_ones(served_reach: str, repo_root: Path)
     print(f'largest |remote - local| per chunk: {differences}')
     assert max(differences) <= 1e-5
     assert remote.last_timing is not None and remote.last_timing.server_ms is not None
+
+
+def test_a_joint_delta_checkpoint_is_served_as_absolute_targets(repo_root: Path,
+                                                                 tmp_path: Path) -> None:
+    # The shipped reach checkpoint, marked as trained with --joint-deltas: the same weights,
+    # whose rows the server must now add to the joints that came with each request.
+    checkpoint = tmp_path / 'reach_delta'
+    shutil.copytree(repo_root / 'checkpoints' / 'flow' / 'reach', checkpoint)
+    settings_file = checkpoint / 'vla_ros_policy.json'
+    settings = json.loads(settings_file.read_text())
+    settings['action_rows'] = 'joint_delta'
+    settings_file.write_text(json.dumps(settings))
+    offsets = load_policy('flow', checkpoint, threads=1)
+    assert outputs_offsets(offsets)
+
+    process, url = start_serve(repo_root, checkpoint=checkpoint)
+    try:
+        remote = OpenpiPolicy(RemoteServerConfig(url=url, timeout_s=60.0))
+        # The joint state arrives in another order than the policy's columns.
+        observations = [observation(0), observation(1, joints=tuple(reversed(JOINTS)))]
+        chunks = [remote.infer(obs) for obs in observations]
+        remote.close()
+    finally:
+        process.terminate()
+        assert process.wait(timeout=30) == 0
+
+    for obs, chunk in zip(observations, chunks, strict=True):
+        observed = obs.positions_for(JOINTS)
+        assert chunk.joint_names == JOINTS
+        expected = offsets.infer(obs).positions + observed
+        np.testing.assert_allclose(chunk.positions, expected, atol=1e-5)
+        # Not the offsets themselves: the state (about 0.2 rad a joint) moved every row.
+        assert np.abs(chunk.positions - (expected - observed)).min() > 1e-4
 
 
 @pytest.fixture

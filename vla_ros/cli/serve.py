@@ -107,6 +107,7 @@ def _load(args: argparse.Namespace,
     """The policy to serve (here, or in Ray replicas): the config's section, then the flags."""
     from vla_ros.core.config import load_config
     from vla_ros.policies.registry import load_policy
+    from vla_ros.policies.remote.served_rows import served_policy
 
     settings = load_config(args.config).policy if args.config else None
     family = args.family or (settings.family if settings else None)
@@ -127,8 +128,8 @@ def _load(args: argparse.Namespace,
                               '--num-gpus-per-replica above 0 (Ray hides GPUs otherwise)')
         served = RayServedPolicy(PolicySource(family, checkpoint, device, threads, settings), ray)
         return family, checkpoint, served, served
-    return family, checkpoint, load_policy(family, checkpoint, device=device, threads=threads,
-                                           settings=settings), None
+    loaded = load_policy(family, checkpoint, device=device, threads=threads, settings=settings)
+    return family, checkpoint, served_policy(loaded), None
 
 
 def _warm_up_words(policy: Policy, ray: RayOptions | None) -> str:

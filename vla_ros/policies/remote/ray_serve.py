@@ -125,10 +125,11 @@ class PolicyReplica:
         from ray import serve
 
         from vla_ros.policies.registry import load_policy
+        from vla_ros.policies.remote.served_rows import served_policy
 
-        self._policy: Policy = load_policy(source.family, source.checkpoint,
-                                           device=source.device, threads=source.threads,
-                                           settings=source.settings)
+        self._policy: Policy = served_policy(load_policy(
+            source.family, source.checkpoint, device=source.device, threads=source.threads,
+            settings=source.settings))
         self._batched: BatchPolicy[Any] | None = (
             self._policy if isinstance(self._policy, BatchPolicy) else None)
         self._replica = str(serve.get_replica_context().replica_id.unique_id)
