@@ -286,6 +286,33 @@ def test_flow_width_flags_size_the_model_and_init_needs_the_same(
     assert code == 1 and '--width: the tokens family has no such setting' in stderr
 
 
+def test_flow_patch_flag_sets_the_vision_patches_and_refuses_one_that_does_not_tile(
+        demos_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    patches = {}
+    for name, extra in (('default', ()), ('fine', ('--patch', '8'))):
+        code, _, stderr = _train(capsys, '--family', 'flow', '--data', str(demos_dir),
+                                 '--out', str(tmp_path / name), *TINY_RUN, *extra)
+        assert code == 0, stderr
+        config = json.loads((tmp_path / name / 'config.json').read_text())
+        patches[name] = config['vlm_config']['vision_config']['patch_size']
+        policy = load_policy('flow', tmp_path / name)
+        _check_inference('flow', policy, Observation(
+            images={'front': np.zeros((64, 64, 3), dtype=np.uint8)}, joint_names=SIM_JOINTS,
+            joint_positions=np.zeros(len(SIM_JOINTS)), instruction='touch the red cube'), 7)
+    # 64 px images: 16 px patches by default (4 x 4 tokens), 8 px ones on request (8 x 8).
+    assert patches == {'default': 16, 'fine': 8}
+
+    code, stdout, stderr = _train(capsys, '--family', 'flow', '--data', str(demos_dir),
+                                  '--out', str(tmp_path / 'odd'), *TINY_RUN, '--patch', '5')
+    assert (code, stdout.count('wrote')) == (1, 0)
+    assert stderr.strip().splitlines()[-1] == (
+        'vla-ros train: patch size 5 px (--patch) does not tile the 64 px images; choose a '
+        'divisor of 64')
+    code, _, stderr = _train(capsys, '--family', 'tokens', '--data', str(demos_dir),
+                             '--out', str(tmp_path / 'tokens'), *TINY_RUN, '--patch', '8')
+    assert code == 1 and '--patch: the tokens family has no such setting' in stderr
+
+
 @pytest.fixture(scope='module')
 def pointing_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """210 front-camera pointing scenes written by `vla-ros pointing`."""

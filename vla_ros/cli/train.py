@@ -107,6 +107,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--expert-width', type=int, metavar='N',
                         help='flow: hidden size of the action expert (default 32; with '
                              "--init, give the checkpoint's)")
+    parser.add_argument('--patch', type=int, metavar='PX', dest='patch_px',
+                        help="flow: side of the vision tower's square patches, pixels (default: "
+                             'the largest of 16, 8 and 4 that divides the image side); smaller '
+                             'patches see small objects at the cost of more image tokens')
     parser.add_argument('--init', type=Path, metavar='CHECKPOINT_DIR',
                         help='flow: start from this checkpoint (same model size, joints, '
                              'cameras and chunk length) instead of random weights: fine-tune '
@@ -179,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
         pointing_weight=args.pointing_weight,
         action_space=_action_space(args), init=args.init, width=args.width,
         expert_width=args.expert_width, joint_deltas=args.joint_deltas,
+        patch_px=args.patch_px,
         min_std=args.min_std))
     print(_settings_line(family, prepared, args.chunk_length), flush=True)
     kinematics = _site_kinematics(args.config) if args.ee_deltas else None

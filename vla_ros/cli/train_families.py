@@ -59,6 +59,8 @@ class RunOptions:
         joint_deltas: the samples' chunks are offsets from the observed joints (``flow``):
             statistics over every chunk row, and the checkpoint says so.
         min_std: floor of the stored standard deviations (``flow``); None: ``MIN_STD``.
+        patch_px: side of the vision tower's patches, pixels (``flow``); None: the largest of
+            16, 8 and 4 that divides the image side.
     """
 
     steps: int | None
@@ -78,6 +80,7 @@ class RunOptions:
     expert_width: int | None = None
     joint_deltas: bool = False
     min_std: float | None = None
+    patch_px: int | None = None
 
 
 class TrainingSettings(Protocol):
@@ -141,7 +144,8 @@ FAMILY_OPTIONS: Mapping[str, str] = {
     'length_constrained': '--length-constrained', 'pointing': '--pointing',
     'pointing_steps': '--pointing-steps', 'pointing_weight': '--pointing-weight',
     'action_space': '--action-space', 'init': '--init', 'width': '--width',
-    'expert_width': '--expert-width', 'joint_deltas': '--joint-deltas', 'min_std': '--min-std'}
+    'expert_width': '--expert-width', 'joint_deltas': '--joint-deltas', 'min_std': '--min-std',
+    'patch_px': '--patch'}
 
 _POINTING = frozenset({'pointing', 'pointing_steps', 'pointing_weight'})
 _TOKEN_OPTIONS = _POINTING | {'action_space'}
@@ -150,7 +154,7 @@ _TOKEN_OPTIONS = _POINTING | {'action_space'}
 TRAINERS: Mapping[PolicyFamily, Trainer] = {
     PolicyFamily.FLOW: Trainer('vla_ros.policies.flow.train',
                                _POINTING | {'init', 'width', 'expert_width', 'joint_deltas',
-                                            'min_std'}),
+                                            'min_std', 'patch_px'}),
     PolicyFamily.TOKENS: Trainer('vla_ros.policies.tokens.train', _TOKEN_OPTIONS),
     PolicyFamily.FAST: Trainer('vla_ros.policies.fast.train',
                                _TOKEN_OPTIONS | {'length_constrained'}),
@@ -224,6 +228,8 @@ def _configure(defaults: Any, options: RunOptions) -> Any:
             expert_width=size.expert_width if options.expert_width is None
             else options.expert_width,
             init_std=size.init_std if options.width is None else options.width ** -0.5))
+    if options.patch_px is not None:  # flow
+        config = replace(config, size=replace(config.size, patch_px=options.patch_px))
     if options.joint_deltas:  # flow
         config = replace(config, joint_deltas=True)
     if options.min_std is not None:  # flow
