@@ -3,10 +3,12 @@
 """``vla-ros serve --ray``: a real local Ray, two Ray Serve replicas, our openpi clients.
 
 ``vla-ros serve --ray --replicas 2`` runs in a subprocess (it starts its own local Ray with
-2 CPUs) and serves the session's tiny random flow checkpoint. Four ``OpenpiPolicy`` clients
-send their requests together; each must get exactly the chunks a freshly loaded copy of the
-checkpoint gives it (its noise stream travels with each request to whichever replica serves
-it), and the server's log must show that both replicas served them.
+2 CPUs) and serves the session's tiny random flow checkpoint, marked as trained with
+``--joint-deltas``. Four ``OpenpiPolicy`` clients send their requests together; each must get
+exactly the chunks a freshly loaded copy of the checkpoint gives it plus the joints it sent
+(its noise stream travels with each request to whichever replica serves it, and the replica
+adds the observed joints to the offsets), and the server's log must show that both replicas
+served them.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 import http.client
+import json
 from pathlib import Path
 import queue
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -70,10 +74,22 @@ def _drain(stream: Iterator[str], lines: queue.Queue[str]) -> None:
 
 
 @pytest.fixture(scope='module')
-def ray_serve(flow_checkpoint: Path, repo_root: Path) -> Iterator[RayServe]:
+def delta_checkpoint(flow_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The random checkpoint, its rows marked as offsets from the observed joints."""
+    checkpoint = tmp_path_factory.mktemp('delta') / 'random'
+    shutil.copytree(flow_checkpoint, checkpoint)
+    settings_file = checkpoint / 'vla_ros_policy.json'
+    settings = json.loads(settings_file.read_text())
+    settings['action_rows'] = 'joint_delta'
+    settings_file.write_text(json.dumps(settings))
+    return checkpoint
+
+
+@pytest.fixture(scope='module')
+def ray_serve(delta_checkpoint: Path, repo_root: Path) -> Iterator[RayServe]:
     process = subprocess.Popen(
         ['vla-ros', 'serve', '--ray', '--replicas', '2', '--num-cpus-per-replica', '1',
-         '--family', 'flow', '--checkpoint', str(flow_checkpoint), '--threads', '1',
+         '--family', 'flow', '--checkpoint', str(delta_checkpoint), '--threads', '1',
          '--port', '0'], cwd=repo_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True)
     assert process.stdout is not None and process.stderr is not None
@@ -99,13 +115,14 @@ def requests(make_observation: Callable[..., Observation]) -> list[list[Observat
 
 
 def fresh_policy_chunks(checkpoint: Path, observations: list[Observation]) -> list[np.ndarray]:
-    """What a freshly loaded policy infers for ``observations``, in order."""
+    """What a freshly loaded policy infers for ``observations``, in order, plus their joints."""
     local = load_policy('flow', checkpoint, threads=1)
-    return [local.infer(obs).positions for obs in observations]
+    return [local.infer(obs).positions + obs.positions_for(local.spec.joint_names)
+            for obs in observations]
 
 
 def test_four_clients_get_a_fresh_policys_chunks_from_both_replicas(
-        ray_serve: RayServe, flow_checkpoint: Path,
+        ray_serve: RayServe, delta_checkpoint: Path,
         requests: list[list[Observation]]) -> None:
     clients = [OpenpiPolicy(RemoteServerConfig(url=ray_serve.url, timeout_s=120.0))
                for _ in range(CLIENTS)]
@@ -128,7 +145,7 @@ def test_four_clients_get_a_fresh_policys_chunks_from_both_replicas(
     served_by = ray_serve.served_by(CLIENTS)
 
     for client in range(CLIENTS):
-        reference = fresh_policy_chunks(flow_checkpoint, requests[client])
+        reference = fresh_policy_chunks(delta_checkpoint, requests[client])
         assert len(chunks[client]) == STEPS
         for step in range(STEPS):
             np.testing.assert_allclose(chunks[client][step], reference[step], rtol=0,
@@ -140,7 +157,7 @@ def test_four_clients_get_a_fresh_policys_chunks_from_both_replicas(
 
 
 def test_each_reply_names_its_replica_and_a_new_connection_starts_a_fresh_stream(
-        ray_serve: RayServe, flow_checkpoint: Path,
+        ray_serve: RayServe, delta_checkpoint: Path,
         requests: list[list[Observation]]) -> None:
     obs = requests[2][0]
     with connect(ray_serve.url, compression=None, proxy=None, legacy=True,
@@ -153,7 +170,7 @@ def test_each_reply_names_its_replica_and_a_new_connection_starts_a_fresh_stream
 
     assert metadata['vla_ros']['spec']['chunk_length'] == reply['actions'].shape[0]
     assert counts == Counter({reply['server_timing']['replica']: 1})
-    np.testing.assert_allclose(reply['actions'], fresh_policy_chunks(flow_checkpoint, [obs])[0],
+    np.testing.assert_allclose(reply['actions'], fresh_policy_chunks(delta_checkpoint, [obs])[0],
                                rtol=0, atol=1e-6)
 
 
