@@ -306,8 +306,8 @@ def test_flow_patch_flag_sets_the_vision_patches_and_refuses_one_that_does_not_t
                                   '--out', str(tmp_path / 'odd'), *TINY_RUN, '--patch', '5')
     assert (code, stdout.count('wrote')) == (1, 0)
     assert stderr.strip().splitlines()[-1] == (
-        'vla-ros train: patch size 5 px (--patch) does not tile the 64 px images; choose a '
-        'divisor of 64')
+        'vla-ros train: spec.image_height: 64, expected a multiple of 5 pixels, the patch size '
+        '(--patch); choose a divisor of 64')
     code, _, stderr = _train(capsys, '--family', 'tokens', '--data', str(demos_dir),
                              '--out', str(tmp_path / 'tokens'), *TINY_RUN, '--patch', '8')
     assert code == 1 and '--patch: the tokens family has no such setting' in stderr

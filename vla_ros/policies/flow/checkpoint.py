@@ -155,8 +155,9 @@ class ModelSize:
             if image_size_px % patch_px == 0:
                 return patch_px
         if self.patch_px is not None:
-            raise ConfigError(f'patch size {self.patch_px} px (--patch) does not tile the '
-                              f'{image_size_px} px images; choose a divisor of {image_size_px}')
+            raise ConfigError(f'spec.image_height: {image_size_px}, expected a multiple of '
+                              f'{self.patch_px} pixels, the patch size (--patch); choose a '
+                              f'divisor of {image_size_px}')
         raise ConfigError(f'spec.image_height: {image_size_px}, expected a multiple of '
                           f'{" or ".join(str(choice) for choice in choices)} pixels')
 

@@ -9,6 +9,8 @@
 - ``openvla``: OpenVLA's REST deploy server (``/act``).
 - ``server``: serves any local family over the openpi protocol (``vla-ros serve``).
 - ``ray_serve``: the same endpoint with the policy in Ray Serve replicas (``--ray``).
+- ``served_rows``: absolute targets from a served checkpoint whose rows are offsets from the
+  observed joints (``--joint-deltas``); both servers wrap such a policy.
 
 Each client is an ordinary ``Policy``: the node's service, action server, execution strategies
 and safety apply unchanged. A lost server, a timeout or a malformed reply raises
@@ -21,5 +23,5 @@ from __future__ import annotations
 
 __all__ = [
     'batching', 'groot', 'link', 'native_schema', 'openpi', 'openvla', 'processor', 'ray_serve',
-    'server', 'wire_codec',
+    'served_rows', 'server', 'wire_codec',
 ]
