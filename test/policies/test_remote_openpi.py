@@ -26,12 +26,12 @@ import pytest
 from remote_servers import expected_ramp, JOINTS, RampPolicy, ScriptedOpenpiServer
 
 from vla_ros.core.errors import ConfigError, PolicyOutputError
+from vla_ros.core.policy import outputs_offsets
 from vla_ros.core.remote_config import reference_mapping, RemoteServerConfig, WireSchema
 from vla_ros.core.types import Observation
 from vla_ros.policies.registry import load_policy
 from vla_ros.policies.remote.link import api_key_from_env
 from vla_ros.policies.remote.openpi import OpenpiPolicy
-from vla_ros.policies.remote.served_rows import outputs_offsets
 from vla_ros.policies.remote.server import PolicyServer, ServeOptions
 
 DEADLINE_S = 120.0  # longest wait for the served model to load (a deadline, not a timing claim)

@@ -109,8 +109,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "--init, give the checkpoint's)")
     parser.add_argument('--patch', type=int, metavar='PX', dest='patch_px',
                         help="flow: side of the vision tower's square patches, pixels (default: "
-                             'the largest of 16, 8 and 4 that divides the image side); smaller '
-                             'patches see small objects at the cost of more image tokens')
+                             'the largest of 16, 8 and 4 that divides the image side); each '
+                             'halving gives four times the image tokens')
     parser.add_argument('--init', type=Path, metavar='CHECKPOINT_DIR',
                         help='flow: start from this checkpoint (same model size, joints, '
                              'cameras and chunk length) instead of random weights: fine-tune '

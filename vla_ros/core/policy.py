@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from vla_ros.core.policy_family import PolicyFamily
     from vla_ros.core.types import ActionChunk, Observation
 
-__all__ = ['GuidedPolicy', 'Policy', 'PolicyLoader', 'PolicySpec', 'as_guided']
+__all__ = ['GuidedPolicy', 'Policy', 'PolicyLoader', 'PolicySpec', 'as_guided',
+           'outputs_offsets']
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,3 +171,12 @@ class GuidedPolicy(Protocol):
 def as_guided(policy: Policy) -> GuidedPolicy | None:
     """``policy`` as a GuidedPolicy when it implements ``infer_guided``, else None."""
     return policy if isinstance(policy, GuidedPolicy) else None
+
+
+def outputs_offsets(policy: object) -> bool:
+    """Whether ``policy``'s chunk rows are offsets from the observed joints (``--joint-deltas``).
+
+    A family says so with ``action_rows_from_observation`` (the flow family, from its
+    checkpoint); anything else outputs absolute targets.
+    """
+    return getattr(policy, 'action_rows_from_observation', False) is True

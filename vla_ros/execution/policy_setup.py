@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from vla_ros.core.action_space_config import ActionSpace, DeltaReference, JointGroup
 from vla_ros.core.config import CommandKind
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.policy import outputs_offsets
 from vla_ros.core.warm_up import warm_up
 from vla_ros.execution.action_space_policy import ActionSpacePolicy
 from vla_ros.execution.action_spaces import ActionSpaceConverter
@@ -116,7 +117,7 @@ def prepare_policy(config: VlaConfig, *, load: PolicyLoader) -> PreparedPolicy:
     loaded = load(config.policy.family, config.policy.checkpoint,
                   device=config.policy.device, threads=config.policy.threads,
                   settings=config.policy)
-    if getattr(loaded, 'action_rows_from_observation', False) is True:
+    if outputs_offsets(loaded):
         check_joint_delta_rows(config.action_space, loaded.spec)
     if config.action_space is None:
         check_policy_fits(embodiment, loaded.spec)

@@ -14,19 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 from vla_ros.core.errors import PolicyOutputError
+from vla_ros.core.policy import outputs_offsets
 from vla_ros.core.types import ActionChunk, Observation
 from vla_ros.policies.base import Policy, PolicySpec
 from vla_ros.policies.remote.batching import BatchPolicy
 
-__all__ = ['ObservedOffsetsPolicy', 'outputs_offsets', 'served_policy']
-
-
-def outputs_offsets(policy: object) -> bool:
-    """Whether ``policy``'s chunk rows are offsets from the observed joints."""
-    return getattr(policy, 'action_rows_from_observation', False) is True
+__all__ = ['ObservedOffsetsPolicy', 'served_policy']
 
 
 class ObservedOffsetsPolicy:
@@ -71,9 +65,8 @@ class ObservedOffsetsPolicy:
         if chunk.joint_names != joints:
             raise PolicyOutputError(f'policy returned joints {chunk.joint_names!r}, '
                                     f'expected {joints!r}')
-        observed = observation.positions_for(joints)
-        return ActionChunk(joints, np.asarray(chunk.positions + observed[np.newaxis, :],
-                                              dtype=np.float64), chunk.dt_s)
+        return ActionChunk(joints, chunk.positions + observation.positions_for(joints),
+                           chunk.dt_s)
 
 
 class _BatchObservedOffsetsPolicy(ObservedOffsetsPolicy):
