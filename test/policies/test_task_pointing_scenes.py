@@ -24,15 +24,17 @@ from vla_ros.core.pointing_set import PointingSet
 from vla_ros.sim import bimanual_tasks, humanoid_tasks
 from vla_ros.sim.mujoco_sim import MujocoSim
 from vla_ros.sim.pointing_scenes import (
+    PLACE_TARGET_PROMPTS,
     POINTING_PROMPTS,
     render_task_pointing_scenes,
     task_pointing_prompts,
 )
-from vla_ros.sim.tasks import Colour
+from vla_ros.sim.tasks import Colour, TARGET_NAME
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 G1_CONFIG = REPO_ROOT / 'config' / 'g1_reach.yaml'
 ALOHA_CONFIG = REPO_ROOT / 'config' / 'aloha_reach.yaml'
+PLACE_CONFIG = REPO_ROOT / 'config' / 'tabletop_arm_place.yaml'
 CUBES = ('red_cube', 'green_cube', 'blue_cube')
 
 
@@ -118,6 +120,33 @@ def test_the_tabletop_default_prompts_are_reach_and_lift_as_the_shipped_recipes_
     assert any('yellow' in prompt for prompt, _ in task_pointing_prompts('place'))
 
 
+def test_place_scenes_label_the_pad_as_well_as_the_cubes() -> None:
+    # The place instructions name a cube and the pad; the pad's prompts point at the pad.
+    config = _load(PLACE_CONFIG)
+    assert config.sim is not None
+
+    scenes = render_task_pointing_scenes(sim_config=config.sim, task='place',
+                                         cameras=config.embodiment.cameras, count=2, seed=53000)
+
+    assert scenes.object_names == (*CUBES, TARGET_NAME)
+    with MujocoSim(config.sim) as sim:
+        for index, seed in enumerate((53000, 53001)):
+            sim.reset(seed)
+            where = sim.object_positions()
+            assert_array_equal(scenes.positions[index],
+                               np.array([where[name][:2] for name in scenes.object_names],
+                                        np.float32))
+    pad = [text for text, index in scenes.prompts if index == 3]
+    assert pad == list(PLACE_TARGET_PROMPTS)
+    cube_prompts = [(text, index) for text, index in scenes.prompts if index < 3]
+    assert len(cube_prompts) == 15 and all('yellow' in text for text, _ in cube_prompts)
+    for text, index in cube_prompts:
+        assert list(Colour)[index].value in text.split(), text
+    # Every name the place phrasings give the pad has its own prompt.
+    assert {' '.join(text.split()[-2:]) for text, _ in cube_prompts} == {
+        text.removeprefix('the ') for text in PLACE_TARGET_PROMPTS}
+
+
 def test_aloha_side_reach_scenes_name_every_colour_and_side() -> None:
     config = _load(ALOHA_CONFIG)
     assert config.sim is not None
@@ -148,7 +177,7 @@ def _g1_config_without_blue_cube(folder: Path) -> Path:
 
 @pytest.mark.parametrize(('config', 'task', 'match'), [
     (G1_CONFIG, None, r"is not the tabletop arm's scene .* --task"),
-    (None, 'hand_reach', r"lack the cubes \['blue_cube'\]"),
+    (None, 'hand_reach', r"lack \['blue_cube'\]"),
 ], ids=['g1-without-task', 'cube-missing'])
 def test_a_config_the_task_cannot_use_is_one_line_config_error(
         config: Path | None, task: str | None, match: str, tmp_path: Path,

@@ -13,7 +13,10 @@ lift (``tasks.PHRASINGS``). ``render_task_pointing_scenes`` renders any config's
 (``MujocoSim``) with the phrasings of one task, named as ``vla-ros demos`` and ``vla-ros eval``
 name it: the tabletop's (``tasks.TaskKind``: ``reach``, ``lift``, ``place``), ``side_reach``
 and ``handover`` (``bimanual_tasks``), ``hand_reach`` (``humanoid_tasks``). The cubes are
-``tasks.Colour``'s in every task, and a prompt's label is its colour's cube.
+``tasks.Colour``'s in every task, and a prompt's label is its colour's cube. ``place`` also
+labels its target, the pad (``tasks.TARGET_NAME``), with ``PLACE_TARGET_PROMPTS``: its
+instructions name both the cube and the pad, and a policy never shown where the pad is learns
+that from the action loss alone.
 """
 
 from __future__ import annotations
@@ -29,14 +32,14 @@ from vla_ros.core.pointing_set import PointingSet
 from vla_ros.sim import bimanual_tasks, humanoid_tasks
 from vla_ros.sim.mujoco_sim import MujocoSim
 from vla_ros.sim.scene import TabletopSim
-from vla_ros.sim.tasks import Colour, PHRASINGS, TaskKind
+from vla_ros.sim.tasks import Colour, PHRASINGS, TARGET_NAME, TaskKind
 
 if TYPE_CHECKING:
     from vla_ros.core.config import CameraConfig
     from vla_ros.core.sim_config import SimConfig
 
-__all__ = ['POINTING_PROMPTS', 'POINTING_TASKS', 'render_pointing_scenes',
-           'render_task_pointing_scenes', 'task_pointing_prompts']
+__all__ = ['PLACE_TARGET_PROMPTS', 'POINTING_PROMPTS', 'POINTING_TASKS',
+           'render_pointing_scenes', 'render_task_pointing_scenes', 'task_pointing_prompts']
 
 #: The tasks of the tabletop scene itself, whose phrasings ``render_pointing_scenes`` prompts
 #: with: place needs the place scene's pad (``--task place``), and the shipped recipes
@@ -51,13 +54,18 @@ POINTING_PROMPTS: tuple[tuple[str, int], ...] = tuple(
 POINTING_TASKS: tuple[str, ...] = (
     *(kind.value for kind in TaskKind), *(kind.value for kind in bimanual_tasks.BimanualTaskKind),
     humanoid_tasks.HAND_REACH_TASK)
+#: The names ``tasks.PHRASINGS[TaskKind.PLACE]`` give the pad; ``place`` scenes label each with
+#: the pad's (x, y), the object after the cubes.
+PLACE_TARGET_PROMPTS: tuple[str, ...] = (
+    'the yellow square', 'the yellow pad', 'the yellow target')
 
 
 def task_pointing_prompts(task: str) -> tuple[tuple[str, int], ...]:
-    """(instruction, index of the colour in ``Colour``) for every phrasing of ``task``.
+    """(instruction, index of the object it names) for every phrasing of ``task``.
 
     Every colour, and on the two-armed robots every side (``bimanual_tasks.Side``) or hand
-    (``humanoid_tasks.Hand``), in each template.
+    (``humanoid_tasks.Hand``), in each template; the index is the colour's in ``Colour``.
+    ``place`` adds ``PLACE_TARGET_PROMPTS``, whose index ``len(Colour)`` is the pad.
 
     Raises:
         ConfigError: a task not in ``POINTING_TASKS``.
@@ -72,9 +80,12 @@ def task_pointing_prompts(task: str) -> tuple[tuple[str, int], ...]:
                      for template in templates
                      for side in bimanual_tasks.Side for index, colour in enumerate(Colour))
     if task in {kind.value for kind in TaskKind}:
-        return tuple((template.format(colour=colour.value), index)
-                     for template in PHRASINGS[TaskKind(task)]
-                     for index, colour in enumerate(Colour))
+        cubes = tuple((template.format(colour=colour.value), index)
+                      for template in PHRASINGS[TaskKind(task)]
+                      for index, colour in enumerate(Colour))
+        target = len(Colour)  # the pad, after the cubes (``_object_names``)
+        return cubes + (tuple((text, target) for text in PLACE_TARGET_PROMPTS)
+                        if task == TaskKind.PLACE.value else ())
     raise ConfigError(f'pointing scenes: task {task!r}, expected one of {list(POINTING_TASKS)!r}')
 
 
@@ -89,7 +100,7 @@ def render_pointing_scenes(*, mjcf_path: Path, cameras: Sequence[CameraConfig], 
     _check_count(count)
     with TabletopSim(mjcf_path, seed=seed) as sim:
         return _render(sim, cameras=cameras, count=count, seed=seed, prompts=POINTING_PROMPTS,
-                       on_scene=on_scene)
+                       on_scene=on_scene, objects=tuple(colour.cube_name for colour in Colour))
 
 
 def render_task_pointing_scenes(*, sim_config: SimConfig, task: str,
@@ -111,14 +122,20 @@ def render_task_pointing_scenes(*, sim_config: SimConfig, task: str,
     """
     prompts = task_pointing_prompts(task)
     _check_count(count)
+    objects = _object_names(task)
     with MujocoSim(sim_config, seed=seed) as sim:
-        missing = [colour.cube_name for colour in Colour
-                   if colour.cube_name not in sim.object_names]
+        missing = [name for name in objects if name not in sim.object_names]
         if missing:
             raise ConfigError(f'pointing scenes for {task!r}: sim.objects '
-                              f'{list(sim.object_names)!r} lack the cubes {missing!r}')
+                              f'{list(sim.object_names)!r} lack {missing!r}')
         return _render(sim, cameras=cameras, count=count, seed=seed, prompts=prompts,
-                       on_scene=on_scene)
+                       on_scene=on_scene, objects=objects)
+
+
+def _object_names(task: str) -> tuple[str, ...]:
+    """The objects ``task``'s prompts name: the cubes, then (``place``) the pad."""
+    cubes = tuple(colour.cube_name for colour in Colour)
+    return cubes + ((TARGET_NAME,) if task == TaskKind.PLACE.value else ())
 
 
 def _check_count(count: int) -> None:
@@ -129,23 +146,22 @@ def _check_count(count: int) -> None:
 
 def _render(sim: MujocoSim, *, cameras: Sequence[CameraConfig], count: int, seed: int,
             prompts: tuple[tuple[str, int], ...],
-            on_scene: Callable[[int], None] | None) -> PointingSet:
-    """Reset ``sim`` with each seed, render ``cameras`` and label every ``Colour``'s cube."""
+            on_scene: Callable[[int], None] | None, objects: tuple[str, ...]) -> PointingSet:
+    """Reset ``sim`` with each seed, render ``cameras`` and label each of ``objects``."""
     sizes = {(camera.height, camera.width) for camera in cameras}
     if len(sizes) != 1:
         raise ConfigError(f'pointing scenes: cameras of sizes {sorted(sizes)!r}, expected one')
     height, width = sizes.pop()
     images = np.zeros((count, len(cameras), height, width, 3), dtype=np.uint8)
-    positions = np.zeros((count, len(Colour), 2), dtype=np.float32)
+    positions = np.zeros((count, len(objects), 2), dtype=np.float32)
     for index in range(count):
         sim.reset(seed + index)
         for slot, camera in enumerate(cameras):
             images[index, slot] = sim.render(camera.name, width, height)
-        objects = sim.object_positions()
-        positions[index] = [objects[colour.cube_name][:2] for colour in Colour]
+        where = sim.object_positions()
+        positions[index] = [where[name][:2] for name in objects]
         if on_scene is not None:
             on_scene(index)
     return PointingSet(images=images, positions=positions,
                        camera_names=tuple(camera.name for camera in cameras),
-                       object_names=tuple(colour.cube_name for colour in Colour),
-                       prompts=prompts)
+                       object_names=objects, prompts=prompts)
