@@ -32,7 +32,7 @@ from vla_ros.core.pointing_set import PointingSet
 from vla_ros.sim import bimanual_tasks, humanoid_tasks
 from vla_ros.sim.mujoco_sim import MujocoSim
 from vla_ros.sim.scene import TabletopSim
-from vla_ros.sim.tasks import Colour, PHRASINGS, TARGET_NAME, TaskKind
+from vla_ros.sim.tasks import Colour, PHRASINGS, TARGET_NAME, task_objects, TaskKind
 
 if TYPE_CHECKING:
     from vla_ros.core.config import CameraConfig
@@ -55,7 +55,7 @@ POINTING_TASKS: tuple[str, ...] = (
     *(kind.value for kind in TaskKind), *(kind.value for kind in bimanual_tasks.BimanualTaskKind),
     humanoid_tasks.HAND_REACH_TASK)
 #: The names ``tasks.PHRASINGS[TaskKind.PLACE]`` give the pad; ``place`` scenes label each with
-#: the pad's (x, y), the object after the cubes.
+#: the pad's (x, y) (``tasks.task_objects``).
 PLACE_TARGET_PROMPTS: tuple[str, ...] = (
     'the yellow square', 'the yellow pad', 'the yellow target')
 
@@ -65,7 +65,8 @@ def task_pointing_prompts(task: str) -> tuple[tuple[str, int], ...]:
 
     Every colour, and on the two-armed robots every side (``bimanual_tasks.Side``) or hand
     (``humanoid_tasks.Hand``), in each template; the index is the colour's in ``Colour``.
-    ``place`` adds ``PLACE_TARGET_PROMPTS``, whose index ``len(Colour)`` is the pad.
+    ``place`` adds ``PLACE_TARGET_PROMPTS``, labelled with the pad's index in
+    ``tasks.task_objects``.
 
     Raises:
         ConfigError: a task not in ``POINTING_TASKS``.
@@ -83,9 +84,10 @@ def task_pointing_prompts(task: str) -> tuple[tuple[str, int], ...]:
         cubes = tuple((template.format(colour=colour.value), index)
                       for template in PHRASINGS[TaskKind(task)]
                       for index, colour in enumerate(Colour))
-        target = len(Colour)  # the pad, after the cubes (``_object_names``)
-        return cubes + (tuple((text, target) for text in PLACE_TARGET_PROMPTS)
-                        if task == TaskKind.PLACE.value else ())
+        if task != TaskKind.PLACE.value:
+            return cubes
+        pad = task_objects(TaskKind.PLACE).index(TARGET_NAME)
+        return cubes + tuple((text, pad) for text in PLACE_TARGET_PROMPTS)
     raise ConfigError(f'pointing scenes: task {task!r}, expected one of {list(POINTING_TASKS)!r}')
 
 
@@ -100,7 +102,7 @@ def render_pointing_scenes(*, mjcf_path: Path, cameras: Sequence[CameraConfig], 
     _check_count(count)
     with TabletopSim(mjcf_path, seed=seed) as sim:
         return _render(sim, cameras=cameras, count=count, seed=seed, prompts=POINTING_PROMPTS,
-                       on_scene=on_scene, objects=tuple(colour.cube_name for colour in Colour))
+                       on_scene=on_scene, objects=task_objects(TaskKind.REACH))
 
 
 def render_task_pointing_scenes(*, sim_config: SimConfig, task: str,
@@ -133,9 +135,9 @@ def render_task_pointing_scenes(*, sim_config: SimConfig, task: str,
 
 
 def _object_names(task: str) -> tuple[str, ...]:
-    """The objects ``task``'s prompts name: the cubes, then (``place``) the pad."""
-    cubes = tuple(colour.cube_name for colour in Colour)
-    return cubes + ((TARGET_NAME,) if task == TaskKind.PLACE.value else ())
+    """The objects ``task``'s prompts name: the tabletop task's, else the cubes."""
+    kind = TaskKind.PLACE if task == TaskKind.PLACE.value else TaskKind.REACH
+    return task_objects(kind)
 
 
 def _check_count(count: int) -> None:

@@ -53,7 +53,7 @@ __all__ = [
     'PLACE_HEIGHT_TOLERANCE_M', 'REACH_TOLERANCE_M', 'RELEASE_CLEARANCE_M',
     'RELEASE_DISTANCE_M', 'REST_SPEED_M_S', 'SceneReader', 'TARGET_HALF_SIZE_M', 'TARGET_NAME',
     'TaskKind', 'check_scene_objects', 'gripper_clear', 'make_episode', 'on_target',
-    'reach_point', 'sample_episodes',
+    'reach_point', 'sample_episodes', 'task_objects',
 ]
 
 #: Largest distance from ``ee_site`` to the cube's top-face centre that counts as a reach, m.
@@ -214,6 +214,12 @@ def sample_episodes(task: TaskKind, count: int, seed: int) -> list[Episode]:
     return [make_episode(task, seed + index) for index in range(count)]
 
 
+def task_objects(task: TaskKind) -> tuple[str, ...]:
+    """The scene objects ``task`` is about: every ``Colour``'s cube, then (``place``) the pad."""
+    cubes = tuple(colour.cube_name for colour in Colour)
+    return cubes + ((TARGET_NAME,) if task is TaskKind.PLACE else ())
+
+
 def check_scene_objects(task: TaskKind, object_names: Iterable[str]) -> None:
     """Check that a scene holds the objects ``task`` is about, before any episode runs.
 
@@ -222,9 +228,7 @@ def check_scene_objects(task: TaskKind, object_names: Iterable[str]) -> None:
             scene has none: run ``place`` with ``config/tabletop_arm_place.yaml``).
     """
     names = set(object_names)
-    needed = [colour.cube_name for colour in Colour]
-    needed += [TARGET_NAME] if task is TaskKind.PLACE else []
-    missing = [name for name in needed if name not in names]
+    missing = [name for name in task_objects(task) if name not in names]
     if missing:
         hint = '; config/tabletop_arm_place.yaml has it' if TARGET_NAME in missing else ''
         raise ConfigError(f'task {task.value!r}: the scene (sim.objects) lacks {missing!r}, '
