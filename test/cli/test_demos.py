@@ -97,3 +97,29 @@ def test_demos_records_the_humanoid_with_action_noise(repo_root: Path, tmp_path:
         assert refused.returncode != 0 and message in refused.stderr
         assert 'Traceback' not in refused.stderr
         assert not (tmp_path / 'refused').exists()
+
+
+def test_demos_records_the_humanoid_driven_by_a_policy(repo_root: Path, tmp_path: Path) -> None:
+    def demos(*flags: str, out: str) -> subprocess.CompletedProcess[str]:
+        return _demos(repo_root, tmp_path / out, *flags)
+
+    done = demos('--config', 'config/g1_reach.yaml', '--task', 'hand_reach',
+                 '--dagger', 'checkpoints/flow/g1_reach', '--horizon', '5', out='dagger')
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert 'driving policy success' in done.stdout
+    demo = load_demonstration(tmp_path / 'dagger' / 'episode_000000.npz')
+    assert demo.relabelled and len(demo.joint_names) == 31
+    assert demo.images['head'].shape == (demo.length, 64, 64, 3)
+
+    g1 = ('--config', 'config/g1_reach.yaml', '--task', 'hand_reach')
+    for flags, message in (
+            (('--task', 'lift', '--dagger', 'checkpoints/flow/lift'),
+             "--dagger: applies to hand_reach, not 'lift'"),
+            ((*g1, '--dagger', 'checkpoints/flow/g1_reach', '--action-noise', '0.03'),
+             '--dagger and --action-noise'),
+            ((*g1, '--horizon', '5'), '--horizon 5: applies to --dagger'),
+            ((*g1, '--dagger', 'checkpoints/flow/lift'), 'the driver outputs')):
+        refused = demos(*flags, out='refused')
+        assert refused.returncode != 0 and message in refused.stderr, refused.stderr
+        assert 'Traceback' not in refused.stderr
+        assert not (tmp_path / 'refused').exists()

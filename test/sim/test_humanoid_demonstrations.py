@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Copyright 2026 The vla_ros authors
-"""Humanoid hand-reach demonstrations: recorded, commanded joints only, read back."""
+"""Humanoid hand-reach demonstrations: recorded, commanded joints only, read back; DAgger."""
 
 from __future__ import annotations
 
@@ -12,12 +12,20 @@ import pytest
 
 from vla_ros.core.config import load_config
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.policy import PolicySpec
+from vla_ros.core.types import ActionChunk, Observation
 from vla_ros.sim import MujocoSim
-from vla_ros.sim.demonstrations import Demonstration, DemonstrationDataset, load_demonstration
+from vla_ros.sim.demonstrations import (
+    Demonstration,
+    DemonstrationDataset,
+    load_demonstration,
+    save_demonstration,
+)
 from vla_ros.sim.humanoid_demonstrations import (
     record_hand_reach_demonstrations,
     record_hand_reach_episode,
 )
+from vla_ros.sim.humanoid_expert import ARM_STEP_RAD
 from vla_ros.sim.humanoid_tasks import make_hand_reach_episode
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -95,3 +103,72 @@ def test_action_noise_moves_the_robot_off_the_path_and_records_the_experts_targe
     with MujocoSim(config.sim) as sim, pytest.raises(ConfigError, match='action noise'):
         record_hand_reach_episode(sim, episode, controllers=embodiment.controllers,
                                   joint_names=joint_names, cameras=[], action_noise_rad=-0.1)
+
+
+class _HoldStill:
+    """A driver that outputs the observed positions for every row: the robot stays put."""
+
+    def __init__(self, joint_names: list[str], camera_names: tuple[str, ...]) -> None:
+        self.spec = PolicySpec(joint_names=tuple(joint_names), camera_names=camera_names,
+                               image_height=IMAGE_PX, image_width=IMAGE_PX, chunk_length=10,
+                               dt_s=0.1)
+        self.calls = 0
+
+    def infer(self, observation: Observation) -> ActionChunk:
+        self.calls += 1
+        return ActionChunk(joint_names=observation.joint_names,
+                           positions=np.tile(observation.joint_positions, (10, 1)), dt_s=0.1)
+
+
+def test_a_driven_episode_is_labelled_from_where_the_driver_left_the_robot(
+        tmp_path: Path) -> None:
+    config = load_config(REPO_ROOT / 'config' / 'g1.yaml')
+    assert config.sim is not None
+    embodiment = config.embodiment
+    cameras = [dataclasses.replace(camera, width=IMAGE_PX, height=IMAGE_PX)
+               for camera in embodiment.cameras]
+    commanded = [joint for joints in embodiment.controllers.values() for joint in joints]
+    joint_names = [joint for joint in embodiment.joints if joint in commanded]
+    episode = make_hand_reach_episode(1000)
+    arm = [joint_names.index(joint)
+           for joint in embodiment.controllers[f'{episode.hand.value}_arm_controller']]
+    driver = _HoldStill(joint_names, tuple(camera.name for camera in cameras))
+
+    with MujocoSim(config.sim) as sim:
+        held = record_hand_reach_episode(sim, episode, controllers=embodiment.controllers,
+                                         joint_names=joint_names, cameras=cameras,
+                                         driver=driver, horizon=5)
+        expert = record_hand_reach_episode(sim, episode, controllers=embodiment.controllers,
+                                           joint_names=joint_names, cameras=[])
+
+    # The driver held the robot for the whole budget, inferring every 5 steps; the expert alone
+    # reaches in a few steps, its arm moving far from the start.
+    assert held.relabelled and not held.success and held.length == 50 and driver.calls == 10
+    assert np.abs(held.joint_positions[:, arm] - held.joint_positions[0, arm]).max() < 0.02
+    assert expert.success and not expert.relabelled
+    assert np.abs(expert.actions[-1, arm] - expert.joint_positions[0, arm]).max() > 0.3
+    # Each label is the expert's next step from the held pose, not its own path's next point.
+    step = np.abs(held.actions[:, arm] - held.joint_positions[:, arm]).max()
+    assert 0.05 < step <= ARM_STEP_RAD + 0.02
+    # Kept for training although the driver failed.
+    save_demonstration(held, tmp_path / 'episode_000000.npz')
+    assert load_demonstration(tmp_path / 'episode_000000.npz').relabelled
+    assert len(DemonstrationDataset(tmp_path, chunk_length=10)) == 50
+
+
+def test_a_driver_that_does_not_fit_the_episode_is_a_config_error() -> None:
+    config = load_config(REPO_ROOT / 'config' / 'g1.yaml')
+    assert config.sim is not None
+    embodiment = config.embodiment
+    commanded = [joint for joints in embodiment.controllers.values() for joint in joints]
+    joint_names = [joint for joint in embodiment.joints if joint in commanded]
+    episode = make_hand_reach_episode(1000)
+    for driver, kwargs, message in (
+            (_HoldStill(joint_names[:-1], ()), {}, 'the driver outputs'),
+            (_HoldStill(joint_names, ('belly_camera',)), {}, "cameras \\['belly_camera'\\]"),
+            (_HoldStill(joint_names, ()), {'action_noise_rad': 0.03}, 'driver policy and action'),
+            (_HoldStill(joint_names, ()), {'horizon': 0}, 'horizon 0')):
+        with MujocoSim(config.sim) as sim, pytest.raises(ConfigError, match=message):
+            record_hand_reach_episode(sim, episode, controllers=embodiment.controllers,
+                                      joint_names=joint_names, cameras=[], driver=driver,
+                                      **kwargs)

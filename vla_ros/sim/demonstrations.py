@@ -8,7 +8,9 @@ no pickles), one per episode, numbered in recording order. Each file holds:
 - ``format_version`` (int), ``task``, ``colour``, ``instruction`` (str), ``seed`` (int: the
   scene seed), ``success`` (bool), ``dt_s`` (float: time between steps, 0.1 s); ``side``
   (str) for the bimanual rig's tasks (``bimanual_tasks``, recorded by
-  ``bimanual_demonstrations``);
+  ``bimanual_demonstrations``); ``relabelled`` (bool, absent in older files: false) when a
+  policy drove the robot and ``actions`` are the expert's labels of the states it visited
+  (``humanoid_demonstrations``' DAgger episodes; ``success`` is then the policy's);
 - ``joint_names`` (J,) str and ``camera_names`` (C,) str;
 - ``images_<camera>`` (T, H, W, 3) uint8 RGB per camera, at the config's camera size;
 - ``joint_positions`` (T, J) float64, rad (gripper m), measured when the images were taken;
@@ -74,6 +76,8 @@ class Demonstration:
         actions: (T, J) float64 targets commanded at each step, due ``dt_s`` later.
         success: whether the task succeeded during the episode.
         dt_s: time between steps, seconds.
+        relabelled: a policy drove the robot and ``actions`` are the expert's labels of the
+            states it visited (DAgger); such an episode is training data whatever its outcome.
     """
 
     episode: AnyEpisode
@@ -83,6 +87,7 @@ class Demonstration:
     actions: NDArray[np.float64]
     success: bool
     dt_s: float
+    relabelled: bool = False
 
     def __post_init__(self) -> None:
         steps, width = len(self.actions), len(self.joint_names)
@@ -175,7 +180,8 @@ def save_demonstration(demonstration: Demonstration, path: Path) -> None:
         'seed': np.array(episode.seed), 'success': np.array(demonstration.success),
         'dt_s': np.array(demonstration.dt_s), 'joint_names': np.array(demonstration.joint_names),
         'camera_names': np.array(list(demonstration.images)),
-        'joint_positions': demonstration.joint_positions, 'actions': demonstration.actions}
+        'joint_positions': demonstration.joint_positions, 'actions': demonstration.actions,
+        'relabelled': np.array(demonstration.relabelled)}
     if isinstance(episode, BimanualEpisode):
         arrays['side'] = np.array(episode.side.value)
     for camera, frames in demonstration.images.items():
@@ -215,7 +221,8 @@ def load_demonstration(path: Path) -> Demonstration:
                 images={camera: arrays[f'{_IMAGE_PREFIX}{camera}'] for camera in cameras},
                 joint_positions=np.asarray(arrays['joint_positions'], dtype=np.float64),
                 actions=np.asarray(arrays['actions'], dtype=np.float64),
-                success=bool(arrays['success']), dt_s=float(arrays['dt_s']))
+                success=bool(arrays['success']), dt_s=float(arrays['dt_s']),
+                relabelled='relabelled' in arrays and bool(arrays['relabelled']))
     except (OSError, KeyError, ValueError) as err:
         raise ConfigError(f'{path}: not a demonstration file: {err}') from err
 
@@ -278,7 +285,7 @@ def write_demonstrations(recorded: Iterable[tuple[int, Demonstration]], out_dir:
     for index, (seed, demonstration) in enumerate(recorded):
         path = out_dir / f'episode_{index:06d}.npz'
         save_demonstration(demonstration, path)
-        if not demonstration.success:
+        if not demonstration.success and not demonstration.relabelled:
             _LOG.warning('episode seed %d: the expert failed', seed)
         if on_episode is not None:
             on_episode(index, demonstration)
@@ -294,7 +301,8 @@ class DemonstrationDataset:
     Args:
         directory: a dataset directory written by ``record_demonstrations``.
         chunk_length: actions per sample (the policy's ``chunk_length``).
-        successful_only: skip episodes in which the expert failed.
+        successful_only: skip episodes in which the expert failed (relabelled ones are
+            kept: their labels are the expert's whatever the policy that drove them did).
 
     Raises:
         ConfigError: no episode files, an unreadable one, or a chunk length < 1.
@@ -312,7 +320,8 @@ class DemonstrationDataset:
         if len(layouts) != 1:
             raise ConfigError(f'{directory}: episodes differ in joints, cameras or dt_s: '
                               f'{sorted(layouts)!r}')
-        self._episodes = [demo for demo in loaded if demo.success or not successful_only]
+        self._episodes = [demo for demo in loaded
+                          if demo.success or demo.relabelled or not successful_only]
         self._dt_s = loaded[0].dt_s
         self._chunk_length = chunk_length
         self._index = [(e, step) for e, demo in enumerate(self._episodes)

@@ -10,6 +10,14 @@ controller's joints (the G1's legs) are neither a policy's state nor its action,
 trained on these files outputs exactly the joints its deployment config commands. The files
 carry the episode as a reach (task, colour, instruction, seed); the hand is in the instruction.
 ``DemonstrationDataset`` reads them back.
+
+With a ``driver`` policy the episodes are DAgger's: the policy drives the robot (a chunk every
+``horizon`` steps from the step's observation, as the sync strategy executes it) and the expert,
+continuing from the targets the policy sent (``HandReachExpert.continue_from``), labels every
+state the policy visited with its next step towards the cube. The files are marked
+``relabelled`` and kept for training whether the policy succeeded or not; recording stops once
+the named cube has been pushed ``DISPLACED_M`` from where it started (the expert's goal was
+fixed there, so its labels would no longer lead to the cube).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vla_ros.core.errors import ConfigError
+from vla_ros.core.types import Observation
 from vla_ros.sim.demonstrations import Demonstration, write_demonstrations
 from vla_ros.sim.humanoid_expert import hand_reach_expert, POLICY_DT_S, run_hand_reach_episode
 from vla_ros.sim.humanoid_tasks import HandReachEpisode, sample_hand_reach_episodes
@@ -30,9 +39,13 @@ from vla_ros.sim.tasks import Episode
 
 if TYPE_CHECKING:
     from vla_ros.core.config import CameraConfig
+    from vla_ros.core.policy import Policy
     from vla_ros.core.sim_config import SimConfig
 
-__all__ = ['record_hand_reach_demonstrations', 'record_hand_reach_episode']
+__all__ = ['DISPLACED_M', 'record_hand_reach_demonstrations', 'record_hand_reach_episode']
+
+#: How far the named cube may be pushed (horizontally) before a driven episode stops recording.
+DISPLACED_M = 0.02
 
 #: Random stream of the action noise, apart from the scene's and the phrasing's.
 _NOISE_STREAM = 0xDA27
@@ -42,16 +55,20 @@ def record_hand_reach_episode(sim: MujocoSim, episode: HandReachEpisode, *,
                               controllers: Mapping[str, tuple[str, ...]],
                               joint_names: Sequence[str],
                               cameras: Sequence[CameraConfig],
-                              action_noise_rad: float = 0.0) -> Demonstration:
+                              action_noise_rad: float = 0.0, driver: Policy | None = None,
+                              horizon: int | None = None) -> Demonstration:
     """Run the hand-reach expert on ``episode`` in ``sim``; keep ``joint_names``' columns.
 
     With ``action_noise_rad`` > 0 the targets executed on ``joint_names`` get Gaussian noise of
     that standard deviation each step (seeded by the episode's seed), while the recorded
     actions stay the expert's: states off the expert's path, labelled with its way back.
+    With ``driver`` the policy's targets are executed instead, ``horizon`` rows of each chunk
+    (None: all of it), and the expert labels the states it visits (module doc).
 
     Raises:
-        ConfigError: a name in ``joint_names`` that the sim does not simulate, or a negative
-            ``action_noise_rad``.
+        ConfigError: a name in ``joint_names`` that the sim does not simulate, a negative
+            ``action_noise_rad``, both noise and a driver, a horizon below 1, or a driver
+            that does not output exactly ``joint_names`` or reads a camera not in ``cameras``.
     """
     if not action_noise_rad >= 0.0:
         raise ConfigError(f'hand reach demonstrations: action noise {action_noise_rad} rad; '
@@ -60,15 +77,30 @@ def record_hand_reach_episode(sim: MujocoSim, episode: HandReachEpisode, *,
     if missing:
         raise ConfigError(f'hand reach demonstrations: joints {missing!r} are not simulated '
                           f'(sim joints {list(sim.joint_names)!r})')
+    if driver is not None:
+        _check_driver(driver, joint_names, cameras, action_noise_rad, horizon)
     columns = np.array([sim.joint_names.index(name) for name in joint_names])
     frames: dict[str, list[NDArray[np.uint8]]] = {camera.name: [] for camera in cameras}
     positions: list[NDArray[np.float64]] = []
     actions: list[NDArray[np.float64]] = []
+    latest: dict[str, NDArray[np.uint8]] = {}
+    cube_start: NDArray[np.float64] | None = None
+    recording = True
 
     def keep(scene: MujocoSim, measured: NDArray[np.float64],
              action: NDArray[np.float64]) -> None:
+        nonlocal cube_start, recording
         for camera in cameras:
-            frames[camera.name].append(scene.render(camera.name, camera.width, camera.height))
+            latest[camera.name] = scene.render(camera.name, camera.width, camera.height)
+        cube_xy = scene.object_positions()[episode.cube_name][:2]
+        if cube_start is None:
+            cube_start = cube_xy.copy()
+        if driver is not None and np.linalg.norm(cube_xy - cube_start) > DISPLACED_M:
+            recording = False
+        if not recording:
+            return
+        for camera in cameras:
+            frames[camera.name].append(latest[camera.name])
         positions.append(measured[columns])
         actions.append(action[columns])
 
@@ -79,23 +111,63 @@ def record_hand_reach_episode(sim: MujocoSim, episode: HandReachEpisode, *,
         executed[columns] += rng.normal(0.0, action_noise_rad, len(columns))
         return executed
 
+    chunk: NDArray[np.float64] | None = None
+    row = 0
+
+    def drive(action: NDArray[np.float64]) -> NDArray[np.float64]:
+        nonlocal chunk, row
+        assert driver is not None
+        if chunk is None or row >= (horizon or len(chunk)):
+            observation = Observation(
+                images=dict(latest), joint_names=tuple(joint_names),
+                joint_positions=sim.joint_positions()[columns], instruction=episode.instruction)
+            inferred = driver.infer(observation)
+            order = [inferred.joint_names.index(name) for name in joint_names]
+            chunk, row = inferred.positions[:, order], 0
+        executed = action.copy()
+        executed[columns] = chunk[min(row, len(chunk) - 1)]
+        row += 1
+        return executed
+
     expert = hand_reach_expert(sim.config, controllers, episode)
-    result = run_hand_reach_episode(sim, expert, episode, on_step=keep,
-                                    perturb=perturb if action_noise_rad > 0.0 else None)
+    result = run_hand_reach_episode(
+        sim, expert, episode, on_step=keep,
+        perturb=drive if driver is not None else perturb if action_noise_rad > 0.0 else None,
+        relabel=driver is not None)
     return Demonstration(
         episode=Episode(task=episode.task, colour=episode.colour,
                         instruction=episode.instruction, seed=episode.seed),
         joint_names=tuple(joint_names),
         images={name: np.stack(images) for name, images in frames.items()},
         joint_positions=np.stack(positions), actions=np.stack(actions),
-        success=result.success, dt_s=POLICY_DT_S)
+        success=result.success, dt_s=POLICY_DT_S, relabelled=driver is not None)
+
+
+def _check_driver(driver: Policy, joint_names: Sequence[str], cameras: Sequence[CameraConfig],
+                  action_noise_rad: float, horizon: int | None) -> None:
+    """Refuse a driver that cannot drive these episodes (``record_hand_reach_episode``)."""
+    if action_noise_rad > 0.0:
+        raise ConfigError('hand reach demonstrations: a driver policy and action noise; '
+                          "choose one way off the expert's path")
+    if horizon is not None and horizon < 1:
+        raise ConfigError(f'hand reach demonstrations: horizon {horizon}, expected >= 1')
+    spec = driver.spec
+    if sorted(spec.joint_names) != sorted(joint_names):
+        raise ConfigError(f'hand reach demonstrations: the driver outputs '
+                          f'{list(spec.joint_names)!r}, expected the commanded joints '
+                          f'{list(joint_names)!r}')
+    unknown = sorted(set(spec.camera_names) - {camera.name for camera in cameras})
+    if unknown:
+        raise ConfigError(f'hand reach demonstrations: the driver reads cameras {unknown!r} '
+                          'that the config does not declare')
 
 
 def record_hand_reach_demonstrations(
         *, sim_config: SimConfig, controllers: Mapping[str, tuple[str, ...]],
         joint_names: Sequence[str], count: int, seed: int, cameras: Sequence[CameraConfig],
         out_dir: Path, on_episode: Callable[[int, Demonstration], None] | None = None,
-        action_noise_rad: float = 0.0) -> list[Path]:
+        action_noise_rad: float = 0.0, driver: Policy | None = None,
+        horizon: int | None = None) -> list[Path]:
     """Record ``count`` expert episodes with scene seeds ``seed``, ``seed + 1``, ...
 
     Args:
@@ -109,6 +181,9 @@ def record_hand_reach_demonstrations(
         out_dir: where ``episode_NNNNNN.npz`` go (created; existing files are replaced).
         on_episode: called with (index, demonstration) after each episode is written.
         action_noise_rad: noise on the executed targets (``record_hand_reach_episode``).
+        driver: a policy that drives the robot while the expert labels (DAgger; module doc).
+        horizon: chunk rows the driver's targets are taken from before it infers again
+            (None: the whole chunk).
 
     Returns:
         The files written, in order.
@@ -117,5 +192,5 @@ def record_hand_reach_demonstrations(
         return write_demonstrations(
             ((episode.seed, record_hand_reach_episode(
                 sim, episode, controllers=controllers, joint_names=joint_names, cameras=cameras,
-                action_noise_rad=action_noise_rad))
+                action_noise_rad=action_noise_rad, driver=driver, horizon=horizon))
              for episode in sample_hand_reach_episodes(count, seed)), out_dir, on_episode)

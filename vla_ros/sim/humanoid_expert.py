@@ -218,6 +218,25 @@ class HandReachExpert:
         self._command = command
         return command.copy()
 
+    def continue_from(self, targets: NDArray[np.float64]) -> None:
+        """Take ``targets`` (J, the sim config's joints) as the ones last sent to the servos.
+
+        For relabelling (DAgger): when something else drove the robot this step, the next
+        ``act`` starts from what was really commanded instead of the expert's own targets, so
+        each label is one step (at most ``ARM_STEP_RAD`` per joint) the servos can follow from
+        where the robot is, towards the expert's point on its path.
+
+        Raises:
+            RuntimeError: before the first ``act`` (there is no episode to continue yet).
+        """
+        if self._command is None:
+            raise RuntimeError('HandReachExpert.continue_from: call act first')
+        targets = np.asarray(targets, dtype=np.float64)
+        if targets.shape != self._command.shape:
+            raise ConfigError(f'HandReachExpert.continue_from: targets {targets.shape!r}, '
+                              f'expected {self._command.shape!r}')
+        self._command = targets.copy()
+
     def _start(self, scene: HumanoidScene) -> None:
         """Fix the goals at the episode's start: cube top, hand yaw, the other hand's spot."""
         self._command = scene.position_targets()
@@ -323,7 +342,7 @@ def run_hand_reach_episode(sim: MujocoSim, expert: HandReachExpert, episode: Han
                            control_period_s: float = 0.02,
                            on_step: HandReachStepRecorder | None = None,
                            perturb: Callable[[NDArray[np.float64]], NDArray[np.float64]]
-                           | None = None) -> HandReachRollout:
+                           | None = None, relabel: bool = False) -> HandReachRollout:
     """Reset ``sim`` to the episode and run the expert until success or ``max_steps``.
 
     Each target is handed to a ``TrajectoryFollower`` as a one-point trajectory due one step
@@ -332,7 +351,10 @@ def run_hand_reach_episode(sim: MujocoSim, expert: HandReachExpert, episode: Han
     measured joints and the expert's targets before the sim runs towards them. ``perturb``
     (if given) maps the expert's targets to the ones executed, so the robot drifts off the
     expert's path and the expert, closed-loop, steers it back (DART-style noise injection):
-    ``on_step`` still sees the expert's own targets, the labels a policy learns.
+    ``on_step`` still sees the expert's own targets, the labels a policy learns. With
+    ``relabel`` the expert then continues from the executed targets
+    (``HandReachExpert.continue_from``) instead of its own: ``perturb`` is a policy driving
+    the robot and the expert only labels the states it visits (DAgger).
     """
     sim.reset(episode.seed)
     follower = TrajectoryFollower(sim.joint_names, sim.position_targets())
@@ -343,8 +365,10 @@ def run_hand_reach_episode(sim: MujocoSim, expert: HandReachExpert, episode: Han
         action = expert.act(sim)
         if on_step is not None:
             on_step(sim, sim.joint_positions(), action)
-        follow_one_step(sim, follower, action if perturb is None else perturb(action),
-                        substeps=substeps)
+        executed = action if perturb is None else perturb(action)
+        if relabel:
+            expert.continue_from(executed)
+        follow_one_step(sim, follower, executed, substeps=substeps)
         step += 1
         if first_success_step is None and episode.is_success(sim):
             first_success_step = step
