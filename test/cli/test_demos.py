@@ -113,8 +113,11 @@ def test_demos_records_the_humanoid_driven_by_a_policy(repo_root: Path, tmp_path
 
     g1 = ('--config', 'config/g1_reach.yaml', '--task', 'hand_reach')
     for flags, message in (
-            (('--task', 'lift', '--dagger', 'checkpoints/flow/lift'),
-             "--dagger: applies to hand_reach, not 'lift'"),
+            (('--config', 'config/aloha_reach.yaml', '--task', 'side_reach', '--dagger',
+              'checkpoints/flow/lift'), "--dagger: applies to reach, lift, place and "
+             "hand_reach, not 'side_reach'"),
+            (('--task', 'lift', '--missed-grasp', '--dagger', 'checkpoints/flow/lift'),
+             '--dagger: a driven episode starts from the reset'),
             ((*g1, '--dagger', 'checkpoints/flow/g1_reach', '--action-noise', '0.03'),
              '--dagger and --action-noise'),
             ((*g1, '--horizon', '5'), '--horizon 5: applies to --dagger'),

@@ -12,9 +12,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 import time
+from typing import TYPE_CHECKING
 
 from vla_ros.cli.config_path import add_config_argument, load_sim_config
 from vla_ros.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from vla_ros.core.policy import Policy
 
 __all__ = ['add_arguments', 'run']
 
@@ -47,15 +51,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "recorded actions stay the expert's (DART: states off its path, "
                         'labelled with its way back; default 0, none)')
     parser.add_argument('--dagger', type=Path, default=None, metavar='CHECKPOINT_DIR',
-                        help='hand_reach: the policy in CHECKPOINT_DIR drives the robot (a '
-                        'chunk every --horizon steps) and the expert labels every state it '
-                        'visits (DAgger); the episodes are kept for training whether the '
-                        'policy succeeded or not')
+                        help='reach, lift, place, hand_reach: the policy in CHECKPOINT_DIR '
+                        'drives the robot (a chunk every --horizon steps) and the expert '
+                        'labels every state it visits (DAgger); the episodes are kept for '
+                        'training whether the policy succeeded or not')
     parser.add_argument('--family', default='flow',
                         help="--dagger: the checkpoint's policy family (default flow)")
     parser.add_argument('--horizon', type=int, default=None, metavar='STEPS',
                         help='--dagger: chunk rows executed per inference (default: the '
                         "config's execution.horizon)")
+
+
+def _driver(args: argparse.Namespace) -> Policy | None:
+    """The policy of ``--dagger`` (one thread), or None."""
+    if args.dagger is None:
+        return None
+    from vla_ros.policies.registry import load_policy
+
+    return load_policy(args.family, args.dagger, threads=1)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,8 +87,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f'--action-noise: applies to hand_reach, not {args.task!r}')
     if not args.action_noise >= 0.0:
         raise ConfigError(f'--action-noise {args.action_noise}: expected >= 0 (radians)')
-    if args.dagger is not None and args.task != 'hand_reach':
-        raise ConfigError(f'--dagger: applies to hand_reach, not {args.task!r}')
+    if args.dagger is not None and args.task in ('side_reach', 'handover'):
+        raise ConfigError(f'--dagger: applies to reach, lift, place and hand_reach, not '
+                          f'{args.task!r}')
+    if args.dagger is not None and (args.missed_grasp or args.near_miss):
+        raise ConfigError('--dagger: a driven episode starts from the reset, not from a '
+                          'missed grasp or a near miss')
     if args.dagger is not None and args.action_noise != 0.0:
         raise ConfigError("--dagger and --action-noise: choose one way off the expert's path")
     if args.horizon is not None and (args.dagger is None or args.horizon < 1):
@@ -107,23 +124,19 @@ def run(args: argparse.Namespace) -> int:
 
         embodiment = config.embodiment
         commanded = {joint for joints in embodiment.controllers.values() for joint in joints}
-        driver = None
-        if args.dagger is not None:
-            from vla_ros.policies.registry import load_policy
-
-            driver = load_policy(args.family, args.dagger, threads=1)
         paths = record_hand_reach_demonstrations(
             sim_config=sim, controllers=embodiment.controllers,
             joint_names=[joint for joint in embodiment.joints if joint in commanded],
             count=args.episodes, seed=args.seed, cameras=embodiment.cameras,
             out_dir=args.out, on_episode=progress, action_noise_rad=args.action_noise,
-            driver=driver, horizon=args.horizon or config.execution.horizon)
+            driver=_driver(args), horizon=args.horizon or config.execution.horizon)
     else:
         paths = record_demonstrations(
             mjcf_path=sim.mjcf, task=TaskKind(args.task), count=args.episodes,
             seed=args.seed, cameras=config.embodiment.cameras, out_dir=args.out,
             on_episode=progress, sim_config=sim, missed_grasp=args.missed_grasp,
-            near_miss=args.near_miss)
+            near_miss=args.near_miss, driver=_driver(args),
+            horizon=args.horizon or config.execution.horizon)
     print()
     who = 'expert' if args.dagger is None else 'driving policy'
     print(f'vla-ros demos: wrote {len(paths)} episodes ({steps} steps) to {args.out.resolve()}; '

@@ -43,11 +43,13 @@ from vla_ros.sim.bimanual_tasks import AnyEpisode, BimanualEpisode, BimanualTask
 from vla_ros.sim.expert import max_steps_for, POLICY_DT_S, run_expert_episode, ScriptedExpert
 from vla_ros.sim.missed_grasp import MissedGrasp, run_missed_grasp
 from vla_ros.sim.mujoco_sim import MujocoSim
+from vla_ros.sim.policy_driver import PolicyDriver
 from vla_ros.sim.scene import TabletopSim
 from vla_ros.sim.tasks import check_scene_objects, Colour, Episode, sample_episodes, TaskKind
 
 if TYPE_CHECKING:
     from vla_ros.core.config import CameraConfig
+    from vla_ros.core.policy import Policy
     from vla_ros.core.sim_config import SimConfig
 
 __all__ = [
@@ -131,29 +133,43 @@ class TrainingSample:
 
 def record_episode(sim: MujocoSim, mjcf_path: Path, episode: Episode,
                    cameras: Sequence[CameraConfig], *,
-                   missed_grasp: bool = False, near_miss: bool = False) -> Demonstration:
+                   missed_grasp: bool = False, near_miss: bool = False,
+                   driver: Policy | None = None, horizon: int | None = None) -> Demonstration:
     """Run the scripted expert on ``episode`` in ``sim`` and keep what it saw and did.
 
     With ``missed_grasp`` the episode first makes the seed's ``MissedGrasp`` (not recorded),
     and the expert is recorded recovering from it, with ``RECOVERY_EXTRA_STEPS`` more steps;
     with ``near_miss`` the same from the seed's ``MissedGrasp.draw_near`` (an open descent
-    off the cube's centre).
+    off the cube's centre). With ``driver`` the policy drives the arm (``horizon`` rows of
+    each chunk; None: all) and the expert labels the states it visits, following what the
+    policy did to the cube (``ScriptedExpert.continue_from``): DAgger, marked ``relabelled``.
 
     Raises:
-        ConfigError: both ``missed_grasp`` and ``near_miss``.
+        ConfigError: both ``missed_grasp`` and ``near_miss``, a recovery with a driver, or a
+            driver that does not fit (``PolicyDriver``).
     """
     if missed_grasp and near_miss:
         raise ConfigError('a recovery starts from a missed grasp or from a near miss, not both')
+    if driver is not None and (missed_grasp or near_miss):
+        raise ConfigError('a driven episode starts from the reset, not from a missed grasp')
+    driving = None if driver is None else PolicyDriver(
+        driver, sim.joint_names, [camera.name for camera in cameras], horizon)
     frames: dict[str, list[NDArray[np.uint8]]] = {camera.name: [] for camera in cameras}
     positions: list[NDArray[np.float64]] = []
     actions: list[NDArray[np.float64]] = []
+    latest: dict[str, NDArray[np.uint8]] = {}
 
     def keep(scene: MujocoSim, measured: NDArray[np.float64],
              action: NDArray[np.float64]) -> None:
         for camera in cameras:
-            frames[camera.name].append(scene.render(camera.name, camera.width, camera.height))
+            latest[camera.name] = scene.render(camera.name, camera.width, camera.height)
+            frames[camera.name].append(latest[camera.name])
         positions.append(measured)
         actions.append(action)
+
+    def drive(action: NDArray[np.float64]) -> NDArray[np.float64]:
+        assert driving is not None
+        return driving.targets(latest, sim.joint_positions(), episode.instruction)
 
     max_steps = max_steps_for(episode.task)
     recovering = missed_grasp or near_miss
@@ -163,12 +179,13 @@ def record_episode(sim: MujocoSim, mjcf_path: Path, episode: Episode,
         run_missed_grasp(sim, mjcf_path, episode, miss)
         max_steps += RECOVERY_EXTRA_STEPS
     result = run_expert_episode(sim, ScriptedExpert(mjcf_path, episode), episode,
-                                max_steps=max_steps, on_step=keep, reset=not recovering)
+                                max_steps=max_steps, on_step=keep, reset=not recovering,
+                                drive=drive if driving is not None else None)
     return Demonstration(
         episode=episode, joint_names=sim.joint_names,
         images={name: np.stack(images) for name, images in frames.items()},
         joint_positions=np.stack(positions), actions=np.stack(actions),
-        success=result.success, dt_s=POLICY_DT_S)
+        success=result.success, dt_s=POLICY_DT_S, relabelled=driving is not None)
 
 
 def save_demonstration(demonstration: Demonstration, path: Path) -> None:
@@ -231,7 +248,9 @@ def record_demonstrations(*, mjcf_path: Path, task: TaskKind, count: int, seed: 
                           cameras: Sequence[CameraConfig], out_dir: Path,
                           on_episode: Callable[[int, Demonstration], None] | None = None,
                           sim_config: SimConfig | None = None,
-                          missed_grasp: bool = False, near_miss: bool = False) -> list[Path]:
+                          missed_grasp: bool = False, near_miss: bool = False,
+                          driver: Policy | None = None, horizon: int | None = None
+                          ) -> list[Path]:
     """Record ``count`` expert episodes with scene seeds ``seed``, ``seed + 1``, ...
 
     Args:
@@ -249,6 +268,9 @@ def record_demonstrations(*, mjcf_path: Path, task: TaskKind, count: int, seed: 
             lift and place only.
         near_miss: record recoveries from a descent that ends off the cube's centre
             (``record_episode``); lift and place only.
+        driver: a policy that drives the arm while the expert labels (DAgger), as
+            ``record_episode``.
+        horizon: the driver's chunk rows executed per inference (None: all).
 
     Returns:
         The files written, in order.
@@ -266,7 +288,8 @@ def record_demonstrations(*, mjcf_path: Path, task: TaskKind, count: int, seed: 
         check_scene_objects(task, sim.object_names)
         return write_demonstrations(
             ((episode.seed, record_episode(sim, mjcf_path, episode, cameras,
-                                           missed_grasp=missed_grasp, near_miss=near_miss))
+                                           missed_grasp=missed_grasp, near_miss=near_miss,
+                                           driver=driver, horizon=horizon))
              for episode in sample_episodes(task, count, seed)), out_dir, on_episode)
 
 

@@ -45,7 +45,14 @@ from vla_ros.core.errors import ConfigError
 from vla_ros.core.types import JointTrajectoryCommand
 from vla_ros.sim.mujoco_sim import MujocoSim
 from vla_ros.sim.scene import ARM_JOINT_NAMES
-from vla_ros.sim.tasks import CUBE_REST_Z_M, Episode, TARGET_NAME, TaskKind
+from vla_ros.sim.tasks import (
+    CUBE_REST_Z_M,
+    Episode,
+    GRASP_HEIGHT_M,
+    HOLD_DISTANCE_M,
+    TARGET_NAME,
+    TaskKind,
+)
 from vla_ros.sim.trajectory_follower import TrajectoryFollower
 
 __all__ = [
@@ -80,6 +87,17 @@ GRASP_STEPS = 4
 PLACE_CLEARANCE_M = 0.005
 #: Steps the released gripper is given to open before the retreat.
 RELEASE_STEPS = 2
+#: A gripper target this close to closed (open) counts as closed (open), m: the expert's own
+#: targets land on the values exactly, a driving policy's within a millimetre or so.
+GRIPPER_TOLERANCE_M = 0.001
+#: Relabelling (``ScriptedExpert.continue_from``): fingertips this far from the cube's centre
+#: while the script carries it mean it is not in the hand, m (``tasks.HOLD_DISTANCE_M``).
+LOST_DISTANCE_M = HOLD_DISTANCE_M
+#: ... and this far from it sideways during the descent mean the descent missed it (an open
+#: finger then lands on the cube), m.
+OFF_CENTRE_M = 0.03
+#: ... and a cube this far from the pad's centre sideways after the release was not placed, m.
+MISPLACED_M = 0.03
 _IK_ITERATIONS = 20
 _IK_DAMPING = 0.05
 _IK_TOLERANCE = 1e-5
@@ -204,11 +222,58 @@ class ScriptedExpert:
         self._yaw_rad = 0.0
         self._closed_steps = 0
         self._released_steps = 0
+        self._relabelling = False
 
     @property
     def phase(self) -> ExpertPhase:
         """The current phase of the script."""
         return self._phase
+
+    def continue_from(self, targets: NDArray[np.float64]) -> None:
+        """Take ``targets`` (7,) as the ones last sent, in place of the expert's own.
+
+        For relabelling (DAgger): something else (a policy) drove the arm this step. The next
+        ``act`` steps on from what was really commanded, and from then on the script also
+        follows what the driver did to the cube: a cube that is not in the hand while the
+        script carries it, or a descent that came down beside it, sends the script back to
+        the approach (gripper opening); a cube the driver grasped and lifted by itself moves
+        it on to the lift; a release that left the cube off the pad goes back to the approach.
+
+        Raises:
+            ConfigError: ``targets`` not of shape (7,).
+        """
+        targets = np.asarray(targets, dtype=np.float64)
+        if targets.shape != (7,):
+            raise ConfigError(f'ScriptedExpert.continue_from: targets {targets.shape!r}, '
+                              'expected (7,)')
+        self._command = targets.copy()
+        self._relabelling = True
+
+    def _follow_driver(self, fingertips: NDArray[np.float64], cube_position: NDArray[np.float64],
+                       target_position: NDArray[np.float64]) -> None:
+        """Put the script in the phase the scene shows (``continue_from``)."""
+        if self._episode.task is TaskKind.REACH:
+            return
+        to_cube = cube_position - fingertips
+        in_hand = bool(np.linalg.norm(to_cube) < LOST_DISTANCE_M)
+        lifted = bool(cube_position[2] - CUBE_REST_Z_M > GRASP_HEIGHT_M)
+        phase = self._phase
+        restart = (
+            (phase in (ExpertPhase.LIFT, ExpertPhase.CARRY, ExpertPhase.LOWER) and not in_hand)
+            or (phase is ExpertPhase.DESCEND
+                and bool(np.linalg.norm(to_cube[:2]) > OFF_CENTRE_M))
+            or (phase in (ExpertPhase.RELEASE, ExpertPhase.RETREAT)
+                and bool(np.linalg.norm(cube_position[:2] - target_position[:2])
+                         > MISPLACED_M)))
+        if restart:
+            self._phase = ExpertPhase.APPROACH
+            self._grasp_position = self._carry_offset = None
+            self._closed_steps = self._released_steps = 0
+        elif phase in (ExpertPhase.APPROACH, ExpertPhase.DESCEND, ExpertPhase.GRASP) \
+                and in_hand and lifted:
+            self._grasp_position = np.array([*fingertips[:2], CUBE_REST_Z_M])
+            self._closed_steps = GRASP_STEPS
+            self._phase = ExpertPhase.LIFT
 
     def act(self, scene: ExpertScene) -> NDArray[np.float64]:
         """Joint targets (7,) for the end of the next step, the gripper last, rad (gripper m).
@@ -228,6 +293,8 @@ class ScriptedExpert:
             self._yaw_rad = _square_yaw(
                 cube_position, scene.object_orientations()[self._episode.cube_name])
         measured_position, _ = self._kinematics.pose(measured[:6])
+        if self._relabelling:
+            self._follow_driver(measured_position, cube_position, target_position)
         self._advance(measured_position, cube_position, target_position)
         goal = self._goal(cube_position, target_position)
         commanded_position, _ = self._kinematics.pose(command[:6])
@@ -286,7 +353,8 @@ class ScriptedExpert:
             self._grasp_position = self._goal(cube_position, target_position)
             self._phase = ExpertPhase.GRASP
         elif phase is ExpertPhase.GRASP:
-            closed = self._command is not None and self._command[6] <= GRIPPER_CLOSED_M
+            closed = self._command is not None \
+                and self._command[6] <= GRIPPER_CLOSED_M + GRIPPER_TOLERANCE_M
             self._closed_steps += int(closed)
             if self._closed_steps >= GRASP_STEPS:
                 self._phase = ExpertPhase.LIFT
@@ -297,7 +365,8 @@ class ScriptedExpert:
             self._phase = ExpertPhase.LOWER if phase is ExpertPhase.CARRY \
                 else ExpertPhase.RELEASE
         elif phase is ExpertPhase.RELEASE:
-            opened = self._command is not None and self._command[6] >= GRIPPER_OPEN_M
+            opened = self._command is not None \
+                and self._command[6] >= GRIPPER_OPEN_M - GRIPPER_TOLERANCE_M
             self._released_steps += int(opened)
             if self._released_steps >= RELEASE_STEPS:
                 self._phase = ExpertPhase.RETREAT
@@ -340,7 +409,9 @@ def run_expert_episode(sim: MujocoSim, expert: ScriptedExpert, episode: Episode,
                        max_steps: int, steps_after_success: int = 3,
                        control_period_s: float = 0.02,
                        on_step: StepRecorder | None = None,
-                       reset: bool = True) -> RolloutResult:
+                       reset: bool = True,
+                       drive: Callable[[NDArray[np.float64]], NDArray[np.float64]]
+                       | None = None) -> RolloutResult:
     """Reset ``sim`` to the episode and run the expert until success or ``max_steps``.
 
     Each target is handed to a ``TrajectoryFollower`` as a one-point trajectory due one step
@@ -356,6 +427,9 @@ def run_expert_episode(sim: MujocoSim, expert: ScriptedExpert, episode: Episode,
         control_period_s: how often the servo targets follow the trajectory, seconds.
         on_step: sees each observation's state and the action taken from it.
         reset: False: run from the scene as it is (after ``missed_grasp.run_missed_grasp``).
+        drive: maps the expert's targets to the ones executed (a policy driving the arm);
+            the expert then continues from those (``ScriptedExpert.continue_from``) and only
+            labels the states the driver visits (DAgger); ``on_step`` still sees its labels.
     """
     if reset:
         sim.reset(episode.seed)
@@ -367,6 +441,9 @@ def run_expert_episode(sim: MujocoSim, expert: ScriptedExpert, episode: Episode,
         action = expert.act(sim)
         if on_step is not None:
             on_step(sim, sim.joint_positions(), action)
+        if drive is not None:
+            action = drive(action)
+            expert.continue_from(action)
         follow_one_step(sim, follower, action, substeps=substeps)
         step += 1
         if first_success_step is None and episode.is_success(sim):

@@ -30,11 +30,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vla_ros.core.errors import ConfigError
-from vla_ros.core.types import Observation
 from vla_ros.sim.demonstrations import Demonstration, write_demonstrations
 from vla_ros.sim.humanoid_expert import hand_reach_expert, POLICY_DT_S, run_hand_reach_episode
 from vla_ros.sim.humanoid_tasks import HandReachEpisode, sample_hand_reach_episodes
 from vla_ros.sim.mujoco_sim import MujocoSim
+from vla_ros.sim.policy_driver import PolicyDriver
 from vla_ros.sim.tasks import Episode
 
 if TYPE_CHECKING:
@@ -77,8 +77,11 @@ def record_hand_reach_episode(sim: MujocoSim, episode: HandReachEpisode, *,
     if missing:
         raise ConfigError(f'hand reach demonstrations: joints {missing!r} are not simulated '
                           f'(sim joints {list(sim.joint_names)!r})')
-    if driver is not None:
-        _check_driver(driver, joint_names, cameras, action_noise_rad, horizon)
+    if driver is not None and action_noise_rad > 0.0:
+        raise ConfigError('hand reach demonstrations: a driver policy and action noise; '
+                          "choose one way off the expert's path")
+    driving = None if driver is None else PolicyDriver(
+        driver, joint_names, [camera.name for camera in cameras], horizon)
     columns = np.array([sim.joint_names.index(name) for name in joint_names])
     frames: dict[str, list[NDArray[np.uint8]]] = {camera.name: [] for camera in cameras}
     positions: list[NDArray[np.float64]] = []
@@ -111,22 +114,11 @@ def record_hand_reach_episode(sim: MujocoSim, episode: HandReachEpisode, *,
         executed[columns] += rng.normal(0.0, action_noise_rad, len(columns))
         return executed
 
-    chunk: NDArray[np.float64] | None = None
-    row = 0
-
     def drive(action: NDArray[np.float64]) -> NDArray[np.float64]:
-        nonlocal chunk, row
-        assert driver is not None
-        if chunk is None or row >= (horizon or len(chunk)):
-            observation = Observation(
-                images=dict(latest), joint_names=tuple(joint_names),
-                joint_positions=sim.joint_positions()[columns], instruction=episode.instruction)
-            inferred = driver.infer(observation)
-            order = [inferred.joint_names.index(name) for name in joint_names]
-            chunk, row = inferred.positions[:, order], 0
+        assert driving is not None
         executed = action.copy()
-        executed[columns] = chunk[min(row, len(chunk) - 1)]
-        row += 1
+        executed[columns] = driving.targets(latest, sim.joint_positions()[columns],
+                                            episode.instruction)
         return executed
 
     expert = hand_reach_expert(sim.config, controllers, episode)
@@ -141,25 +133,6 @@ def record_hand_reach_episode(sim: MujocoSim, episode: HandReachEpisode, *,
         images={name: np.stack(images) for name, images in frames.items()},
         joint_positions=np.stack(positions), actions=np.stack(actions),
         success=result.success, dt_s=POLICY_DT_S, relabelled=driver is not None)
-
-
-def _check_driver(driver: Policy, joint_names: Sequence[str], cameras: Sequence[CameraConfig],
-                  action_noise_rad: float, horizon: int | None) -> None:
-    """Refuse a driver that cannot drive these episodes (``record_hand_reach_episode``)."""
-    if action_noise_rad > 0.0:
-        raise ConfigError('hand reach demonstrations: a driver policy and action noise; '
-                          "choose one way off the expert's path")
-    if horizon is not None and horizon < 1:
-        raise ConfigError(f'hand reach demonstrations: horizon {horizon}, expected >= 1')
-    spec = driver.spec
-    if sorted(spec.joint_names) != sorted(joint_names):
-        raise ConfigError(f'hand reach demonstrations: the driver outputs '
-                          f'{list(spec.joint_names)!r}, expected the commanded joints '
-                          f'{list(joint_names)!r}')
-    unknown = sorted(set(spec.camera_names) - {camera.name for camera in cameras})
-    if unknown:
-        raise ConfigError(f'hand reach demonstrations: the driver reads cameras {unknown!r} '
-                          'that the config does not declare')
 
 
 def record_hand_reach_demonstrations(
