@@ -18,7 +18,9 @@ import torch
 from transformers import PI0ForConditionalGeneration, PI0Processor
 
 from vla_ros.cli.main import main
+from vla_ros.core.config import PolicyConfig
 from vla_ros.core.errors import ConfigError, InputError
+from vla_ros.core.policy_family import PolicyFamily
 from vla_ros.core.types import Observation
 from vla_ros.policies.base import Policy
 from vla_ros.policies.flow.checkpoint import (
@@ -202,3 +204,46 @@ def test_matches_transformers_sampling_called_directly(
     expected = (actions[0, :, :7].double().numpy() * (np.asarray(action_stats.std) + 1e-8)
                 + np.asarray(action_stats.mean))
     assert np.abs(chunk.positions - expected).max() <= 1e-5
+
+
+def test_noise_scale_zero_starts_every_chunk_from_zeros(
+        flow_checkpoint: Path, observation: Observation) -> None:
+    settings = PolicyConfig(family=PolicyFamily.FLOW, checkpoint=flow_checkpoint,
+                            noise_scale=0.0)
+    policy = load_policy('flow', flow_checkpoint, settings=settings)
+    assert isinstance(policy, FlowPolicy) and 'noise scale 0' in policy.inference_path
+    first, second = policy.infer(observation), policy.infer(observation)
+    np.testing.assert_array_equal(first.positions, second.positions)  # nothing sampled
+    # The same chunk as transformers' sampler from zero noise.
+    config = FlowPolicyConfig.load(flow_checkpoint)
+    model = PI0ForConditionalGeneration.from_pretrained(flow_checkpoint, local_files_only=True)
+    model.eval()  # type: ignore[no-untyped-call]
+    state_stats, action_stats = config.normalization.state, config.normalization.actions
+    processor = PI0Processor.from_pretrained(
+        flow_checkpoint, local_files_only=True, state_mean=list(state_stats.mean),
+        state_std=list(state_stats.std))
+    inputs = processor(
+        images=[[observation.images[name] for name in DEFAULT_SPEC.camera_names]],
+        text=observation.instruction,
+        state=observation.positions_for(DEFAULT_SPEC.joint_names)[None].astype(np.float32))
+    with torch.inference_mode():
+        actions = model.sample_actions(
+            noise=torch.zeros((1, model.config.chunk_size, model.config.max_action_dim)),
+            num_steps=config.num_denoising_steps, **inputs)
+    expected = (actions[0, :, :7].double().numpy() * (np.asarray(action_stats.std) + 1e-8)
+                + np.asarray(action_stats.mean))
+    assert np.abs(first.positions - expected).max() <= 1e-5
+    sampled = _load(flow_checkpoint).infer(observation)
+    assert np.abs(sampled.positions - expected).max() > 1e-3  # scale 1 does sample
+
+
+def test_noise_scale_is_checked_and_read_by_the_flow_family_only(
+        flow_checkpoint: Path, tmp_path: Path) -> None:
+    for bad in (-0.5, float('nan'), True, 'low'):
+        with pytest.raises(ConfigError, match='policy.noise_scale'):
+            PolicyConfig(family=PolicyFamily.FLOW, checkpoint=flow_checkpoint,
+                         noise_scale=bad)  # type: ignore[arg-type]
+    tokens = PolicyConfig(family=PolicyFamily.TOKENS, checkpoint=tmp_path, noise_scale=0.0)
+    with pytest.raises(ConfigError, match="policy.noise_scale: the 'tokens' family does not "
+                       "read it"):
+        load_policy('tokens', tmp_path, settings=tokens)

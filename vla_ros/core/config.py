@@ -164,6 +164,10 @@ class PolicyConfig:
     folder decodes: ``length_constrained`` allows only the FAST ids that keep a chunk at
     exactly chunk x action_dim coefficients (``policies/fast/released_length_rule.py``), so
     no malformed chunk makes the node hold. Only the fast family reads it.
+    ``noise_scale`` (>= 0; None: 1) multiplies the Gaussian noise a flow policy starts each
+    chunk from: 1 samples the learnt distribution, 0 starts every chunk from zero noise, a
+    deterministic chunk near the distribution's centre (on the G1's hand reach 0 reached more
+    often than 1, ``docs/results.md``). Only the flow family reads it.
     A remote family (openpi, groot, openvla) has ``server`` (``vla_ros.core.remote_config``)
     instead of ``checkpoint``. ``family`` given by its name (a node parameter) becomes the
     ``PolicyFamily`` of that name; an unknown name is a ConfigError.
@@ -179,9 +183,14 @@ class PolicyConfig:
     outputs: PolicyOutputs | None = None
     server: RemoteServerConfig | None = None
     decoding: str | None = None
+    noise_scale: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, 'family', PolicyFamily.parse(self.family))
+        if self.noise_scale is not None and not (is_number(self.noise_scale)
+                                                 and self.noise_scale >= 0):
+            raise ConfigError(f'policy.noise_scale: {self.noise_scale!r}, expected a number '
+                              '>= 0 or null')
         if (self.checkpoint is None) == (self.server is None):
             raise ConfigError('policy.checkpoint and policy.server: give exactly one (server '
                               'for a remote family, checkpoint for a local one)')
@@ -198,7 +207,8 @@ class PolicyConfig:
 
     def layout_settings(self) -> tuple[str, ...]:
         """The names of the set fields only some families read; the others refuse them."""
-        return tuple(name for name in ('dtype', 'tokenizer', 'inputs', 'outputs', 'decoding')
+        return tuple(name for name in ('dtype', 'tokenizer', 'inputs', 'outputs', 'decoding',
+                                       'noise_scale')
                      if getattr(self, name) is not None)
 
 
@@ -294,7 +304,7 @@ def _policy(pol: Mapping[str, Any], root: Path, embodiment: EmbodimentConfig) ->
         else parse_inputs(pol['inputs'], joints=embodiment.joints, cameras=cameras),
         outputs=None if pol.get('outputs') is None
         else parse_outputs(pol['outputs'], joints=embodiment.joints),
-        decoding=pol.get('decoding'))
+        decoding=pol.get('decoding'), noise_scale=pol.get('noise_scale'))
 
 
 def parse_config(raw: Mapping[str, Any], *, root: Path) -> VlaConfig:
@@ -311,7 +321,8 @@ def parse_config(raw: Mapping[str, Any], *, root: Path) -> VlaConfig:
                                        'joint_state_topic', 'commands', 'held_controllers'},
                    required=True)
     pol = _section(raw, 'policy', {'family', 'checkpoint', 'device', 'threads', 'dtype',
-                                   'tokenizer', 'inputs', 'outputs', 'server', 'decoding'},
+                                   'tokenizer', 'inputs', 'outputs', 'server', 'decoding',
+                                   'noise_scale'},
                    required=True)
     exe = _section(raw, 'execution', {'strategy', 'horizon', 'async_threshold_steps',
                                       'ensemble_decay', 'rtc_guidance_weight',

@@ -33,7 +33,7 @@ _MAPPING_FIELDS = frozenset({'dtype', 'tokenizer', 'inputs', 'outputs'})
 #: Family -> the fields of ``PolicyConfig.layout_settings`` it reads; any other set one is
 #: refused by name, never ignored.
 LAYOUT_FIELDS: Mapping[PolicyFamily, frozenset[str]] = {
-    PolicyFamily.FLOW: _MAPPING_FIELDS,
+    PolicyFamily.FLOW: _MAPPING_FIELDS | {'noise_scale'},  # how far from the centre it samples
     PolicyFamily.FAST: _MAPPING_FIELDS | {'decoding'},  # a LeRobot pi0-FAST folder's decoding
     PolicyFamily.PI05: _MAPPING_FIELDS,
 }

@@ -71,8 +71,9 @@ class GuidedFlowPolicy(FlowPolicy):
     """
 
     def __init__(self, model: PI0ForConditionalGeneration, processor: FlowProcessor,
-                 config: FlowPolicyConfig, *, device: torch.device) -> None:
-        super().__init__(model, processor, config, device=device)
+                 config: FlowPolicyConfig, *, device: torch.device,
+                 noise_scale: float = 1.0) -> None:
+        super().__init__(model, processor, config, device=device, noise_scale=noise_scale)
         self._guided_device = device
         self._guided_generator = torch.Generator(device='cpu').manual_seed(config.noise_seed)
         self._guided_lock = threading.Lock()
@@ -108,7 +109,7 @@ class GuidedFlowPolicy(FlowPolicy):
         mask[0, :spec.chunk_length, :width] = torch.from_numpy(weights[:, np.newaxis])
         with self._guided_lock:
             noise = torch.randn(target.shape, generator=self._guided_generator,
-                                dtype=torch.float32)
+                                dtype=torch.float32) * self.noise_scale
             actions = _guided_sample(
                 model, inputs, noise.to(self._guided_device, dtype),
                 target=target.to(self._guided_device, dtype),
@@ -182,4 +183,5 @@ def load(checkpoint_dir: Path, device: str, *,
     """
     policy = load_flow_policy(checkpoint_dir, device, settings=settings)
     return GuidedFlowPolicy(policy.model, policy.processor, policy.config,
-                            device=next(policy.model.parameters()).device)
+                            device=next(policy.model.parameters()).device,
+                            noise_scale=policy.noise_scale)

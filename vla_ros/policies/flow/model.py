@@ -13,6 +13,7 @@ its outputs exactly.
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,12 +61,20 @@ class FlowPolicy(CheckpointPolicy[FlowPolicyConfig, FlowProcessor]):
         config: the checkpoint's vla_ros config.
         device: where the model lives.
         sampler: how chunks are sampled; None picks ``SamplerBackend.default_for(device)``.
+        noise_scale: multiplies the initial noise (``PolicyConfig.noise_scale``): 1 samples
+            the learnt distribution, 0 starts every chunk from zeros (deterministic).
+
+    Raises:
+        ConfigError: a negative or non-finite ``noise_scale``.
     """
 
     def __init__(self, model: PI0ForConditionalGeneration, processor: FlowProcessor,
                  config: FlowPolicyConfig, *, device: torch.device,
-                 sampler: SamplerBackend | None = None) -> None:
+                 sampler: SamplerBackend | None = None, noise_scale: float = 1.0) -> None:
+        if not (math.isfinite(noise_scale) and noise_scale >= 0.0):
+            raise ConfigError(f'policy.noise_scale: {noise_scale!r}, expected a number >= 0')
         super().__init__(processor, config, device=device)
+        self._noise_scale = float(noise_scale)
         model.eval()  # type: ignore[no-untyped-call]
         self._model = model
         self._dtype = next(model.parameters()).dtype
@@ -76,11 +85,18 @@ class FlowPolicy(CheckpointPolicy[FlowPolicyConfig, FlowProcessor]):
         logger.info('flow policy samples with %s', self.inference_path)
 
     @property
+    def noise_scale(self) -> float:
+        """What the initial noise is multiplied by (``PolicyConfig.noise_scale``)."""
+        return self._noise_scale
+
+    @property
     def inference_path(self) -> str:
         """How chunks are computed: the sampler and its backend, device and dtype."""
         sampler = ("transformers' sample_actions" if self._sampler is None
                    else f'our sampler ({self._sampler_backend.value})')
-        return f'{sampler} on {self._device}, {str(self._dtype).removeprefix("torch.")}'
+        scaled = '' if self._noise_scale == 1.0 else f', noise scale {self._noise_scale:g}'
+        return (f'{sampler} on {self._device}, {str(self._dtype).removeprefix("torch.")}'
+                f'{scaled}')
 
     @property
     def action_rows_from_observation(self) -> bool:
@@ -102,7 +118,7 @@ class FlowPolicy(CheckpointPolicy[FlowPolicyConfig, FlowProcessor]):
         inputs = self._processor.prepare(observation).to(self._device, self._dtype)
         with self._lock, torch.inference_mode():
             noise = torch.randn(self._noise_shape, generator=self._generator, dtype=torch.float32)
-            noise = noise.to(self._device, self._dtype)
+            noise = (noise * self._noise_scale).to(self._device, self._dtype)
             actions = self._sample(inputs, noise)
         return self._processor.to_action_chunk(actions)
 
@@ -154,7 +170,8 @@ class FlowPolicy(CheckpointPolicy[FlowPolicyConfig, FlowProcessor]):
             with self._lock, torch.inference_mode():
                 noise = torch.cat([
                     torch.randn(self._noise_shape, generator=stream, dtype=torch.float32)
-                    for stream in streams]).to(self._device, self._dtype)
+                    for stream in streams]) * self._noise_scale
+                noise = noise.to(self._device, self._dtype)
                 actions = self._sample(inputs, noise)
             return [self._processor.to_action_chunk(actions[row:row + 1])
                     for row in range(len(observations))]
@@ -244,4 +261,6 @@ def load(checkpoint_dir: Path, device: str, *,
             max_action_dim=model.config.max_action_dim)
     _check_compatible(config, model, processor, checkpoint_dir)
     model.to(torch_device)  # type: ignore[arg-type]  # transformers' wrapper hides nn.Module.to
-    return FlowPolicy(model, processor, config, device=torch_device)
+    noise_scale = 1.0 if settings is None or settings.noise_scale is None \
+        else settings.noise_scale
+    return FlowPolicy(model, processor, config, device=torch_device, noise_scale=noise_scale)
