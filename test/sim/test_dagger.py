@@ -9,13 +9,14 @@ recorder's path with a real policy is covered with the shipped checkpoint.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 import pytest
 
+from vla_ros.core.config import load_config
 from vla_ros.core.errors import ConfigError
 from vla_ros.policies.registry import load_policy
 from vla_ros.sim import TabletopSim
@@ -43,7 +44,10 @@ def sim() -> Iterator[TabletopSim]:
         yield scene
 
 
-def _run(sim: TabletopSim, seed: int, drive: object = None, max_steps: int | None = None,
+Drive = Callable[[NDArray[np.float64]], NDArray[np.float64]]
+
+
+def _run(sim: TabletopSim, seed: int, drive: Drive | None = None, max_steps: int | None = None,
          phases: list[ExpertPhase] | None = None
          ) -> tuple[list[NDArray[np.float64]], list[ExpertPhase], bool]:
     episode = make_episode(TaskKind.LIFT, seed)
@@ -57,7 +61,7 @@ def _run(sim: TabletopSim, seed: int, drive: object = None, max_steps: int | Non
 
     result = run_expert_episode(sim, expert, episode,
                                 max_steps=max_steps or max_steps_for(TaskKind.LIFT),
-                                on_step=keep, drive=drive)  # type: ignore[arg-type]
+                                on_step=keep, drive=drive)
     return labels, phases, result.success
 
 
@@ -98,8 +102,6 @@ def test_a_grasp_the_driver_lets_go_sends_the_expert_back_to_grasp_again(sim: Ta
 def test_a_driven_recording_is_marked_and_kept_whatever_the_outcome(sim: TabletopSim,
                                                                     tmp_path: Path) -> None:
     policy = load_policy('flow', ROOT / 'checkpoints' / 'flow' / 'lift', threads=1)
-    from vla_ros.core.config import load_config
-
     cameras = load_config(ROOT / 'config' / 'tabletop_arm.yaml').embodiment.cameras
     demo = record_episode(sim, SCENE_PATH, make_episode(TaskKind.LIFT, 1010), cameras,
                           driver=policy, horizon=5)

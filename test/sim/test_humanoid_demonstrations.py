@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vla_ros.core.config import load_config
+from vla_ros.core.config import EmbodimentConfig, load_config
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.policy import PolicySpec
+from vla_ros.core.sim_config import SimConfig
 from vla_ros.core.types import ActionChunk, Observation
 from vla_ros.sim import MujocoSim
 from vla_ros.sim.demonstrations import (
@@ -32,18 +33,23 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 IMAGE_PX = 32
 
 
-def test_hand_reach_demonstrations_keep_the_commanded_joints_and_move_the_named_arm(
-        tmp_path: Path) -> None:
+def _g1() -> tuple[SimConfig, EmbodimentConfig, list[str]]:
+    """config/g1.yaml's sim section, embodiment and commanded joints (in embodiment order)."""
     config = load_config(REPO_ROOT / 'config' / 'g1.yaml')
     assert config.sim is not None
     embodiment = config.embodiment
+    commanded = {joint for joints in embodiment.controllers.values() for joint in joints}
+    return config.sim, embodiment, [joint for joint in embodiment.joints if joint in commanded]
+
+
+def test_hand_reach_demonstrations_keep_the_commanded_joints_and_move_the_named_arm(
+        tmp_path: Path) -> None:
+    sim_config, embodiment, joint_names = _g1()
     cameras = [dataclasses.replace(camera, width=IMAGE_PX, height=IMAGE_PX)
                for camera in embodiment.cameras]
-    commanded = [joint for joints in embodiment.controllers.values() for joint in joints]
-    joint_names = [joint for joint in embodiment.joints if joint in commanded]
 
     paths = record_hand_reach_demonstrations(
-        sim_config=config.sim, controllers=embodiment.controllers, joint_names=joint_names,
+        sim_config=sim_config, controllers=embodiment.controllers, joint_names=joint_names,
         count=2, seed=1000, cameras=cameras, out_dir=tmp_path)
 
     loaded = [load_demonstration(path) for path in paths]
@@ -67,26 +73,21 @@ def test_hand_reach_demonstrations_keep_the_commanded_joints_and_move_the_named_
 
 
 def test_hand_reach_demonstration_of_an_unsimulated_joint_is_a_config_error() -> None:
-    config = load_config(REPO_ROOT / 'config' / 'g1.yaml')
-    assert config.sim is not None
-    with MujocoSim(config.sim) as sim, pytest.raises(ConfigError, match='head_pan_joint'):
+    sim_config, embodiment, _ = _g1()
+    with MujocoSim(sim_config) as sim, pytest.raises(ConfigError, match='head_pan_joint'):
         record_hand_reach_episode(sim, make_hand_reach_episode(0),
-                                  controllers=config.embodiment.controllers,
+                                  controllers=embodiment.controllers,
                                   joint_names=['waist_yaw_joint', 'head_pan_joint'], cameras=[])
 
 
 def test_action_noise_moves_the_robot_off_the_path_and_records_the_experts_targets() -> None:
-    config = load_config(REPO_ROOT / 'config' / 'g1.yaml')
-    assert config.sim is not None
-    embodiment = config.embodiment
-    commanded = [joint for joints in embodiment.controllers.values() for joint in joints]
-    joint_names = [joint for joint in embodiment.joints if joint in commanded]
+    sim_config, embodiment, joint_names = _g1()
     fingers = [joint_names.index(joint) for name, joints in embodiment.controllers.items()
                if 'hand' in name for joint in joints]
     episode = make_hand_reach_episode(1000)
 
     def record(noise_rad: float) -> Demonstration:
-        with MujocoSim(config.sim) as sim:
+        with MujocoSim(sim_config) as sim:
             return record_hand_reach_episode(sim, episode, controllers=embodiment.controllers,
                                              joint_names=joint_names, cameras=[],
                                              action_noise_rad=noise_rad)
@@ -100,7 +101,7 @@ def test_action_noise_moves_the_robot_off_the_path_and_records_the_experts_targe
     # The expert holds the fingers still: the executed noise moves them, its labels do not.
     assert np.ptp(noisy.joint_positions[:, fingers], axis=0).max() > 0.05
     assert np.ptp(noisy.actions[:, fingers], axis=0).max() == 0.0
-    with MujocoSim(config.sim) as sim, pytest.raises(ConfigError, match='action noise'):
+    with MujocoSim(sim_config) as sim, pytest.raises(ConfigError, match='action noise'):
         record_hand_reach_episode(sim, episode, controllers=embodiment.controllers,
                                   joint_names=joint_names, cameras=[], action_noise_rad=-0.1)
 
@@ -122,19 +123,15 @@ class _HoldStill:
 
 def test_a_driven_episode_is_labelled_from_where_the_driver_left_the_robot(
         tmp_path: Path) -> None:
-    config = load_config(REPO_ROOT / 'config' / 'g1.yaml')
-    assert config.sim is not None
-    embodiment = config.embodiment
+    sim_config, embodiment, joint_names = _g1()
     cameras = [dataclasses.replace(camera, width=IMAGE_PX, height=IMAGE_PX)
                for camera in embodiment.cameras]
-    commanded = [joint for joints in embodiment.controllers.values() for joint in joints]
-    joint_names = [joint for joint in embodiment.joints if joint in commanded]
     episode = make_hand_reach_episode(1000)
     arm = [joint_names.index(joint)
            for joint in embodiment.controllers[f'{episode.hand.value}_arm_controller']]
     driver = _HoldStill(joint_names, tuple(camera.name for camera in cameras))
 
-    with MujocoSim(config.sim) as sim:
+    with MujocoSim(sim_config) as sim:
         held = record_hand_reach_episode(sim, episode, controllers=embodiment.controllers,
                                          joint_names=joint_names, cameras=cameras,
                                          driver=driver, horizon=5)
@@ -157,18 +154,14 @@ def test_a_driven_episode_is_labelled_from_where_the_driver_left_the_robot(
 
 
 def test_a_driver_that_does_not_fit_the_episode_is_a_config_error() -> None:
-    config = load_config(REPO_ROOT / 'config' / 'g1.yaml')
-    assert config.sim is not None
-    embodiment = config.embodiment
-    commanded = [joint for joints in embodiment.controllers.values() for joint in joints]
-    joint_names = [joint for joint in embodiment.joints if joint in commanded]
+    sim_config, embodiment, joint_names = _g1()
     episode = make_hand_reach_episode(1000)
     for driver, kwargs, message in (
             (_HoldStill(joint_names[:-1], ()), {}, 'the driver outputs'),
             (_HoldStill(joint_names, ('belly_camera',)), {}, "cameras \\['belly_camera'\\]"),
             (_HoldStill(joint_names, ()), {'action_noise_rad': 0.03}, 'driver policy and action'),
             (_HoldStill(joint_names, ()), {'horizon': 0}, 'horizon 0')):
-        with MujocoSim(config.sim) as sim, pytest.raises(ConfigError, match=message):
+        with MujocoSim(sim_config) as sim, pytest.raises(ConfigError, match=message):
             record_hand_reach_episode(sim, episode, controllers=embodiment.controllers,
                                       joint_names=joint_names, cameras=[], driver=driver,
                                       **kwargs)

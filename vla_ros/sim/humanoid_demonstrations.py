@@ -98,7 +98,7 @@ def record_hand_reach_episode(sim: MujocoSim, episode: HandReachEpisode, *,
         cube_xy = scene.object_positions()[episode.cube_name][:2]
         if cube_start is None:
             cube_start = cube_xy.copy()
-        if driver is not None and np.linalg.norm(cube_xy - cube_start) > DISPLACED_M:
+        if driving is not None and np.linalg.norm(cube_xy - cube_start) > DISPLACED_M:
             recording = False
         if not recording:
             return
@@ -124,15 +124,15 @@ def record_hand_reach_episode(sim: MujocoSim, episode: HandReachEpisode, *,
     expert = hand_reach_expert(sim.config, controllers, episode)
     result = run_hand_reach_episode(
         sim, expert, episode, on_step=keep,
-        perturb=drive if driver is not None else perturb if action_noise_rad > 0.0 else None,
-        relabel=driver is not None)
+        perturb=perturb if action_noise_rad > 0.0 else None,
+        drive=drive if driving is not None else None)
     return Demonstration(
         episode=Episode(task=episode.task, colour=episode.colour,
                         instruction=episode.instruction, seed=episode.seed),
         joint_names=tuple(joint_names),
         images={name: np.stack(images) for name, images in frames.items()},
         joint_positions=np.stack(positions), actions=np.stack(actions),
-        success=result.success, dt_s=POLICY_DT_S, relabelled=driver is not None)
+        success=result.success, dt_s=POLICY_DT_S, relabelled=driving is not None)
 
 
 def record_hand_reach_demonstrations(

@@ -342,7 +342,9 @@ def run_hand_reach_episode(sim: MujocoSim, expert: HandReachExpert, episode: Han
                            control_period_s: float = 0.02,
                            on_step: HandReachStepRecorder | None = None,
                            perturb: Callable[[NDArray[np.float64]], NDArray[np.float64]]
-                           | None = None, relabel: bool = False) -> HandReachRollout:
+                           | None = None,
+                           drive: Callable[[NDArray[np.float64]], NDArray[np.float64]]
+                           | None = None) -> HandReachRollout:
     """Reset ``sim`` to the episode and run the expert until success or ``max_steps``.
 
     Each target is handed to a ``TrajectoryFollower`` as a one-point trajectory due one step
@@ -351,11 +353,16 @@ def run_hand_reach_episode(sim: MujocoSim, expert: HandReachExpert, episode: Han
     measured joints and the expert's targets before the sim runs towards them. ``perturb``
     (if given) maps the expert's targets to the ones executed, so the robot drifts off the
     expert's path and the expert, closed-loop, steers it back (DART-style noise injection):
-    ``on_step`` still sees the expert's own targets, the labels a policy learns. With
-    ``relabel`` the expert then continues from the executed targets
-    (``HandReachExpert.continue_from``) instead of its own: ``perturb`` is a policy driving
-    the robot and the expert only labels the states it visits (DAgger).
+    ``on_step`` still sees the expert's own targets, the labels a policy learns. ``drive``
+    (if given, instead of ``perturb``) maps them to a policy's targets, and the expert then
+    continues from those (``HandReachExpert.continue_from``): it only labels the states the
+    policy visits (DAgger), as ``expert.run_expert_episode`` does on the tabletop.
+
+    Raises:
+        ConfigError: both ``perturb`` and ``drive``.
     """
+    if perturb is not None and drive is not None:
+        raise ConfigError('run_hand_reach_episode: perturb or drive, not both')
     sim.reset(episode.seed)
     follower = TrajectoryFollower(sim.joint_names, sim.position_targets())
     substeps = max(1, round(POLICY_DT_S / control_period_s))
@@ -365,10 +372,12 @@ def run_hand_reach_episode(sim: MujocoSim, expert: HandReachExpert, episode: Han
         action = expert.act(sim)
         if on_step is not None:
             on_step(sim, sim.joint_positions(), action)
-        executed = action if perturb is None else perturb(action)
-        if relabel:
-            expert.continue_from(executed)
-        follow_one_step(sim, follower, executed, substeps=substeps)
+        if perturb is not None:
+            action = perturb(action)
+        if drive is not None:
+            action = drive(action)
+            expert.continue_from(action)
+        follow_one_step(sim, follower, action, substeps=substeps)
         step += 1
         if first_success_step is None and episode.is_success(sim):
             first_success_step = step
