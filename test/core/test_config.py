@@ -9,17 +9,19 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 
 from vla_ros.core.config import (
     CameraConfig,
+    CameraCrop,
     ExecutionStrategy,
     load_config,
     parse_config,
     SCHEMA_VERSION,
 )
-from vla_ros.core.errors import ConfigError
+from vla_ros.core.errors import ConfigError, InputError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = REPO_ROOT / 'config' / 'tabletop_arm.yaml'
@@ -158,6 +160,17 @@ BROKEN = [
     ('text-camera-height', _set('embodiment.cameras.front.height', '64'),
      r"^embodiment\.cameras\.front\.height: '64', expected an integer >= 1"),
     ('sim-without-mjcf', _delete('sim.mjcf'), r'^sim\.mjcf: expected a path string, got None'),
+    ('crop-outside-frame', _set('embodiment.cameras.front.crop',
+                                {'x_offset': 40, 'y_offset': 0, 'width': 32, 'height': 32}),
+     r'^embodiment\.cameras\.front\.crop: x 40\.\.72, y 0\.\.32 leaves the 64x64 frame'),
+    ('crop-zero-width', _set('embodiment.cameras.front.crop',
+                             {'x_offset': 0, 'y_offset': 0, 'width': 0, 'height': 8}),
+     r'^embodiment\.cameras\.front\.crop\.width: 0, expected an integer >= 1'),
+    ('crop-negative-offset', _set('embodiment.cameras.wrist.crop',
+                                  {'x_offset': 0, 'y_offset': -1, 'width': 8, 'height': 8}),
+     r'^embodiment\.cameras\.wrist\.crop\.y_offset: -1, expected an integer >= 0'),
+    ('crop-as-a-list', _set('embodiment.cameras.front.crop', [0, 0, 8, 8]),
+     r"^embodiment\.cameras\.front\.crop: \[0, 0, 8, 8\], expected the keys \['height', "),
 ]
 
 
@@ -185,3 +198,22 @@ def test_unreadable_config_file_raises_config_error_naming_the_file(
 def test_missing_config_file_raises_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r'nowhere\.yaml: cannot read config'):
         load_config(tmp_path / 'nowhere.yaml')
+
+
+def test_a_camera_crop_is_the_region_the_policy_sees() -> None:
+    raw = copy.deepcopy(_shipped_raw())
+    raw['embodiment']['cameras']['front'].update(
+        width=160, height=120, crop={'x_offset': 48, 'y_offset': 20, 'width': 64, 'height': 32})
+
+    front = parse_config(raw, root=REPO_ROOT).embodiment.cameras[0]
+    frame = np.arange(120 * 160 * 3, dtype=np.uint32).astype(np.uint8).reshape(120, 160, 3)
+
+    assert front.crop == CameraCrop(x_offset=48, y_offset=20, width=64, height=32)
+    assert (front.observed_width, front.observed_height) == (64, 32)
+    np.testing.assert_array_equal(front.observed(frame), frame[20:52, 48:112])
+    wrist = parse_config(raw, root=REPO_ROOT).embodiment.cameras[1]  # no crop: the whole frame
+    whole = np.zeros((64, 64, 3), np.uint8)
+    assert wrist.observed(whole) is whole
+    with pytest.raises(InputError, match=r"camera 'front' .*: image is 64x64 \(WxH\), "
+                                         r'expected 160x120'):
+        front.observed(whole)

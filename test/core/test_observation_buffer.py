@@ -12,7 +12,7 @@ import numpy as np
 from numpy.testing import assert_array_equal
 import pytest
 
-from vla_ros.core.config import CameraConfig
+from vla_ros.core.config import CameraConfig, CameraCrop
 from vla_ros.core.errors import InputError
 from vla_ros.core.observation_buffer import JointBounds, ObservationBuffer
 
@@ -106,6 +106,24 @@ def test_image_of_the_wrong_size_is_refused_and_never_reaches_a_snapshot(
     with pytest.raises(InputError, match=match):
         buffer.put_image('front', np.zeros(shape, dtype=np.uint8))
     assert_array_equal(buffer.snapshot(JOINTS, 'go').images['front'], _image(CAMERAS[0], 1))
+
+
+def test_a_cropped_camera_gives_the_policy_its_region_and_refuses_frames_of_the_crop_size(
+        clock: ManualClock) -> None:
+    # The camera publishes 6x5 frames; the policy sees columns 1..4 of rows 2..4.
+    cropped = CameraConfig(name='front', topic='camera/front/image_raw', width=6, height=5,
+                           crop=CameraCrop(x_offset=1, y_offset=2, width=3, height=2))
+    buffer = ObservationBuffer((cropped, CAMERAS[1]), stale_after_s=STALE_AFTER_S, clock=clock)
+    frame = np.arange(5 * 6 * 3, dtype=np.uint8).reshape(5, 6, 3)
+    buffer.put_image('front', frame)
+    buffer.put_image('wrist', _image(CAMERAS[1], 2))
+    buffer.put_joint_state(JOINTS, POSITIONS)
+
+    images = buffer.snapshot(JOINTS, 'go').images
+    assert_array_equal(images['front'], frame[2:4, 1:4])
+    assert_array_equal(images['wrist'], _image(CAMERAS[1], 2))
+    with pytest.raises(InputError, match=r'image is 3x2 \(WxH\), expected 6x5'):
+        buffer.put_image('front', frame[2:4, 1:4].copy())  # (a frame already cropped)
 
 
 def test_image_from_an_unconfigured_camera_is_refused(buffer: ObservationBuffer) -> None:

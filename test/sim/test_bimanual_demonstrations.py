@@ -13,6 +13,7 @@ from vla_ros.core.config import load_config
 from vla_ros.sim.bimanual_demonstrations import record_bimanual_demonstrations
 from vla_ros.sim.bimanual_tasks import BimanualTaskKind, make_bimanual_episode
 from vla_ros.sim.demonstrations import DemonstrationDataset, load_demonstration
+from vla_ros.sim.mujoco_sim import MujocoSim
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 IMAGE_PX = 32
@@ -46,3 +47,27 @@ def test_handover_demonstrations_round_trip_with_side_images_and_actions(tmp_pat
     sample = dataset[5]
     np.testing.assert_array_equal(sample.actions, loaded[0].actions[5:15])
     assert sample.observation.instruction == loaded[0].episode.instruction
+
+
+def test_a_cropped_camera_is_recorded_as_the_policy_sees_it(tmp_path: Path) -> None:
+    # config/aloha_reach.yaml renders cam_high 160 x 160 and crops the cubes' 64 x 64 area.
+    config = load_config(REPO_ROOT / 'config' / 'aloha_reach.yaml')
+    assert config.sim is not None
+    high = config.embodiment.cameras[0]
+    assert high.name == 'cam_high' and (high.width, high.height) == (160, 160)
+    assert high.crop is not None and (high.crop.x_offset, high.crop.y_offset) == (48, 50)
+
+    [path] = record_bimanual_demonstrations(
+        sim_config=config.sim, task=BimanualTaskKind.SIDE_REACH, count=1, seed=1004,
+        cameras=config.embodiment.cameras, out_dir=tmp_path)
+
+    demo = load_demonstration(path)
+    assert demo.images['cam_high'].shape == (demo.length, 64, 64, 3)
+    assert demo.images['cam_low'].shape == (demo.length, 64, 64, 3)
+    with MujocoSim(config.sim) as sim:
+        sim.reset(1004)
+        whole = sim.render('cam_high', 160, 160)
+    np.testing.assert_array_equal(demo.images['cam_high'][0], whole[50:114, 48:112])
+    cubes = [whole[50:114, 48:112, channel].astype(int) - whole[50:114, 48:112].mean(axis=2)
+             for channel in range(3)]
+    assert all((cube > 60).sum() >= 16 for cube in cubes)  # each cube a patch of pixels

@@ -16,6 +16,9 @@ import enum
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from vla_ros.core.action_space_config import ActionSpaceConfig, parse_action_space
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.execution_config import (
@@ -24,6 +27,7 @@ from vla_ros.core.execution_config import (
     parse_strategy,
     SafetyConfig,
 )
+from vla_ros.core.images import require_size
 from vla_ros.core.policy_family import PolicyFamily
 from vla_ros.core.policy_mapping import (
     ModelDtype,
@@ -38,7 +42,8 @@ from vla_ros.core.sim_config import parse_sim, SIM_KEYS, SimConfig
 from vla_ros.core.value_checks import is_int, is_number
 
 __all__ = [
-    'CameraConfig', 'CommandKind', 'EmbodimentConfig', 'ExecutionConfig', 'ExecutionStrategy',
+    'CameraConfig', 'CameraCrop', 'CommandKind', 'EmbodimentConfig', 'ExecutionConfig',
+    'ExecutionStrategy',
     'JointCommandConfig', 'PolicyConfig', 'SafetyConfig', 'SimConfig', 'VlaConfig', 'load_config',
     'parse_config', 'parse_strategy',
 ]
@@ -47,14 +52,53 @@ SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
+class CameraCrop:
+    """The region of a camera's frames the policy sees, pixels (``sensor_msgs/RegionOfInterest``).
+
+    The fields are named as the message and ``image_proc``'s crop name them. A wide camera (an
+    overhead view of a whole table) shows a small workspace in a handful of pixels once the
+    frame is resized to a small policy's input; cropping it to the workspace first keeps the
+    objects several patches wide. The crop is part of the observation: demonstrations record
+    the cropped frames, and the policy node crops each arriving frame the same way, so
+    training and deployment see the same pixels.
+    """
+
+    x_offset: int
+    y_offset: int
+    width: int
+    height: int
+
+    def check_inside(self, camera: str, *, width: int, height: int) -> None:
+        """ConfigError unless the region lies inside a width x height image."""
+        where = f'embodiment.cameras.{camera}.crop'
+        for field_name in ('x_offset', 'y_offset', 'width', 'height'):
+            value = getattr(self, field_name)
+            least = 0 if field_name.endswith('offset') else 1
+            if not is_int(value) or value < least:
+                raise ConfigError(f'{where}.{field_name}: {value!r}, expected an integer '
+                                  f'>= {least} (pixels)')
+        if self.x_offset + self.width > width or self.y_offset + self.height > height:
+            raise ConfigError(
+                f'{where}: x {self.x_offset}..{self.x_offset + self.width}, y '
+                f'{self.y_offset}..{self.y_offset + self.height} leaves the '
+                f'{width}x{height} frame')
+
+
+@dataclass(frozen=True, slots=True)
 class CameraConfig:
-    """One camera: its image topic and the image it must deliver."""
+    """One camera: its image topic, the image it must deliver, and the region the policy sees.
+
+    ``width`` x ``height`` is the frame the camera publishes (checked on arrival); with
+    ``crop`` the observation holds only that region (``observed_width`` x
+    ``observed_height``), without it the whole frame.
+    """
 
     name: str
     topic: str
     width: int
     height: int
     encoding: str = 'rgb8'
+    crop: CameraCrop | None = None
 
     def __post_init__(self) -> None:
         for field_name in ('width', 'height'):
@@ -62,6 +106,32 @@ class CameraConfig:
             if not is_int(value) or value < 1:
                 raise ConfigError(f'embodiment.cameras.{self.name}.{field_name}: {value!r}, '
                                   'expected an integer >= 1 (pixels)')
+        if self.crop is not None:
+            self.crop.check_inside(self.name, width=self.width, height=self.height)
+
+    @property
+    def observed_width(self) -> int:
+        """Columns of the image the policy sees (the crop's, else the frame's), pixels."""
+        return self.width if self.crop is None else self.crop.width
+
+    @property
+    def observed_height(self) -> int:
+        """Rows of the image the policy sees (the crop's, else the frame's), pixels."""
+        return self.height if self.crop is None else self.crop.height
+
+    def observed(self, image: NDArray[np.uint8]) -> NDArray[np.uint8]:
+        """The part of a frame the policy sees: the crop (a view), or the frame itself.
+
+        Raises:
+            InputError: the frame is not ``width`` x ``height``.
+        """
+        require_size(image, height=self.height, width=self.width,
+                     where=f'camera {self.name!r} ({self.topic})')
+        crop = self.crop
+        if crop is None:
+            return image
+        return image[crop.y_offset:crop.y_offset + crop.height,
+                     crop.x_offset:crop.x_offset + crop.width]
 
 
 class CommandKind(enum.Enum):
@@ -258,14 +328,25 @@ def _cameras(raw: Any) -> tuple[CameraConfig, ...]:
         raise ConfigError(f'embodiment.cameras: expected a non-empty mapping, got {raw!r}')
     cameras = []
     for name, spec in raw.items():
-        allowed = {'topic', 'width', 'height', 'encoding'}
+        allowed = {'topic', 'width', 'height', 'encoding', 'crop'}
         if not isinstance(spec, Mapping) or set(spec) - allowed:
             raise ConfigError(f'embodiment.cameras.{name}: expected keys within {sorted(allowed)}')
+        fields = dict(spec)
+        if 'crop' in fields:
+            fields['crop'] = _camera_crop(str(name), fields['crop'])
         try:
-            cameras.append(CameraConfig(name=str(name), **spec))
+            cameras.append(CameraConfig(name=str(name), **fields))
         except TypeError as err:
             raise ConfigError(f'embodiment.cameras.{name}: {err}') from err
     return tuple(cameras)
+
+
+def _camera_crop(camera: str, raw: Any) -> CameraCrop:
+    keys = {'x_offset', 'y_offset', 'width', 'height'}
+    if not isinstance(raw, Mapping) or set(raw) != keys:
+        raise ConfigError(f'embodiment.cameras.{camera}.crop: {raw!r}, expected the keys '
+                          f'{sorted(keys)} (pixels)')
+    return CameraCrop(**{str(key): value for key, value in raw.items()})
 
 
 def _joint_commands(raw: Any) -> tuple[JointCommandConfig, ...]:

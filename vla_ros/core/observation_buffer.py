@@ -27,7 +27,6 @@ from numpy.typing import NDArray
 
 from vla_ros.core.config import CameraConfig
 from vla_ros.core.errors import InputError
-from vla_ros.core.images import require_size
 from vla_ros.core.types import Observation
 
 __all__ = ['JointBounds', 'ObservationBuffer']
@@ -76,12 +75,15 @@ class ObservationBuffer:
         self._joints: dict[str, tuple[float, float, float]] = {}
 
     def put_image(self, camera: str, image: NDArray[np.uint8]) -> None:
-        """Store ``camera``'s newest image; raises InputError for an unknown camera or size."""
+        """Store ``camera``'s newest image (its ``crop`` where it has one).
+
+        Raises:
+            InputError: an unknown camera, or a frame not of the camera's size.
+        """
         config = self._cameras.get(camera)
         if config is None:
             raise InputError(f'unknown camera {camera!r}; configured: {sorted(self._cameras)}')
-        require_size(image, height=config.height, width=config.width,
-                     where=f'camera {camera!r} ({config.topic})')
+        image = config.observed(image)
         with self._lock:
             self._images[camera] = (self._clock(), image)
 

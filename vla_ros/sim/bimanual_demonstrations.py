@@ -46,7 +46,8 @@ def record_bimanual_episode(sim: MujocoSim, episode: BimanualEpisode,
     def keep(scene: BimanualExpertScene, measured: NDArray[np.float64],
              action: NDArray[np.float64]) -> None:
         for camera in cameras:
-            frames[camera.name].append(sim.render(camera.name, camera.width, camera.height))
+            frames[camera.name].append(
+                camera.observed(sim.render(camera.name, camera.width, camera.height)))
         positions.append(measured)
         actions.append(action)
 

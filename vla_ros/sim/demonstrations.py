@@ -162,7 +162,8 @@ def record_episode(sim: MujocoSim, mjcf_path: Path, episode: Episode,
     def keep(scene: MujocoSim, measured: NDArray[np.float64],
              action: NDArray[np.float64]) -> None:
         for camera in cameras:
-            latest[camera.name] = scene.render(camera.name, camera.width, camera.height)
+            latest[camera.name] = camera.observed(
+                scene.render(camera.name, camera.width, camera.height))
             frames[camera.name].append(latest[camera.name])
         positions.append(measured)
         actions.append(action)

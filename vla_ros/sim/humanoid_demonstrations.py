@@ -94,7 +94,8 @@ def record_hand_reach_episode(sim: MujocoSim, episode: HandReachEpisode, *,
              action: NDArray[np.float64]) -> None:
         nonlocal cube_start, recording
         for camera in cameras:
-            latest[camera.name] = scene.render(camera.name, camera.width, camera.height)
+            latest[camera.name] = camera.observed(
+                scene.render(camera.name, camera.width, camera.height))
         cube_xy = scene.object_positions()[episode.cube_name][:2]
         if cube_start is None:
             cube_start = cube_xy.copy()

@@ -150,8 +150,8 @@ def _render(sim: MujocoSim, *, cameras: Sequence[CameraConfig], count: int, seed
             prompts: tuple[tuple[str, int], ...],
             on_scene: Callable[[int], None] | None, objects: tuple[str, ...]) -> PointingSet:
     """Reset ``sim`` with each seed, render ``cameras`` and label each of ``objects``."""
-    sizes = {(camera.height, camera.width) for camera in cameras}
-    if len(sizes) != 1:
+    sizes = {(camera.observed_height, camera.observed_width) for camera in cameras}
+    if len(sizes) != 1:  # (what the policy sees: a camera's crop where it has one)
         raise ConfigError(f'pointing scenes: cameras of sizes {sorted(sizes)!r}, expected one')
     height, width = sizes.pop()
     images = np.zeros((count, len(cameras), height, width, 3), dtype=np.uint8)
@@ -159,7 +159,8 @@ def _render(sim: MujocoSim, *, cameras: Sequence[CameraConfig], count: int, seed
     for index in range(count):
         sim.reset(seed + index)
         for slot, camera in enumerate(cameras):
-            images[index, slot] = sim.render(camera.name, width, height)
+            images[index, slot] = camera.observed(
+                sim.render(camera.name, camera.width, camera.height))
         where = sim.object_positions()
         positions[index] = [where[name][:2] for name in objects]
         if on_scene is not None:
