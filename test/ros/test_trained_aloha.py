@@ -9,7 +9,7 @@ simulated two-arm rig through the sim node, the policy node and its action serve
 the policy node's crop is on the path; chunks from zero noise, temporal ensembling), on
 held-out seeds (training used seeds 0-399 and 2000-2999). Success is the simulator's check:
 the named gripper's frame within 3 cm of the named cube's top. The policy succeeds in about
-45 % of held-out episodes (docs/results.md).
+a third of held-out episodes (docs/results.md).
 """
 
 from __future__ import annotations
