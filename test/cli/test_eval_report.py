@@ -93,6 +93,28 @@ def test_report_gives_each_missed_reach_how_close_it_came_and_where_it_ended() -
     assert (missed['closest_m'], missed['ended_nearest']) == (0.0612, other.value)
 
 
+def test_report_gives_each_place_how_far_off_the_pad_the_cube_ended(capsys) -> None:
+    args = parse('--policy', 'ckpt', '--task', 'place', '--json', 'out.json')
+    episode = make_episode(TaskKind.PLACE, 1000)
+    missed = EpisodeRecord(index=0, episode=episode, success=False, time_to_success_s=None,
+                           duration_s=15.0, outcome='canceled',
+                           failure_reason=FailureReason.PLACED_OUTSIDE,
+                           max_cube_height_m=0.13, off_target_m=0.023456)
+    placed = EpisodeRecord(index=1, episode=episode, success=True, time_to_success_s=6.0,
+                           duration_s=6.0, outcome='canceled', max_cube_height_m=0.13,
+                           off_target_m=0.0)
+    run = EvaluationRun(records=(missed, placed), latencies_ms=(10.0,))
+
+    first, second = evaluation_report(run, eval_verb.report_settings(args))['per_episode']
+
+    assert (first['off_target_m'], second['off_target_m']) == (0.0235, 0.0)
+    eval_verb._show(2, missed)
+    eval_verb._show(2, placed)
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[0].endswith('cube placed outside the target; 2.3 cm off the pad)')
+    assert 'off the pad' not in shown[1]
+
+
 def test_strategy_is_one_of_the_four_and_applies_to_a_policy_only(tmp_path: Path,
                                                                    capsys) -> None:
     with pytest.raises(SystemExit):

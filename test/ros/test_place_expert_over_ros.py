@@ -30,3 +30,4 @@ def test_the_scripted_expert_places_the_cube_through_ros(repo_root: Path) -> Non
         assert record.time_to_success_s is not None
         assert np.isclose(record.time_to_success_s, record.duration_s)
         assert record.smoothness is not None and record.smoothness.boundaries > 0
+        assert record.off_target_m == 0.0  # the report's distance off the pad, on the pad

@@ -36,6 +36,7 @@ from vla_ros.sim.tasks import (
     FailureReason,
     gripper_clear,
     make_episode,
+    off_target_m,
     on_target,
     PHRASINGS,
     sample_episodes,
@@ -149,6 +150,34 @@ def test_episode_watch_names_why_a_place_failed(states: list[PlaceState],
     for state in states:
         watch.observe(state)
     assert watch.failure_reason() is expected
+
+
+@pytest.mark.parametrize(('red_m', 'expected_m'), [
+    (CENTRE, 0.0),
+    (EDGE_IN, 0.0),
+    (above(CENTRE, 0.10), 0.0),          # over the pad counts at any height
+    (EDGE_OUT, 0.001),                   # 1 mm past an edge, in the pad's turned frame
+    (on_pad(0.07, 0.0), 0.03),
+    (on_pad(-0.07, 0.08), float(np.hypot(0.03, 0.04))),  # past a corner: to the corner
+], ids=['centre', 'inside_a_corner', 'held_above', 'past_an_edge', '3cm_out', 'past_a_corner'])
+def test_off_target_is_the_distance_to_the_pads_square(red_m: tuple[float, float, float],
+                                                        expected_m: float) -> None:
+    state = PlaceState(red_m, above(red_m, 0.10))
+    assert off_target_m(state, 'red_cube') == pytest.approx(expected_m, abs=1e-9)
+    assert on_target(state, 'red_cube') is (expected_m == 0.0)
+
+
+def test_episode_watch_keeps_how_far_off_the_pad_the_cube_ended() -> None:
+    watch = EpisodeWatch(Episode(task=TaskKind.PLACE, colour=Colour.RED, instruction='x',
+                                 seed=0))
+    assert watch.off_target_m is None
+    for state in (GRASPED, CARRIED, PlaceState(on_pad(0.07, 0.0), above(on_pad(0.07, 0.0), 0.1))):
+        watch.observe(state)
+    assert watch.off_target_m == pytest.approx(0.03)
+    assert watch.failure_reason() is FailureReason.DROPPED_OUTSIDE
+    lift = EpisodeWatch(Episode(task=TaskKind.LIFT, colour=Colour.RED, instruction='x', seed=0))
+    lift.observe(GRASPED)
+    assert lift.off_target_m is None  # lift scenes have no pad
 
 
 def test_place_instructions_name_the_cube_and_the_yellow_target() -> None:

@@ -100,6 +100,8 @@ def _show(episodes: int, record: EpisodeRecord) -> None:
             nearest = record.ended_nearest
             cube = 'it' if nearest is record.episode.colour else f'the {nearest.value} cube'
             took += f'; closest {100 * record.closest_m:.1f} cm, ended nearest {cube}'
+        if record.off_target_m:
+            took += f'; {100 * record.off_target_m:.1f} cm off the pad'
     print(f'  episode {record.index + 1}/{episodes} seed {record.episode.seed} '
           f'"{record.episode.instruction}": {"success" if record.success else "failure"} '
           f'({took})', flush=True)

@@ -107,6 +107,8 @@ class EpisodeRecord:
         closest_m: reaches only: the reaching frame's smallest distance to the named cube's
             top over the episode, m (``SuccessCheck.closest_m``).
         ended_nearest: reaches only: the colour of the cube nearest that frame at the end.
+        off_target_m: ``place`` only: how far the named cube's centre lay outside the pad's
+            square at the end, m (0 over it; ``vla_ros.sim.tasks.off_target_m``).
     """
 
     index: int
@@ -120,6 +122,7 @@ class EpisodeRecord:
     max_cube_height_m: float | None = None
     closest_m: float | None = None
     ended_nearest: Colour | None = None
+    off_target_m: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +287,8 @@ class _Harness:
                              duration_s=check.elapsed_s, outcome=outcome, smoothness=smoothness,
                              failure_reason=check.watch.failure_reason(),
                              max_cube_height_m=check.watch.max_height_m,
-                             closest_m=check.closest_m, ended_nearest=check.ended_nearest)
+                             closest_m=check.closest_m, ended_nearest=check.ended_nearest,
+                             off_target_m=check.off_target_m)
 
     def _send_goal(self, episode: EvaluatedEpisode) -> Any:
         assert self._action is not None

@@ -18,8 +18,10 @@
                       its rest height), "closest_m" (reaches: the reaching frame's smallest
                       distance to the named cube's top; null for other tasks),
                       "ended_nearest" (reaches: the colour of the cube nearest that frame at
-                      the end), "max_boundary_jump_rad", "max_jerk", "idle_fraction",
-                      "boundaries"}, ...]}
+                      the end), "off_target_m" (place: how far the cube's centre lay
+                      outside the pad's square at the end; 0 over it),
+                      "max_boundary_jump_rad", "max_jerk", "idle_fraction", "boundaries"},
+                     ...]}
 
 The interval says how far the rate of a few episodes can be from the policy's: 16/20 is
 0.58-0.92, and two checkpoints whose intervals overlap widely were not told apart (on the
@@ -92,6 +94,8 @@ def _record(record: EpisodeRecord) -> dict[str, Any]:
             'closest_m': None if record.closest_m is None else round(record.closest_m, 4),
             'ended_nearest': None if record.ended_nearest is None
             else record.ended_nearest.value,
+            'off_target_m': None if record.off_target_m is None
+            else round(record.off_target_m, 4),
             **_smoothness(None if record.smoothness is None else [record.smoothness])}
 
 

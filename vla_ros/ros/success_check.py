@@ -89,6 +89,14 @@ class SuccessCheck:
             self.ended_nearest = Colour(min(distances, key=distances.__getitem__))
         return succeeded
 
+    @property
+    def off_target_m(self) -> float | None:
+        """``place``: how far the named cube lay outside the pad at the last check, m.
+
+        0 over the pad; None for the other tasks, or before any check.
+        """
+        return self.watch.off_target_m if isinstance(self.watch, EpisodeWatch) else None
+
 
 def _reaching_frame(sim: MujocoSim, episode: EvaluatedEpisode) -> str | None:
     """The frame a reach episode's success is measured at; None for the other tasks."""

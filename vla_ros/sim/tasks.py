@@ -52,8 +52,8 @@ __all__ = [
     'GRASP_HEIGHT_M', 'HOLD_DISTANCE_M', 'LIFT_HEIGHT_M', 'PHRASINGS',
     'PLACE_HEIGHT_TOLERANCE_M', 'REACH_TOLERANCE_M', 'RELEASE_CLEARANCE_M',
     'RELEASE_DISTANCE_M', 'REST_SPEED_M_S', 'SceneReader', 'TARGET_HALF_SIZE_M', 'TARGET_NAME',
-    'TaskKind', 'check_scene_objects', 'gripper_clear', 'make_episode', 'on_target',
-    'reach_point', 'sample_episodes', 'task_objects',
+    'TaskKind', 'check_scene_objects', 'gripper_clear', 'make_episode', 'off_target_m',
+    'on_target', 'reach_point', 'sample_episodes', 'task_objects',
 ]
 
 #: Largest distance from ``ee_site`` to the cube's top-face centre that counts as a reach, m.
@@ -248,6 +248,19 @@ def on_target(scene: SceneReader, cube_name: str) -> bool:
     Raises:
         ConfigError: the scene has no ``TARGET_NAME`` (not the place task's scene).
     """
+    return off_target_m(scene, cube_name) == 0.0
+
+
+def off_target_m(scene: SceneReader, cube_name: str) -> float:
+    """How far the cube's centre lies outside the pad's square, in the table's plane, m.
+
+    0 when it lies over the square (at any height); otherwise the distance from the centre,
+    projected onto the table, to the square's nearest edge or corner, in the pad's turned
+    frame.
+
+    Raises:
+        ConfigError: the scene has no ``TARGET_NAME`` (not the place task's scene).
+    """
     positions = scene.object_positions()
     if TARGET_NAME not in positions:
         raise ConfigError(f'place task: the scene has no {TARGET_NAME!r} among its objects '
@@ -256,7 +269,8 @@ def on_target(scene: SceneReader, cube_name: str) -> bool:
     yaw_rad = float(np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z)))
     offset = positions[cube_name][:2] - positions[TARGET_NAME][:2]
     along = np.array([[np.cos(yaw_rad), np.sin(yaw_rad)], [-np.sin(yaw_rad), np.cos(yaw_rad)]])
-    return bool(np.all(np.abs(along @ offset) <= TARGET_HALF_SIZE_M))
+    outside = np.maximum(np.abs(along @ offset) - TARGET_HALF_SIZE_M, 0.0)
+    return float(np.linalg.norm(outside))
 
 
 def _at_rest(scene: SceneReader, cube_name: str) -> bool:
@@ -306,7 +320,9 @@ class EpisodeWatch:
         self._other_lifted = False
         self._held_height_m = 0.0
         self._clear = True
-        self._on_target = False
+        #: ``place`` only: how far the named cube lay outside the pad at the last check, m
+        #: (0 over it; None for the other tasks, or before any check).
+        self.off_target_m: float | None = None
         #: Highest height of the named cube above rest seen, m (None before any check).
         self.max_height_m: float | None = None
         #: The named cube's height above rest at the last check, m (None before any check).
@@ -334,7 +350,7 @@ class EpisodeWatch:
         if held_m <= HOLD_DISTANCE_M:
             self._held_height_m = height_m
         self._clear = gripper_clear(scene, name)
-        self._on_target = on_target(scene, name)
+        self.off_target_m = off_target_m(scene, name)
 
     def failure_reason(self) -> FailureReason | None:
         """None after a success; otherwise the reason (``NOT_REACHED`` for ``reach``)."""
@@ -357,7 +373,7 @@ class EpisodeWatch:
         """Why a ``place`` whose cube was lifted failed, from the last check."""
         if not self._clear:
             return FailureReason.STILL_HELD
-        if not self._on_target:
+        if self.off_target_m:
             return FailureReason.DROPPED_OUTSIDE if self._held_height_m > DROP_HEIGHT_M \
                 else FailureReason.PLACED_OUTSIDE
         return FailureReason.NOT_AT_REST
