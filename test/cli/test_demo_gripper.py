@@ -38,6 +38,9 @@ def test_gripper_demo_prints_the_cube_height_over_time_and_writes_a_plot(
     assert len(samples) >= 3 and times_s == sorted(times_s), line
     highest_cm = float(re.findall(r'highest (-?\d+\.\d) cm', done.stdout)[0])
     assert highest_cm >= max(float(height) for _, height in samples)
+    verb = {'lift': 'lifted', 'place': 'placed'}[task]  # one verdict, either way
+    assert (f'{verb} the red cube ' in done.stdout) != \
+        (f'the red cube was not {verb}' in done.stdout), done.stdout
     if 'lifted the red cube' in done.stdout:  # most runs, not all (docs/results.md)
         assert highest_cm > 5.0, done.stdout
     if 'placed the red cube' in done.stdout:  # carried: it left the table first

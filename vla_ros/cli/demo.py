@@ -150,12 +150,17 @@ def _print_outcome(demo: DemoRun, moved: NDArray[np.float64], latencies_ms: list
     task = demo.episode.task if demo.episode is not None else None
     if task in (TaskKind.LIFT, TaskKind.PLACE):
         _print_heights(demo)
-    if demo.done_at_s is not None and demo.episode is not None:
+    if demo.episode is not None:
         done = 'lifted' if task is TaskKind.LIFT else 'placed' if task is TaskKind.PLACE \
             else 'reached'
-        print(f'  {done} the {demo.episode.colour.value} cube '
-              f'{demo.done_at_s:.1f} s after the goal'
-              + (' and stopped there (the goal was cancelled: hold)' if stop_when_done else ''))
+        if demo.done_at_s is not None:
+            print(f'  {done} the {demo.episode.colour.value} cube '
+                  f'{demo.done_at_s:.1f} s after the goal'
+                  + (' and stopped there (the goal was cancelled: hold)' if stop_when_done
+                     else ''))
+        else:  # the goal's success says it ran its course, not that the task was done
+            print(f'  the {demo.episode.colour.value} cube was not {done} '
+                  f"(the simulator's check) in {demo.simulated_s:.1f} s")
     if demo.distances_m:
         where = 'fingertip' if demo.frame == 'end_effector' \
             else str(demo.frame).replace('_', ' ')
