@@ -370,8 +370,13 @@ def test_a_family_pretrains_on_pointing_scenes_then_trains(
      '--pointing-weight: without --pointing there is no pointing loss'),
     (('--family', 'tokens', '--init', 'checkpoints/flow/reach'),
      '--init: the tokens family has no such setting (families that take it: flow)'),
+    (('--family', 'fast', '--pointing-readout', 'attended'),
+     '--pointing-readout: the fast family has no such setting (families that take it: flow)'),
+    (('--family', 'flow', '--pointing-readout', 'attended'),
+     '--pointing-readout: without --pointing there is no pointing readout'),
 ], ids=['other-family', 'steps-without-scenes', 'action-space-other-family',
-        'weight-other-family', 'weight-without-scenes', 'init-other-family'])
+        'weight-other-family', 'weight-without-scenes', 'init-other-family',
+        'readout-other-family', 'readout-without-scenes'])
 def test_pointing_options_out_of_place_are_refused_in_one_line(
         flags: tuple[str, ...], message: str, demos_dir: Path, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:

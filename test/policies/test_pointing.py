@@ -166,6 +166,46 @@ def test_the_flow_readout_trains_the_vlm(scenes):
     assert unchanged == []
 
 
+def test_the_attended_readout_is_the_normalized_input_of_the_last_vlm_layer(scenes):
+    model, hf_processor = build_model(DEFAULT_SPEC, size=SIZE, seed=0)
+    prompts = [text for text, _ in scenes.prompts]
+    attended = prompt_readout(model, hf_processor, prompts, DEFAULT_SPEC, layer='attended')
+    output = prompt_readout(model, hf_processor, prompts, DEFAULT_SPEC)
+    images, prompt_index = torch.from_numpy(scenes.images[:4]), torch.tensor([0, 1, 2, 0])
+    last = model.model.vlm.language_model.layers[-1]
+    inputs: list[torch.Tensor] = []
+    hook = last.register_forward_pre_hook(lambda _module, args, kwargs: inputs.append(
+        kwargs.get('hidden_states', args[0] if args else None)), with_kwargs=True)
+    try:
+        final = output(images, prompt_index)
+    finally:
+        hook.remove()
+
+    read = attended(images, prompt_index)
+
+    (before_last,) = inputs
+    last_token = [int(np.flatnonzero(row).max()) for row in _prompt_masks(hf_processor, prompts)]
+    expected = last.input_layernorm(before_last)[torch.arange(4), [last_token[i] for i in
+                                                                  prompt_index.tolist()]]
+    torch.testing.assert_close(read, expected)
+    assert not torch.allclose(read, final)  # not the final hidden state
+    read.square().sum().backward()  # the pointing loss trains what lies below the last layer
+    assert all(parameter.grad is None for parameter in last.mlp.parameters())
+    assert all(parameter.grad is not None
+               for parameter in model.model.vlm.language_model.layers[0].parameters())
+    with pytest.raises(ConfigError, match="pointing readout: 'middle', expected one of "
+                                          'output, attended'):
+        prompt_readout(model, hf_processor, prompts, DEFAULT_SPEC, layer='middle')
+
+
+def _prompt_masks(hf_processor, prompts):
+    """Each prompt's attention mask as the flow processor tokenizes it alone."""
+    blank = [np.zeros((DEFAULT_SPEC.image_height, DEFAULT_SPEC.image_width, 3), np.uint8)] * len(
+        DEFAULT_SPEC.camera_names)
+    return [hf_processor(images=[blank], text=prompt, input_data_format='channels_last',
+                         return_tensors='pt')['attention_mask'][0].numpy() for prompt in prompts]
+
+
 @pytest.mark.parametrize(('field', 'value', 'match'), [
     ('steps', -1, 'steps: -1, expected an integer >= 0'),
     ('batch_size', 0, 'batch_size: 0, expected >= 1'),

@@ -83,6 +83,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='flow, tokens, fast: keep training on the pointing scenes during the '
                              'action training, their loss weighted by W (co-training; '
                              'default 0, none)')
+    parser.add_argument('--pointing-readout', choices=('output', 'attended'),
+                        help="flow: where pointing reads the VLM: its final hidden state "
+                             "(output, the default) or the input of its last layer, which the "
+                             "action expert's last layer attends to (attended)")
     parser.add_argument('--ee-deltas', action='store_true',
                         help="train on end-effector moves from the observed pose, computed "
                              "from the simulated arm's joint-space demonstrations with the "
@@ -183,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
         pointing_weight=args.pointing_weight,
         action_space=_action_space(args), init=args.init, width=args.width,
         expert_width=args.expert_width, joint_deltas=args.joint_deltas,
-        patch_px=args.patch_px,
+        patch_px=args.patch_px, pointing_readout=args.pointing_readout,
         min_std=args.min_std))
     print(_settings_line(family, prepared, args.chunk_length), flush=True)
     kinematics = _site_kinematics(args.config) if args.ee_deltas else None

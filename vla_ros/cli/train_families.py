@@ -61,6 +61,8 @@ class RunOptions:
         min_std: floor of the stored standard deviations (``flow``); None: ``MIN_STD``.
         patch_px: side of the vision tower's patches, pixels (``flow``); None: the largest of
             16, 8 and 4 that divides the image side.
+        pointing_readout: where pointing reads the VLM, ``'output'`` or ``'attended'``
+            (``flow``, ``vla_ros.policies.flow.pointing``); None: the family's default.
     """
 
     steps: int | None
@@ -81,6 +83,7 @@ class RunOptions:
     joint_deltas: bool = False
     min_std: float | None = None
     patch_px: int | None = None
+    pointing_readout: str | None = None
 
 
 class TrainingSettings(Protocol):
@@ -145,7 +148,7 @@ FAMILY_OPTIONS: Mapping[str, str] = {
     'pointing_steps': '--pointing-steps', 'pointing_weight': '--pointing-weight',
     'action_space': '--action-space', 'init': '--init', 'width': '--width',
     'expert_width': '--expert-width', 'joint_deltas': '--joint-deltas', 'min_std': '--min-std',
-    'patch_px': '--patch'}
+    'patch_px': '--patch', 'pointing_readout': '--pointing-readout'}
 
 _POINTING = frozenset({'pointing', 'pointing_steps', 'pointing_weight'})
 _TOKEN_OPTIONS = _POINTING | {'action_space'}
@@ -154,7 +157,7 @@ _TOKEN_OPTIONS = _POINTING | {'action_space'}
 TRAINERS: Mapping[PolicyFamily, Trainer] = {
     PolicyFamily.FLOW: Trainer('vla_ros.policies.flow.train',
                                _POINTING | {'init', 'width', 'expert_width', 'joint_deltas',
-                                            'min_std', 'patch_px'}),
+                                            'min_std', 'patch_px', 'pointing_readout'}),
     PolicyFamily.TOKENS: Trainer('vla_ros.policies.tokens.train', _TOKEN_OPTIONS),
     PolicyFamily.FAST: Trainer('vla_ros.policies.fast.train',
                                _TOKEN_OPTIONS | {'length_constrained'}),
@@ -181,7 +184,8 @@ def prepare_run(family: PolicyFamily | str, options: RunOptions) -> PreparedRun:
                               f'(families that take it: {takers})')
     if options.pointing is None:
         for name, missing in (('pointing_steps', 'pre-training'),
-                              ('pointing_weight', 'pointing loss')):
+                              ('pointing_weight', 'pointing loss'),
+                              ('pointing_readout', 'pointing readout')):
             if getattr(options, name) is not None:
                 raise ConfigError(f'{FAMILY_OPTIONS[name]}: without --pointing there is no '
                                   f'{missing}')
@@ -234,6 +238,8 @@ def _configure(defaults: Any, options: RunOptions) -> Any:
         config = replace(config, joint_deltas=True)
     if options.min_std is not None:  # flow
         config = replace(config, min_std=options.min_std)
+    if options.pointing_readout is not None:  # flow
+        config = replace(config, pointing_readout=options.pointing_readout)
     if hasattr(config, 'pointing'):  # the families that can pre-train on pointing scenes
         config = replace(config, pointing=replace(
             config.pointing, seed=options.seed, steps=config.pointing.steps

@@ -43,7 +43,7 @@ from vla_ros.core.errors import ConfigError
 from vla_ros.core.training_samples import dataset_spec, MIN_STD, SampleSource
 from vla_ros.policies.flow.checkpoint import build_model, ModelSize, save_checkpoint
 from vla_ros.policies.flow.config import FlowPolicyConfig
-from vla_ros.policies.flow.pointing import prompt_readout
+from vla_ros.policies.flow.pointing import prompt_readout, READOUTS
 from vla_ros.policies.flow.processor import FlowProcessor
 from vla_ros.policies.flow.training_data import (
     dataset_normalization,
@@ -103,6 +103,9 @@ class TrainingConfig:
         min_std: floor of the stored standard deviations, robot units. A joint that barely
             moves in the demonstrations (a hand's fingers) otherwise turns a small offset at
             deployment (a finger pressed on the table) into an input many deviations out.
+        pointing_readout: where pointing reads the VLM (``vla_ros.policies.flow.pointing``):
+            ``'output'``, its final hidden state, or ``'attended'``, the input of its last
+            layer, which the action expert's last layer attends to.
         joint_deltas: the samples' chunk rows are offsets from the observed joints
             (``ObservedJointDeltas``): the action statistics cover every real chunk row, not
             each chunk's first (offsets grow along the chunk), and the checkpoint records it
@@ -126,11 +129,15 @@ class TrainingConfig:
     pointing_weight: float = 0.0
     min_std: float = MIN_STD
     joint_deltas: bool = False
+    pointing_readout: str = 'output'
 
     def __post_init__(self) -> None:
         check_run_settings(self, counts=('num_denoising_steps',))
         require_number(self, 'pointing_weight', may_be_zero=True)
         require_number(self, 'min_std')
+        if self.pointing_readout not in READOUTS:
+            raise ConfigError(f'TrainingConfig.pointing_readout: {self.pointing_readout!r}, '
+                              f'expected one of {", ".join(READOUTS)}')
 
 
 def flow_matching_loss(model: PI0ForConditionalGeneration, batch: TrainingTensors, *,
@@ -205,7 +212,8 @@ def _pretrain(model: PI0ForConditionalGeneration, processor: FlowProcessor, data
     spec = processor.spec
     data.check_fits(spec)
     readout = prompt_readout(model, processor.hf_processor,
-                             [text for text, _ in data.prompts], spec)
+                             [text for text, _ in data.prompts], spec,
+                             layer=config.pointing_readout)
     vlm = model.model.vlm
     objective = PointingObjective(readout, width=config.size.width, data=data,
                                   config=config.pointing)
