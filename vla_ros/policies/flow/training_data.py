@@ -122,13 +122,22 @@ def make_tensors(samples: SampleSource, processor: FlowProcessor, config: FlowPo
     spec = config.spec
     actions_stats = config.normalization.actions
     n_joints = len(spec.joint_names)
-    prepared, actions, masks = [], [], []
+    input_ids, attention_masks, camera_masks, states, actions, masks = [], [], [], [], [], []
+    pixels: torch.Tensor | None = None  # filled in place: the images are most of the memory
     for index in range(len(samples)):
         sample = samples[index]
         if sample.actions.shape != (spec.chunk_length, n_joints):
             raise ConfigError(f'training sample {index}: actions {sample.actions.shape!r}, '
                               f'expected ({spec.chunk_length}, {n_joints})')
-        prepared.append(processor.prepare(sample.observation))
+        inputs = processor.prepare(sample.observation)
+        if pixels is None:
+            pixels = torch.empty((len(samples), *inputs.pixel_values.shape[1:]),
+                                 dtype=torch.float32)
+        pixels[index] = inputs.pixel_values[0]
+        input_ids.append(inputs.input_ids)
+        attention_masks.append(inputs.attention_mask)
+        camera_masks.append(inputs.pixel_attention_mask)
+        states.append(inputs.state)
         padded = np.zeros((spec.chunk_length, max_action_dim), dtype=np.float32)
         padded[:, :n_joints] = actions_stats.normalize(sample.actions)
         actions.append(padded)
@@ -137,11 +146,12 @@ def make_tensors(samples: SampleSource, processor: FlowProcessor, config: FlowPo
         mask[rows, :n_joints] = True
         masks.append(mask)
     pad_id = processor.hf_processor.tokenizer.pad_token_id
+    assert pixels is not None  # at least one sample
     return TrainingTensors(
-        input_ids=_padded([inputs.input_ids for inputs in prepared], int(pad_id or 0)),
-        attention_mask=_padded([inputs.attention_mask for inputs in prepared], 0),
-        pixel_values=torch.cat([inputs.pixel_values for inputs in prepared]).float(),
-        pixel_attention_mask=torch.cat([inputs.pixel_attention_mask for inputs in prepared]),
-        state=torch.cat([inputs.state for inputs in prepared]).float(),
+        input_ids=_padded(input_ids, int(pad_id or 0)),
+        attention_mask=_padded(attention_masks, 0),
+        pixel_values=pixels,
+        pixel_attention_mask=torch.cat(camera_masks),
+        state=torch.cat(states).float(),
         actions=torch.from_numpy(np.stack(actions)),
         loss_mask=torch.from_numpy(np.stack(masks)))
