@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +27,10 @@ from vla_ros.policies.flow.train import (
     TrainingResult,
 )
 from vla_ros.policies.flow.training_data import (
+    _PixelStore,
     dataset_normalization,
     make_tensors,
+    PixelCodec,
     TrainingTensors,
 )
 from vla_ros.policies.registry import load_policy
@@ -92,6 +95,66 @@ def test_training_lowers_the_loss_on_a_fixed_batch(
     assert after < 0.6 * before
     assert len(trained.losses) == CONFIG.steps and trained.samples == len(dataset)
     assert np.mean(trained.losses[-10:]) < 0.6 * np.mean(trained.losses[:10])
+
+
+def test_images_are_kept_as_8_bit_pixels_that_decode_to_the_model_input_exactly(
+        dataset: DemonstrationDataset) -> None:
+    tensors, config = _tensors(dataset)
+    model, hf_processor = build_model(config.spec)
+    processor = FlowProcessor(config, hf_processor, max_state_dim=model.config.max_state_dim,
+                              max_action_dim=model.config.max_action_dim)
+    rows = torch.tensor([0, len(dataset) - 1, 3])
+
+    batch = tensors.select(rows)
+
+    assert tensors.pixel_codec is not None and tensors.pixel_values.dtype == torch.uint8
+    assert batch.pixel_codec is None and batch.pixel_values.dtype == torch.float32
+    expected = torch.cat([processor.prepare(dataset[int(row)].observation).pixel_values
+                          for row in rows])
+    assert torch.equal(batch.pixel_values, expected)  # bit for bit what inference feeds
+    assert torch.equal(tensors.model_pixels()[rows], expected)
+
+
+def test_letterboxed_frames_are_kept_as_8_bit_pixels_too(dataset: DemonstrationDataset) -> None:
+    spec = dataset_spec(dataset, dt_s=DT_S)
+    config = FlowPolicyConfig(spec=spec, normalization=dataset_normalization(dataset, spec))
+    model, hf_processor = build_model(spec)
+    processor = FlowProcessor(config, hf_processor, max_state_dim=model.config.max_state_dim,
+                              max_action_dim=model.config.max_action_dim)
+    wide = dataset[1].observation  # 96 x 64 frames: resized in uint8, then the bars
+    samples = [dataset[0], replace(dataset[1], observation=replace(wide, images={
+        name: np.concatenate([image, image[:, :32]], axis=1)
+        for name, image in wide.images.items()}))]
+
+    tensors = make_tensors(samples, processor, config, max_action_dim=32)
+
+    assert tensors.pixel_codec is not None
+    for row, sample in enumerate(samples):
+        assert torch.equal(tensors.model_pixels()[row:row + 1],
+                           processor.prepare(sample.observation).pixel_values)
+
+
+def test_pixel_codec_refuses_what_it_cannot_invert_and_the_store_falls_back_to_float32(
+        ) -> None:
+    table = np.stack([np.linspace(-1.0, 1.0, 256, dtype=np.float32)] * 3)
+    codec = PixelCodec.of(table)
+    assert codec is not None
+    assert PixelCodec.of(None) is None
+    assert PixelCodec.of(np.zeros((3, 256), np.float32)) is None  # two values, one float
+    pixels = torch.randint(0, 256, (2, 3, 4, 5), dtype=torch.uint8)
+    values = codec.decode(pixels)
+    encoded = codec.encode(values)
+    assert encoded is not None and torch.equal(encoded, pixels)
+    assert codec.encode(values + 1e-3) is None  # not the image of any 8-bit pixels
+
+    store = _PixelStore(3, codec)
+    store.put(0, values[0])
+    store.put(1, values[1] + 1e-3)  # a sample that is not: every image becomes float32
+    store.put(2, values[0])
+    assert store.codec is None and store.values is not None
+    assert store.values.dtype == torch.float32
+    assert torch.equal(store.values[0], values[0]) and torch.equal(store.values[2], values[0])
+    assert torch.equal(store.values[1], values[1] + 1e-3)
 
 
 def test_loss_mask_keeps_real_joints_of_rows_inside_the_episode(

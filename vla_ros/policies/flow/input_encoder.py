@@ -61,6 +61,11 @@ class InputEncoder:
             hf_processor, self._table)
 
     @property
+    def pixel_table(self) -> NDArray[np.floating[Any]] | None:
+        """(3, 256) the model-input value of each uint8 value per channel; None without one."""
+        return self._table
+
+    @property
     def uses_table(self) -> bool:
         """Whether pixels come from the lookup table (False: from the processor each call)."""
         return self._table is not None

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import NDArray
 import torch
 from transformers import PI0Processor
 
@@ -114,6 +115,15 @@ class FlowProcessor:
     def hf_processor(self) -> PI0Processor:
         """The transformers processor (tokenizer and image processor) in use."""
         return self._hf_processor
+
+    @property
+    def pixel_table(self) -> NDArray[np.floating[Any]] | None:
+        """(3, 256) the pixel value each uint8 value of each channel becomes, or None.
+
+        None where the processor's image side is not such an elementwise map
+        (``input_encoder``).
+        """
+        return self._encoder.pixel_table
 
     def save(self, checkpoint_dir: Path) -> None:
         """Write the transformers processor files (tokenizer, image processor) into a directory."""

@@ -152,7 +152,7 @@ def flow_matching_loss(model: PI0ForConditionalGeneration, batch: TrainingTensor
     """
     output = model(
         state=batch.state, noise=noise, timestep=timestep, input_ids=batch.input_ids,
-        pixel_values=batch.pixel_values, pixel_attention_mask=batch.pixel_attention_mask,
+        pixel_values=batch.model_pixels(), pixel_attention_mask=batch.pixel_attention_mask,
         attention_mask=batch.attention_mask, actions=batch.actions)
     per_element = output.loss
     assert per_element is not None and per_element.shape == batch.actions.shape

@@ -11,12 +11,21 @@ model trains on exactly the pixels, tokens and normalized state it will see when
 Actions are z-scored with the statistics stored in the checkpoint and zero-padded to the
 model's width; the loss mask keeps the robot's real joints and drops the padded dimensions,
 and by default also the chunk rows past the episode's end.
+
+The images are most of the memory (4 bytes per pixel channel as the model takes them). When
+a sample's model input is exactly the image processor's map of 8-bit pixels (the processor's
+pixel table, ``input_encoder``), as it is for frames already at the model's size, the tensors
+keep those bytes instead
+and each batch is converted on selection, to the same float32 values: a quarter of the memory,
+no change in what the model sees. A sample whose input is not (frames resized by the
+letterbox) is kept as float32, and then every sample is.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+import logging
+from typing import Any, TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,7 +42,9 @@ if TYPE_CHECKING:
     from vla_ros.policies.flow.config import FlowPolicyConfig
     from vla_ros.policies.flow.processor import FlowProcessor
 
-__all__ = ['TrainingTensors', 'dataset_normalization', 'make_tensors']
+__all__ = ['PixelCodec', 'TrainingTensors', 'dataset_normalization', 'make_tensors']
+
+_LOG = logging.getLogger(__name__)
 
 
 
@@ -44,11 +55,14 @@ class TrainingTensors:
     Attributes:
         input_ids: (N, S) int64 prompt tokens, right-padded with the pad token.
         attention_mask: (N, S) int64, 1 for real tokens, 0 for padding.
-        pixel_values: (N, C, 3, H, W) float32 images as the image processor scales them.
+        pixel_values: (N, C, 3, H, W) float32 images as the image processor scales them, or,
+            with ``pixel_codec``, (N, C, 3, H, W) uint8 pixels it turns into those values.
         pixel_attention_mask: (N, C) bool, True for cameras present.
         state: (N, max_state_dim) float32 normalized joint positions, zero-padded.
         actions: (N, L, max_action_dim) float32 normalized absolute targets, zero-padded.
         loss_mask: (N, L, max_action_dim) bool, True where the loss counts.
+        pixel_codec: how stored uint8 pixels become the model's input; None when
+            ``pixel_values`` holds that input already. ``select`` always returns float32.
     """
 
     input_ids: torch.Tensor
@@ -58,18 +72,98 @@ class TrainingTensors:
     state: torch.Tensor
     actions: torch.Tensor
     loss_mask: torch.Tensor
+    pixel_codec: PixelCodec | None = None
 
     def __len__(self) -> int:
         return int(self.actions.shape[0])
 
+    def model_pixels(self) -> torch.Tensor:
+        """(N, C, 3, H, W) float32 images as the model takes them, whatever the storage."""
+        if self.pixel_codec is None:
+            return self.pixel_values
+        return self.pixel_codec.decode(self.pixel_values)
+
     def select(self, indices: torch.Tensor) -> TrainingTensors:
-        """The rows ``indices`` (a 1-D int64 tensor) of every field: one batch."""
+        """The rows ``indices`` (a 1-D int64 tensor) of every field: one batch, float32."""
+        pixels = self.pixel_values[indices]
         return TrainingTensors(
             input_ids=self.input_ids[indices], attention_mask=self.attention_mask[indices],
-            pixel_values=self.pixel_values[indices],
+            pixel_values=pixels if self.pixel_codec is None else self.pixel_codec.decode(pixels),
             pixel_attention_mask=self.pixel_attention_mask[indices],
             state=self.state[indices], actions=self.actions[indices],
             loss_mask=self.loss_mask[indices])
+
+
+@dataclass(frozen=True, slots=True)
+class PixelCodec:
+    """The image processor's map of 8-bit pixels to model input, as a table, and its inverse.
+
+    ``table`` is ``FlowProcessor.pixel_table``: per channel, the float each of the 256 values
+    becomes, read off the processor itself (``input_encoder``), so ``decode`` gives the
+    processor's values bit for bit; ``encode`` inverts it where that is exact.
+
+    Attributes:
+        table: (3, 256) float32, strictly increasing along each channel.
+    """
+
+    table: torch.Tensor
+
+    @classmethod
+    def of(cls, table: NDArray[np.floating[Any]] | None) -> PixelCodec | None:
+        """The codec of a processor's pixel table, or None.
+
+        None without a table, or with one that is not invertible (values not strictly
+        increasing: two pixel values giving one float).
+        """
+        if table is None:
+            return None
+        values = torch.from_numpy(np.asarray(table, dtype=np.float32))
+        if values.shape != (3, 256) or not bool((values[:, 1:] > values[:, :-1]).all()):
+            return None
+        return cls(table=values)
+
+    def decode(self, pixels: torch.Tensor) -> torch.Tensor:
+        """(..., 3, H, W) uint8 -> the same shape, float32 model input."""
+        out = torch.empty(pixels.shape, dtype=torch.float32)
+        for channel in range(3):
+            out[..., channel, :, :] = self.table[channel][pixels[..., channel, :, :].long()]
+        return out
+
+    def encode(self, values: torch.Tensor) -> torch.Tensor | None:
+        """(..., 3, H, W) float32 model input -> uint8 pixels that decode to it exactly.
+
+        None when no 8-bit pixels do (a resized frame's interpolated values).
+        """
+        pixels = torch.empty(values.shape, dtype=torch.uint8)
+        for channel in range(3):
+            plane = values[..., channel, :, :].contiguous()
+            index = torch.searchsorted(self.table[channel], plane).clamp(max=255)
+            if not torch.equal(self.table[channel][index], plane):
+                return None
+            pixels[..., channel, :, :] = index.to(torch.uint8)
+        return pixels
+
+
+class _PixelStore:
+    """N samples' images, as 8-bit pixels while every one so far encodes exactly."""
+
+    def __init__(self, count: int, codec: PixelCodec | None) -> None:
+        self._count = count
+        self.codec: PixelCodec | None = codec
+        self.values: torch.Tensor | None = None
+
+    def put(self, index: int, values: torch.Tensor) -> None:
+        """Store sample ``index``'s (C, 3, H, W) float32 model input."""
+        if self.values is None:
+            self.values = torch.empty((self._count, *values.shape), dtype=torch.uint8)
+        encoded = None if self.codec is None else self.codec.encode(values)
+        if encoded is None and self.codec is not None:  # from here on, float32
+            _LOG.info('training images: sample %d is not the normalization of 8-bit pixels '
+                      '(resized?); keeping every image as float32', index)
+            stored = torch.empty(self.values.shape, dtype=torch.float32)
+            stored[:index] = self.codec.decode(self.values[:index])
+            self.values, self.codec = stored, None
+        self.values[index] = values if encoded is None else encoded
 
 
 def _feature_stats(values: NDArray[np.float64], min_std: float) -> FeatureStats:
@@ -123,17 +217,14 @@ def make_tensors(samples: SampleSource, processor: FlowProcessor, config: FlowPo
     actions_stats = config.normalization.actions
     n_joints = len(spec.joint_names)
     input_ids, attention_masks, camera_masks, states, actions, masks = [], [], [], [], [], []
-    pixels: torch.Tensor | None = None  # filled in place: the images are most of the memory
+    pixels = _PixelStore(len(samples), PixelCodec.of(processor.pixel_table))
     for index in range(len(samples)):
         sample = samples[index]
         if sample.actions.shape != (spec.chunk_length, n_joints):
             raise ConfigError(f'training sample {index}: actions {sample.actions.shape!r}, '
                               f'expected ({spec.chunk_length}, {n_joints})')
         inputs = processor.prepare(sample.observation)
-        if pixels is None:
-            pixels = torch.empty((len(samples), *inputs.pixel_values.shape[1:]),
-                                 dtype=torch.float32)
-        pixels[index] = inputs.pixel_values[0]
+        pixels.put(index, inputs.pixel_values[0].float())
         input_ids.append(inputs.input_ids)
         attention_masks.append(inputs.attention_mask)
         camera_masks.append(inputs.pixel_attention_mask)
@@ -146,11 +237,11 @@ def make_tensors(samples: SampleSource, processor: FlowProcessor, config: FlowPo
         mask[rows, :n_joints] = True
         masks.append(mask)
     pad_id = processor.hf_processor.tokenizer.pad_token_id
-    assert pixels is not None  # at least one sample
+    assert pixels.values is not None  # at least one sample
     return TrainingTensors(
         input_ids=_padded(input_ids, int(pad_id or 0)),
         attention_mask=_padded(attention_masks, 0),
-        pixel_values=pixels,
+        pixel_values=pixels.values, pixel_codec=pixels.codec,
         pixel_attention_mask=torch.cat(camera_masks),
         state=torch.cat(states).float(),
         actions=torch.from_numpy(np.stack(actions)),
