@@ -108,11 +108,16 @@ def test_report_gives_each_place_how_far_off_the_pad_the_cube_ended(capsys) -> N
     first, second = evaluation_report(run, eval_verb.report_settings(args))['per_episode']
 
     assert (first['off_target_m'], second['off_target_m']) == (0.0235, 0.0)
-    eval_verb._show(2, missed)
-    eval_verb._show(2, placed)
+    never = EpisodeRecord(index=1, episode=episode, success=False, time_to_success_s=None,
+                          duration_s=15.0, outcome='canceled',
+                          failure_reason=FailureReason.NEVER_GRASPED, max_cube_height_m=0.0,
+                          off_target_m=0.2)
+    for record in (missed, placed, never):
+        eval_verb._show(2, record)
     shown = capsys.readouterr().out.splitlines()
     assert shown[0].endswith('cube placed outside the target; 2.3 cm off the pad)')
     assert 'off the pad' not in shown[1]
+    assert 'off the pad' not in shown[2]  # where a cube never carried lies says nothing
 
 
 def test_strategy_is_one_of_the_four_and_applies_to_a_policy_only(tmp_path: Path,

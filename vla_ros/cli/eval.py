@@ -92,6 +92,8 @@ def _check_place_scene(config_path: Path) -> None:
 
 def _show(episodes: int, record: EpisodeRecord) -> None:
     """One line per finished episode."""
+    from vla_ros.sim.tasks import FailureReason
+
     took = 'timeout' if record.time_to_success_s is None \
         else f'{record.time_to_success_s:.1f} s'
     if record.failure_reason is not None:
@@ -100,7 +102,8 @@ def _show(episodes: int, record: EpisodeRecord) -> None:
             nearest = record.ended_nearest
             cube = 'it' if nearest is record.episode.colour else f'the {nearest.value} cube'
             took += f'; closest {100 * record.closest_m:.1f} cm, ended nearest {cube}'
-        if record.off_target_m:
+        if record.off_target_m and record.failure_reason in (
+                FailureReason.DROPPED_OUTSIDE, FailureReason.PLACED_OUTSIDE):
             took += f'; {100 * record.off_target_m:.1f} cm off the pad'
     print(f'  episode {record.index + 1}/{episodes} seed {record.episode.seed} '
           f'"{record.episode.instruction}": {"success" if record.success else "failure"} '
