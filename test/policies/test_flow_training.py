@@ -155,6 +155,10 @@ def test_pixel_codec_refuses_what_it_cannot_invert_and_the_store_falls_back_to_f
     assert store.values.dtype == torch.float32
     assert torch.equal(store.values[0], values[0]) and torch.equal(store.values[2], values[0])
     assert torch.equal(store.values[1], values[1] + 1e-3)
+    without = _PixelStore(2, None)  # a processor without a pixel table: float32 throughout
+    without.put(0, values[0] + 1e-3)
+    assert without.values is not None and without.values.dtype == torch.float32
+    assert torch.equal(without.values[0], values[0] + 1e-3)
 
 
 def test_loss_mask_keeps_real_joints_of_rows_inside_the_episode(

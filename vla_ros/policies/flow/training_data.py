@@ -23,6 +23,7 @@ letterbox) is kept as float32, and then every sample is.
 
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass
 import logging
 from typing import Any, TYPE_CHECKING
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
 __all__ = ['PixelCodec', 'TrainingTensors', 'dataset_normalization', 'make_tensors']
 
 _LOG = logging.getLogger(__name__)
+#: Samples between ``_return_free_memory`` calls while the tensors are built.
+_TRIM_EVERY = 1024
 
 
 
@@ -144,6 +147,21 @@ class PixelCodec:
         return pixels
 
 
+def _return_free_memory() -> None:
+    """Give the C heap's free pages back to the system (glibc's ``malloc_trim``), if it can.
+
+    Each sample's preprocessing allocates its float32 images (hundreds of kB) and then a few
+    small tensors that are kept; freed, the large blocks leave holes the next ones do not fit
+    in, and the heap grows by about one image per sample (measured: 2.2 GB of resident memory
+    for 0.45 GB of stored tensors over 8678 four-camera samples; 1.3 GB after a trim). Not
+    glibc (another C library, another system): nothing to do.
+    """
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (AttributeError, OSError):
+        pass
+
+
 class _PixelStore:
     """N samples' images, as 8-bit pixels while every one so far encodes exactly."""
 
@@ -155,7 +173,8 @@ class _PixelStore:
     def put(self, index: int, values: torch.Tensor) -> None:
         """Store sample ``index``'s (C, 3, H, W) float32 model input."""
         if self.values is None:
-            self.values = torch.empty((self._count, *values.shape), dtype=torch.uint8)
+            self.values = torch.empty((self._count, *values.shape),
+                                      dtype=torch.float32 if self.codec is None else torch.uint8)
         encoded = None if self.codec is None else self.codec.encode(values)
         if encoded is None and self.codec is not None:  # from here on, float32
             _LOG.info('training images: sample %d is not the normalization of 8-bit pixels '
@@ -225,6 +244,8 @@ def make_tensors(samples: SampleSource, processor: FlowProcessor, config: FlowPo
                               f'expected ({spec.chunk_length}, {n_joints})')
         inputs = processor.prepare(sample.observation)
         pixels.put(index, inputs.pixel_values[0].float())
+        if index % _TRIM_EVERY == _TRIM_EVERY - 1:
+            _return_free_memory()
         input_ids.append(inputs.input_ids)
         attention_masks.append(inputs.attention_mask)
         camera_masks.append(inputs.pixel_attention_mask)
@@ -236,6 +257,7 @@ def make_tensors(samples: SampleSource, processor: FlowProcessor, config: FlowPo
         rows = ~np.asarray(sample.is_padding, dtype=bool) if mask_padding else slice(None)
         mask[rows, :n_joints] = True
         masks.append(mask)
+    _return_free_memory()
     pad_id = processor.hf_processor.tokenizer.pad_token_id
     assert pixels.values is not None  # at least one sample
     return TrainingTensors(
