@@ -13,12 +13,11 @@ model's width; the loss mask keeps the robot's real joints and drops the padded 
 and by default also the chunk rows past the episode's end.
 
 The images are most of the memory (4 bytes per pixel channel as the model takes them). When
-a sample's model input is exactly the image processor's map of 8-bit pixels (the processor's
-pixel table, ``input_encoder``), as it is for frames already at the model's size, the tensors
-keep those bytes instead
-and each batch is converted on selection, to the same float32 values: a quarter of the memory,
-no change in what the model sees. A sample whose input is not (frames resized by the
-letterbox) is kept as float32, and then every sample is.
+the processor maps each 8-bit pixel value to one float (its pixel table, ``input_encoder``;
+letterboxed frames are resized in 8 bits first, so they qualify too), the tensors keep the
+8-bit pixels instead and each batch is converted on selection, to the same float32 values: a
+quarter of the memory, no change in what the model sees. Without such a table, or for a sample
+whose input no 8-bit pixels give, every image is kept as float32.
 """
 
 from __future__ import annotations
@@ -177,8 +176,8 @@ class _PixelStore:
                                       dtype=torch.float32 if self.codec is None else torch.uint8)
         encoded = None if self.codec is None else self.codec.encode(values)
         if encoded is None and self.codec is not None:  # from here on, float32
-            _LOG.info('training images: sample %d is not the normalization of 8-bit pixels '
-                      '(resized?); keeping every image as float32', index)
+            _LOG.info("training images: sample %d is not the pixel table's image of 8-bit "
+                      'pixels; keeping every image as float32', index)
             stored = torch.empty(self.values.shape, dtype=torch.float32)
             stored[:index] = self.codec.decode(self.values[:index])
             self.values, self.codec = stored, None
