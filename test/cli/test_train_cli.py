@@ -374,9 +374,17 @@ def test_a_family_pretrains_on_pointing_scenes_then_trains(
      '--pointing-readout: the fast family has no such setting (families that take it: flow)'),
     (('--family', 'flow', '--pointing-readout', 'attended'),
      '--pointing-readout: without --pointing there is no pointing readout'),
+    (('--family', 'tokens', '--pointed-state'),
+     '--pointed-state: the tokens family has no such setting (families that take it: flow)'),
+    (('--family', 'flow', '--pointed-state'),
+     '--pointed-state: without --pointing there is no pointing head to fill the state'),
+    (('--family', 'flow', '--pointing', 'scenes.npz', '--pointed-state'),
+     'TrainingConfig.pointed_state: needs pointing co-training (pointing_weight > 0), or the '
+     'head falls behind the VLM'),
 ], ids=['other-family', 'steps-without-scenes', 'action-space-other-family',
         'weight-other-family', 'weight-without-scenes', 'init-other-family',
-        'readout-other-family', 'readout-without-scenes'])
+        'readout-other-family', 'readout-without-scenes', 'pointed-other-family',
+        'pointed-without-scenes', 'pointed-without-cotraining'])
 def test_pointing_options_out_of_place_are_refused_in_one_line(
         flags: tuple[str, ...], message: str, demos_dir: Path, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:

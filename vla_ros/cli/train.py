@@ -87,6 +87,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="flow: where pointing reads the VLM: its final hidden state "
                              "(output, the default) or the input of its last layer, which the "
                              "action expert's last layer attends to (attended)")
+    parser.add_argument('--pointed-state', action='store_true',
+                        help="flow: give the action expert the model's own point at the named "
+                             'object: the pointing head (co-trained, so --pointing-weight > 0) '
+                             'on the VLM fills two state slots after the joints, in training '
+                             'and at every inference')
     parser.add_argument('--ee-deltas', action='store_true',
                         help="train on end-effector moves from the observed pose, computed "
                              "from the simulated arm's joint-space demonstrations with the "
@@ -188,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
         action_space=_action_space(args), init=args.init, width=args.width,
         expert_width=args.expert_width, joint_deltas=args.joint_deltas,
         patch_px=args.patch_px, pointing_readout=args.pointing_readout,
+        pointed_state=args.pointed_state,
         min_std=args.min_std))
     print(_settings_line(family, prepared, args.chunk_length), flush=True)
     kinematics = _site_kinematics(args.config) if args.ee_deltas else None

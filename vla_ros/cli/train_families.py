@@ -63,6 +63,8 @@ class RunOptions:
             16, 8 and 4 that divides the image side.
         pointing_readout: where pointing reads the VLM, ``'output'`` or ``'attended'``
             (``flow``, ``vla_ros.policies.flow.pointing``); None: the family's default.
+        pointed_state: the model's own point at the named object fills two state slots, in
+            training and at every inference (``flow``; needs ``pointing`` and co-training).
     """
 
     steps: int | None
@@ -84,6 +86,7 @@ class RunOptions:
     min_std: float | None = None
     patch_px: int | None = None
     pointing_readout: str | None = None
+    pointed_state: bool = False
 
 
 class TrainingSettings(Protocol):
@@ -148,7 +151,8 @@ FAMILY_OPTIONS: Mapping[str, str] = {
     'pointing_steps': '--pointing-steps', 'pointing_weight': '--pointing-weight',
     'action_space': '--action-space', 'init': '--init', 'width': '--width',
     'expert_width': '--expert-width', 'joint_deltas': '--joint-deltas', 'min_std': '--min-std',
-    'patch_px': '--patch', 'pointing_readout': '--pointing-readout'}
+    'patch_px': '--patch', 'pointing_readout': '--pointing-readout',
+    'pointed_state': '--pointed-state'}
 
 _POINTING = frozenset({'pointing', 'pointing_steps', 'pointing_weight'})
 _TOKEN_OPTIONS = _POINTING | {'action_space'}
@@ -157,7 +161,8 @@ _TOKEN_OPTIONS = _POINTING | {'action_space'}
 TRAINERS: Mapping[PolicyFamily, Trainer] = {
     PolicyFamily.FLOW: Trainer('vla_ros.policies.flow.train',
                                _POINTING | {'init', 'width', 'expert_width', 'joint_deltas',
-                                            'min_std', 'patch_px', 'pointing_readout'}),
+                                            'min_std', 'patch_px', 'pointing_readout',
+                                            'pointed_state'}),
     PolicyFamily.TOKENS: Trainer('vla_ros.policies.tokens.train', _TOKEN_OPTIONS),
     PolicyFamily.FAST: Trainer('vla_ros.policies.fast.train',
                                _TOKEN_OPTIONS | {'length_constrained'}),
@@ -185,8 +190,9 @@ def prepare_run(family: PolicyFamily | str, options: RunOptions) -> PreparedRun:
     if options.pointing is None:
         for name, missing in (('pointing_steps', 'pre-training'),
                               ('pointing_weight', 'pointing loss'),
-                              ('pointing_readout', 'pointing readout')):
-            if getattr(options, name) is not None:
+                              ('pointing_readout', 'pointing readout'),
+                              ('pointed_state', 'pointing head to fill the state')):
+            if getattr(options, name) not in (None, False):
                 raise ConfigError(f'{FAMILY_OPTIONS[name]}: without --pointing there is no '
                                   f'{missing}')
     module = importlib.import_module(trainer.module)
@@ -240,6 +246,8 @@ def _configure(defaults: Any, options: RunOptions) -> Any:
         config = replace(config, min_std=options.min_std)
     if options.pointing_readout is not None:  # flow
         config = replace(config, pointing_readout=options.pointing_readout)
+    if options.pointed_state:  # flow
+        config = replace(config, pointed_state=True)
     if hasattr(config, 'pointing'):  # the families that can pre-train on pointing scenes
         config = replace(config, pointing=replace(
             config.pointing, seed=options.seed, steps=config.pointing.steps

@@ -167,6 +167,16 @@ class PointingObjective:
         self._mean = train_positions.mean(0)
         self._spread = train_positions.std(0).clamp(min=1e-6)
 
+    @property
+    def mean(self) -> tuple[float, float]:
+        """The training scenes' mean object position, m: what a head output of 0 means."""
+        return float(self._mean[0]), float(self._mean[1])
+
+    @property
+    def spread(self) -> tuple[float, float]:
+        """The training scenes' standard deviation of object positions, m, per axis."""
+        return float(self._spread[0]), float(self._spread[1])
+
     def point(self, scenes: torch.Tensor, prompts: torch.Tensor) -> torch.Tensor:
         """(B, 2) predicted (x, y), m, of what ``prompts`` (indices) name in ``scenes``."""
         normalized: torch.Tensor = self.head(self._readout(self._images[scenes], prompts))

@@ -37,8 +37,15 @@ from vla_ros.policies.checkpoint_json import (
 
 __all__ = [
     'CONFIG_FILENAME', 'FeatureStats', 'FlowPolicyConfig', 'NORM_EPS',
-    'Normalization', 'SCHEMA_VERSION',
+    'Normalization', 'POINTED_SLOTS', 'PointedState', 'SCHEMA_VERSION',
 ]
+
+#: State slots the pointed (x, y) fills, right after the state joints.
+POINTED_SLOTS = 2
+
+#: Where the pointing head may read the VLM (``vla_ros.policies.flow.pointing.READOUTS``;
+#: repeated here because this module imports no torch).
+_READOUTS = ('output', 'attended')
 
 #: Added to the standard deviation, as transformers' ``PI0Processor`` does, so the two agree.
 NORM_EPS = 1e-8
@@ -111,6 +118,86 @@ class Normalization:
 
 
 @dataclass(frozen=True, slots=True)
+class PointedState:
+    """The pointing head whose answer the policy writes into its own state input.
+
+    At every inference the head maps the VLM's readout of the observation (its images and
+    instruction, ``readout`` picking the layer) to the named object's (x, y), normalized by
+    ``mean`` and ``spread``, and that pair fills the two state slots after the joints
+    (``vla-ros train --pointed-state``; ``vla_ros.policies.flow.pointing.StatePointer``).
+
+    Attributes:
+        readout: ``'output'`` or ``'attended'`` (``vla_ros.policies.flow.pointing``).
+        weight: (2, width) the head's matrix; width is the VLM's hidden size.
+        bias: (2,) the head's bias.
+        mean: (2,) m, the pointing set's mean position; the head's output times ``spread``
+            plus ``mean`` is the point on the table (for logs; the state takes the output).
+        spread: (2,) m, the pointing set's standard deviation of positions, > 0.
+    """
+
+    readout: str
+    weight: tuple[tuple[float, ...], tuple[float, ...]]
+    bias: tuple[float, float]
+    mean: tuple[float, float]
+    spread: tuple[float, float]
+
+    @property
+    def width(self) -> int:
+        """The readout width the head takes."""
+        return len(self.weight[0])
+
+    def __post_init__(self) -> None:
+        where = 'pointed_state'
+        if self.readout not in _READOUTS:
+            raise ConfigError(f'{where}.readout: {self.readout!r}, expected one of '
+                              f'{", ".join(_READOUTS)}')
+        if len(self.weight) != POINTED_SLOTS or len(self.weight[0]) == 0 or (
+                len(self.weight[0]) != len(self.weight[1])):
+            raise ConfigError(f'{where}.weight: expected {POINTED_SLOTS} rows of equal, '
+                              'non-zero length (the VLM width)')
+        for name in ('bias', 'mean', 'spread'):
+            if len(getattr(self, name)) != POINTED_SLOTS:
+                raise ConfigError(f'{where}.{name}: expected {POINTED_SLOTS} numbers')
+        for name, values in (('weight[0]', self.weight[0]), ('weight[1]', self.weight[1]),
+                             ('bias', self.bias), ('mean', self.mean),
+                             ('spread', self.spread)):
+            for index, value in enumerate(values):
+                if not math.isfinite(value) or (name == 'spread' and value <= 0.0):
+                    expected = 'finite and > 0' if name == 'spread' else 'finite'
+                    raise ConfigError(f'{where}.{name}[{index}]: {value!r}, expected {expected}')
+
+    def to_json(self) -> dict[str, Any]:
+        """The plain mapping stored under ``pointed_state``."""
+        return {'readout': self.readout, 'weight': [list(row) for row in self.weight],
+                'bias': list(self.bias), 'mean': list(self.mean), 'spread': list(self.spread)}
+
+    @classmethod
+    def from_json(cls, raw: Any) -> PointedState:
+        """Parse and check the ``pointed_state`` mapping.
+
+        Raises:
+            ConfigError: a missing, unknown or invalid field.
+        """
+        where = 'pointed_state'
+        fields = parse_fields(raw, where, required={'readout', 'weight', 'bias', 'mean',
+                                                    'spread'})
+        rows = fields['weight']
+        if not isinstance(rows, Sequence) or isinstance(rows, str) or len(rows) != POINTED_SLOTS:
+            raise ConfigError(f'{where}.weight: expected {POINTED_SLOTS} rows')
+        weight = tuple(_floats(row, f'{where}.weight[{index}]') for index, row in enumerate(rows))
+        pairs = {name: _floats(fields[name], f'{where}.{name}')
+                 for name in ('bias', 'mean', 'spread')}
+        return cls(readout=fields['readout'], weight=(weight[0], weight[1]),
+                   **{name: _pair(values, f'{where}.{name}') for name, values in pairs.items()})
+
+
+def _pair(values: tuple[float, ...], where: str) -> tuple[float, float]:
+    if len(values) != POINTED_SLOTS:
+        raise ConfigError(f'{where}: {len(values)} numbers, expected {POINTED_SLOTS}')
+    return values[0], values[1]
+
+
+@dataclass(frozen=True, slots=True)
 class FlowPolicyConfig(ConfigFile):
     """Everything vla_ros needs about a flow checkpoint besides the transformers files.
 
@@ -126,6 +213,9 @@ class FlowPolicyConfig(ConfigFile):
             ``vla-ros train --joint-deltas``), not absolute targets; stored as
             ``"action_rows": "joint_delta"``, so the node runs such a checkpoint only behind
             an ``action_space`` section that adds them to the observation.
+        pointed_state: the pointing head whose answer fills two state slots after the
+            joints at every inference (``PointedState``); None (the default, and every
+            published checkpoint) leaves the padding zero.
     """
 
     spec: PolicySpec
@@ -134,6 +224,7 @@ class FlowPolicyConfig(ConfigFile):
     noise_seed: int = 0
     state_joint_names: tuple[str, ...] | None = None
     joint_deltas: bool = False
+    pointed_state: PointedState | None = None
 
     @property
     def state_joints(self) -> tuple[str, ...]:
@@ -160,8 +251,10 @@ class FlowPolicyConfig(ConfigFile):
         state_joints = {} if self.state_joint_names is None else {
             'state_joint_names': list(self.state_joint_names)}
         rows = {'action_rows': _JOINT_DELTA_ROWS} if self.joint_deltas else {}
+        pointed = {} if self.pointed_state is None else {
+            'pointed_state': self.pointed_state.to_json()}
         return {
-            'schema_version': SCHEMA_VERSION, **state_joints, **rows,
+            'schema_version': SCHEMA_VERSION, **state_joints, **rows, **pointed,
             'spec': spec_to_json(self.spec),
             'num_denoising_steps': self.num_denoising_steps,
             'noise_seed': self.noise_seed,
@@ -183,7 +276,7 @@ class FlowPolicyConfig(ConfigFile):
         check_header(raw, 'flow', family_stored=False)
         top = parse_fields(raw, '', required={'schema_version', 'spec', 'normalization'},
                            optional={'num_denoising_steps', 'noise_seed', 'state_joint_names',
-                                     'action_rows'})
+                                     'action_rows', 'pointed_state'})
         rows = top.get('action_rows', _ABSOLUTE_ROWS)
         if rows not in (_ABSOLUTE_ROWS, _JOINT_DELTA_ROWS):
             raise ConfigError(f'action_rows: {rows!r}, expected {_ABSOLUTE_ROWS!r} or '
@@ -204,7 +297,9 @@ class FlowPolicyConfig(ConfigFile):
             noise_seed=top.get('noise_seed', 0),
             state_joint_names=None if top.get('state_joint_names') is None
             else _names(top['state_joint_names'], 'state_joint_names'),
-            joint_deltas=rows == _JOINT_DELTA_ROWS)
+            joint_deltas=rows == _JOINT_DELTA_ROWS,
+            pointed_state=None if top.get('pointed_state') is None
+            else PointedState.from_json(top['pointed_state']))
 
 
 #: ``action_rows`` values: absolute joint targets (the default when absent), or offsets from

@@ -12,6 +12,7 @@ its outputs exactly.
 
 from __future__ import annotations
 
+from dataclasses import replace
 import logging
 import math
 from pathlib import Path
@@ -25,9 +26,10 @@ from vla_ros.policies.checkpoint_policy import CheckpointPolicy
 from vla_ros.policies.device import resolve_device, resolve_dtype
 from vla_ros.policies.flow.batch_inputs import PaddingSide, stack_inputs
 from vla_ros.policies.flow.checkpoint import save_checkpoint
-from vla_ros.policies.flow.config import FlowPolicyConfig
+from vla_ros.policies.flow.config import FlowPolicyConfig, POINTED_SLOTS
 from vla_ros.policies.flow.lerobot_loader import load_lerobot_pi0
 from vla_ros.policies.flow.lerobot_pi0 import CheckpointLayout, detect_layout
+from vla_ros.policies.flow.pointing import StatePointer
 from vla_ros.policies.flow.processor import FlowProcessor
 from vla_ros.policies.flow.sampler import SampleInputs, SamplerBackend
 from vla_ros.policies.flow.strict_loading import load_pi0_strictly
@@ -82,6 +84,9 @@ class FlowPolicy(CheckpointPolicy[FlowPolicyConfig, FlowProcessor]):
         self._generator = torch.Generator(device='cpu').manual_seed(config.noise_seed)
         self._sampler_backend = sampler or SamplerBackend.default_for(device)
         self._sampler = self._sampler_backend.make_sampler(model)
+        pointed = config.pointed_state
+        self._pointer = None if pointed is None else StatePointer(
+            pointed, slot=len(config.state_joints), device=device, dtype=self._dtype)
         logger.info('flow policy samples with %s', self.inference_path)
 
     @property
@@ -95,8 +100,9 @@ class FlowPolicy(CheckpointPolicy[FlowPolicyConfig, FlowProcessor]):
         sampler = ("transformers' sample_actions" if self._sampler is None
                    else f'our sampler ({self._sampler_backend.value})')
         scaled = '' if self._noise_scale == 1.0 else f', noise scale {self._noise_scale:g}'
+        pointed = '' if self._pointer is None else ', pointed state'
         return (f'{sampler} on {self._device}, {str(self._dtype).removeprefix("torch.")}'
-                f'{scaled}')
+                f'{scaled}{pointed}')
 
     @property
     def action_rows_from_observation(self) -> bool:
@@ -123,7 +129,16 @@ class FlowPolicy(CheckpointPolicy[FlowPolicyConfig, FlowProcessor]):
         return self._processor.to_action_chunk(actions)
 
     def _sample(self, inputs: ModelInputs, noise: torch.Tensor) -> torch.Tensor:
-        """(B, chunk_size, max_action_dim) actions from ``noise``; the caller holds the lock."""
+        """(B, chunk_size, max_action_dim) actions from ``noise``; the caller holds the lock.
+
+        With a pointed state (``FlowPolicyConfig.pointed_state``), the VLM's point at the named
+        object is computed from the same inputs first and written into the state.
+        """
+        if self._pointer is not None:
+            inputs = replace(inputs, state=self._pointer.fill(
+                self._model, input_ids=inputs.input_ids, attention_mask=inputs.attention_mask,
+                pixels=inputs.pixel_values, pixel_attention_mask=inputs.pixel_attention_mask,
+                state=inputs.state))
         if self._sampler is not None:
             return self._sampler.sample(SampleInputs(
                 input_ids=inputs.input_ids, attention_mask=inputs.attention_mask,
@@ -226,6 +241,17 @@ def _check_compatible(config: FlowPolicyConfig, model: PI0ForConditionalGenerati
         problems.append(
             f'the tokenizer has {text_tokens} tokens besides <image>, the language model '
             f'embeds {vocab_size}')
+    pointed = config.pointed_state
+    if pointed is not None:
+        hidden = vlm_config.text_config.hidden_size
+        if pointed.width != hidden:
+            problems.append(f'pointed_state.weight reads {pointed.width} features, the VLM '
+                            f'is {hidden} wide')
+        used = len(config.state_joints) + POINTED_SLOTS
+        if used > model_config.max_state_dim:
+            problems.append(f'the state takes {len(config.state_joints)} joints and a pointed '
+                            f'(x, y), {used} values, the model at most '
+                            f'{model_config.max_state_dim}')
     if problems:
         raise ConfigError(f'{checkpoint_dir}: checkpoint files disagree: ' + '; '.join(problems))
 

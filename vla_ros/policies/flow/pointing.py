@@ -18,7 +18,7 @@ model's size (``test_pointing_pixels_match_the_processor``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,15 +26,18 @@ import torch
 
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.instructions import normalize_instruction
+from vla_ros.policies.flow.config import POINTED_SLOTS
 from vla_ros.policies.pointing import padded_prompts
 
 if TYPE_CHECKING:
     from transformers import PI0ForConditionalGeneration, PI0Processor
 
     from vla_ros.policies.base import PolicySpec
+    from vla_ros.policies.flow.config import PointedState
     from vla_ros.policies.pointing import PromptReadout
 
-__all__ = ['READOUTS', 'pixel_values', 'prompt_readout']
+__all__ = ['READOUTS', 'StatePointer', 'pixel_values', 'pointed_into_state', 'prompt_readout',
+           'vlm_readout']
 
 #: Where pointing reads the prompt's last token (module docstring).
 READOUTS = ('output', 'attended')
@@ -69,27 +72,109 @@ def prompt_readout(model: PI0ForConditionalGeneration, hf_processor: PI0Processo
     input_ids, attention_mask = padded_prompts(  # the processor pads on the right
         [each['input_ids'][0][each['attention_mask'][0].bool()].tolist() for each in encoded])
     last_token = attention_mask.sum(dim=1) - 1
-    pi0 = model.model
-    last_norm = pi0.vlm.language_model.layers[-1].input_layernorm
 
     def readout(images: torch.Tensor, prompt_index: torch.Tensor) -> torch.Tensor:
         batch = len(prompt_index)
-        mask = attention_mask[prompt_index]
-        prefix = pi0.embed_prefix(
-            input_ids[prompt_index], pixel_values(images, hf_processor),
-            torch.ones((batch, len(spec.camera_names)), dtype=torch.bool))
-        attended: list[torch.Tensor] = []
-        hook = None if layer == 'output' else last_norm.register_forward_hook(
-            lambda _module, _inputs, output: attended.append(output))
-        try:
-            hidden = pi0.vlm(inputs_embeds=prefix, attention_mask=mask,
-                             position_ids=mask.cumsum(-1) - 1,
-                             token_type_ids=torch.zeros_like(mask)).last_hidden_state
-        finally:
-            if hook is not None:
-                hook.remove()
-        if attended:
-            (hidden,) = attended
-        selected: torch.Tensor = hidden[torch.arange(batch), last_token[prompt_index]]
-        return selected
+        return vlm_readout(
+            model, input_ids[prompt_index], attention_mask[prompt_index],
+            pixel_values(images, hf_processor),
+            torch.ones((batch, len(spec.camera_names)), dtype=torch.bool),
+            last_token=last_token[prompt_index], layer=layer)
     return readout
+
+
+def vlm_readout(model: PI0ForConditionalGeneration, input_ids: torch.Tensor,
+                attention_mask: torch.Tensor, pixels: torch.Tensor,
+                pixel_attention_mask: torch.Tensor, *, last_token: torch.Tensor | None = None,
+                layer: str = 'output') -> torch.Tensor:
+    """(B, width) the VLM's hidden state at each row's last real prompt token.
+
+    The prefix is the model's own (``embed_prefix``: image tokens, then the prompt), run
+    through the VLM alone; ``layer`` picks the final hidden state or the last layer's normed
+    input (``READOUTS``). ``last_token`` (B,) defaults to each row's last unmasked position,
+    so right- and left-padded batches both read their prompt's end.
+    """
+    pi0 = model.model
+    if last_token is None:
+        length = attention_mask.shape[1]
+        last_token = length - 1 - attention_mask.flip(1).argmax(dim=1)
+    batch = len(input_ids)
+    prefix = pi0.embed_prefix(input_ids, pixels, pixel_attention_mask)
+    attended: list[torch.Tensor] = []
+    hook = None if layer == 'output' else (
+        pi0.vlm.language_model.layers[-1].input_layernorm.register_forward_hook(
+            lambda _module, _inputs, output: attended.append(output)))
+    try:
+        hidden = pi0.vlm(inputs_embeds=prefix, attention_mask=attention_mask,
+                         position_ids=attention_mask.cumsum(-1) - 1,
+                         token_type_ids=torch.zeros_like(attention_mask)).last_hidden_state
+    finally:
+        if hook is not None:
+            hook.remove()
+    if attended:
+        (hidden,) = attended
+    selected: torch.Tensor = hidden[torch.arange(batch), last_token]
+    return selected
+
+
+def pointed_into_state(model: PI0ForConditionalGeneration,
+                       head: Callable[[torch.Tensor], torch.Tensor], *, layer: str, slot: int,
+                       input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                       pixels: torch.Tensor, pixel_attention_mask: torch.Tensor,
+                       state: torch.Tensor) -> torch.Tensor:
+    """``state`` with its columns ``slot`` and ``slot + 1`` set to the point at the named object.
+
+    The point is what ``head`` makes of the VLM's readout of these very inputs (its
+    normalized (x, y)); ``state`` is (B, max_state_dim). Computed without gradients: the
+    action loss does not train the pointing head or the VLM through this input (co-training
+    does, on its own loss). A new tensor; ``state`` is kept.
+    """
+    with torch.no_grad():
+        point = head(vlm_readout(model, input_ids, attention_mask, pixels, pixel_attention_mask,
+                                 layer=layer))
+    filled = state.clone()
+    filled[:, slot:slot + POINTED_SLOTS] = point.to(state.dtype)
+    return filled
+
+
+class StatePointer:
+    """A checkpoint's pointing head (``FlowPolicyConfig.pointed_state``), ready to fill states.
+
+    Args:
+        pointed: the stored head.
+        slot: the first state column it fills: the number of state joints.
+        device: where the model lives.
+        dtype: the model's floating dtype.
+    """
+
+    def __init__(self, pointed: PointedState, *, slot: int, device: torch.device,
+                 dtype: torch.dtype) -> None:
+        self._pointed = pointed
+        self._slot = slot
+        self._weight = torch.tensor(pointed.weight, dtype=dtype, device=device)
+        self._bias = torch.tensor(pointed.bias, dtype=dtype, device=device)
+
+    @property
+    def slot(self) -> int:
+        """The first state column filled."""
+        return self._slot
+
+    def head(self, readout: torch.Tensor) -> torch.Tensor:
+        """(B, 2) normalized (x, y) from (B, width) readouts."""
+        return torch.nn.functional.linear(readout, self._weight, self._bias)
+
+    def to_metres(self, normalized: torch.Tensor) -> torch.Tensor:
+        """(B, 2) table position, m, of (B, 2) normalized points."""
+        mean = torch.tensor(self._pointed.mean, dtype=normalized.dtype, device=normalized.device)
+        spread = torch.tensor(self._pointed.spread, dtype=normalized.dtype,
+                              device=normalized.device)
+        return normalized * spread + mean
+
+    def fill(self, model: PI0ForConditionalGeneration, *, input_ids: torch.Tensor,
+             attention_mask: torch.Tensor, pixels: torch.Tensor,
+             pixel_attention_mask: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        """``pointed_into_state`` with this head and readout layer."""
+        return pointed_into_state(
+            model, self.head, layer=self._pointed.readout, slot=self._slot,
+            input_ids=input_ids, attention_mask=attention_mask, pixels=pixels,
+            pixel_attention_mask=pixel_attention_mask, state=state)

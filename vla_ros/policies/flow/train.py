@@ -30,7 +30,7 @@ so ``load_policy('flow', out_dir)`` runs it through the normal inference path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,8 +42,8 @@ from transformers import PI0ForConditionalGeneration
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.training_samples import dataset_spec, MIN_STD, SampleSource
 from vla_ros.policies.flow.checkpoint import build_model, ModelSize, save_checkpoint
-from vla_ros.policies.flow.config import FlowPolicyConfig
-from vla_ros.policies.flow.pointing import prompt_readout, READOUTS
+from vla_ros.policies.flow.config import FlowPolicyConfig, POINTED_SLOTS, PointedState
+from vla_ros.policies.flow.pointing import pointed_into_state, prompt_readout, READOUTS
 from vla_ros.policies.flow.processor import FlowProcessor
 from vla_ros.policies.flow.training_data import (
     dataset_normalization,
@@ -110,6 +110,11 @@ class TrainingConfig:
             (``ObservedJointDeltas``): the action statistics cover every real chunk row, not
             each chunk's first (offsets grow along the chunk), and the checkpoint records it
             (``FlowPolicyConfig.joint_deltas``).
+        pointed_state: write the pointing head's answer for each sample (the named object's
+            normalized (x, y), from the VLM's readout of the sample's own images and
+            instruction) into the two state slots after the joints, as the checkpoint then
+            does at every inference (``FlowPolicyConfig.pointed_state``). Needs a pointing
+            set and co-training (``pointing_weight`` > 0), so the head keeps up with the VLM.
     """
 
     steps: int = 3000
@@ -130,6 +135,7 @@ class TrainingConfig:
     min_std: float = MIN_STD
     joint_deltas: bool = False
     pointing_readout: str = 'output'
+    pointed_state: bool = False
 
     def __post_init__(self) -> None:
         check_run_settings(self, counts=('num_denoising_steps',))
@@ -138,6 +144,9 @@ class TrainingConfig:
         if self.pointing_readout not in READOUTS:
             raise ConfigError(f'TrainingConfig.pointing_readout: {self.pointing_readout!r}, '
                               f'expected one of {", ".join(READOUTS)}')
+        if self.pointed_state and self.pointing_weight <= 0:
+            raise ConfigError('TrainingConfig.pointed_state: needs pointing co-training '
+                              '(pointing_weight > 0), or the head falls behind the VLM')
 
 
 def flow_matching_loss(model: PI0ForConditionalGeneration, batch: TrainingTensors, *,
@@ -176,11 +185,13 @@ def _draw_flow(model: PI0ForConditionalGeneration, batch: TrainingTensors,
 
 def _optimize(model: PI0ForConditionalGeneration, tensors: TrainingTensors,
               config: TrainingConfig, cotrain: PointingObjective | None = None, *,
-              progress: bool) -> list[float]:
+              progress: bool, pointed_slot: int | None = None) -> list[float]:
     """Run ``config.steps`` AdamW steps on ``tensors``; returns every step's flow loss.
 
     With ``cotrain`` and ``config.pointing_weight`` > 0, each step's objective also holds the
-    weighted pointing loss on a batch of as many scenes (its head trains too).
+    weighted pointing loss on a batch of as many scenes (its head trains too). With
+    ``pointed_slot``, each batch's state gets ``cotrain``'s point from that column on
+    (``TrainingConfig.pointed_state``).
     """
     rng = np.random.default_rng(config.seed)
     pointing = cotrain if config.pointing_weight > 0 else None
@@ -192,6 +203,13 @@ def _optimize(model: PI0ForConditionalGeneration, tensors: TrainingTensors,
 
     def step_loss(step: int) -> tuple[torch.Tensor, torch.Tensor]:
         batch = tensors.select(next(batches))
+        if pointed_slot is not None:
+            assert cotrain is not None, 'a pointed state needs the pointing head'
+            batch = replace(batch, state=pointed_into_state(
+                model, cotrain.head, layer=config.pointing_readout, slot=pointed_slot,
+                input_ids=batch.input_ids, attention_mask=batch.attention_mask,
+                pixels=batch.pixel_values, pixel_attention_mask=batch.pixel_attention_mask,
+                state=batch.state))
         timestep, noise = _draw_flow(model, batch, rng)
         loss = flow_matching_loss(model, batch, timestep=timestep, noise=noise)
         return loss, loss if pointing is None else (
@@ -225,13 +243,14 @@ def _pretrain(model: PI0ForConditionalGeneration, processor: FlowProcessor, data
 
 
 def _start_from(model: PI0ForConditionalGeneration, init_dir: Path, spec: PolicySpec, *,
-                joint_deltas: bool) -> None:
+                joint_deltas: bool, pointed_state: bool) -> None:
     """Copy the weights of the flow checkpoint ``init_dir`` into ``model``: a fine-tune's start.
 
     Raises:
         ConfigError: the checkpoint does not load, is for other joints, cameras, image size or
             chunk length, outputs other rows (offsets against absolute targets, see
-            ``joint_deltas``), or its tensors do not fit the model this run builds.
+            ``joint_deltas``), was trained with a pointed state this run would leave zero, or
+            its tensors do not fit the model this run builds.
     """
     from vla_ros.policies.flow.model import load
 
@@ -244,6 +263,9 @@ def _start_from(model: PI0ForConditionalGeneration, init_dir: Path, spec: Policy
         theirs, ours = rows if start.config.joint_deltas else rows[::-1]
         raise ConfigError(f'--init {init_dir}: its chunk rows are {theirs}, this run trains '
                           f'{ours}; {"drop" if joint_deltas else "add"} --joint-deltas')
+    if start.config.pointed_state is not None and not pointed_state:
+        raise ConfigError(f'--init {init_dir}: its state holds the point of its pointing head, '
+                          'which this run would leave at zero; add --pointed-state')
     for field_name in ('joint_names', 'camera_names', 'image_height', 'image_width',
                        'chunk_length'):
         theirs, ours = getattr(start.spec, field_name), getattr(spec, field_name)
@@ -281,6 +303,8 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
         InputError: an observation the inference preprocessing refuses.
     """
     config = config or TrainingConfig()
+    if config.pointed_state and pointing is None:
+        raise ConfigError('a pointed state (--pointed-state) needs pointing scenes (--pointing)')
     spec = dataset_spec(samples, dt_s=dt_s)
     policy_config = FlowPolicyConfig(
         spec=spec, normalization=dataset_normalization(
@@ -290,7 +314,8 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
     model, hf_processor = build_model(spec, size=config.size, seed=config.seed,
                                       num_denoising_steps=config.num_denoising_steps)
     if init is not None:
-        _start_from(model, init, spec, joint_deltas=config.joint_deltas)
+        _start_from(model, init, spec, joint_deltas=config.joint_deltas,
+                    pointed_state=config.pointed_state)
         if config.freeze_vision:
             model.model.vlm.vision_tower.requires_grad_(False)
     model_config = model.config
@@ -300,6 +325,12 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
     tensors = make_tensors(samples, processor, policy_config,
                            max_action_dim=model_config.max_action_dim,
                            mask_padding=config.mask_padding)
+    pointed_slot = len(policy_config.state_joints) if config.pointed_state else None
+    if pointed_slot is not None and pointed_slot + POINTED_SLOTS > model_config.max_state_dim:
+        raise ConfigError(f'--pointed-state: {pointed_slot} state joints and a point need '
+                          f'{pointed_slot + POINTED_SLOTS} state values, the model takes '
+                          f'{model_config.max_state_dim}')
+    heads: list[PointingObjective] = []
 
     def run() -> tuple[list[float], PointingResult | None]:
         model_config.loss_reduction = 'none'
@@ -308,7 +339,9 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
                 if pointing is None:
                     return _optimize(model, tensors, config, progress=progress), None
                 pointed, objective = _pretrain(model, processor, pointing, config)
-                losses = _optimize(model, tensors, config, objective, progress=progress)
+                heads.append(objective)
+                losses = _optimize(model, tensors, config, objective, progress=progress,
+                                   pointed_slot=pointed_slot)
                 with torch.no_grad():
                     accuracy, median_error_m = objective.score()
                 _LOG.info('pointing after the flow training: held-out accuracy %.3f, median '
@@ -317,6 +350,17 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
         finally:
             model_config.loss_reduction = 'mean'
 
+    def save() -> Path:
+        saved = policy_config
+        if pointed_slot is not None:
+            (objective,) = heads
+            head = objective.head.requires_grad_(False)
+            saved = replace(policy_config, pointed_state=PointedState(
+                readout=config.pointing_readout,
+                weight=(tuple(head.weight[0].tolist()), tuple(head.weight[1].tolist())),
+                bias=(float(head.bias[0]), float(head.bias[1])),
+                mean=objective.mean, spread=objective.spread))
+        return save_checkpoint(out_dir, model, hf_processor, saved)
+
     return timed_run(model, what=f'flow policy on {len(tensors)} samples',
-                     samples=len(tensors), run=run,
-                     save=lambda: save_checkpoint(out_dir, model, hf_processor, policy_config))
+                     samples=len(tensors), run=run, save=save)
