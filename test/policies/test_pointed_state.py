@@ -167,3 +167,15 @@ def test_a_pointed_state_needs_pointing_scenes_and_cotraining_and_is_kept_by_ini
     tuned = train(dataset, tmp_path / 'tuned', dt_s=DT_S, config=_config(pointed=True),
                   progress=False, pointing=scenes, init=runs['plain'].checkpoint_dir)
     assert FlowPolicyConfig.load(tuned.checkpoint_dir).pointed_state is not None
+
+
+def test_inspect_says_the_state_holds_the_point(
+        runs: dict[str, TrainingResult], capsys: pytest.CaptureFixture[str]) -> None:
+    from vla_ros.cli.main import main
+
+    for name, line in (('plain', 'state: 7 joints\n'),
+                       ('attended', 'state: 7 joints, then the (x, y) its pointing head finds '
+                                    '(attended readout, at every inference)\n')):
+        assert main(['inspect', str(runs[name].checkpoint_dir)]) == 0
+        out = capsys.readouterr().out
+        assert line in out and 'chunk rows: absolute targets\n' in out

@@ -115,6 +115,11 @@ def describe_lerobot_pi0(described: LeRobotPi0) -> list[str]:
 def _describe_vla_ros(folder: Path) -> list[str]:
     config = FlowPolicyConfig.load(folder)
     spec = config.spec
+    state = f'state: {len(config.state_joints)} joints'
+    if config.pointed_state is not None:
+        state += (f', then the (x, y) its pointing head finds ({config.pointed_state.readout} '
+                  'readout, at every inference)')
+    rows = 'offsets from the observed joints' if config.joint_deltas else 'absolute targets'
     return [
         f'checkpoint: {folder}',
         'layout: vla_ros flow checkpoint (vla_ros_policy.json); family: flow',
@@ -124,6 +129,8 @@ def _describe_vla_ros(folder: Path) -> list[str]:
         f'chunk: {spec.chunk_length} rows every {spec.dt_s} s; '
         f'{config.num_denoising_steps} denoising steps',
         f'normalisation: {config.normalization.mode.value}',
+        state,
+        f'chunk rows: {rows}',
         '',
         'policy:',
         '  family: flow',
