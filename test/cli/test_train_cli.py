@@ -381,10 +381,16 @@ def test_a_family_pretrains_on_pointing_scenes_then_trains(
     (('--family', 'flow', '--pointing', 'scenes.npz', '--pointed-state'),
      'TrainingConfig.pointed_state: needs pointing co-training (pointing_weight > 0), or the '
      'head falls behind the VLM'),
+    (('--family', 'flow', '--pointing', 'scenes.npz', '--pointing-weight', '1', '--point-at',
+      'the yellow square'),
+     'TrainingConfig.point_at: only with pointed_state'),
+    (('--family', 'fast', '--point-at', 'the yellow square'),
+     '--point-at: the fast family has no such setting (families that take it: flow)'),
 ], ids=['other-family', 'steps-without-scenes', 'action-space-other-family',
         'weight-other-family', 'weight-without-scenes', 'init-other-family',
         'readout-other-family', 'readout-without-scenes', 'pointed-other-family',
-        'pointed-without-scenes', 'pointed-without-cotraining'])
+        'pointed-without-scenes', 'pointed-without-cotraining', 'point-at-alone',
+        'point-at-other-family'])
 def test_pointing_options_out_of_place_are_refused_in_one_line(
         flags: tuple[str, ...], message: str, demos_dir: Path, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:

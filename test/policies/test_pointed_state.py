@@ -38,10 +38,11 @@ DT_S = 0.1
 JOINTS = 7
 
 
-def _config(*, pointed: bool, readout: str = 'output') -> TrainingConfig:
+def _config(*, pointed: bool, readout: str = 'output',
+            point_at: tuple[str, ...] = ()) -> TrainingConfig:
     return TrainingConfig(steps=4, batch_size=8, warmup_steps=0, seed=5, pointing_weight=1.0,
                           pointing=PointingConfig(steps=3, batch_size=8, held_out=8),
-                          pointed_state=pointed, pointing_readout=readout)
+                          pointed_state=pointed, pointing_readout=readout, point_at=point_at)
 
 
 @pytest.fixture(scope='module')
@@ -62,13 +63,14 @@ def scenes() -> PointingSet:
 @pytest.fixture(scope='module')
 def runs(dataset: DemonstrationDataset, scenes: PointingSet,
          tmp_path_factory: pytest.TempPathFactory) -> dict[str, TrainingResult]:
-    """The same run with and without a pointed state, and one reading the attended layer."""
+    """One run without a pointed state and three with: output, attended, and a fixed text."""
     root = tmp_path_factory.mktemp('pointed')
     return {name: train(dataset, root / name, dt_s=DT_S, config=config, progress=False,
                         pointing=scenes)
             for name, config in (('plain', _config(pointed=False)),
                                  ('pointed', _config(pointed=True)),
-                                 ('attended', _config(pointed=True, readout='attended')))}
+                                 ('attended', _config(pointed=True, readout='attended')),
+                                 ('two', _config(pointed=True, point_at=('the blue cube',))))}
 
 
 def _states_seen(policy: FlowPolicy, observation: Observation) -> torch.Tensor:
@@ -84,14 +86,15 @@ def _states_seen(policy: FlowPolicy, observation: Observation) -> torch.Tensor:
     return seen[0].reshape(-1, seen[0].shape[-1])[0]
 
 
-@pytest.mark.parametrize('name', ['pointed', 'attended'])
+@pytest.mark.parametrize('name', ['pointed', 'attended', 'two'])
 def test_inference_fills_the_state_with_the_head_on_the_trained_readout(
         runs: dict[str, TrainingResult], dataset: DemonstrationDataset, name: str) -> None:
     policy = load_policy('flow', runs[name].checkpoint_dir)
     assert isinstance(policy, FlowPolicy)
     pointed = policy.config.pointed_state
-    assert pointed is not None and pointed.readout == ('output' if name == 'pointed'
-                                                       else 'attended')
+    assert pointed is not None and pointed.readout == ('attended' if name == 'attended'
+                                                       else 'output')
+    assert pointed.queries == (('', 'the blue cube') if name == 'two' else ('',))
     assert 'pointed state' in policy.inference_path
     spec = policy.config.spec
 
@@ -99,16 +102,21 @@ def test_inference_fills_the_state_with_the_head_on_the_trained_readout(
         observation = dataset[index].observation
         state = _states_seen(policy, observation)
         # The readout pointing was trained on, computed as pre-training computes it.
-        readout = prompt_readout(policy.model, policy.processor.hf_processor,
-                                 [observation.instruction], spec, layer=pointed.readout)
+        prompts = [observation.instruction, *pointed.queries[1:]]
+        readout = prompt_readout(policy.model, policy.processor.hf_processor, prompts, spec,
+                                 layer=pointed.readout)
         images = torch.from_numpy(np.stack(observation.images_for(spec)))[None]
         with torch.no_grad():
-            hidden = readout(images, torch.tensor([0]))
+            hidden = readout(images.expand(len(prompts), -1, -1, -1, -1),
+                             torch.arange(len(prompts)))
         expected = hidden @ torch.tensor(pointed.weight).T + torch.tensor(pointed.bias)
+        end = JOINTS + 2 * len(prompts)
 
-        assert_allclose(state[JOINTS:JOINTS + 2].numpy(), expected[0].numpy(), atol=1e-5)
-        assert torch.count_nonzero(state[JOINTS + 2:]) == 0
-        assert torch.count_nonzero(state[JOINTS:JOINTS + 2]) == 2
+        assert_allclose(state[JOINTS:end].numpy(), expected.reshape(-1).numpy(), atol=1e-5)
+        assert torch.count_nonzero(state[end:]) == 0
+        assert torch.count_nonzero(state[JOINTS:end]) == end - JOINTS
+        if name == 'two':  # another text, another point
+            assert not torch.allclose(expected[0], expected[1], atol=1e-3)
 
 
 def test_the_point_changes_the_chunk_and_the_training(
@@ -157,6 +165,10 @@ def test_a_pointed_state_needs_pointing_scenes_and_cotraining_and_is_kept_by_ini
         tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match='needs pointing co-training'):
         TrainingConfig(pointed_state=True)
+    with pytest.raises(ConfigError, match='point_at: only with pointed_state'):
+        TrainingConfig(point_at=('the pad',))
+    with pytest.raises(ConfigError, match='distinct, non-empty texts'):
+        TrainingConfig(pointed_state=True, pointing_weight=1.0, point_at=('the pad', 'the pad'))
     with pytest.raises(ConfigError, match='needs pointing scenes'):
         train(dataset, tmp_path / 'no_scenes', dt_s=DT_S, config=_config(pointed=True),
               progress=False)

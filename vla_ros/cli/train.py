@@ -92,6 +92,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              'object: the pointing head (co-trained, so --pointing-weight > 0) '
                              'on the VLM fills two state slots after the joints, in training '
                              'and at every inference')
+    parser.add_argument('--point-at', action='append', default=[], metavar='TEXT',
+                        help='flow, with --pointed-state: also point at TEXT (e.g. "the yellow '
+                             'square"; the pointing set should label it), two more state slots '
+                             'each; repeatable')
     parser.add_argument('--ee-deltas', action='store_true',
                         help="train on end-effector moves from the observed pose, computed "
                              "from the simulated arm's joint-space demonstrations with the "
@@ -193,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
         action_space=_action_space(args), init=args.init, width=args.width,
         expert_width=args.expert_width, joint_deltas=args.joint_deltas,
         patch_px=args.patch_px, pointing_readout=args.pointing_readout,
-        pointed_state=args.pointed_state,
+        pointed_state=args.pointed_state, point_at=tuple(args.point_at),
         min_std=args.min_std))
     print(_settings_line(family, prepared, args.chunk_length), flush=True)
     kinematics = _site_kinematics(args.config) if args.ee_deltas else None

@@ -65,6 +65,7 @@ class RunOptions:
             (``flow``, ``vla_ros.policies.flow.pointing``); None: the family's default.
         pointed_state: the model's own point at the named object fills two state slots, in
             training and at every inference (``flow``; needs ``pointing`` and co-training).
+        point_at: further texts the pointed state points at, two slots each (``flow``).
     """
 
     steps: int | None
@@ -87,6 +88,7 @@ class RunOptions:
     patch_px: int | None = None
     pointing_readout: str | None = None
     pointed_state: bool = False
+    point_at: tuple[str, ...] = ()
 
 
 class TrainingSettings(Protocol):
@@ -152,7 +154,7 @@ FAMILY_OPTIONS: Mapping[str, str] = {
     'action_space': '--action-space', 'init': '--init', 'width': '--width',
     'expert_width': '--expert-width', 'joint_deltas': '--joint-deltas', 'min_std': '--min-std',
     'patch_px': '--patch', 'pointing_readout': '--pointing-readout',
-    'pointed_state': '--pointed-state'}
+    'pointed_state': '--pointed-state', 'point_at': '--point-at'}
 
 _POINTING = frozenset({'pointing', 'pointing_steps', 'pointing_weight'})
 _TOKEN_OPTIONS = _POINTING | {'action_space'}
@@ -162,7 +164,7 @@ TRAINERS: Mapping[PolicyFamily, Trainer] = {
     PolicyFamily.FLOW: Trainer('vla_ros.policies.flow.train',
                                _POINTING | {'init', 'width', 'expert_width', 'joint_deltas',
                                             'min_std', 'patch_px', 'pointing_readout',
-                                            'pointed_state'}),
+                                            'pointed_state', 'point_at'}),
     PolicyFamily.TOKENS: Trainer('vla_ros.policies.tokens.train', _TOKEN_OPTIONS),
     PolicyFamily.FAST: Trainer('vla_ros.policies.fast.train',
                                _TOKEN_OPTIONS | {'length_constrained'}),
@@ -182,7 +184,8 @@ def prepare_run(family: PolicyFamily | str, options: RunOptions) -> PreparedRun:
     family = PolicyFamily(family)
     trainer = TRAINERS[family]
     for name, flag in FAMILY_OPTIONS.items():
-        if getattr(options, name) not in (None, False) and name not in trainer.own_options:
+        if getattr(options, name) not in (None, False, ()) and (
+                name not in trainer.own_options):
             takers = ', '.join(other for other, each in TRAINERS.items()
                                if name in each.own_options)
             raise ConfigError(f'{flag}: the {family} family has no such setting '
@@ -192,7 +195,7 @@ def prepare_run(family: PolicyFamily | str, options: RunOptions) -> PreparedRun:
                               ('pointing_weight', 'pointing loss'),
                               ('pointing_readout', 'pointing readout'),
                               ('pointed_state', 'pointing head to fill the state')):
-            if getattr(options, name) not in (None, False):
+            if getattr(options, name) not in (None, False, ()):
                 raise ConfigError(f'{FAMILY_OPTIONS[name]}: without --pointing there is no '
                                   f'{missing}')
     module = importlib.import_module(trainer.module)
@@ -246,8 +249,9 @@ def _configure(defaults: Any, options: RunOptions) -> Any:
         config = replace(config, min_std=options.min_std)
     if options.pointing_readout is not None:  # flow
         config = replace(config, pointing_readout=options.pointing_readout)
-    if options.pointed_state:  # flow
-        config = replace(config, pointed_state=True)
+    if options.pointed_state or options.point_at:  # flow
+        config = replace(config, pointed_state=options.pointed_state,
+                         point_at=tuple(options.point_at))
     if hasattr(config, 'pointing'):  # the families that can pre-train on pointing scenes
         config = replace(config, pointing=replace(
             config.pointing, seed=options.seed, steps=config.pointing.steps

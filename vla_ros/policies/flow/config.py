@@ -40,7 +40,7 @@ __all__ = [
     'Normalization', 'POINTED_SLOTS', 'PointedState', 'SCHEMA_VERSION',
 ]
 
-#: State slots the pointed (x, y) fills, right after the state joints.
+#: State slots each pointed (x, y) fills; the first starts right after the state joints.
 POINTED_SLOTS = 2
 
 #: Where the pointing head may read the VLM (``vla_ros.policies.flow.pointing.READOUTS``;
@@ -119,12 +119,14 @@ class Normalization:
 
 @dataclass(frozen=True, slots=True)
 class PointedState:
-    """The pointing head whose answer the policy writes into its own state input.
+    """The pointing head whose answers the policy writes into its own state input.
 
     At every inference the head maps the VLM's readout of the observation (its images and
     instruction, ``readout`` picking the layer) to the named object's (x, y), normalized by
     ``mean`` and ``spread``, and that pair fills the two state slots after the joints
     (``vla-ros train --pointed-state``; ``vla_ros.policies.flow.pointing.StatePointer``).
+    Each further query (``--point-at``, e.g. "the yellow square") is read with the same
+    images and its own text and fills the next two slots.
 
     Attributes:
         readout: ``'output'`` or ``'attended'`` (``vla_ros.policies.flow.pointing``).
@@ -133,6 +135,8 @@ class PointedState:
         mean: (2,) m, the pointing set's mean position; the head's output times ``spread``
             plus ``mean`` is the point on the table (for logs; the state takes the output).
         spread: (2,) m, the pointing set's standard deviation of positions, > 0.
+        queries: what each pair of slots points at, in order: ``''`` the instruction (the
+            named object), any other text that text.
     """
 
     readout: str
@@ -140,11 +144,17 @@ class PointedState:
     bias: tuple[float, float]
     mean: tuple[float, float]
     spread: tuple[float, float]
+    queries: tuple[str, ...] = ('',)
 
     @property
     def width(self) -> int:
         """The readout width the head takes."""
         return len(self.weight[0])
+
+    @property
+    def slots(self) -> int:
+        """State columns filled: two per query."""
+        return POINTED_SLOTS * len(self.queries)
 
     def __post_init__(self) -> None:
         where = 'pointed_state'
@@ -155,6 +165,10 @@ class PointedState:
                 len(self.weight[0]) != len(self.weight[1])):
             raise ConfigError(f'{where}.weight: expected {POINTED_SLOTS} rows of equal, '
                               'non-zero length (the VLM width)')
+        if not self.queries or not all(isinstance(text, str) for text in self.queries) or len(
+                set(self.queries)) != len(self.queries):
+            raise ConfigError(f'{where}.queries: {list(self.queries)!r}, expected distinct '
+                              "texts ('' for the instruction)")
         for name in ('bias', 'mean', 'spread'):
             if len(getattr(self, name)) != POINTED_SLOTS:
                 raise ConfigError(f'{where}.{name}: expected {POINTED_SLOTS} numbers')
@@ -169,7 +183,8 @@ class PointedState:
     def to_json(self) -> dict[str, Any]:
         """The plain mapping stored under ``pointed_state``."""
         return {'readout': self.readout, 'weight': [list(row) for row in self.weight],
-                'bias': list(self.bias), 'mean': list(self.mean), 'spread': list(self.spread)}
+                'bias': list(self.bias), 'mean': list(self.mean), 'spread': list(self.spread),
+                'queries': list(self.queries)}
 
     @classmethod
     def from_json(cls, raw: Any) -> PointedState:
@@ -180,7 +195,10 @@ class PointedState:
         """
         where = 'pointed_state'
         fields = parse_fields(raw, where, required={'readout', 'weight', 'bias', 'mean',
-                                                    'spread'})
+                                                    'spread'}, optional={'queries'})
+        queries = fields.get('queries', [''])
+        if not isinstance(queries, Sequence) or isinstance(queries, str):
+            raise ConfigError(f'{where}.queries: {queries!r}, expected a list of texts')
         rows = fields['weight']
         if not isinstance(rows, Sequence) or isinstance(rows, str) or len(rows) != POINTED_SLOTS:
             raise ConfigError(f'{where}.weight: expected {POINTED_SLOTS} rows')
@@ -188,6 +206,7 @@ class PointedState:
         pairs = {name: _floats(fields[name], f'{where}.{name}')
                  for name in ('bias', 'mean', 'spread')}
         return cls(readout=fields['readout'], weight=(weight[0], weight[1]),
+                   queries=tuple(queries),
                    **{name: _pair(values, f'{where}.{name}') for name, values in pairs.items()})
 
 

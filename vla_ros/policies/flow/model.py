@@ -26,7 +26,7 @@ from vla_ros.policies.checkpoint_policy import CheckpointPolicy
 from vla_ros.policies.device import resolve_device, resolve_dtype
 from vla_ros.policies.flow.batch_inputs import PaddingSide, stack_inputs
 from vla_ros.policies.flow.checkpoint import save_checkpoint
-from vla_ros.policies.flow.config import FlowPolicyConfig, POINTED_SLOTS
+from vla_ros.policies.flow.config import FlowPolicyConfig
 from vla_ros.policies.flow.lerobot_loader import load_lerobot_pi0
 from vla_ros.policies.flow.lerobot_pi0 import CheckpointLayout, detect_layout
 from vla_ros.policies.flow.pointing import StatePointer
@@ -86,7 +86,8 @@ class FlowPolicy(CheckpointPolicy[FlowPolicyConfig, FlowProcessor]):
         self._sampler = self._sampler_backend.make_sampler(model)
         pointed = config.pointed_state
         self._pointer = None if pointed is None else StatePointer(
-            pointed, slot=len(config.state_joints), device=device, dtype=self._dtype)
+            pointed, slot=len(config.state_joints), device=device, dtype=self._dtype,
+            hf_processor=processor.hf_processor, spec=config.spec)
         logger.info('flow policy samples with %s', self.inference_path)
 
     @property
@@ -247,11 +248,11 @@ def _check_compatible(config: FlowPolicyConfig, model: PI0ForConditionalGenerati
         if pointed.width != hidden:
             problems.append(f'pointed_state.weight reads {pointed.width} features, the VLM '
                             f'is {hidden} wide')
-        used = len(config.state_joints) + POINTED_SLOTS
+        used = len(config.state_joints) + pointed.slots
         if used > model_config.max_state_dim:
-            problems.append(f'the state takes {len(config.state_joints)} joints and a pointed '
-                            f'(x, y), {used} values, the model at most '
-                            f'{model_config.max_state_dim}')
+            problems.append(f'the state takes {len(config.state_joints)} joints and '
+                            f'{len(pointed.queries)} pointed (x, y), {used} values, the model '
+                            f'at most {model_config.max_state_dim}')
     if problems:
         raise ConfigError(f'{checkpoint_dir}: checkpoint files disagree: ' + '; '.join(problems))
 

@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from vla_ros.policies.flow.config import PointedState
     from vla_ros.policies.pointing import PromptReadout
 
-__all__ = ['READOUTS', 'StatePointer', 'pixel_values', 'pointed_into_state', 'prompt_readout',
-           'vlm_readout']
+__all__ = ['READOUTS', 'QueryTokens', 'StatePointer', 'pixel_values', 'pointed_into_state',
+           'prompt_readout', 'query_tokens', 'vlm_readout']
 
 #: Where pointing reads the prompt's last token (module docstring).
 READOUTS = ('output', 'attended')
@@ -117,23 +117,49 @@ def vlm_readout(model: PI0ForConditionalGeneration, input_ids: torch.Tensor,
     return selected
 
 
+#: A fixed query's prompt tokens: (input_ids (1, L), attention_mask (1, L)), image tokens first.
+QueryTokens = tuple[torch.Tensor, torch.Tensor]
+
+
+def query_tokens(hf_processor: PI0Processor, spec: PolicySpec, text: str) -> QueryTokens:
+    """The model's prompt for ``text``: image placeholders, BOS, the text, newline.
+
+    Tokenized as pointing pre-training tokenizes its prompts (``prompt_readout``).
+    """
+    blank = [np.zeros((spec.image_height, spec.image_width, 3), np.uint8)] * len(spec.camera_names)
+    encoded = hf_processor(images=[blank], text=normalize_instruction(text),
+                           input_data_format='channels_last', return_tensors='pt')
+    real = encoded['attention_mask'][0].bool()
+    input_ids = encoded['input_ids'][0][real][None]
+    return input_ids, torch.ones_like(input_ids)
+
+
 def pointed_into_state(model: PI0ForConditionalGeneration,
                        head: Callable[[torch.Tensor], torch.Tensor], *, layer: str, slot: int,
                        input_ids: torch.Tensor, attention_mask: torch.Tensor,
                        pixels: torch.Tensor, pixel_attention_mask: torch.Tensor,
-                       state: torch.Tensor) -> torch.Tensor:
-    """``state`` with its columns ``slot`` and ``slot + 1`` set to the point at the named object.
+                       state: torch.Tensor,
+                       queries: Sequence[QueryTokens | None] = (None,)) -> torch.Tensor:
+    """``state`` with two columns per query, from ``slot`` on, set to the points it finds.
 
-    The point is what ``head`` makes of the VLM's readout of these very inputs (its
-    normalized (x, y)); ``state`` is (B, max_state_dim). Computed without gradients: the
-    action loss does not train the pointing head or the VLM through this input (co-training
-    does, on its own loss). A new tensor; ``state`` is kept.
+    Each point is what ``head`` makes of the VLM's readout of these images with the query's
+    prompt: None is the instruction itself (``input_ids``, the named object), a
+    ``query_tokens`` pair a fixed text ("the yellow square"). The points are normalized
+    (x, y); ``state`` is (B, max_state_dim). Computed without gradients: the action loss does
+    not train the pointing head or the VLM through this input (co-training does, on its own
+    loss). A new tensor; ``state`` is kept.
     """
-    with torch.no_grad():
-        point = head(vlm_readout(model, input_ids, attention_mask, pixels, pixel_attention_mask,
-                                 layer=layer))
     filled = state.clone()
-    filled[:, slot:slot + POINTED_SLOTS] = point.to(state.dtype)
+    batch = len(input_ids)
+    with torch.no_grad():
+        for index, query in enumerate(queries):
+            ids, mask = (input_ids, attention_mask) if query is None else (
+                query[0].to(input_ids.device).expand(batch, -1),
+                query[1].to(attention_mask.device).expand(batch, -1))
+            point = head(vlm_readout(model, ids, mask, pixels, pixel_attention_mask,
+                                     layer=layer))
+            start = slot + POINTED_SLOTS * index
+            filled[:, start:start + POINTED_SLOTS] = point.to(state.dtype)
     return filled
 
 
@@ -145,11 +171,15 @@ class StatePointer:
         slot: the first state column it fills: the number of state joints.
         device: where the model lives.
         dtype: the model's floating dtype.
+        hf_processor: the checkpoint's processor, to tokenize fixed queries.
+        spec: the policy's cameras and image size (for the image placeholders).
     """
 
     def __init__(self, pointed: PointedState, *, slot: int, device: torch.device,
-                 dtype: torch.dtype) -> None:
+                 dtype: torch.dtype, hf_processor: PI0Processor, spec: PolicySpec) -> None:
         self._pointed = pointed
+        self._queries = [None if not text else query_tokens(hf_processor, spec, text)
+                         for text in pointed.queries]
         self._slot = slot
         self._weight = torch.tensor(pointed.weight, dtype=dtype, device=device)
         self._bias = torch.tensor(pointed.bias, dtype=dtype, device=device)
@@ -177,4 +207,4 @@ class StatePointer:
         return pointed_into_state(
             model, self.head, layer=self._pointed.readout, slot=self._slot,
             input_ids=input_ids, attention_mask=attention_mask, pixels=pixels,
-            pixel_attention_mask=pixel_attention_mask, state=state)
+            pixel_attention_mask=pixel_attention_mask, state=state, queries=self._queries)

@@ -30,6 +30,7 @@ so ``load_policy('flow', out_dir)`` runs it through the normal inference path.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 import logging
 from pathlib import Path
@@ -43,7 +44,13 @@ from vla_ros.core.errors import ConfigError
 from vla_ros.core.training_samples import dataset_spec, MIN_STD, SampleSource
 from vla_ros.policies.flow.checkpoint import build_model, ModelSize, save_checkpoint
 from vla_ros.policies.flow.config import FlowPolicyConfig, POINTED_SLOTS, PointedState
-from vla_ros.policies.flow.pointing import pointed_into_state, prompt_readout, READOUTS
+from vla_ros.policies.flow.pointing import (
+    pointed_into_state,
+    prompt_readout,
+    query_tokens,
+    QueryTokens,
+    READOUTS,
+)
 from vla_ros.policies.flow.processor import FlowProcessor
 from vla_ros.policies.flow.training_data import (
     dataset_normalization,
@@ -115,6 +122,9 @@ class TrainingConfig:
             instruction) into the two state slots after the joints, as the checkpoint then
             does at every inference (``FlowPolicyConfig.pointed_state``). Needs a pointing
             set and co-training (``pointing_weight`` > 0), so the head keeps up with the VLM.
+        point_at: with ``pointed_state``, further texts to point at with the same head and
+            images ("the yellow square"), each filling the next two state slots; the
+            pointing set should label what they name.
     """
 
     steps: int = 3000
@@ -136,6 +146,7 @@ class TrainingConfig:
     joint_deltas: bool = False
     pointing_readout: str = 'output'
     pointed_state: bool = False
+    point_at: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_run_settings(self, counts=('num_denoising_steps',))
@@ -147,6 +158,12 @@ class TrainingConfig:
         if self.pointed_state and self.pointing_weight <= 0:
             raise ConfigError('TrainingConfig.pointed_state: needs pointing co-training '
                               '(pointing_weight > 0), or the head falls behind the VLM')
+        if self.point_at and not self.pointed_state:
+            raise ConfigError('TrainingConfig.point_at: only with pointed_state')
+        if any(not text.strip() for text in self.point_at) or len(set(self.point_at)) != len(
+                self.point_at):
+            raise ConfigError(f'TrainingConfig.point_at: {list(self.point_at)!r}, expected '
+                              'distinct, non-empty texts')
 
 
 def flow_matching_loss(model: PI0ForConditionalGeneration, batch: TrainingTensors, *,
@@ -185,13 +202,14 @@ def _draw_flow(model: PI0ForConditionalGeneration, batch: TrainingTensors,
 
 def _optimize(model: PI0ForConditionalGeneration, tensors: TrainingTensors,
               config: TrainingConfig, cotrain: PointingObjective | None = None, *,
-              progress: bool, pointed_slot: int | None = None) -> list[float]:
+              progress: bool, pointed_slot: int | None = None,
+              queries: Sequence[QueryTokens | None] = (None,)) -> list[float]:
     """Run ``config.steps`` AdamW steps on ``tensors``; returns every step's flow loss.
 
     With ``cotrain`` and ``config.pointing_weight`` > 0, each step's objective also holds the
     weighted pointing loss on a batch of as many scenes (its head trains too). With
-    ``pointed_slot``, each batch's state gets ``cotrain``'s point from that column on
-    (``TrainingConfig.pointed_state``).
+    ``pointed_slot``, each batch's state gets ``cotrain``'s points at ``queries`` from that
+    column on (``TrainingConfig.pointed_state``).
     """
     rng = np.random.default_rng(config.seed)
     pointing = cotrain if config.pointing_weight > 0 else None
@@ -209,7 +227,7 @@ def _optimize(model: PI0ForConditionalGeneration, tensors: TrainingTensors,
                 model, cotrain.head, layer=config.pointing_readout, slot=pointed_slot,
                 input_ids=batch.input_ids, attention_mask=batch.attention_mask,
                 pixels=batch.pixel_values, pixel_attention_mask=batch.pixel_attention_mask,
-                state=batch.state))
+                state=batch.state, queries=queries))
         timestep, noise = _draw_flow(model, batch, rng)
         loss = flow_matching_loss(model, batch, timestep=timestep, noise=noise)
         return loss, loss if pointing is None else (
@@ -326,10 +344,13 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
                            max_action_dim=model_config.max_action_dim,
                            mask_padding=config.mask_padding)
     pointed_slot = len(policy_config.state_joints) if config.pointed_state else None
-    if pointed_slot is not None and pointed_slot + POINTED_SLOTS > model_config.max_state_dim:
-        raise ConfigError(f'--pointed-state: {pointed_slot} state joints and a point need '
-                          f'{pointed_slot + POINTED_SLOTS} state values, the model takes '
-                          f'{model_config.max_state_dim}')
+    query_texts = ('', *config.point_at)
+    queries = [None, *(query_tokens(hf_processor, spec, text) for text in config.point_at)]
+    used = (pointed_slot or 0) + POINTED_SLOTS * len(query_texts)
+    if pointed_slot is not None and used > model_config.max_state_dim:
+        raise ConfigError(f'--pointed-state: {pointed_slot} state joints and '
+                          f'{len(query_texts)} points need {used} state values, the model '
+                          f'takes {model_config.max_state_dim}')
     heads: list[PointingObjective] = []
 
     def run() -> tuple[list[float], PointingResult | None]:
@@ -341,7 +362,7 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
                 pointed, objective = _pretrain(model, processor, pointing, config)
                 heads.append(objective)
                 losses = _optimize(model, tensors, config, objective, progress=progress,
-                                   pointed_slot=pointed_slot)
+                                   pointed_slot=pointed_slot, queries=queries)
                 with torch.no_grad():
                     accuracy, median_error_m = objective.score()
                 _LOG.info('pointing after the flow training: held-out accuracy %.3f, median '
@@ -359,7 +380,7 @@ def train(samples: SampleSource, out_dir: Path, *, dt_s: float,
                 readout=config.pointing_readout,
                 weight=(tuple(head.weight[0].tolist()), tuple(head.weight[1].tolist())),
                 bias=(float(head.bias[0]), float(head.bias[1])),
-                mean=objective.mean, spread=objective.spread))
+                mean=objective.mean, spread=objective.spread, queries=query_texts))
         return save_checkpoint(out_dir, model, hf_processor, saved)
 
     return timed_run(model, what=f'flow policy on {len(tensors)} samples',
