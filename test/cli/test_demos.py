@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 import subprocess
 
+import numpy as np
+
 from vla_ros.sim.demonstrations import load_demonstration
 from vla_ros.sim.tasks import make_episode, TaskKind
 
@@ -99,6 +101,32 @@ def test_demos_records_the_humanoid_with_action_noise(repo_root: Path, tmp_path:
         assert not (tmp_path / 'refused').exists()
 
 
+def test_demos_records_the_bimanual_side_reach_driven_by_a_policy(
+        repo_root: Path, tmp_path: Path) -> None:
+    """The shipped ALOHA policy drives, the expert labels: the recorded states are the policy's."""
+    flags = ('--config', 'config/aloha_reach.yaml', '--task', 'side_reach', '--episodes', '2',
+             '--seed', '5000')
+    driven = _demos(repo_root, tmp_path / 'dagger', *flags, '--dagger',
+                    'checkpoints/flow/aloha_reach', '--horizon', '5')
+    expert = _demos(repo_root, tmp_path / 'expert', *flags)
+    assert driven.returncode == 0, driven.stdout + driven.stderr
+    assert 'driving policy success' in driven.stdout
+    assert expert.returncode == 0, expert.stdout + expert.stderr
+
+    for index in range(2):
+        name = f'episode_{index:06d}.npz'
+        demo = load_demonstration(tmp_path / 'dagger' / name)
+        alone = load_demonstration(tmp_path / 'expert' / name)
+        assert demo.relabelled and not alone.relabelled
+        assert demo.joint_names == alone.joint_names and len(demo.joint_names) == 14
+        assert demo.images['cam_high'].shape == (demo.length, 64, 64, 3)
+        # The policy drove: its states leave the expert's path after the first step, while the
+        # first label (from the same reset) is the expert's own first step.
+        steps = min(demo.length, alone.length)
+        np.testing.assert_allclose(demo.actions[0], alone.actions[0], atol=1e-9)
+        assert np.abs(demo.joint_positions[1:steps] - alone.joint_positions[1:steps]).max() > 0.01
+
+
 def test_demos_records_the_humanoid_driven_by_a_policy(repo_root: Path, tmp_path: Path) -> None:
     def demos(*flags: str, out: str) -> subprocess.CompletedProcess[str]:
         return _demos(repo_root, tmp_path / out, *flags)
@@ -113,9 +141,9 @@ def test_demos_records_the_humanoid_driven_by_a_policy(repo_root: Path, tmp_path
 
     g1 = ('--config', 'config/g1_reach.yaml', '--task', 'hand_reach')
     for flags, message in (
-            (('--config', 'config/aloha_reach.yaml', '--task', 'side_reach', '--dagger',
-              'checkpoints/flow/lift'), "--dagger: applies to reach, lift, place and "
-             "hand_reach, not 'side_reach'"),
+            (('--config', 'config/aloha_reach.yaml', '--task', 'handover', '--dagger',
+              'checkpoints/flow/aloha_reach'), "--dagger: applies to reach, lift, place, "
+             "side_reach and hand_reach, not 'handover'"),
             (('--task', 'lift', '--missed-grasp', '--dagger', 'checkpoints/flow/lift'),
              '--dagger: a driven episode starts from the reset'),
             ((*g1, '--dagger', 'checkpoints/flow/g1_reach', '--action-noise', '0.03'),

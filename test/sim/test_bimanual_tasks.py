@@ -136,3 +136,54 @@ def test_failure_reasons_say_what_went_wrong(aloha: MujocoSim) -> None:
     untouched = BimanualWatch(make_bimanual_episode(BimanualTaskKind.SIDE_REACH, 3))
     assert not untouched.observe(aloha)
     assert untouched.failure_reason() is FailureReason.NOT_REACHED
+
+
+def _drive(sim: MujocoSim, targets: np.ndarray) -> None:
+    """One policy step towards ``targets``, ramped as ``step_expert`` ramps the expert's."""
+    start = sim.position_targets()
+    for fraction in np.linspace(0.2, 1.0, 5):
+        sim.set_position_targets(start + fraction * (targets - start))
+        sim.step(0.02)
+
+
+def test_relabelling_steps_from_the_driven_targets_and_restarts_a_drifted_descent(
+        aloha: MujocoSim) -> None:
+    episode = make_bimanual_episode(BimanualTaskKind.SIDE_REACH, 3)
+    aloha.reset(episode.seed)
+    expert = BimanualExpert(aloha.config, episode)
+    with pytest.raises(RuntimeError, match='call act first'):
+        expert.continue_from(aloha.position_targets())
+    held = aloha.position_targets()
+    first = expert.act(aloha)
+
+    # A driver that holds the start pose: every label is the same first step from it.
+    for _ in range(3):
+        expert.continue_from(held)
+        _drive(aloha, held)
+        np.testing.assert_allclose(expert.act(aloha), first, atol=1e-6)
+    with pytest.raises(ConfigError, match=r'targets \(13,\), expected \(14,\)'):
+        expert.continue_from(held[:-1])
+
+    # The expert itself down to the descent; then the driver swings the named arm's waist away.
+    expert = BimanualExpert(aloha.config, episode)
+    aloha.reset(episode.seed)
+    while expert.phase is not BimanualPhase.DESCEND:
+        step_expert(aloha, expert)
+        assert aloha.time_s < 10.0
+    swung = aloha.position_targets()
+    swung[list(aloha.joint_names).index(f'{episode.side.value}_waist')] += 0.4
+    for _ in range(3):
+        expert.continue_from(swung)
+        _drive(aloha, swung)
+    label = expert.act(aloha)
+    assert expert.phase is BimanualPhase.APPROACH
+    assert np.all(np.abs(label - swung) <= 0.15 + 1e-9)  # one step from what was sent
+
+
+def test_the_handover_is_not_relabelled(aloha: MujocoSim) -> None:
+    episode = make_bimanual_episode(BimanualTaskKind.HANDOVER, 3)
+    aloha.reset(episode.seed)
+    expert = BimanualExpert(aloha.config, episode)
+    expert.act(aloha)
+    with pytest.raises(ConfigError, match='relabels side_reach, not handover'):
+        expert.continue_from(aloha.position_targets())

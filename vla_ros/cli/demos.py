@@ -51,7 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "recorded actions stay the expert's (DART: states off its path, "
                         'labelled with its way back; default 0, none)')
     parser.add_argument('--dagger', type=Path, default=None, metavar='CHECKPOINT_DIR',
-                        help='reach, lift, place, hand_reach: the policy in CHECKPOINT_DIR '
+                        help='reach, lift, place, side_reach, hand_reach: the policy in '
+                        'CHECKPOINT_DIR '
                         'drives the robot (a chunk every --horizon steps) and the expert '
                         'labels every state it visits (DAgger); the episodes are kept for '
                         'training whether the policy succeeded or not')
@@ -87,9 +88,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f'--action-noise: applies to hand_reach, not {args.task!r}')
     if not args.action_noise >= 0.0:
         raise ConfigError(f'--action-noise {args.action_noise}: expected >= 0 (radians)')
-    if args.dagger is not None and args.task in ('side_reach', 'handover'):
-        raise ConfigError(f'--dagger: applies to reach, lift, place and hand_reach, not '
-                          f'{args.task!r}')
+    if args.dagger is not None and args.task == 'handover':
+        raise ConfigError("--dagger: applies to reach, lift, place, side_reach and hand_reach, "
+                          "not 'handover'")
     if args.dagger is not None and (args.missed_grasp or args.near_miss):
         raise ConfigError('--dagger: a driven episode starts from the reset, not from a '
                           'missed grasp or a near miss')
@@ -118,7 +119,8 @@ def run(args: argparse.Namespace) -> int:
         paths = record_bimanual_demonstrations(
             sim_config=sim, task=BimanualTaskKind(args.task), count=args.episodes,
             seed=args.seed, cameras=config.embodiment.cameras, out_dir=args.out,
-            on_episode=progress)
+            on_episode=progress, driver=_driver(args),
+            horizon=args.horizon or config.execution.horizon)
     elif args.task == 'hand_reach':
         from vla_ros.sim.humanoid_demonstrations import record_hand_reach_demonstrations
 

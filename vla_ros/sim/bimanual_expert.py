@@ -22,6 +22,11 @@ by at most ``ARM_STEP_RAD`` (1.5 rad/s, half the URDF limit) and the grippers by
   cube, closes, the giver opens and withdraws.
 
 Phases advance on the measured pose (``ARRIVAL_TOLERANCE_M``) or after a step budget.
+
+For DAgger (``continue_from``, side reach only) a policy drives the arms and the expert labels
+the states it visits: each label is one step from the targets the policy really sent, and a
+descent whose gripper is no longer above the cube goes back to the approach, so a policy that
+heads for the wrong cube is labelled back to the named one.
 """
 
 from __future__ import annotations
@@ -70,6 +75,10 @@ PICK_PITCH_RAD = np.deg2rad(60.0)
 APPROACH_HEIGHT_M = 0.08
 REACH_CLEARANCE_M = 0.01
 ARRIVAL_TOLERANCE_M = 0.01
+#: How far (horizontally) a driven descent may drift from the cube's vertical before the
+#: relabelling expert sends it back to the approach (``BimanualExpert.continue_from``): the
+#: side reach's success radius.
+DESCENT_DRIFT_M = 0.03
 ORIENTATION_WEIGHT = 0.3
 JOINT_MARGIN_RAD = 0.05
 #: Steps a gripper is given to close or open before the script goes on; it then also waits
@@ -246,6 +255,7 @@ class BimanualExpert:
         self._retreat_position: NDArray[np.float64] | None = None
         self._hold_position: NDArray[np.float64] | None = None
         self._last_grippers_m: NDArray[np.float64] | None = None
+        self._relabelling = False
 
     @property
     def phase(self) -> BimanualPhase:
@@ -259,6 +269,8 @@ class BimanualExpert:
             self._command = measured.copy()
         cube = scene.object_positions()[self._episode.cube_name]
         quaternion = scene.object_orientations()[self._episode.cube_name]
+        if self._relabelling:
+            self._follow_driver(measured, cube)
         targets = self._targets(cube, quaternion)
         if self._advance(measured, targets):
             targets = self._targets(cube, quaternion)
@@ -267,6 +279,40 @@ class BimanualExpert:
             command = self._step_arm(side, command, target)
         self._command = command
         return command.copy()
+
+    def continue_from(self, targets: NDArray[np.float64]) -> None:
+        """Take ``targets`` (J, the scene's joints) as the ones last sent, for relabelling.
+
+        DAgger: a policy drove the arms this step. The next ``act`` steps on from what was
+        really commanded, and a descent whose end effector is more than ``DESCENT_DRIFT_M``
+        from the cube's vertical goes back to the approach.
+
+        Raises:
+            ConfigError: the hand-over (its grasps and hand-off are not relabelled), or
+                ``targets`` of another shape than the expert's own.
+            RuntimeError: before the first ``act``.
+        """
+        if self._episode.task is not BimanualTaskKind.SIDE_REACH:
+            raise ConfigError(f'BimanualExpert.continue_from: relabels side_reach, not '
+                              f'{self._episode.task.value}')
+        if self._command is None:
+            raise RuntimeError('BimanualExpert.continue_from: call act first')
+        targets = np.asarray(targets, dtype=np.float64)
+        if targets.shape != self._command.shape:
+            raise ConfigError(f'BimanualExpert.continue_from: targets {targets.shape!r}, '
+                              f'expected {self._command.shape!r}')
+        self._command = targets.copy()
+        self._relabelling = True
+
+    def _follow_driver(self, measured: NDArray[np.float64], cube: NDArray[np.float64]) -> None:
+        """Back to the approach when a driven descent left the cube's vertical."""
+        if self._phase is not BimanualPhase.DESCEND:
+            return
+        actor = self._arms[self._actor]
+        position = actor.pose(measured[actor.columns])[0]
+        if float(np.linalg.norm(position[:2] - cube[:2])) > DESCENT_DRIFT_M:
+            self._phase = BimanualPhase.APPROACH
+            self._phase_steps = 0
 
     def _step_arm(self, side: Side, command: NDArray[np.float64], target: _Target
                   ) -> NDArray[np.float64]:
@@ -365,13 +411,17 @@ BimanualStepRecorder = Callable[[BimanualExpertScene, NDArray[np.float64],
 
 def run_bimanual_episode(sim: MujocoSim, episode: BimanualEpisode, *, max_steps: int | None = None,
                          steps_after_success: int = 3, control_period_s: float = 0.02,
-                         on_step: BimanualStepRecorder | None = None) -> RolloutResult:
+                         on_step: BimanualStepRecorder | None = None,
+                         drive: Callable[[NDArray[np.float64]], NDArray[np.float64]]
+                         | None = None) -> RolloutResult:
     """Reset ``sim`` to the episode and run a fresh expert until success or ``max_steps``.
 
     As ``vla_ros.sim.expert.run_expert_episode``: each target becomes a one-point trajectory
     due one step later, followed by a ``TrajectoryFollower`` resampled every
     ``control_period_s``, which is what the sim node does with the same trajectory over ROS.
-    ``max_steps`` None takes ``bimanual_max_steps``.
+    ``max_steps`` None takes ``bimanual_max_steps``. ``drive`` (if given) maps the expert's
+    targets to the ones executed (a policy driving, DAgger) and the expert continues from those
+    (``BimanualExpert.continue_from``); ``on_step`` still sees the expert's, the labels.
     """
     sim.reset(episode.seed)
     expert = BimanualExpert(sim.config, episode)
@@ -384,6 +434,9 @@ def run_bimanual_episode(sim: MujocoSim, episode: BimanualEpisode, *, max_steps:
         action = expert.act(sim)
         if on_step is not None:
             on_step(sim, sim.joint_positions(), action)
+        if drive is not None:
+            action = drive(action)
+            expert.continue_from(action)
         follow_one_step(sim, follower, action, substeps=substeps)
         step += 1
         if first_success_step is None and episode.is_success(sim):
