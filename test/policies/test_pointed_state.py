@@ -21,9 +21,10 @@ from vla_ros.core.config import CameraConfig
 from vla_ros.core.errors import ConfigError
 from vla_ros.core.pointing_set import PointingSet
 from vla_ros.core.types import Observation
+from vla_ros.policies.flow.batch_inputs import PaddingSide, stack_inputs
 from vla_ros.policies.flow.config import CONFIG_FILENAME, FlowPolicyConfig, PointedState
 from vla_ros.policies.flow.model import FlowPolicy
-from vla_ros.policies.flow.pointing import prompt_readout
+from vla_ros.policies.flow.pointing import prompt_readout, vlm_readout
 from vla_ros.policies.flow.train import train, TrainingConfig, TrainingResult
 from vla_ros.policies.pointing import PointingConfig
 from vla_ros.policies.registry import load_policy
@@ -191,3 +192,49 @@ def test_inspect_says_the_state_holds_the_point(
         assert main(['inspect', str(runs[name].checkpoint_dir)]) == 0
         out = capsys.readouterr().out
         assert line in out and 'chunk rows: absolute targets\n' in out
+
+
+def test_a_batch_points_per_row_as_single_inferences_do(
+        runs: dict[str, TrainingResult], dataset: DemonstrationDataset) -> None:
+    """``vla-ros serve`` batches observations (prompts padded): each row gets its own point."""
+    policy = load_policy('flow', runs['two'].checkpoint_dir)
+    assert isinstance(policy, FlowPolicy)
+    first = dataset[0].observation
+    last = replace(dataset[len(dataset) - 1].observation,
+                   instruction='please reach the blue cube with the gripper')
+    lengths = {policy.processor.prepare(observation).input_ids.shape[1]
+               for observation in (first, last)}
+    assert len(lengths) == 2  # prompts of other lengths: the batch pads one
+    single = torch.stack([_states_seen(policy, observation) for observation in (first, last)])
+
+    seen: list[torch.Tensor] = []
+    hook = policy.model.embed_action_time.state_proj.register_forward_pre_hook(
+        lambda _module, args: seen.append(args[0].detach().clone()))
+    try:
+        policy.infer_batch([first, last], [policy.new_noise_stream(), policy.new_noise_stream()])
+    finally:
+        hook.remove()
+    batched = seen[0].reshape(2, -1)
+
+    assert_allclose(batched.numpy(), single.numpy(), atol=1e-5)
+    assert not torch.allclose(single[0, JOINTS:], single[1, JOINTS:], atol=1e-3)
+
+
+@pytest.mark.parametrize('side', list(PaddingSide), ids=lambda side: side.value)
+def test_the_readout_reads_each_rows_own_last_token_in_a_padded_batch(
+        runs: dict[str, TrainingResult], dataset: DemonstrationDataset, side: PaddingSide) -> None:
+    policy = load_policy('flow', runs['pointed'].checkpoint_dir)
+    assert isinstance(policy, FlowPolicy)
+    observations = (dataset[0].observation,
+                    replace(dataset[1].observation,
+                            instruction='please reach the blue cube with the gripper'))
+    rows = [policy.processor.prepare(observation) for observation in observations]
+    assert rows[0].input_ids.shape[1] < rows[1].input_ids.shape[1]
+    batch = stack_inputs(rows, pad_token_id=0, side=side)
+    with torch.no_grad():
+        batched = vlm_readout(policy.model, batch.input_ids, batch.attention_mask,
+                              batch.pixel_values, batch.pixel_attention_mask)
+        alone = torch.cat([vlm_readout(policy.model, row.input_ids, row.attention_mask,
+                                       row.pixel_values, row.pixel_attention_mask)
+                           for row in rows])
+    assert_allclose(batched.numpy(), alone.numpy(), atol=1e-4)
