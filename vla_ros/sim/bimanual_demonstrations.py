@@ -38,8 +38,8 @@ from vla_ros.sim.policy_driver import PolicyDriver
 
 if TYPE_CHECKING:
     from vla_ros.core.config import CameraConfig
+    from vla_ros.core.policy import Policy
     from vla_ros.core.sim_config import SimConfig
-    from vla_ros.policies.base import Policy
 
 __all__ = ['record_bimanual_demonstrations', 'record_bimanual_episode']
 
