@@ -42,7 +42,7 @@ from numpy.typing import NDArray
 
 from vla_ros.core.errors import ConfigError
 from vla_ros.sim.bimanual_tasks import BimanualEpisode, BimanualTaskKind, Side
-from vla_ros.sim.expert import follow_one_step, RolloutResult
+from vla_ros.sim.expert import driven_targets, follow_one_step, RolloutResult
 from vla_ros.sim.tasks import CUBE_REST_Z_M
 from vla_ros.sim.trajectory_follower import TrajectoryFollower
 
@@ -295,13 +295,7 @@ class BimanualExpert:
         if self._episode.task is not BimanualTaskKind.SIDE_REACH:
             raise ConfigError(f'BimanualExpert.continue_from: relabels side_reach, not '
                               f'{self._episode.task.value}')
-        if self._command is None:
-            raise RuntimeError('BimanualExpert.continue_from: call act first')
-        targets = np.asarray(targets, dtype=np.float64)
-        if targets.shape != self._command.shape:
-            raise ConfigError(f'BimanualExpert.continue_from: targets {targets.shape!r}, '
-                              f'expected {self._command.shape!r}')
-        self._command = targets.copy()
+        self._command = driven_targets('BimanualExpert', self._command, targets)
         self._relabelling = True
 
     def _follow_driver(self, measured: NDArray[np.float64], cube: NDArray[np.float64]) -> None:

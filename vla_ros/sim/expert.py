@@ -57,7 +57,7 @@ from vla_ros.sim.trajectory_follower import TrajectoryFollower
 
 __all__ = [
     'ExpertPhase', 'ExpertScene', 'POLICY_DT_S', 'RolloutResult', 'ScriptedExpert',
-    'follow_one_step', 'max_steps_for', 'run_expert_episode',
+    'driven_targets', 'follow_one_step', 'max_steps_for', 'run_expert_episode',
 ]
 
 #: Time between the expert's targets, as between a policy's chunk rows, seconds.
@@ -385,6 +385,26 @@ class RolloutResult:
     success: bool
     steps: int
     time_to_success_s: float | None
+
+
+def driven_targets(expert: str, command: NDArray[np.float64] | None,
+                   targets: NDArray[np.float64]) -> NDArray[np.float64]:
+    """A copy of ``targets``, checked against ``command``: what ``expert.continue_from`` takes.
+
+    For relabelling (DAgger) by the G1 and ALOHA experts: ``command`` is the expert's last
+    targets, None before its first ``act``.
+
+    Raises:
+        RuntimeError: ``command`` is None (there is no episode to continue yet).
+        ConfigError: ``targets`` of another shape than ``command``.
+    """
+    if command is None:
+        raise RuntimeError(f'{expert}.continue_from: call act first')
+    checked = np.array(targets, dtype=np.float64)
+    if checked.shape != command.shape:
+        raise ConfigError(f'{expert}.continue_from: targets {checked.shape!r}, expected '
+                          f'{command.shape!r}')
+    return checked
 
 
 def follow_one_step(sim: MujocoSim, follower: TrajectoryFollower, action: NDArray[np.float64],

@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from vla_ros.core.errors import ConfigError
-from vla_ros.sim.expert import follow_one_step
+from vla_ros.sim.expert import driven_targets, follow_one_step
 from vla_ros.sim.humanoid_tasks import Hand, HandReachEpisode
 from vla_ros.sim.trajectory_follower import TrajectoryFollower
 
@@ -229,13 +229,7 @@ class HandReachExpert:
         Raises:
             RuntimeError: before the first ``act`` (there is no episode to continue yet).
         """
-        if self._command is None:
-            raise RuntimeError('HandReachExpert.continue_from: call act first')
-        targets = np.asarray(targets, dtype=np.float64)
-        if targets.shape != self._command.shape:
-            raise ConfigError(f'HandReachExpert.continue_from: targets {targets.shape!r}, '
-                              f'expected {self._command.shape!r}')
-        self._command = targets.copy()
+        self._command = driven_targets('HandReachExpert', self._command, targets)
 
     def _start(self, scene: HumanoidScene) -> None:
         """Fix the goals at the episode's start: cube top, hand yaw, the other hand's spot."""

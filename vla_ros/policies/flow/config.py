@@ -133,7 +133,8 @@ class PointedState:
         weight: (2, width) the head's matrix; width is the VLM's hidden size.
         bias: (2,) the head's bias.
         mean: (2,) m, the pointing set's mean position; the head's output times ``spread``
-            plus ``mean`` is the point on the table (for logs; the state takes the output).
+            plus ``mean`` is the point on the table (kept with the head to read it in metres; the
+            state takes the output).
         spread: (2,) m, the pointing set's standard deviation of positions, > 0.
         queries: what each pair of slots points at, in order: ``''`` the instruction (the
             named object), any other text that text.

@@ -65,12 +65,8 @@ def prompt_readout(model: PI0ForConditionalGeneration, hf_processor: PI0Processo
     """
     if layer not in READOUTS:
         raise ConfigError(f'pointing readout: {layer!r}, expected one of {", ".join(READOUTS)}')
-    blank = [np.zeros((spec.image_height, spec.image_width, 3), np.uint8)] * len(spec.camera_names)
-    encoded = [hf_processor(images=[blank], text=normalize_instruction(prompt),
-                            input_data_format='channels_last', return_tensors='pt')
-               for prompt in prompts]
-    input_ids, attention_mask = padded_prompts(  # the processor pads on the right
-        [each['input_ids'][0][each['attention_mask'][0].bool()].tolist() for each in encoded])
+    input_ids, attention_mask = padded_prompts(  # on the right
+        [query_tokens(hf_processor, spec, prompt)[0][0].tolist() for prompt in prompts])
     last_token = attention_mask.sum(dim=1) - 1
 
     def readout(images: torch.Tensor, prompt_index: torch.Tensor) -> torch.Tensor:
@@ -184,21 +180,9 @@ class StatePointer:
         self._weight = torch.tensor(pointed.weight, dtype=dtype, device=device)
         self._bias = torch.tensor(pointed.bias, dtype=dtype, device=device)
 
-    @property
-    def slot(self) -> int:
-        """The first state column filled."""
-        return self._slot
-
     def head(self, readout: torch.Tensor) -> torch.Tensor:
         """(B, 2) normalized (x, y) from (B, width) readouts."""
         return torch.nn.functional.linear(readout, self._weight, self._bias)
-
-    def to_metres(self, normalized: torch.Tensor) -> torch.Tensor:
-        """(B, 2) table position, m, of (B, 2) normalized points."""
-        mean = torch.tensor(self._pointed.mean, dtype=normalized.dtype, device=normalized.device)
-        spread = torch.tensor(self._pointed.spread, dtype=normalized.dtype,
-                              device=normalized.device)
-        return normalized * spread + mean
 
     def fill(self, model: PI0ForConditionalGeneration, *, input_ids: torch.Tensor,
              attention_mask: torch.Tensor, pixels: torch.Tensor,
